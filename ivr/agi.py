@@ -1,0 +1,244 @@
+"""The AGI session layer: our own, over asyncio streams, for FastAGI.
+
+panoramisk's FastAGI `Application` freezes the loop on an empty connection, takes Asterisk's
+inline `HANGUP` line as a reply (every later reply is then shifted by one), misreads
+multi-line 520 replies and has no timeouts. Here:
+
+- headers are read with a deadline and a size cap, decoded tolerantly (caller names may not
+  be UTF-8); an empty or silent connection just ends;
+- a reply is read with a deadline; `HANGUP` lines and `100 Trying` are noted and skipped;
+  a 520 reply is read to its `520 End of proper usage.` line;
+- arguments are quoted and escaped, and CR, LF or NUL in one is refused: a caller-controlled
+  value can never add an AGI command.
+
+Errors:  AgiError
+           ├─ ChannelGone      the caller hung up or the connection closed (511, EOF)
+           ├─ AgiTimeout       no reply within the command timeout
+           └─ AgiCommandFailed 510 / 520 / any reply other than 200
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("hotline.agi")
+
+MAX_HEADER_LINES = 200
+MAX_LINE = 16 * 1024
+_REPLY = re.compile(r"^(\d{3})[ -](?:result=(-?[^\s(]*))?\s*(?:\((.*)\))?\s*(.*)$")
+
+
+class AgiError(Exception):
+    pass
+
+
+class ChannelGone(AgiError):
+    pass
+
+
+class AgiTimeout(AgiError):
+    pass
+
+
+class AgiCommandFailed(AgiError):
+    pass
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    result: str
+    data: str  # the "(...)" part, e.g. "timeout" or a variable's value
+    rest: str  # what follows, e.g. "endpos=1234"
+
+    @property
+    def number(self) -> int:
+        try:
+            return int(self.result)
+        except ValueError:
+            return -1
+
+
+def parse_reply(line: str) -> Reply:
+    match = _REPLY.match(line.strip())
+    if not match:
+        raise AgiCommandFailed(f"unreadable AGI reply {line[:80]!r}")
+    code, result, data, rest = match.groups()
+    return Reply(int(code), result or "", data or "", rest or "")
+
+
+def quote(arg: str) -> str:
+    """One AGI argument, quoted for Asterisk's parser (whitespace splits, backslash escapes)."""
+    if any(c in arg for c in "\r\n\0"):
+        raise ValueError(f"AGI argument carries a line break or NUL: {arg[:40]!r}")
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_command(verb: str, *args: str) -> bytes:
+    """`verb` is ours (a fixed command name); every argument is quoted."""
+    return (" ".join([verb, *(quote(a) for a in args)]) + "\n").encode("utf-8")
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str, str] | None:
+    """The `agi_*: value` block up to its blank line; None when the peer sent nothing usable."""
+    headers: dict[str, str] = {}
+
+    async def _read() -> bool:
+        for _ in range(MAX_HEADER_LINES):
+            raw = await reader.readline()
+            if not raw or not raw.endswith(b"\n"):
+                return False  # closed (or cut) before the blank line
+            line = _decode(raw)
+            if not line:
+                return bool(headers)
+            key, sep, value = line.partition(":")
+            if sep and key.startswith("agi_"):
+                headers[key.strip()] = value.strip()
+        return False
+
+    try:
+        complete = await asyncio.wait_for(_read(), timeout)
+    except (TimeoutError, ValueError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    return headers if complete else None
+
+
+class AgiSession:
+    """One AGI conversation with one channel."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        headers: dict[str, str],
+        command_timeout: float,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.headers = headers
+        self.command_timeout = command_timeout
+        self.hung_up = False
+
+    @property
+    def script(self) -> str:
+        """The requested path without its ?query (Asterisk keeps the query in it)."""
+        return self.headers.get("agi_network_script", "").partition("?")[0].strip("/")
+
+    def arg(self, n: int) -> str:
+        return self.headers.get(f"agi_arg_{n}", "")
+
+    async def command(self, verb: str, *args: str, timeout: float | None = None) -> Reply:
+        try:
+            self.writer.write(format_command(verb, *args))
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            raise ChannelGone(f"connection closed while sending {verb}") from exc
+        try:
+            reply = await asyncio.wait_for(self._reply(), timeout or self.command_timeout)
+        except TimeoutError:
+            raise AgiTimeout(f"no reply to {verb} within {timeout or self.command_timeout:g} s") from None
+        if reply.code == 511:
+            self.hung_up = True
+            raise ChannelGone("channel is dead")
+        if reply.code != 200:
+            raise AgiCommandFailed(f"{verb}: {reply.code} {reply.rest or reply.data}".strip())
+        return reply
+
+    async def _reply(self) -> Reply:
+        while True:
+            raw = await self.reader.readline()
+            if not raw:
+                self.hung_up = True
+                raise ChannelGone("connection closed")
+            line = _decode(raw)
+            if not line:
+                continue
+            if line.startswith("HANGUP"):
+                self.hung_up = True  # inline notice; the reply still follows
+                continue
+            if line.startswith("100 "):
+                continue  # "100 Trying..." before a GOSUB's result
+            if line.startswith("520-"):
+                while line and not line.startswith("520 "):
+                    raw = await self.reader.readline()
+                    if not raw:
+                        raise ChannelGone("connection closed inside a 520 reply")
+                    line = _decode(raw)
+                return Reply(520, "", "", "invalid command syntax")
+            return parse_reply(line)
+
+    async def close(self) -> None:
+        try:
+            self.writer.close()
+            await self.writer.wait_closed()
+        except (ConnectionError, RuntimeError):
+            pass
+
+
+Handler = Callable[[AgiSession], Awaitable[None]]
+
+
+class FastAgiServer:
+    """Accepts FastAGI connections and hands each complete session to `handler`."""
+
+    def __init__(
+        self, handler: Handler, host: str, port: int, header_timeout: float,
+        command_timeout: float, max_sessions: int,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.header_timeout = header_timeout
+        self.command_timeout = command_timeout
+        self.slots = asyncio.Semaphore(max_sessions)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, self.host, self.port, limit=MAX_LINE)
+
+    async def close(self, grace: float = 2.0) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            if self.slots.locked():
+                log.warning("event=agi.refused reason=too-many-sessions")
+                return  # Asterisk sees FAILURE and the dialplan fallback takes the call
+            async with self.slots:
+                headers = await read_headers(reader, self.header_timeout)
+                if headers is None:
+                    return
+                session = AgiSession(reader, writer, headers, self.command_timeout)
+                try:
+                    await self.handler(session)
+                except AgiError as exc:
+                    log.info("event=agi.ended uniqueid=%s reason=%r",
+                             headers.get("agi_uniqueid", "?"), str(exc))
+                except Exception:
+                    log.exception("event=agi.crashed uniqueid=%s", headers.get("agi_uniqueid", "?"))
+        finally:
+            self.tasks.discard(task)
+            try:
+                writer.close()
+            except RuntimeError:
+                pass

@@ -1,0 +1,157 @@
+"""A thin, safe wrapper over panoramisk's AMI `Manager`.
+
+What it adds (see LIBRARY-FACTS.md):
+- login is awaited with a timeout and checked: a wrong secret is an `AmiError`, not silence;
+- every action has a timeout, and header values lose CR/LF (no injected actions);
+- actions are refused while disconnected, and actions that had no reply when the link dropped
+  are failed, never replayed after the reconnect (a stale Originate must not dial later);
+- bytes are decoded incrementally, so a UTF-8 character split across reads survives;
+- events reach `on_event` as plain `dict[str, str]` and the callback must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
+
+log = logging.getLogger("hotline.ami")
+
+Event = dict[str, str]
+
+
+class AmiError(Exception):
+    """Asterisk's manager interface cannot be used (one line for the user)."""
+
+
+class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
+    """Hands panoramisk only complete UTF-8 characters."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def data_received(self, data: bytes) -> None:
+        text = self._decoder.decode(data)
+        if text:
+            super().data_received(text.encode("utf-8"))
+
+
+def clean(value: object) -> str:
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def plain_event(message: Mapping[str, Any]) -> Event:
+    return {str(k): clean(", ".join(v) if isinstance(v, list) else v) for k, v in message.items()}
+
+
+class AmiClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        on_event: Callable[[Event], None] | None = None,
+        on_login: Callable[[], None] | None = None,
+        connect_timeout: float = 5.0,
+        action_timeout: float = 5.0,
+    ) -> None:
+        self.host, self.port, self.username = host, port, username
+        self._secret = secret
+        self.on_event = on_event
+        self.on_login_cb = on_login
+        self.connect_timeout = connect_timeout
+        self.action_timeout = action_timeout
+        self.manager: Manager | None = None
+        self.logged_in = False
+        self.fully_booted = asyncio.Event()
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def connect(self) -> None:
+        """Connect and log in; raise AmiError with the reason on failure."""
+        try:  # probe first: panoramisk would swallow a refused connection and retry forever
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), self.connect_timeout
+            )
+            writer.close()
+        except (OSError, TimeoutError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timed out"
+            raise AmiError(f"cannot reach Asterisk AMI at {self.where}: {reason}") from None
+        manager = Manager(
+            host=self.host, port=self.port, username=self.username, secret=self._secret,
+            protocol_factory=_Utf8Protocol, ping_delay=10, ping_interval=10,
+            reconnect_timeout=2, on_login=self._on_login, on_disconnect=self._on_disconnect,
+        )
+        manager.register_event("*", self._dispatch)
+        self.manager = manager
+        try:
+            await asyncio.wait_for(manager.connect(), self.connect_timeout)
+            future = manager.authenticated_future
+            response = await asyncio.wait_for(asyncio.shield(future), self.connect_timeout) \
+                if future is not None else None
+        except (OSError, TimeoutError):
+            self.close()
+            raise AmiError(f"Asterisk AMI at {self.where} did not answer the login in time") from None
+        if response is None or not response.success:
+            self.close()
+            raise AmiError(
+                f"AMI login refused for user {self.username!r} at {self.where}: "
+                "check [ami] username and secret against Asterisk's manager.conf"
+            )
+        self.logged_in = True
+
+    def _on_login(self, _manager: Manager) -> None:
+        self.logged_in = True
+        log.info("event=ami.login where=%s", self.where)
+        if self.on_login_cb is not None:
+            self.on_login_cb()
+
+    def _on_disconnect(self, manager: Manager, _exc: object) -> None:
+        self.logged_in = False
+        self.fully_booted.clear()
+        stale = list(manager.awaiting_actions)
+        manager.awaiting_actions.clear()  # never replay call control after a reconnect
+        for action in stale:
+            if not action.future.done():
+                action.future.set_exception(AmiError("AMI connection lost before a reply"))
+        log.warning("event=ami.disconnected where=%s dropped_actions=%d", self.where, len(stale))
+
+    def _dispatch(self, _manager: Manager, message: Mapping[str, Any]) -> None:
+        event = plain_event(message)
+        if event.get("Event") == "FullyBooted":
+            self.fully_booted.set()
+        if self.on_event is not None:
+            self.on_event(event)
+
+    async def action(self, name: str, timeout: float | None = None, **headers: object) -> Any:
+        if self.manager is None or not self.logged_in:
+            raise AmiError(f"AMI not connected: {name} not sent")
+        payload = {"Action": name, **{k: clean(v) for k, v in headers.items()}}
+        future = self.manager.send_action(payload)
+        try:
+            return await asyncio.wait_for(future, timeout or self.action_timeout)
+        except TimeoutError:
+            raise AmiError(f"AMI {name}: no reply within {timeout or self.action_timeout:g} s") from None
+
+    async def wait_fully_booted(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.fully_booted.wait(), timeout)
+        except TimeoutError:
+            raise AmiError(f"Asterisk at {self.where} did not report FullyBooted in {timeout:g} s") from None
+
+    def close(self) -> None:
+        if self.manager is not None:
+            self.manager.on_disconnect = lambda *_: None
+            self.manager.connection_lost = lambda *_: None  # no reconnect after we close
+            self.manager.close()
+            self.manager = None
+        self.logged_in = False

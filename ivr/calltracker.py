@@ -1,0 +1,144 @@
+"""Call and leg records as a pure fold over Asterisk's AMI events.
+
+`CallTracker.handle(event)` returns what changed, as (kind, snapshot) pairs, e.g.
+("call.started", CallSnapshot) or ("leg.answered", LegSnapshot). No I/O: the controller
+stores and logs them. A call keys on linkedid; an agent leg on its uniqueid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from recordings.naming import file_name
+
+
+@dataclass
+class CallSnapshot:
+    linkedid: str
+    caller_number: str
+    caller_name: str
+    did: str
+    started_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str = "live"
+    recording: str | None = None
+
+
+@dataclass
+class LegSnapshot:
+    uniqueid: str
+    linkedid: str
+    channel: str
+    endpoint: str
+    agent_id: str | None
+    ring_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    dial_status: str | None = None
+
+
+Change = tuple[str, CallSnapshot | LegSnapshot]
+
+
+def endpoint_of(channel: str) -> str:
+    """'PJSIP/agent1001-0000000a' -> 'agent1001'."""
+    tech_and_name = channel.split("/", 1)[-1]
+    return tech_and_name.rsplit("-", 1)[0]
+
+
+def event_time(event: Mapping[str, str]) -> datetime:
+    stamp = event.get("Timestamp")
+    try:
+        return datetime.fromtimestamp(float(stamp), UTC) if stamp else datetime.now(UTC)
+    except ValueError:
+        return datetime.now(UTC)
+
+
+class CallTracker:
+    def __init__(self, inbound_context: str, agent_for_endpoint: Callable[[str], str | None]) -> None:
+        self.inbound_context = inbound_context
+        self.agent_for_endpoint = agent_for_endpoint
+        self.calls: dict[str, CallSnapshot] = {}
+        self.legs: dict[str, LegSnapshot] = {}
+        self.answered_calls: set[str] = set()  # linkedids where an agent answered
+
+    def handle(self, event: Mapping[str, str]) -> list[Change]:
+        handler = self._handlers.get(event.get("Event", ""))
+        return handler(self, event, event_time(event)) if handler else []
+
+    def _newchannel(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
+        uid, linkedid = ev.get("Uniqueid", ""), ev.get("Linkedid", "")
+        if not uid or uid != linkedid or ev.get("Context") != self.inbound_context:
+            return []
+        call = CallSnapshot(
+            linkedid=linkedid,
+            caller_number=ev.get("CallerIDNum", ""),
+            caller_name=ev.get("CallerIDName", ""),
+            did=ev.get("Exten", ""),
+            started_at=at,
+            recording=file_name(linkedid),
+        )
+        self.calls[linkedid] = call
+        return [("call.started", _copy(call))]
+
+    def _newstate(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
+        call = self.calls.get(ev.get("Uniqueid", ""))
+        if call is None or call.answered_at is not None or ev.get("ChannelStateDesc") != "Up":
+            return []
+        call.answered_at = at
+        return [("call.answered", _copy(call))]
+
+    def _dialbegin(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
+        linkedid = ev.get("DestLinkedid") or ev.get("Linkedid", "")
+        uid = ev.get("DestUniqueid", "")
+        if linkedid not in self.calls or not uid:
+            return []
+        channel = ev.get("DestChannel", "")
+        endpoint = endpoint_of(channel)
+        leg = LegSnapshot(uid, linkedid, channel, endpoint, self.agent_for_endpoint(endpoint), at)
+        self.legs[uid] = leg
+        return [("leg.ringing", _copy(leg))]
+
+    def _dialend(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
+        leg = self.legs.get(ev.get("DestUniqueid", ""))
+        if leg is None:
+            return []
+        leg.dial_status = ev.get("DialStatus", "")
+        if leg.dial_status == "ANSWER":
+            leg.answered_at = at
+            self.answered_calls.add(leg.linkedid)
+            return [("leg.answered", _copy(leg))]
+        return [("leg.unanswered", _copy(leg))]
+
+    def _hangup(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
+        uid = ev.get("Uniqueid", "")
+        changes: list[Change] = []
+        leg = self.legs.pop(uid, None)
+        if leg is not None:
+            leg.ended_at = at
+            changes.append(("leg.ended", _copy(leg)))
+        call = self.calls.get(uid)
+        if call is not None:  # the caller's channel: the call is over
+            del self.calls[uid]
+            call.ended_at = at
+            answered = call.linkedid in self.answered_calls
+            self.answered_calls.discard(call.linkedid)
+            call.outcome = "answered" if answered else "abandoned"
+            changes.append(("call.ended", _copy(call)))
+        return changes
+
+    _handlers: dict[str, Callable[[CallTracker, Mapping[str, str], datetime], list[Change]]] = {
+        "Newchannel": _newchannel,
+        "Newstate": _newstate,
+        "DialBegin": _dialbegin,
+        "DialEnd": _dialend,
+        "Hangup": _hangup,
+    }
+
+
+def _copy(snapshot: CallSnapshot | LegSnapshot) -> CallSnapshot | LegSnapshot:
+    return dataclasses.replace(snapshot)

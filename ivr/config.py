@@ -1,0 +1,213 @@
+"""hotline's configuration, loaded once into typed objects.
+
+`load_settings(path)` reads the controller file (e.g. config/hotline.toml) and the seat
+directory it names; nothing else in hotline reads configuration files or the environment.
+Relative paths are taken from the folder of the file that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from routing.directory import Agent, Directory, Office, Post, Seat
+
+from .settings import ConfigError, Table, load_toml
+
+SECRET_ENV = "HOTLINE_AMI_SECRET"
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str
+    port: int
+    username: str
+    secret: str
+    connect_timeout: float
+    action_timeout: float
+    wait_for_asterisk: bool  # retry until Asterisk answers instead of exiting
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"AmiSettings({self.username}@{self.host}:{self.port})"
+
+
+@dataclass(frozen=True)
+class AgiSettings:
+    host: str
+    port: int
+    header_timeout: float
+    command_timeout: float
+    max_sessions: int
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    directory: Path  # where the controller finds the files
+    asterisk_directory: str  # the same folder as Asterisk sees it (differs inside a chroot)
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    directory: Path
+    entry: str  # the flow the 12333 number enters
+
+
+@dataclass(frozen=True)
+class DialplanSettings:
+    number: str  # the hotline's number (DID), e.g. 12333
+    agi_host: str  # where Asterisk reaches the controller
+    agi_port: int
+    fallback_seats: tuple[str, ...]  # endpoints of the static fallback queue
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    rootfs: Path
+    name: str
+    sip_port: int
+    caller_match: tuple[str, ...]  # source addresses treated as callers on the trunk
+    mirror: str | None  # None: take it from the host's apt sources
+
+
+@dataclass(frozen=True)
+class Settings:
+    file: Path
+    ami: AmiSettings
+    agi: AgiSettings
+    database_url: str
+    log_file: Path | None
+    recordings: RecordingSettings
+    flows: FlowSettings
+    dialplan: DialplanSettings
+    directory: Directory
+    sandbox: SandboxSettings
+
+
+def load_settings(path: Path) -> Settings:
+    path = path.resolve()
+    root = Table(load_toml(path), path, "")
+
+    ami_t = root.table("ami")
+    secret = os.environ.get(SECRET_ENV) or ami_t.str(
+        "secret", expected=f"the AMI secret (or set {SECRET_ENV})"
+    )
+    ami = AmiSettings(
+        host=ami_t.str("host", "127.0.0.1"),
+        port=ami_t.int("port", 5038, 1, 65535),
+        username=ami_t.str("username"),
+        secret=secret,
+        connect_timeout=ami_t.float("connect_timeout", 5.0, 0.1),
+        action_timeout=ami_t.float("action_timeout", 5.0, 0.1),
+        wait_for_asterisk=ami_t.bool("wait_for_asterisk", False),
+    )
+
+    agi_t = root.table("fastagi")
+    host, port = agi_t.host_port("bind", "127.0.0.1:4573")
+    agi = AgiSettings(
+        host=host,
+        port=port,
+        header_timeout=agi_t.float("header_timeout", 5.0, 0.1),
+        command_timeout=agi_t.float("command_timeout", 120.0, 1.0),
+        max_sessions=agi_t.int("max_sessions", 1000, 1, 100_000),
+    )
+
+    db_t = root.table("database", required=False)
+    database_url = _sqlite_relative(db_t.str("url", "sqlite:///../var/hotline.db"), path.parent)
+
+    log_t = root.table("log", required=False)
+    log_file = log_t.path("file") if "file" in log_t.data else None
+
+    rec_t = root.table("recordings")
+    rec_dir = rec_t.path("directory")
+    recordings = RecordingSettings(
+        directory=rec_dir, asterisk_directory=rec_t.str("asterisk_directory", str(rec_dir))
+    )
+
+    flow_t = root.table("flows")
+    flows = FlowSettings(directory=flow_t.path("directory"), entry=flow_t.str("entry", "12333"))
+
+    dp_t = root.table("dialplan")
+    agi_host, agi_port = dp_t.host_port("agi_address", f"{host}:{port}")
+    dialplan = DialplanSettings(
+        number=dp_t.str("number", "12333"),
+        agi_host=agi_host,
+        agi_port=agi_port,
+        fallback_seats=tuple(dp_t.str_list("fallback_seats")),
+    )
+
+    sb_t = root.table("sandbox", required=False)
+    sandbox = SandboxSettings(
+        rootfs=sb_t.path("rootfs", "/var/cache/hotline/asterisk-sid"),
+        name=sb_t.str("name", "default"),
+        sip_port=sb_t.int("sip_port", 5060, 1, 65535),
+        caller_match=tuple(sb_t.str_list("caller_match", ["127.0.0.2"])),
+        mirror=sb_t.opt_str("mirror"),
+    )
+
+    directory = load_directory(root.path("seats", "seats.toml"))
+    for endpoint in dialplan.fallback_seats:
+        if endpoint not in directory.seats:
+            raise dp_t.error("fallback_seats", "endpoints listed in the seat directory", endpoint)
+    return Settings(
+        file=path,
+        ami=ami,
+        agi=agi,
+        database_url=database_url,
+        log_file=log_file,
+        recordings=recordings,
+        flows=flows,
+        dialplan=dialplan,
+        directory=directory,
+        sandbox=sandbox,
+    )
+
+
+def _sqlite_relative(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
+        return prefix + str((base / url[len(prefix) :]).resolve())
+    return url
+
+
+def load_directory(path: Path) -> Directory:
+    root = Table(load_toml(path), path, "")
+    offices = {}
+    for t in root.tables("office"):
+        kind = t.str("kind", "district")
+        if kind not in ("city", "district"):
+            raise t.error("kind", "'city' or 'district'", kind)
+        office = Office(id=t.str("id"), name=t.str("name"), kind=kind)
+        offices[office.id] = office
+    seats = {}
+    for t in root.tables("seat"):
+        seat = Seat(
+            endpoint=t.str("endpoint"),
+            office=t.str("office"),
+            site=t.str("site", "main"),
+            contact=t.opt_str("contact"),
+        )
+        seats[seat.endpoint] = seat
+    agents = {}
+    for t in root.tables("agent"):
+        agent = Agent(
+            id=t.str("id"),
+            name=t.str("name"),
+            seat=t.str("seat"),
+            office=t.str("office"),
+            skills=tuple(t.str_list("skills", [])),
+            languages=tuple(t.str_list("languages", ["zh-CN"])),
+        )
+        agents[agent.id] = agent
+    posts = {}
+    for t in root.tables("post"):
+        post = Post(
+            id=t.str("id"), business=t.str("business"), district=t.str("district"),
+            a=t.str("a"), b=t.str("b"),
+        )
+        posts[post.id] = post
+    directory = Directory(offices=offices, seats=seats, agents=agents, posts=posts)
+    issues = directory.problems()
+    if issues:
+        raise ConfigError(f"{path}: {issues[0]}" + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""))
+    return directory

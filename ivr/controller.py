@@ -1,0 +1,122 @@
+"""The controller process: FastAGI server, AMI client, call records, in one asyncio loop.
+
+This module is the composition root: it builds the parts from the settings and connects them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from routing.directory import Directory
+from store.db import open_engine, session_factory
+
+from .agi import AgiSession, ChannelGone, FastAgiServer
+from .ami import AmiClient, AmiError, Event
+from .callrecords import CallRecordWriter
+from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot
+from .channel import AgiChannel
+from .config import Settings
+from .dialplan import INBOUND_CONTEXT
+from .flow import Flow, load_flows
+from .interpreter import FlowRun
+from .runtime import run_call
+
+log = logging.getLogger("hotline.controller")
+
+
+def mask_number(number: str) -> str:
+    """Caller numbers in logs: keep the first 3 and last 4 digits."""
+    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
+    if isinstance(snap, CallSnapshot):
+        return (f"event={kind} linkedid={snap.linkedid} caller={mask_number(snap.caller_number)} "
+                f"did={snap.did} outcome={snap.outcome}")
+    return (f"event={kind} linkedid={snap.linkedid} uniqueid={snap.uniqueid} "
+            f"endpoint={snap.endpoint} agent={snap.agent_id or '-'} status={snap.dial_status or '-'}")
+
+
+class Controller:
+    def __init__(self, settings: Settings, flows: dict[str, Flow]) -> None:
+        self.settings = settings
+        self.flows = flows
+        self.directory: Directory = settings.directory
+        self.sessions = session_factory(open_engine(settings.database_url))
+        self.records = CallRecordWriter(self.sessions)
+        self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
+        ami = settings.ami
+        self.ami = AmiClient(
+            ami.host, ami.port, ami.username, ami.secret, on_event=self._on_event,
+            connect_timeout=ami.connect_timeout, action_timeout=ami.action_timeout,
+        )
+        agi = settings.agi
+        self.agi = FastAgiServer(self._on_agi, agi.host, agi.port, agi.header_timeout,
+                                 agi.command_timeout, agi.max_sessions)
+
+    def _agent_for_endpoint(self, endpoint: str) -> str | None:
+        agent = self.directory.agent_at_seat(endpoint)
+        return agent.id if agent else None
+
+    def _on_event(self, event: Event) -> None:
+        changes: list[Change] = self.tracker.handle(event)
+        for kind, snap in changes:
+            log.info(describe(kind, snap))
+        self.records.submit(changes)
+
+    async def _on_agi(self, session: AgiSession) -> None:
+        flow = self.flows.get(session.script)
+        uniqueid = session.headers.get("agi_uniqueid", "?")
+        if flow is None:
+            log.warning("event=agi.unknown-flow uniqueid=%s script=%r", uniqueid, session.script)
+            return  # HOTLINE_HANDLED stays unset: the dialplan's fallback takes the call
+        run = FlowRun(flow)
+        log.info("event=ivr.start uniqueid=%s flow=%s", uniqueid, flow.name)
+        try:
+            await run_call(run, AgiChannel(session), self.directory, uniqueid)
+        except ChannelGone:
+            log.info("event=ivr.hangup uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps)
+            return
+        log.info("event=ivr.end uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps)
+
+    async def connect_ami(self) -> None:
+        while True:
+            try:
+                await self.ami.connect()
+                return
+            except AmiError as exc:
+                if not self.settings.ami.wait_for_asterisk:
+                    raise
+                log.warning("event=ami.waiting reason=%r retry_in=2s", str(exc))
+                await asyncio.sleep(2)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.connect_ami()
+        try:
+            await self.agi.start()
+        except OSError as exc:
+            self.ami.close()
+            raise AmiError(f"cannot listen for FastAGI on {self.settings.agi.host}:"
+                           f"{self.settings.agi.port}: {exc.strerror}") from None
+        writer = asyncio.create_task(self.records.run())
+        log.info("event=controller.ready agi=%s:%d ami=%s", self.settings.agi.host,
+                 self.settings.agi.port, self.ami.where)
+        await stop.wait()
+        log.info("event=controller.stopping")
+        await self.agi.close()
+        self.ami.close()
+        await self.records.flush()
+        writer.cancel()
+        log.info("event=controller.stopped")
+
+
+async def serve(settings: Settings) -> None:
+    flows = load_flows(settings.flows.directory, set(settings.directory.posts))
+    controller = Controller(settings, flows)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await controller.run(stop)

@@ -1,0 +1,92 @@
+"""`hotline sandbox up|down|status|cli`: the sandbox Asterisk, configured from hotline's settings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox.asterisk_conf import SandboxSpec, SeatPhone
+from sandbox.instance import Instance
+from sandbox.rootfs import SandboxError, ensure_rootfs
+
+from .ami import AmiClient, AmiError
+from .config import Settings
+from .dialplan import render_inbound
+
+
+def sandbox_spec(settings: Settings) -> SandboxSpec:
+    return SandboxSpec(
+        name=settings.sandbox.name,
+        ami_port=settings.ami.port,
+        ami_username=settings.ami.username,
+        ami_secret=settings.ami.secret,
+        sip_port=settings.sandbox.sip_port,
+        caller_match=settings.sandbox.caller_match,
+        seats=tuple(SeatPhone(s.endpoint, s.contact) for s in settings.directory.seats.values()),
+        fallback_seats=settings.dialplan.fallback_seats,
+        extensions=render_inbound(settings),
+        recordings_dir=settings.recordings.asterisk_directory,
+    )
+
+
+def instance_for(settings: Settings) -> Instance:
+    instance = Instance(settings.sandbox.rootfs, sandbox_spec(settings))
+    inside = instance.host_path(settings.recordings.asterisk_directory).resolve()
+    if inside != settings.recordings.directory.resolve():
+        raise SandboxError(
+            f"{settings.file}: [recordings] directory must be {inside} when Asterisk runs in the "
+            f"sandbox (it is asterisk_directory {settings.recordings.asterisk_directory} seen from the host)"
+        )
+    return instance
+
+
+def up(settings: Settings, say: Callable[[str], None] = print, boot_timeout: float = 60) -> Instance:
+    instance = instance_for(settings)
+    rootfs = settings.sandbox.rootfs
+    if ensure_rootfs(rootfs, settings.sandbox.mirror, log=rootfs.with_name(rootfs.name + ".build.log")):
+        say(f"built the Asterisk root filesystem in {rootfs}")
+    pid = instance.start()
+    asyncio.run(_wait_booted(settings, boot_timeout))
+    say(f"sandbox '{settings.sandbox.name}' up: pid {pid}, AMI 127.0.0.1:{settings.ami.port}, "
+        f"SIP udp 127.0.0.1:{settings.sandbox.sip_port}, logs {instance.home / 'log'}")
+    return instance
+
+
+async def _wait_booted(settings: Settings, timeout: float) -> None:
+    """Log in over AMI as the controller will, and wait for Asterisk's FullyBooted event."""
+    ami = settings.ami
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        client = AmiClient(ami.host, ami.port, ami.username, ami.secret, connect_timeout=3)
+        try:
+            await client.connect()
+            await client.wait_fully_booted(max(1.0, deadline - time.monotonic()))
+            return
+        except AmiError as exc:
+            last = str(exc)
+            if "refused for user" in last:
+                raise
+            await asyncio.sleep(0.3)
+        finally:
+            client.close()
+    raise SandboxError(f"Asterisk did not become ready within {timeout:g} s ({last})")
+
+
+def down(settings: Settings) -> bool:
+    return instance_for(settings).stop()
+
+
+def status(settings: Settings) -> str:
+    instance = instance_for(settings)
+    pid = instance.pid()
+    if pid is None:
+        return f"sandbox '{settings.sandbox.name}': not running"
+    uptime = instance.cli("core show uptime").strip().splitlines()
+    return f"sandbox '{settings.sandbox.name}': running, pid {pid}; " + (uptime[0] if uptime else "")
+
+
+def console_log(settings: Settings) -> Path:
+    return instance_for(settings).console_log

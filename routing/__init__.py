@@ -1,0 +1,1 @@
+"""Who answers: the seat directory, and the router's pure decisions."""

@@ -1,0 +1,86 @@
+"""The seat directory: offices (city centre, districts), seats, agents and AB-posts.
+
+Plain typed data; `ivr.config` reads it from TOML. `problems()` checks the references
+between entries, so a post naming an unknown agent is reported before any call is routed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Office:
+    id: str
+    name: str
+    kind: str  # "city" or "district"
+
+
+@dataclass(frozen=True)
+class Seat:
+    endpoint: str  # the PJSIP endpoint name; checked against ENDPOINT_NAME
+    office: str
+    site: str = "main"
+    contact: str | None = None  # a static SIP contact (sandbox phones); None: the phone registers
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    seat: str  # endpoint of the agent's usual seat
+    office: str
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("zh-CN",)
+
+
+@dataclass(frozen=True)
+class Post:
+    """A duty (business × district) staffed by an A agent and a B agent (AB岗)."""
+
+    id: str
+    business: str
+    district: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class Directory:
+    offices: dict[str, Office] = field(default_factory=dict)
+    seats: dict[str, Seat] = field(default_factory=dict)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    posts: dict[str, Post] = field(default_factory=dict)
+
+    def agent_at_seat(self, endpoint: str) -> Agent | None:
+        for agent in self.agents.values():
+            if agent.seat == endpoint:
+                return agent
+        return None
+
+    def city_pool(self) -> list[Agent]:
+        return [a for a in self.agents.values() if self.offices[a.office].kind == "city"]
+
+    def problems(self) -> list[str]:
+        """Every dangling reference, as 'what: why' lines (empty when consistent)."""
+        found: list[str] = []
+        for seat in self.seats.values():
+            if not ENDPOINT_NAME.match(seat.endpoint):
+                found.append(f"seat {seat.endpoint!r}: endpoint names use letters, digits, - and _")
+            if seat.office not in self.offices:
+                found.append(f"seat {seat.endpoint}: unknown office {seat.office!r}")
+        for agent in self.agents.values():
+            if agent.seat not in self.seats:
+                found.append(f"agent {agent.id}: unknown seat {agent.seat!r}")
+            if agent.office not in self.offices:
+                found.append(f"agent {agent.id}: unknown office {agent.office!r}")
+        for post in self.posts.values():
+            if post.district not in self.offices:
+                found.append(f"post {post.id}: unknown district {post.district!r}")
+            for role, agent_id in (("a", post.a), ("b", post.b)):
+                if agent_id not in self.agents:
+                    found.append(f"post {post.id}: {role} = unknown agent {agent_id!r}")
+        return found

@@ -1,0 +1,129 @@
+"""Simulated callers and agents: SIPp scenarios and how to run them.
+
+Callers send INVITE to the hotline number from a `caller_match` address and press keys with
+RFC 2833 DTMF (SIPp's own captures); agents are SIPp UAS phones on their seats' static
+contacts that answer, talk (a G.711 capture) and hang up, or reply busy, or never answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .tones import write_tone
+
+PCAP_DIR = Path("/usr/share/sip-tester")
+_DTMF_NAMES = {"*": "star", "#": "pound"}
+_ports = itertools.count(0)
+
+
+class SippError(Exception):
+    pass
+
+
+def sipp_binary() -> str:
+    found = shutil.which("sipp")
+    if found is None:
+        raise SippError("sipp is not installed: run scripts/setup (Debian package sip-tester)")
+    return found
+
+
+def dtmf_pcap(key: str) -> Path:
+    return PCAP_DIR / f"dtmf_2833_{_DTMF_NAMES.get(key, key)}.pcap"
+
+
+def _template(name: str) -> str:
+    return resources.files("sandbox").joinpath("scenarios", name).read_text(encoding="utf-8")
+
+
+CALLER_HZ = 400.0  # each party's tone: the per-party audio can be told apart
+AGENT_HZ = 1000.0
+
+
+def party_audio(workdir: Path, hz: float) -> Path:
+    """The looped μ-law tone a simulated party sends (written once per folder)."""
+    path = workdir / f"tone-{int(hz)}hz.ulaw"
+    if not path.exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        write_tone(path, hz)
+    return path
+
+
+def caller_scenario(audio: Path, caller: str, keys: str = "", first_key_ms: int = 3000, gap_ms: int = 1500,
+                    hangup_after_ms: int | None = None) -> str:
+    """A caller who waits `first_key_ms` after answer, presses `keys`, then either waits for
+    the hotline to hang up or hangs up itself `hangup_after_ms` after the last key."""
+    presses = "\n".join(
+        f'<pause milliseconds="{first_key_ms if i == 0 else gap_ms}"/>\n'
+        f'<nop><action><exec play_pcap_audio="{dtmf_pcap(k)}"/></action></nop>'
+        for i, k in enumerate(keys)
+    )
+    if hangup_after_ms is None:
+        ending = _template("caller_wait_bye.xml.part")
+    else:
+        ending = f'<pause milliseconds="{hangup_after_ms}"/>\n' + _template("caller_send_bye.xml.part")
+    return (_template("caller.xml").replace("@CALLER@", caller).replace("@PRESSES@", presses)
+            .replace("@ENDING@", ending).replace("@AUDIO@", str(audio)))
+
+
+def agent_scenario(audio: Path, ring_ms: int = 500, talk_ms: int = 3000) -> str:
+    """An agent's phone: rings `ring_ms`, answers, talks `talk_ms` (a tone), hangs up."""
+    return (_template("agent_answer.xml").replace("@RING_MS@", str(ring_ms))
+            .replace("@TALK_MS@", str(talk_ms)).replace("@AUDIO@", str(audio)))
+
+
+@dataclass
+class SippParty:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_agent(workdir: Path, endpoint: str, contact_port: int, scenario: str) -> SippParty:
+    """A UAS on 127.0.0.1:`contact_port` (the seat's static contact), for any number of calls."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    xml = workdir / f"{endpoint}.xml"
+    xml.write_text(scenario, encoding="utf-8")
+    log = workdir / f"{endpoint}.log"
+    command = [
+        sipp_binary(), "-sf", str(xml), "-i", "127.0.0.1", "-p", str(contact_port),
+        "-mi", "127.0.0.1", "-mp", str(40000 + (contact_port % 1000) * 4), "-nostdin",
+        "-trace_err", "-error_file", str(workdir / f"{endpoint}.errors.log"),
+    ]
+    out = log.open("wb")
+    process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT)
+    return SippParty(process, log)
+
+
+def start_caller(workdir: Path, name: str, scenario: str, sip_port: int, number: str = "12333",
+                 address: str = "127.0.0.2", timeout_s: int = 90) -> SippParty:
+    """One call from `address` to the hotline; the process exits 0 when the call succeeded."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    xml = workdir / f"{name}.xml"
+    xml.write_text(scenario, encoding="utf-8")
+    log = workdir / f"{name}.log"
+    n = next(_ports) % 2000
+    command = [
+        sipp_binary(), "-sf", str(xml), "-i", address, "-p", str(15000 + n), "-mi", address,
+        "-mp", str(32000 + n * 4), "-m", "1", "-s", number, "-nostdin",
+        "-timeout", f"{timeout_s}s", "-timeout_error",
+        "-trace_err", "-error_file", str(workdir / f"{name}.errors.log"),
+        f"127.0.0.1:{sip_port}",
+    ]
+    out = log.open("wb")
+    process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT)
+    return SippParty(process, log)

@@ -1,0 +1,24 @@
+"""Packaging for hotline: the 12333 IVR and call-routing controller for Asterisk."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="hotline",
+    version="0.1.0",
+    description="IVR and call routing for a city's 12333 hotline, driving Asterisk",
+    python_requires=">=3.11",
+    packages=find_packages(include=["ivr*", "routing*", "recordings*", "store*", "sandbox*"]),
+    package_data={"sandbox": ["scenarios/*.xml", "scenarios/*.part"]},
+    install_requires=[
+        "panoramisk>=1.4",
+        "pyst2>=0.5.1",
+        "pydub>=0.25.1",
+        "sqlalchemy>=2.0",
+        "apscheduler>=3.10,<4",
+        "pyyaml>=6.0",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10", "types-PyYAML"],
+    },
+    entry_points={"console_scripts": ["hotline=ivr.cli:main"]},
+)

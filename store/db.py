@@ -1,0 +1,68 @@
+"""The engine and sessions. Tables are created on start (create-on-start; see README).
+
+SQLite runs in WAL mode with `synchronous=NORMAL` and a busy timeout, and every write
+transaction begins with `BEGIN IMMEDIATE`: a read-then-write transaction under the default
+deferred mode fails at once with "database is locked" when another writer is active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written (one line for the user)."""
+
+
+def open_engine(url: str) -> Engine:
+    try:
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            _tune_sqlite(engine)
+        Base.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the database {engine_label(url)}: {exc.__class__.__name__}: "
+                         f"{str(exc.orig) if hasattr(exc, 'orig') else exc}") from None
+    return engine
+
+
+def engine_label(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def write(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One write transaction: committed on success, rolled back on error."""
+    with factory() as session, session.begin():
+        yield session

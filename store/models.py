@@ -1,0 +1,49 @@
+"""Tables. A call keys on Asterisk's linkedid; each leg (a channel: the caller's, an agent's)
+on its uniqueid. Times are UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Call(Base):
+    __tablename__ = "call"
+
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    caller_name: Mapped[str] = mapped_column(String(160), default="")
+    did: Mapped[str] = mapped_column(String(80), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # live | answered (an agent answered) | abandoned (hung up before any agent answered)
+    outcome: Mapped[str] = mapped_column(String(20), default="live")
+    recording: Mapped[str | None] = mapped_column(String(255))
+
+    legs: Mapped[list[Leg]] = relationship(back_populates="call", order_by="Leg.ring_at")
+
+
+class Leg(Base):
+    """An agent-side channel dialled for a call (one per ring attempt)."""
+
+    __tablename__ = "leg"
+
+    uniqueid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    linkedid: Mapped[str] = mapped_column(ForeignKey("call.linkedid"), index=True)
+    channel: Mapped[str] = mapped_column(String(120))
+    endpoint: Mapped[str] = mapped_column(String(80))
+    agent_id: Mapped[str | None] = mapped_column(String(40))
+    ring_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Asterisk's DIALSTATUS: ANSWER, BUSY, NOANSWER, CANCEL, CHANUNAVAIL, CONGESTION
+    dial_status: Mapped[str | None] = mapped_column(String(20))
+
+    call: Mapped[Call] = relationship(back_populates="legs")

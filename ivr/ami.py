@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -84,7 +85,7 @@ class AmiClient:
             )
             writer.close()
         except (OSError, TimeoutError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timed out"
+            reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else "timed out"
             raise AmiError(f"cannot reach Asterisk AMI at {self.where}: {reason}") from None
         manager = Manager(
             host=self.host, port=self.port, username=self.username, secret=self._secret,

@@ -21,6 +21,7 @@ class Instance:
         self.home = rootfs / spec.home.lstrip("/")
         self.pidfile = self.home / "hotline-sandbox.pid"
         self.console_log = self.home / "log" / "console.log"
+        self.process: subprocess.Popen[bytes] | None = None  # when this object started it
 
     # paths as Asterisk sees them, inside the chroot
     @property
@@ -63,6 +64,7 @@ class Instance:
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self.process = proc
         self.pidfile.write_text(f"{proc.pid}\n")
         time.sleep(0.3)
         if proc.poll() is not None:
@@ -89,13 +91,30 @@ class Instance:
             self.cli("core stop now", timeout=timeout)
         except (SandboxError, subprocess.TimeoutExpired):
             pass
-        if not _wait_gone(pid, timeout):
+        if not self._wait_gone(pid, timeout):
             _signal_group(pid, signal.SIGTERM)
-            if not _wait_gone(pid, 5):
+            if not self._wait_gone(pid, 5):
                 _signal_group(pid, signal.SIGKILL)
-                _wait_gone(pid, 5)
+                self._wait_gone(pid, 5)
         self.pidfile.unlink(missing_ok=True)
+        self.process = None
         return True
+
+    def _wait_gone(self, pid: int, timeout: float) -> bool:
+        if self.process is not None and self.process.pid == pid:
+            try:
+                self.process.wait(timeout)  # our child: reap it through Popen
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.1)
+        return False
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -104,19 +123,3 @@ def _signal_group(pid: int, sig: int) -> None:
     except ProcessLookupError:
         pass
 
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-        except ChildProcessError:
-            waited = 0
-        if waited == pid:
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False

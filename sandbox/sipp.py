@@ -76,6 +76,12 @@ def agent_scenario(audio: Path, ring_ms: int = 500, talk_ms: int = 3000) -> str:
             .replace("@TALK_MS@", str(talk_ms)).replace("@AUDIO@", str(audio)))
 
 
+def _spawn(command: list[str], workdir: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
 @dataclass
 class SippParty:
     process: subprocess.Popen[bytes]
@@ -91,8 +97,10 @@ class SippParty:
                 self.process.wait(5)
 
 
-def start_agent(workdir: Path, endpoint: str, contact_port: int, scenario: str) -> SippParty:
-    """A UAS on 127.0.0.1:`contact_port` (the seat's static contact), for any number of calls."""
+def start_agent(workdir: Path, endpoint: str, contact_port: int, scenario: str,
+                max_calls: int | None = None) -> SippParty:
+    """A UAS on 127.0.0.1:`contact_port` (the seat's static contact). With `max_calls` it exits
+    after that many calls (0 when all succeeded); without, it serves calls until stopped."""
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / f"{endpoint}.xml"
     xml.write_text(scenario, encoding="utf-8")
@@ -102,10 +110,9 @@ def start_agent(workdir: Path, endpoint: str, contact_port: int, scenario: str) 
         "-mi", "127.0.0.1", "-mp", str(40000 + (contact_port % 1000) * 4), "-nostdin",
         "-trace_err", "-error_file", str(workdir / f"{endpoint}.errors.log"),
     ]
-    out = log.open("wb")
-    process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
-                               stderr=subprocess.STDOUT)
-    return SippParty(process, log)
+    if max_calls is not None:
+        command += ["-m", str(max_calls)]
+    return SippParty(_spawn(command, workdir, log), log)
 
 
 def start_caller(workdir: Path, name: str, scenario: str, sip_port: int, number: str = "12333",
@@ -123,7 +130,4 @@ def start_caller(workdir: Path, name: str, scenario: str, sip_port: int, number:
         "-trace_err", "-error_file", str(workdir / f"{name}.errors.log"),
         f"127.0.0.1:{sip_port}",
     ]
-    out = log.open("wb")
-    process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
-                               stderr=subprocess.STDOUT)
-    return SippParty(process, log)
+    return SippParty(_spawn(command, workdir, log), log)

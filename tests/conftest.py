@@ -1,0 +1,50 @@
+"""Shared helpers for every test layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def write_config(folder: Path, *, ami_port: int = 5038, agi_port: int = 4573, sip_port: int = 5060,
+                 name: str = "default", rootfs: str = "/var/cache/hotline/asterisk-sid",
+                 secret: str = "sandbox-only-secret", agent_ports: tuple[int, ...] = (5071, 5072, 5073),
+                 extra: str = "") -> Path:
+    """A complete controller configuration in `folder` (hotline.toml + seats.toml)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    recordings = f"/var/lib/hotline-sandbox/{name}/recordings"
+    (folder / "hotline.toml").write_text(f"""
+seats = "seats.toml"
+[ami]
+port = {ami_port}
+username = "hotline"
+secret = "{secret}"
+connect_timeout = 3
+[fastagi]
+bind = "127.0.0.1:{agi_port}"
+[database]
+url = "sqlite:///hotline.db"
+[log]
+file = "hotline.log"
+[recordings]
+directory = "{rootfs}{recordings}"
+asterisk_directory = "{recordings}"
+[flows]
+directory = "{REPO / 'dialplans'}"
+[dialplan]
+agi_address = "127.0.0.1:{agi_port}"
+fallback_seats = ["agent1001", "agent1002"]
+[sandbox]
+rootfs = "{rootfs}"
+name = "{name}"
+sip_port = {sip_port}
+caller_match = ["127.0.0.2"]
+{extra}
+""", encoding="utf-8")
+    seats = (REPO / "config" / "seats.toml").read_text(encoding="utf-8")
+    for default, port in zip((5071, 5072, 5073), agent_ports, strict=True):
+        seats = seats.replace(f"@127.0.0.1:{default}", f"@127.0.0.1:{port}")
+    (folder / "seats.toml").write_text(seats, encoding="utf-8")
+    return folder / "hotline.toml"

@@ -20,6 +20,7 @@ Errors:  AgiError
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -144,7 +145,9 @@ class AgiSession:
         try:
             reply = await asyncio.wait_for(self._reply(), timeout or self.command_timeout)
         except TimeoutError:
-            raise AgiTimeout(f"no reply to {verb} within {timeout or self.command_timeout:g} s") from None
+            raise AgiTimeout(
+                f"no reply to {verb} within {timeout or self.command_timeout:g} s"
+            ) from None
         if reply.code == 511:
             self.hung_up = True
             raise ChannelGone("channel is dead")
@@ -190,8 +193,13 @@ class FastAgiServer:
     """Accepts FastAGI connections and hands each complete session to `handler`."""
 
     def __init__(
-        self, handler: Handler, host: str, port: int, header_timeout: float,
-        command_timeout: float, max_sessions: int,
+        self,
+        handler: Handler,
+        host: str,
+        port: int,
+        header_timeout: float,
+        command_timeout: float,
+        max_sessions: int,
     ) -> None:
         self.handler = handler
         self.host = host
@@ -232,13 +240,14 @@ class FastAgiServer:
                 try:
                     await self.handler(session)
                 except AgiError as exc:
-                    log.info("event=agi.ended uniqueid=%s reason=%r",
-                             headers.get("agi_uniqueid", "?"), str(exc))
+                    log.info(
+                        "event=agi.ended uniqueid=%s reason=%r",
+                        headers.get("agi_uniqueid", "?"),
+                        str(exc),
+                    )
                 except Exception:
                     log.exception("event=agi.crashed uniqueid=%s", headers.get("agi_uniqueid", "?"))
         finally:
             self.tasks.discard(task)
-            try:
+            with contextlib.suppress(RuntimeError):
                 writer.close()
-            except RuntimeError:
-                pass

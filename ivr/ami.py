@@ -85,23 +85,37 @@ class AmiClient:
             )
             writer.close()
         except (OSError, TimeoutError) as exc:
-            reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else "timed out"
+            reason = (
+                os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else "timed out"
+            )
             raise AmiError(f"cannot reach Asterisk AMI at {self.where}: {reason}") from None
         manager = Manager(
-            host=self.host, port=self.port, username=self.username, secret=self._secret,
-            protocol_factory=_Utf8Protocol, ping_delay=10, ping_interval=10,
-            reconnect_timeout=2, on_login=self._on_login, on_disconnect=self._on_disconnect,
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            secret=self._secret,
+            protocol_factory=_Utf8Protocol,
+            ping_delay=10,
+            ping_interval=10,
+            reconnect_timeout=2,
+            on_login=self._on_login,
+            on_disconnect=self._on_disconnect,
         )
         manager.register_event("*", self._dispatch)
         self.manager = manager
         try:
             await asyncio.wait_for(manager.connect(), self.connect_timeout)
             future = manager.authenticated_future
-            response = await asyncio.wait_for(asyncio.shield(future), self.connect_timeout) \
-                if future is not None else None
+            response = (
+                await asyncio.wait_for(asyncio.shield(future), self.connect_timeout)
+                if future is not None
+                else None
+            )
         except (OSError, TimeoutError):
             self.close()
-            raise AmiError(f"Asterisk AMI at {self.where} did not answer the login in time") from None
+            raise AmiError(
+                f"Asterisk AMI at {self.where} did not answer the login in time"
+            ) from None
         if response is None or not response.success:
             self.close()
             raise AmiError(
@@ -141,13 +155,17 @@ class AmiClient:
         try:
             return await asyncio.wait_for(future, timeout or self.action_timeout)
         except TimeoutError:
-            raise AmiError(f"AMI {name}: no reply within {timeout or self.action_timeout:g} s") from None
+            raise AmiError(
+                f"AMI {name}: no reply within {timeout or self.action_timeout:g} s"
+            ) from None
 
     async def wait_fully_booted(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self.fully_booted.wait(), timeout)
         except TimeoutError:
-            raise AmiError(f"Asterisk at {self.where} did not report FullyBooted in {timeout:g} s") from None
+            raise AmiError(
+                f"Asterisk at {self.where} did not report FullyBooted in {timeout:g} s"
+            ) from None
 
     def close(self) -> None:
         if self.manager is not None:

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from recordings.naming import file_name
 
@@ -59,7 +60,9 @@ def event_time(event: Mapping[str, str]) -> datetime:
 
 
 class CallTracker:
-    def __init__(self, inbound_context: str, agent_for_endpoint: Callable[[str], str | None]) -> None:
+    def __init__(
+        self, inbound_context: str, agent_for_endpoint: Callable[[str], str | None]
+    ) -> None:
         self.inbound_context = inbound_context
         self.agent_for_endpoint = agent_for_endpoint
         self.calls: dict[str, CallSnapshot] = {}
@@ -131,7 +134,9 @@ class CallTracker:
             changes.append(("call.ended", _copy(call)))
         return changes
 
-    _handlers: dict[str, Callable[[CallTracker, Mapping[str, str], datetime], list[Change]]] = {
+    _handlers: ClassVar[
+        dict[str, Callable[[CallTracker, Mapping[str, str], datetime], list[Change]]]
+    ] = {
         "Newchannel": _newchannel,
         "Newstate": _newstate,
         "DialBegin": _dialbegin,

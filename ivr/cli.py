@@ -62,7 +62,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print(sandbox_cmd.status(settings))
     else:
         if not args.command:
-            raise ConfigError("sandbox cli: give the Asterisk CLI command, e.g. hotline sandbox cli core show channels")
+            raise ConfigError(
+                "sandbox cli: give the Asterisk CLI command, "
+                "e.g. hotline sandbox cli core show channels"
+            )
         print(sandbox_cmd.instance_for(settings).cli(" ".join(args.command)), end="")
     return 0
 
@@ -93,35 +96,56 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hotline",
         description="IVR and call routing for the 12333 hotline, driving Asterisk.",
     )
-    parser.add_argument("-c", "--config", default=os.environ.get("HOTLINE_CONFIG", DEFAULT_CONFIG),
-                        help=f"controller configuration (default: $HOTLINE_CONFIG or {DEFAULT_CONFIG})")
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("HOTLINE_CONFIG", DEFAULT_CONFIG),
+        help=f"controller configuration (default: $HOTLINE_CONFIG or {DEFAULT_CONFIG})",
+    )
     sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
 
-    serve = sub.add_parser("serve", help="run the controller (FastAGI server + AMI client)",
-                           description="Run the controller until SIGTERM or SIGINT.")
+    serve = sub.add_parser(
+        "serve",
+        help="run the controller (FastAGI server + AMI client)",
+        description="Run the controller until SIGTERM or SIGINT.",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     serve.set_defaults(func=cmd_serve)
 
-    sb = sub.add_parser("sandbox", help="the sandbox Asterisk 22 on loopback",
-                        description="Build (once, cached), configure, start, stop and query the "
-                        "sandbox Asterisk. Needs root.")
-    sb.add_argument("action", choices=["up", "down", "status", "cli"],
-                    help="up: build if needed, start, wait for FullyBooted; down: stop; "
-                    "status: running or not; cli: run an Asterisk CLI command")
+    sb = sub.add_parser(
+        "sandbox",
+        help="the sandbox Asterisk 22 on loopback",
+        description="Build (once, cached), configure, start, stop and query the "
+        "sandbox Asterisk. Needs root.",
+    )
+    sb.add_argument(
+        "action",
+        choices=["up", "down", "status", "cli"],
+        help="up: build if needed, start, wait for FullyBooted; down: stop; "
+        "status: running or not; cli: run an Asterisk CLI command",
+    )
     sb.add_argument("command", nargs="*", help="for 'cli': the Asterisk CLI command")
     sb.set_defaults(func=cmd_sandbox)
 
-    dp = sub.add_parser("dialplan", help="check call flows, render the Asterisk dialplan",
-                        description="check: validate every flow file and report all problems "
-                        "with file:line; render: print the Asterisk contexts for the hotline number.")
+    dp = sub.add_parser(
+        "dialplan",
+        help="check call flows, render the Asterisk dialplan",
+        description="check: validate every flow file and report all problems "
+        "with file:line; render: print the Asterisk contexts for the hotline number.",
+    )
     dp.add_argument("action", choices=["check", "render"])
-    dp.add_argument("path", nargs="?", help="for 'check': a folder of flow files (default: [flows] directory)")
+    dp.add_argument(
+        "path", nargs="?", help="for 'check': a folder of flow files (default: [flows] directory)"
+    )
     dp.set_defaults(func=cmd_dialplan)
 
-    demo = sub.add_parser("demo", help="sandbox Asterisk + controller + simulated callers and agents",
-                          description="Start the sandbox and the controller, place simulated calls "
-                          "(SIPp callers pressing keys, SIPp agents answering) and print what "
-                          "happened to each call.")
+    demo = sub.add_parser(
+        "demo",
+        help="sandbox Asterisk + controller + simulated callers and agents",
+        description="Start the sandbox and the controller, place simulated calls "
+        "(SIPp callers pressing keys, SIPp agents answering) and print what "
+        "happened to each call.",
+    )
     demo.add_argument("--calls", type=int, default=3, help="number of simulated calls (default 3)")
     demo.set_defaults(func=cmd_demo)
     return parser

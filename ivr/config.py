@@ -89,17 +89,17 @@ def load_settings(path: Path) -> Settings:
     root = Table(load_toml(path), path, "")
 
     ami_t = root.table("ami")
-    secret = os.environ.get(SECRET_ENV) or ami_t.str(
+    secret = os.environ.get(SECRET_ENV) or ami_t.text(
         "secret", expected=f"the AMI secret (or set {SECRET_ENV})"
     )
     ami = AmiSettings(
-        host=ami_t.str("host", "127.0.0.1"),
-        port=ami_t.int("port", 5038, 1, 65535),
-        username=ami_t.str("username"),
+        host=ami_t.text("host", "127.0.0.1"),
+        port=ami_t.integer("port", 5038, 1, 65535),
+        username=ami_t.text("username"),
         secret=secret,
-        connect_timeout=ami_t.float("connect_timeout", 5.0, 0.1),
-        action_timeout=ami_t.float("action_timeout", 5.0, 0.1),
-        wait_for_asterisk=ami_t.bool("wait_for_asterisk", False),
+        connect_timeout=ami_t.number("connect_timeout", 5.0, 0.1),
+        action_timeout=ami_t.number("action_timeout", 5.0, 0.1),
+        wait_for_asterisk=ami_t.flag("wait_for_asterisk", False),
     )
 
     agi_t = root.table("fastagi")
@@ -107,13 +107,13 @@ def load_settings(path: Path) -> Settings:
     agi = AgiSettings(
         host=host,
         port=port,
-        header_timeout=agi_t.float("header_timeout", 5.0, 0.1),
-        command_timeout=agi_t.float("command_timeout", 120.0, 1.0),
-        max_sessions=agi_t.int("max_sessions", 1000, 1, 100_000),
+        header_timeout=agi_t.number("header_timeout", 5.0, 0.1),
+        command_timeout=agi_t.number("command_timeout", 120.0, 1.0),
+        max_sessions=agi_t.integer("max_sessions", 1000, 1, 100_000),
     )
 
     db_t = root.table("database", required=False)
-    database_url = _sqlite_relative(db_t.str("url", "sqlite:///../var/hotline.db"), path.parent)
+    database_url = _sqlite_relative(db_t.text("url", "sqlite:///../var/hotline.db"), path.parent)
 
     log_t = root.table("log", required=False)
     log_file = log_t.path("file") if "file" in log_t.data else None
@@ -121,28 +121,28 @@ def load_settings(path: Path) -> Settings:
     rec_t = root.table("recordings")
     rec_dir = rec_t.path("directory")
     recordings = RecordingSettings(
-        directory=rec_dir, asterisk_directory=rec_t.str("asterisk_directory", str(rec_dir))
+        directory=rec_dir, asterisk_directory=rec_t.text("asterisk_directory", str(rec_dir))
     )
 
     flow_t = root.table("flows")
-    flows = FlowSettings(directory=flow_t.path("directory"), entry=flow_t.str("entry", "12333"))
+    flows = FlowSettings(directory=flow_t.path("directory"), entry=flow_t.text("entry", "12333"))
 
     dp_t = root.table("dialplan")
     agi_host, agi_port = dp_t.host_port("agi_address", f"{host}:{port}")
     dialplan = DialplanSettings(
-        number=dp_t.str("number", "12333"),
+        number=dp_t.text("number", "12333"),
         agi_host=agi_host,
         agi_port=agi_port,
-        fallback_seats=tuple(dp_t.str_list("fallback_seats")),
+        fallback_seats=tuple(dp_t.texts("fallback_seats")),
     )
 
     sb_t = root.table("sandbox", required=False)
     sandbox = SandboxSettings(
         rootfs=sb_t.path("rootfs", "/var/cache/hotline/asterisk-sid"),
-        name=sb_t.str("name", "default"),
-        sip_port=sb_t.int("sip_port", 5060, 1, 65535),
-        caller_match=tuple(sb_t.str_list("caller_match", ["127.0.0.2"])),
-        mirror=sb_t.opt_str("mirror"),
+        name=sb_t.text("name", "default"),
+        sip_port=sb_t.integer("sip_port", 5060, 1, 65535),
+        caller_match=tuple(sb_t.texts("caller_match", ["127.0.0.2"])),
+        mirror=sb_t.opt_text("mirror"),
     )
 
     directory = load_directory(root.path("seats", "seats.toml"))
@@ -174,40 +174,45 @@ def load_directory(path: Path) -> Directory:
     root = Table(load_toml(path), path, "")
     offices = {}
     for t in root.tables("office"):
-        kind = t.str("kind", "district")
+        kind = t.text("kind", "district")
         if kind not in ("city", "district"):
             raise t.error("kind", "'city' or 'district'", kind)
-        office = Office(id=t.str("id"), name=t.str("name"), kind=kind)
+        office = Office(id=t.text("id"), name=t.text("name"), kind=kind)
         offices[office.id] = office
     seats = {}
     for t in root.tables("seat"):
         seat = Seat(
-            endpoint=t.str("endpoint"),
-            office=t.str("office"),
-            site=t.str("site", "main"),
-            contact=t.opt_str("contact"),
+            endpoint=t.text("endpoint"),
+            office=t.text("office"),
+            site=t.text("site", "main"),
+            contact=t.opt_text("contact"),
         )
         seats[seat.endpoint] = seat
     agents = {}
     for t in root.tables("agent"):
         agent = Agent(
-            id=t.str("id"),
-            name=t.str("name"),
-            seat=t.str("seat"),
-            office=t.str("office"),
-            skills=tuple(t.str_list("skills", [])),
-            languages=tuple(t.str_list("languages", ["zh-CN"])),
+            id=t.text("id"),
+            name=t.text("name"),
+            seat=t.text("seat"),
+            office=t.text("office"),
+            skills=tuple(t.texts("skills", [])),
+            languages=tuple(t.texts("languages", ["zh-CN"])),
         )
         agents[agent.id] = agent
     posts = {}
     for t in root.tables("post"):
         post = Post(
-            id=t.str("id"), business=t.str("business"), district=t.str("district"),
-            a=t.str("a"), b=t.str("b"),
+            id=t.text("id"),
+            business=t.text("business"),
+            district=t.text("district"),
+            a=t.text("a"),
+            b=t.text("b"),
         )
         posts[post.id] = post
     directory = Directory(offices=offices, seats=seats, agents=agents, posts=posts)
     issues = directory.problems()
     if issues:
-        raise ConfigError(f"{path}: {issues[0]}" + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""))
+        raise ConfigError(
+            f"{path}: {issues[0]}" + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else "")
+        )
     return directory

@@ -33,10 +33,14 @@ def mask_number(number: str) -> str:
 
 def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
     if isinstance(snap, CallSnapshot):
-        return (f"event={kind} linkedid={snap.linkedid} caller={mask_number(snap.caller_number)} "
-                f"did={snap.did} outcome={snap.outcome}")
-    return (f"event={kind} linkedid={snap.linkedid} uniqueid={snap.uniqueid} "
-            f"endpoint={snap.endpoint} agent={snap.agent_id or '-'} status={snap.dial_status or '-'}")
+        return (
+            f"event={kind} linkedid={snap.linkedid} caller={mask_number(snap.caller_number)} "
+            f"did={snap.did} outcome={snap.outcome}"
+        )
+    return (
+        f"event={kind} linkedid={snap.linkedid} uniqueid={snap.uniqueid} "
+        f"endpoint={snap.endpoint} agent={snap.agent_id or '-'} status={snap.dial_status or '-'}"
+    )
 
 
 class Controller:
@@ -49,12 +53,23 @@ class Controller:
         self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
         ami = settings.ami
         self.ami = AmiClient(
-            ami.host, ami.port, ami.username, ami.secret, on_event=self._on_event,
-            connect_timeout=ami.connect_timeout, action_timeout=ami.action_timeout,
+            ami.host,
+            ami.port,
+            ami.username,
+            ami.secret,
+            on_event=self._on_event,
+            connect_timeout=ami.connect_timeout,
+            action_timeout=ami.action_timeout,
         )
         agi = settings.agi
-        self.agi = FastAgiServer(self._on_agi, agi.host, agi.port, agi.header_timeout,
-                                 agi.command_timeout, agi.max_sessions)
+        self.agi = FastAgiServer(
+            self._on_agi,
+            agi.host,
+            agi.port,
+            agi.header_timeout,
+            agi.command_timeout,
+            agi.max_sessions,
+        )
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)
@@ -77,7 +92,9 @@ class Controller:
         try:
             await run_call(run, AgiChannel(session), self.directory, uniqueid)
         except ChannelGone:
-            log.info("event=ivr.hangup uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps)
+            log.info(
+                "event=ivr.hangup uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps
+            )
             return
         log.info("event=ivr.end uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps)
 
@@ -98,11 +115,17 @@ class Controller:
             await self.agi.start()
         except OSError as exc:
             self.ami.close()
-            raise AmiError(f"cannot listen for FastAGI on {self.settings.agi.host}:"
-                           f"{self.settings.agi.port}: {exc.strerror}") from None
+            raise AmiError(
+                f"cannot listen for FastAGI on {self.settings.agi.host}:"
+                f"{self.settings.agi.port}: {exc.strerror}"
+            ) from None
         writer = asyncio.create_task(self.records.run())
-        log.info("event=controller.ready agi=%s:%d ami=%s", self.settings.agi.host,
-                 self.settings.agi.port, self.ami.where)
+        log.info(
+            "event=controller.ready agi=%s:%d ami=%s",
+            self.settings.agi.host,
+            self.settings.agi.port,
+            self.ami.where,
+        )
         await stop.wait()
         log.info("event=controller.stopping")
         await self.agi.close()

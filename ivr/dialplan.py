@@ -25,7 +25,8 @@ exten => {dp.number},1,Answer()
  same => n,MixMonitor({record})
  same => n,AGI({agi})
  same => n,GotoIf($["${{{HANDLED_VARIABLE}}}" = "1"]?handled)
- same => n,Verbose(1,hotline: controller did not handle the call (AGISTATUS=${{AGISTATUS}}): fallback queue)
+ same => n,Verbose(1,hotline: controller did not handle the call \
+(AGISTATUS=${{AGISTATUS}}): fallback queue)
  same => n,Queue({FALLBACK_QUEUE},,,,600)
  same => n(handled),Hangup()
 """

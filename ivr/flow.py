@@ -17,6 +17,7 @@ Loading validates everything and reports every problem with its file:line and no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,15 @@ import yaml
 SCHEMA_VERSION = 1
 NODE_FIELDS: dict[str, set[str]] = {
     "play": {"type", "prompts", "next"},
-    "menu": {"type", "prompt", "invalid_prompt", "timeout", "max_failures", "choices", "on_failure"},
+    "menu": {
+        "type",
+        "prompt",
+        "invalid_prompt",
+        "timeout",
+        "max_failures",
+        "choices",
+        "on_failure",
+    },
     "route": {"type", "post", "hold_prompt", "no_answer"},
     "hangup": {"type", "prompts"},
 }
@@ -117,7 +126,52 @@ class _Lined(dict[str, Any]):
         self.line = 1
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _Fields:
+    """Typed reading of one node's fields; problems and node references are collected."""
+
+    def __init__(
+        self,
+        node_id: str,
+        spec: _Lined,
+        line: int,
+        problem: Callable[[int, str | None, str], None],
+        references: list[tuple[str, str, int, str]],
+    ) -> None:
+        self.node_id, self.spec, self.line = node_id, spec, line
+        self.problem, self.references = problem, references
+
+    def line_of(self, key: str) -> int:
+        return self.spec.lines.get(key, self.line)
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.spec.get(key, default)
+        if not isinstance(value, str) or not value:
+            self.problem(self.line_of(key), self.node_id, f"{key}: expected a non-empty string")
+            return ""
+        return value
+
+    def ref(self, key: str) -> str:
+        target = self.text(key)
+        if target:
+            self.references.append((self.node_id, key, self.line_of(key), target))
+        return target
+
+    def prompts(self, key: str) -> tuple[str, ...]:
+        value = self.spec.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.problem(self.line_of(key), self.node_id, f"{key}: expected a list of prompt names")
+            return ()
+        return tuple(value)
+
+    def number(self, key: str, default: float, lo: float) -> float:
+        value = self.spec.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
+            self.problem(self.line_of(key), self.node_id, f"{key}: expected a number ≥ {lo}")
+            return default
+        return float(value)
 
 
 def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
@@ -127,22 +181,28 @@ def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
         problems.append(Problem(path, line, node, message))
 
     try:
-        text = path.read_text(encoding="utf-8")
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        source = path.read_text(encoding="utf-8")
+        doc = yaml.load(source, Loader=_LineLoader)  # a SafeLoader subclass
     except OSError as exc:
         raise FlowError([Problem(path, 0, None, f"cannot read: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
-        raise FlowError([Problem(path, line, None, f"malformed YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise FlowError(
+            [Problem(path, line, None, f"malformed YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
     if not isinstance(doc, _Lined):
-        raise FlowError([Problem(path, 1, None, "a flow file is a mapping with schema, flow, start and nodes")])
+        raise FlowError(
+            [Problem(path, 1, None, "a flow file is a mapping with schema, flow, start and nodes")]
+        )
 
     def top_line(key: str) -> int:
         return doc.lines.get(key, doc.line)
 
     if doc.get("schema") != SCHEMA_VERSION:
-        problem(top_line("schema"), None, f"schema must be {SCHEMA_VERSION}, got {doc.get('schema')!r}")
+        problem(
+            top_line("schema"), None, f"schema must be {SCHEMA_VERSION}, got {doc.get('schema')!r}"
+        )
     name = str(doc.get("flow") or path.stem)
     raw_nodes = doc.get("nodes")
     if not isinstance(raw_nodes, _Lined) or not raw_nodes:
@@ -159,38 +219,18 @@ def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
             continue
         kind = spec.get("type")
         if kind not in NODE_FIELDS:
-            problem(line, node_id, f"unknown node type {kind!r}; known: {', '.join(sorted(NODE_FIELDS))}")
+            problem(
+                line,
+                node_id,
+                f"unknown node type {kind!r}; known: {', '.join(sorted(NODE_FIELDS))}",
+            )
             continue
         for key in spec:
             if key not in NODE_FIELDS[kind]:
                 problem(spec.lines[key], node_id, f"unknown field {key!r} for a {kind} node")
 
-        def text(key: str, default: str | None = None) -> str:
-            value = spec.get(key, default)
-            if not isinstance(value, str) or not value:
-                problem(spec.lines.get(key, line), node_id, f"{key}: expected a non-empty string")
-                return ""
-            return value
-
-        def ref(key: str) -> str:
-            target = text(key)
-            if target:
-                references.append((node_id, key, spec.lines.get(key, line), target))
-            return target
-
-        def prompts(key: str) -> tuple[str, ...]:
-            value = spec.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                problem(spec.lines.get(key, line), node_id, f"{key}: expected a list of prompt names")
-                return ()
-            return tuple(value)
-
-        def number(key: str, default: float, lo: float) -> float:
-            value = spec.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
-                problem(spec.lines.get(key, line), node_id, f"{key}: expected a number ≥ {lo}")
-                return default
-            return float(value)
+        f = _Fields(node_id, spec, line, problem, references)
+        text, ref, prompts, number = f.text, f.ref, f.prompts, f.number
 
         if kind == "play":
             nodes[node_id] = PlayNode(node_id, prompts("prompts"), ref("next"))
@@ -198,7 +238,11 @@ def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
             choices: dict[str, str] = {}
             raw_choices = spec.get("choices")
             if not isinstance(raw_choices, _Lined) or not raw_choices:
-                problem(spec.lines.get("choices", line), node_id, "choices: expected a mapping of key to node")
+                problem(
+                    spec.lines.get("choices", line),
+                    node_id,
+                    "choices: expected a mapping of key to node",
+                )
             else:
                 for key, target in raw_choices.items():
                     kline = raw_choices.lines[key]
@@ -222,9 +266,15 @@ def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
             hold = spec.get("hold_prompt")
             post = text("post")
             if post and known_posts is not None and post not in known_posts:
-                problem(spec.lines.get("post", line), node_id, f"post {post!r} is not in the seat directory")
+                problem(
+                    spec.lines.get("post", line),
+                    node_id,
+                    f"post {post!r} is not in the seat directory",
+                )
             nodes[node_id] = RouteNode(
-                node_id, post=post, hold_prompt=hold if isinstance(hold, str) else None,
+                node_id,
+                post=post,
+                hold_prompt=hold if isinstance(hold, str) else None,
                 no_answer=ref("no_answer"),
             )
         else:

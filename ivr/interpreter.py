@@ -15,6 +15,8 @@ from .flow import Flow, HangupNode, MenuNode, PlayNode, RouteNode
 
 @dataclass(frozen=True)
 class Play:
+    """Play prompts; 0 (a person, from anywhere) interrupts them."""
+
     prompts: tuple[str, ...]
 
 
@@ -88,7 +90,7 @@ class FlowRun:
             self._guarded = True  # the caller is going round in circles: hand over to a person
             self._goto(self.flow.agent)
         elif isinstance(node, PlayNode):
-            self._goto(node.next)
+            self._goto(self.flow.agent if outcome == "digit:0" else node.next)
         elif isinstance(node, MenuNode):
             self._menu(node, outcome)
 

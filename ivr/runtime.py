@@ -12,17 +12,19 @@ from .interpreter import Ask, Finish, FlowRun, Play, Transfer
 
 log = logging.getLogger("hotline.runtime")
 
+AGENT_KEY = "0"  # a person, from any prompt or menu
 HANDLED_VARIABLE = "HOTLINE_HANDLED"  # the dialplan's fallback runs unless the controller sets it
 
 
-async def run_call(run: FlowRun, channel: CallChannel, directory: Directory, call_id: str,
-                   ring_timeout: int = 20) -> None:
+async def run_call(
+    run: FlowRun, channel: CallChannel, directory: Directory, call_id: str, ring_timeout: int = 20
+) -> None:
     while not run.finished:
         step = run.instruction()
         node = run.node_id
         if isinstance(step, Play):
-            await channel.play(step.prompts)
-            outcome = "done"
+            key = await channel.play(step.prompts, escape=AGENT_KEY)
+            outcome = f"digit:{key}" if key else "done"
         elif isinstance(step, Ask):
             key = await channel.play(step.preamble, escape=ALL_KEYS)
             key = key or await channel.ask(step.prompt, step.timeout)
@@ -38,14 +40,21 @@ async def run_call(run: FlowRun, channel: CallChannel, directory: Directory, cal
     await channel.set_variable(HANDLED_VARIABLE, "1")
 
 
-async def _transfer(step: Transfer, channel: CallChannel, directory: Directory, call_id: str,
-                    ring_timeout: int) -> str:
+async def _transfer(
+    step: Transfer, channel: CallChannel, directory: Directory, call_id: str, ring_timeout: int
+) -> str:
     if step.hold_prompt:
         await channel.play([step.hold_prompt])
     for attempt in plan_for_post(directory, step.post, ring_timeout):
         result = await channel.dial(attempt.endpoint, attempt.timeout)
-        log.info("event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
-                 call_id, attempt.agent_id, attempt.endpoint, attempt.reason, result.status)
+        log.info(
+            "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
+            call_id,
+            attempt.agent_id,
+            attempt.endpoint,
+            attempt.reason,
+            result.status,
+        )
         if result.answered:
             return "answered"
     return "no-answer"

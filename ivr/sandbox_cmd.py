@@ -1,4 +1,4 @@
-"""`hotline sandbox up|down|status|cli`: the sandbox Asterisk, configured from hotline's settings."""
+"""`hotline sandbox up|down|status|cli`: the sandbox Asterisk, set up from hotline's settings."""
 
 from __future__ import annotations
 
@@ -37,20 +37,27 @@ def instance_for(settings: Settings) -> Instance:
     if inside != settings.recordings.directory.resolve():
         raise SandboxError(
             f"{settings.file}: [recordings] directory must be {inside} when Asterisk runs in the "
-            f"sandbox (it is asterisk_directory {settings.recordings.asterisk_directory} seen from the host)"
+            f"sandbox (asterisk_directory {settings.recordings.asterisk_directory} "
+            "seen from the host)"
         )
     return instance
 
 
-def up(settings: Settings, say: Callable[[str], None] = print, boot_timeout: float = 60) -> Instance:
+def up(
+    settings: Settings, say: Callable[[str], None] = print, boot_timeout: float = 60
+) -> Instance:
     instance = instance_for(settings)
     rootfs = settings.sandbox.rootfs
-    if ensure_rootfs(rootfs, settings.sandbox.mirror, log=rootfs.with_name(rootfs.name + ".build.log")):
+    if ensure_rootfs(
+        rootfs, settings.sandbox.mirror, log=rootfs.with_name(rootfs.name + ".build.log")
+    ):
         say(f"built the Asterisk root filesystem in {rootfs}")
     pid = instance.start()
     asyncio.run(_wait_booted(settings, boot_timeout))
-    say(f"sandbox '{settings.sandbox.name}' up: pid {pid}, AMI 127.0.0.1:{settings.ami.port}, "
-        f"SIP udp 127.0.0.1:{settings.sandbox.sip_port}, logs {instance.home / 'log'}")
+    say(
+        f"sandbox '{settings.sandbox.name}' up: pid {pid}, AMI 127.0.0.1:{settings.ami.port}, "
+        f"SIP udp 127.0.0.1:{settings.sandbox.sip_port}, logs {instance.home / 'log'}"
+    )
     return instance
 
 
@@ -85,7 +92,9 @@ def status(settings: Settings) -> str:
     if pid is None:
         return f"sandbox '{settings.sandbox.name}': not running"
     uptime = instance.cli("core show uptime").strip().splitlines()
-    return f"sandbox '{settings.sandbox.name}': running, pid {pid}; " + (uptime[0] if uptime else "")
+    return f"sandbox '{settings.sandbox.name}': running, pid {pid}; " + (
+        uptime[0] if uptime else ""
+    )
 
 
 def console_log(settings: Settings) -> Path:

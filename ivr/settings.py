@@ -1,4 +1,4 @@
-"""Typed reading of TOML tables, with errors that name the file, the key and the expected form.
+"""Typed reading of TOML tables; errors name the file, the key and the expected form.
 
 Every configuration loader (controller settings, seat directory, sandbox) reads through
 `Table`, so a wrong or missing key always reads the same way:
@@ -17,7 +17,7 @@ _MISSING: Any = object()
 
 
 class ConfigError(Exception):
-    """A configuration file is missing, malformed or holds a wrong value (one line, no traceback)."""
+    """A configuration file is missing, malformed or holds a wrong value (one line)."""
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -53,7 +53,9 @@ class Table:
         value = self._get(key, _MISSING if required else {}, "a table")
         if not isinstance(value, Mapping):
             raise self.error(key, "a table", value)
-        return Table(value, self.file, f"[{key}]" if not self.where else f"{self.where[:-1]}.{key}]")
+        return Table(
+            value, self.file, f"[{key}]" if not self.where else f"{self.where[:-1]}.{key}]"
+        )
 
     def tables(self, key: str) -> list[Table]:
         value = self._get(key, [], "an array of tables")
@@ -61,38 +63,38 @@ class Table:
             raise self.error(key, f"an array of tables ([[{key}]])", value)
         return [Table(v, self.file, f"[[{key}]] #{i + 1}") for i, v in enumerate(value)]
 
-    def str(self, key: str, default: Any = _MISSING, expected: str = "a string") -> str:
+    def text(self, key: str, default: Any = _MISSING, expected: str = "a string") -> str:
         value = self._get(key, default, expected)
         if not isinstance(value, str) or not value:
             raise self.error(key, expected, value)
         return value
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_text(self, key: str) -> str | None:
         if key not in self.data:
             return None
-        return self.str(key)
+        return self.text(key)
 
-    def int(self, key: str, default: Any = _MISSING, lo: int = 0, hi: int = 2**31) -> int:
+    def integer(self, key: str, default: Any = _MISSING, lo: int = 0, hi: int = 2**31) -> int:
         expected = f"an integer from {lo} to {hi}"
         value = self._get(key, default, expected)
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise self.error(key, expected, value)
         return value
 
-    def float(self, key: str, default: Any = _MISSING, lo: float = 0.0) -> float:
+    def number(self, key: str, default: Any = _MISSING, lo: float = 0.0) -> float:
         expected = f"a number of at least {lo}"
         value = self._get(key, default, expected)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
             raise self.error(key, expected, value)
         return float(value)
 
-    def bool(self, key: str, default: Any = _MISSING) -> bool:
+    def flag(self, key: str, default: Any = _MISSING) -> bool:
         value = self._get(key, default, "true or false")
         if not isinstance(value, bool):
             raise self.error(key, "true or false", value)
         return value
 
-    def str_list(self, key: str, default: Any = _MISSING) -> list[str]:
+    def texts(self, key: str, default: Any = _MISSING) -> list[str]:
         value = self._get(key, default, "a list of strings")
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise self.error(key, "a list of strings", value)
@@ -100,12 +102,12 @@ class Table:
 
     def path(self, key: str, default: Any = _MISSING) -> Path:
         """A path; relative paths are taken from the configuration file's folder."""
-        raw = Path(self.str(key, default, "a file or folder path"))
+        raw = Path(self.text(key, default, "a file or folder path"))
         return raw if raw.is_absolute() else (self.file.parent / raw).resolve()
 
     def host_port(self, key: str, default: Any = _MISSING) -> tuple[str, int]:
         expected = "'host:port', e.g. '127.0.0.1:4573'"
-        value = self.str(key, default, expected)
+        value = self.text(key, default, expected)
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise self.error(key, expected, value)

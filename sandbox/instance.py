@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,7 +53,9 @@ class Instance:
     def start(self) -> int:
         """Write the configuration and start Asterisk; returns its pid (already running: same)."""
         if not is_built(self.rootfs):
-            raise SandboxError(f"no sandbox root filesystem at {self.rootfs}: run 'hotline sandbox up'")
+            raise SandboxError(
+                f"no sandbox root filesystem at {self.rootfs}: run 'hotline sandbox up'"
+            )
         running = self.pid()
         if running:
             self.write_config()
@@ -61,24 +64,33 @@ class Instance:
         with self.console_log.open("ab") as out:
             proc = subprocess.Popen(
                 ["chroot", str(self.rootfs), "/usr/sbin/asterisk", "-f", "-n", "-C", self.conf],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.process = proc
         self.pidfile.write_text(f"{proc.pid}\n")
         time.sleep(0.3)
         if proc.poll() is not None:
-            raise SandboxError(f"Asterisk exited at once (code {proc.returncode}): see {self.console_log}")
+            raise SandboxError(
+                f"Asterisk exited at once (code {proc.returncode}): see {self.console_log}"
+            )
         return proc.pid
 
     def cli(self, command: str, timeout: float = 20) -> str:
         """Run one Asterisk CLI command through the instance's control socket."""
         result = subprocess.run(
             ["chroot", str(self.rootfs), "/usr/sbin/asterisk", "-C", self.conf, "-rx", command],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if result.returncode != 0:
-            raise SandboxError(f"asterisk -rx {command!r} failed: {(result.stderr or result.stdout).strip()}")
+            raise SandboxError(
+                f"asterisk -rx {command!r} failed: {(result.stderr or result.stdout).strip()}"
+            )
         return result.stdout
 
     def stop(self, timeout: float = 15) -> bool:
@@ -87,10 +99,8 @@ class Instance:
         if pid is None:
             self.pidfile.unlink(missing_ok=True)
             return False
-        try:
+        with contextlib.suppress(SandboxError, subprocess.TimeoutExpired):
             self.cli("core stop now", timeout=timeout)
-        except (SandboxError, subprocess.TimeoutExpired):
-            pass
         if not self._wait_gone(pid, timeout):
             _signal_group(pid, signal.SIGTERM)
             if not self._wait_gone(pid, 5):
@@ -118,8 +128,5 @@ class Instance:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-

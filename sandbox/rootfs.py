@@ -35,7 +35,7 @@ def host_mirror(sources_dir: Path = Path("/etc/apt")) -> str:
             r"^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)", text, re.M
         ):
             if "/debian" in uri and "security" not in uri:
-                return uri.rstrip("/")
+                return str(uri).rstrip("/")
     raise SandboxError(
         f"no Debian mirror in {sources_dir}/sources.list.d or sources.list: "
         "set [sandbox] mirror in the configuration"
@@ -53,14 +53,21 @@ def ensure_rootfs(rootfs: Path, mirror: str | None = None, log: Path | None = No
     if os.geteuid() != 0:
         raise SandboxError("building the sandbox needs root (mmdebstrap and chroot): run as root")
     if shutil.which("mmdebstrap") is None:
-        raise SandboxError("mmdebstrap is not installed: run scripts/setup (apt-get install mmdebstrap)")
+        raise SandboxError(
+            "mmdebstrap is not installed: run scripts/setup (apt-get install mmdebstrap)"
+        )
     mirror = mirror or host_mirror()
     partial = rootfs.with_name(rootfs.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        "mmdebstrap", "--variant=apt", "--include=" + ",".join(PACKAGES),
-        "--aptopt=Acquire::Check-Valid-Until \"false\"", "sid", str(partial), mirror,
+        "mmdebstrap",
+        "--variant=apt",
+        "--include=" + ",".join(PACKAGES),
+        '--aptopt=Acquire::Check-Valid-Until "false"',
+        "sid",
+        str(partial),
+        mirror,
     ]
     out = log.open("ab") if log else subprocess.DEVNULL
     try:

@@ -53,8 +53,14 @@ def party_audio(workdir: Path, hz: float) -> Path:
     return path
 
 
-def caller_scenario(audio: Path, caller: str, keys: str = "", first_key_ms: int = 3000, gap_ms: int = 1500,
-                    hangup_after_ms: int | None = None) -> str:
+def caller_scenario(
+    audio: Path,
+    caller: str,
+    keys: str = "",
+    first_key_ms: int = 3000,
+    gap_ms: int = 1500,
+    hangup_after_ms: int | None = None,
+) -> str:
     """A caller who waits `first_key_ms` after answer, presses `keys`, then either waits for
     the hotline to hang up or hangs up itself `hangup_after_ms` after the last key."""
     presses = "\n".join(
@@ -65,21 +71,33 @@ def caller_scenario(audio: Path, caller: str, keys: str = "", first_key_ms: int 
     if hangup_after_ms is None:
         ending = _template("caller_wait_bye.xml.part")
     else:
-        ending = f'<pause milliseconds="{hangup_after_ms}"/>\n' + _template("caller_send_bye.xml.part")
-    return (_template("caller.xml").replace("@CALLER@", caller).replace("@PRESSES@", presses)
-            .replace("@ENDING@", ending).replace("@AUDIO@", str(audio)))
+        ending = f'<pause milliseconds="{hangup_after_ms}"/>\n' + _template(
+            "caller_send_bye.xml.part"
+        )
+    return (
+        _template("caller.xml")
+        .replace("@PRESSES@", presses)
+        .replace("@ENDING@", ending)
+        .replace("@CALLER@", caller)
+        .replace("@AUDIO@", str(audio))
+    )
 
 
 def agent_scenario(audio: Path, ring_ms: int = 500, talk_ms: int = 3000) -> str:
     """An agent's phone: rings `ring_ms`, answers, talks `talk_ms` (a tone), hangs up."""
-    return (_template("agent_answer.xml").replace("@RING_MS@", str(ring_ms))
-            .replace("@TALK_MS@", str(talk_ms)).replace("@AUDIO@", str(audio)))
+    return (
+        _template("agent_answer.xml")
+        .replace("@RING_MS@", str(ring_ms))
+        .replace("@TALK_MS@", str(talk_ms))
+        .replace("@AUDIO@", str(audio))
+    )
 
 
 def _spawn(command: list[str], workdir: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 @dataclass
@@ -97,8 +115,9 @@ class SippParty:
                 self.process.wait(5)
 
 
-def start_agent(workdir: Path, endpoint: str, contact_port: int, scenario: str,
-                max_calls: int | None = None) -> SippParty:
+def start_agent(
+    workdir: Path, endpoint: str, contact_port: int, scenario: str, max_calls: int | None = None
+) -> SippParty:
     """A UAS on 127.0.0.1:`contact_port` (the seat's static contact). With `max_calls` it exits
     after that many calls (0 when all succeeded); without, it serves calls until stopped."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -106,17 +125,36 @@ def start_agent(workdir: Path, endpoint: str, contact_port: int, scenario: str,
     xml.write_text(scenario, encoding="utf-8")
     log = workdir / f"{endpoint}.log"
     command = [
-        sipp_binary(), "-sf", str(xml), "-i", "127.0.0.1", "-p", str(contact_port),
-        "-mi", "127.0.0.1", "-mp", str(40000 + (contact_port % 1000) * 4), "-nostdin",
-        "-trace_err", "-error_file", str(workdir / f"{endpoint}.errors.log"),
+        sipp_binary(),
+        "-sf",
+        str(xml),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(contact_port),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(40000 + (contact_port % 1000) * 4),
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        str(workdir / f"{endpoint}.errors.log"),
     ]
     if max_calls is not None:
         command += ["-m", str(max_calls)]
     return SippParty(_spawn(command, workdir, log), log)
 
 
-def start_caller(workdir: Path, name: str, scenario: str, sip_port: int, number: str = "12333",
-                 address: str = "127.0.0.2", timeout_s: int = 90) -> SippParty:
+def start_caller(
+    workdir: Path,
+    name: str,
+    scenario: str,
+    sip_port: int,
+    number: str = "12333",
+    address: str = "127.0.0.2",
+    timeout_s: int = 90,
+) -> SippParty:
     """One call from `address` to the hotline; the process exits 0 when the call succeeded."""
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / f"{name}.xml"
@@ -124,10 +162,28 @@ def start_caller(workdir: Path, name: str, scenario: str, sip_port: int, number:
     log = workdir / f"{name}.log"
     n = next(_ports) % 2000
     command = [
-        sipp_binary(), "-sf", str(xml), "-i", address, "-p", str(15000 + n), "-mi", address,
-        "-mp", str(32000 + n * 4), "-m", "1", "-s", number, "-nostdin",
-        "-timeout", f"{timeout_s}s", "-timeout_error",
-        "-trace_err", "-error_file", str(workdir / f"{name}.errors.log"),
+        sipp_binary(),
+        "-sf",
+        str(xml),
+        "-i",
+        address,
+        "-p",
+        str(15000 + n),
+        "-mi",
+        address,
+        "-mp",
+        str(32000 + n * 4),
+        "-m",
+        "1",
+        "-s",
+        number,
+        "-nostdin",
+        "-timeout",
+        f"{timeout_s}s",
+        "-timeout_error",
+        "-trace_err",
+        "-error_file",
+        str(workdir / f"{name}.errors.log"),
         f"127.0.0.1:{sip_port}",
     ]
     return SippParty(_spawn(command, workdir, log), log)

@@ -29,8 +29,10 @@ def open_engine(url: str) -> Engine:
             _tune_sqlite(engine)
         Base.metadata.create_all(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the database {engine_label(url)}: {exc.__class__.__name__}: "
-                         f"{str(exc.orig) if hasattr(exc, 'orig') else exc}") from None
+        raise StoreError(
+            f"cannot open the database {engine_label(url)}: {exc.__class__.__name__}: "
+            f"{str(exc.orig) if hasattr(exc, 'orig') else exc}"
+        ) from None
     return engine
 
 

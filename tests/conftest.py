@@ -8,14 +8,23 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def write_config(folder: Path, *, ami_port: int = 5038, agi_port: int = 4573, sip_port: int = 5060,
-                 name: str = "default", rootfs: str = "/var/cache/hotline/asterisk-sid",
-                 secret: str = "sandbox-only-secret", agent_ports: tuple[int, ...] = (5071, 5072, 5073),
-                 extra: str = "") -> Path:
+def write_config(
+    folder: Path,
+    *,
+    ami_port: int = 5038,
+    agi_port: int = 4573,
+    sip_port: int = 5060,
+    name: str = "default",
+    rootfs: str = "/var/cache/hotline/asterisk-sid",
+    secret: str = "sandbox-only-secret",
+    agent_ports: tuple[int, ...] = (5071, 5072, 5073),
+    extra: str = "",
+) -> Path:
     """A complete controller configuration in `folder` (hotline.toml + seats.toml)."""
     folder.mkdir(parents=True, exist_ok=True)
     recordings = f"/var/lib/hotline-sandbox/{name}/recordings"
-    (folder / "hotline.toml").write_text(f"""
+    (folder / "hotline.toml").write_text(
+        f"""
 seats = "seats.toml"
 [ami]
 port = {ami_port}
@@ -32,7 +41,7 @@ file = "hotline.log"
 directory = "{rootfs}{recordings}"
 asterisk_directory = "{recordings}"
 [flows]
-directory = "{REPO / 'dialplans'}"
+directory = "{REPO / "dialplans"}"
 [dialplan]
 agi_address = "127.0.0.1:{agi_port}"
 fallback_seats = ["agent1001", "agent1002"]
@@ -42,7 +51,9 @@ name = "{name}"
 sip_port = {sip_port}
 caller_match = ["127.0.0.2"]
 {extra}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     seats = (REPO / "config" / "seats.toml").read_text(encoding="utf-8")
     for default, port in zip((5071, 5072, 5073), agent_ports, strict=True):
         seats = seats.replace(f"@127.0.0.1:{default}", f"@127.0.0.1:{port}")

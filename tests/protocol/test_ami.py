@@ -15,7 +15,9 @@ BANNER = b"Asterisk Call Manager/9.0.0\r\n"
 class FakeAmi:
     """Accepts logins (or refuses them), records every action, and lets a test push bytes."""
 
-    def __init__(self, accept_login: bool = True, answer: Callable[[dict[str, str]], bool] = lambda a: True) -> None:
+    def __init__(
+        self, accept_login: bool = True, answer: Callable[[dict[str, str]], bool] = lambda a: True
+    ) -> None:
         self.accept_login = accept_login
         self.answer = answer
         self.actions: list[dict[str, str]] = []
@@ -44,8 +46,13 @@ class FakeAmi:
                 self.logins += 1
             if action.get("Action") == "Login" or self.answer(action):
                 status = b"Success" if ok else b"Error"
-                writer.write(b"Response: " + status + b"\r\nActionID: " + action["ActionID"].encode()
-                             + b"\r\nMessage: x\r\n\r\n")
+                writer.write(
+                    b"Response: "
+                    + status
+                    + b"\r\nActionID: "
+                    + action["ActionID"].encode()
+                    + b"\r\nMessage: x\r\n\r\n"
+                )
             if action.get("Action") == "Login" and ok:
                 writer.write(b"Event: FullyBooted\r\nPrivilege: system,all\r\n\r\n")
 
@@ -97,7 +104,9 @@ def test_login_is_awaited_and_a_split_chinese_character_survives() -> None:
 def test_a_wrong_secret_is_a_one_line_error() -> None:
     async def body(_ami: FakeAmi, port: int) -> None:
         client = AmiClient("127.0.0.1", port, "hotline", "wrong")
-        with pytest.raises(AmiError, match=r"AMI login refused for user 'hotline' at 127\.0\.0\.1:\d+"):
+        with pytest.raises(
+            AmiError, match=r"AMI login refused for user 'hotline' at 127\.0\.0\.1:\d+"
+        ):
             await client.connect()
 
     run(body, accept_login=False)

@@ -49,7 +49,9 @@ async def with_server(
         await server.close(grace=0.5)
 
 
-async def asterisk(port: int, replies: dict[bytes, list[bytes]], head: bytes | None = None) -> list[bytes]:
+async def asterisk(
+    port: int, replies: dict[bytes, list[bytes]], head: bytes | None = None
+) -> list[bytes]:
     """Connect, send headers, answer each command by its verb; returns the commands received."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(head if head is not None else headers())
@@ -76,7 +78,9 @@ def test_a_session_reads_headers_routes_on_the_path_and_gets_digits() -> None:
         got.append(reply.result)
 
     async def body(port: int) -> None:
-        seen = await asterisk(port, {b"ANSWER": [b"200 result=0\n"], b"GET DATA": [b"200 result=1\n"]})
+        seen = await asterisk(
+            port, {b"ANSWER": [b"200 result=0\n"], b"GET DATA": [b"200 result=1\n"]}
+        )
         assert seen[1] == b'GET DATA "menu" "5000" "1"\n'
 
     asyncio.run(with_server(handler, body))
@@ -92,10 +96,13 @@ def test_inline_hangup_line_does_not_shift_later_replies() -> None:
         got.append((await session.command("GET VARIABLE", "DIALSTATUS")).data)
 
     async def body(port: int) -> None:
-        await asterisk(port, {
-            b"STREAM FILE": [b"HANGUP\n200 result=-1 endpos=0\n"],
-            b"GET VARIABLE": [b"200 result=1 (ANSWER)\n"],
-        })
+        await asterisk(
+            port,
+            {
+                b"STREAM FILE": [b"HANGUP\n200 result=-1 endpos=0\n"],
+                b"GET VARIABLE": [b"200 result=1 (ANSWER)\n"],
+            },
+        )
 
     asyncio.run(with_server(handler, body))
     assert got == ["-1", True, "ANSWER"]
@@ -110,11 +117,16 @@ def test_multi_line_520_is_read_whole_and_the_next_reply_is_aligned() -> None:
         got.append((await session.command("GET VARIABLE", "X")).data)
 
     async def body(port: int) -> None:
-        await asterisk(port, {
-            b"EXEC": [b"520-Invalid command syntax.  Proper usage follows:\nUsage: EXEC <app>\n"
-                      b"520 End of proper usage.\n"],
-            b"GET VARIABLE": [b"200 result=1 (ok)\n"],
-        })
+        await asterisk(
+            port,
+            {
+                b"EXEC": [
+                    b"520-Invalid command syntax.  Proper usage follows:\nUsage: EXEC <app>\n"
+                    b"520 End of proper usage.\n"
+                ],
+                b"GET VARIABLE": [b"200 result=1 (ok)\n"],
+            },
+        )
 
     asyncio.run(with_server(handler, body))
     assert got == ["ok"]

@@ -40,7 +40,11 @@ class Stack:
         engine = create_engine(self.settings.database_url)
         try:
             with Session(engine) as session:
-                query = select(Call).where(Call.caller_number == caller).options(selectinload(Call.legs))
+                query = (
+                    select(Call)
+                    .where(Call.caller_number == caller)
+                    .options(selectinload(Call.legs))
+                )
                 return list(session.scalars(query))
         finally:
             engine.dispose()
@@ -61,12 +65,21 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if os.geteuid() != 0:
-        pytest.fail("the real-stack tests need root (the sandbox Asterisk runs chrooted): run scripts/test as root")
+        pytest.fail(
+            "the real-stack tests need root (the sandbox Asterisk runs chrooted): "
+            "run scripts/test as root"
+        )
     if shutil.which("sipp") is None:
         pytest.fail("sipp is missing: scripts/setup installs Debian's sip-tester")
     folder = tmp_path_factory.mktemp("stack")
-    config = write_config(folder, ami_port=AMI_PORT, agi_port=AGI_PORT, sip_port=SIP_PORT,
-                          name="pytest", agent_ports=AGENT_PORTS)
+    config = write_config(
+        folder,
+        ami_port=AMI_PORT,
+        agi_port=AGI_PORT,
+        sip_port=SIP_PORT,
+        name="pytest",
+        agent_ports=AGENT_PORTS,
+    )
     settings = load_settings(config)
     sandbox_cmd.instance_for(settings).stop()  # a leftover from an interrupted run
     try:
@@ -86,12 +99,16 @@ class ControllerProcess:
         return self.log.read_text(errors="replace")
 
 
-def start_controller(stack: Stack, config: Path | None = None, name: str = "controller") -> ControllerProcess:
+def start_controller(
+    stack: Stack, config: Path | None = None, name: str = "controller"
+) -> ControllerProcess:
     log = stack.folder / f"{name}-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "ivr.cli", "-c", str(config or stack.config), "serve"],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     return ControllerProcess(process, log)
 
@@ -100,8 +117,11 @@ def start_controller(stack: Stack, config: Path | None = None, name: str = "cont
 def controller(stack: Stack) -> Iterator[ControllerProcess]:
     proc = start_controller(stack)
     try:
-        wait_for(lambda: "event=controller.ready" in proc.text() or proc.process.poll() is not None,
-                 20, "the controller to be ready")
+        wait_for(
+            lambda: "event=controller.ready" in proc.text() or proc.process.poll() is not None,
+            20,
+            "the controller to be ready",
+        )
         if proc.process.poll() is not None:
             pytest.fail(f"the controller exited at start:\n{proc.text()}")
         yield proc

@@ -15,15 +15,25 @@ def test_caller_presses_0_reaches_the_agent_and_the_call_is_stored_and_recorded(
     stack: Stack, controller: ControllerProcess
 ) -> None:
     work = stack.folder / "first-call"
-    agent = sipp.start_agent(work, "agent1001", AGENT_PORTS[0],
-                             sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=4000))
+    agent = sipp.start_agent(
+        work,
+        "agent1001",
+        AGENT_PORTS[0],
+        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=4000),
+    )
     try:
         caller = sipp.start_caller(
-            work, "caller", sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ),
-                                                 "13800138000", keys="0"), SIP_PORT)
+            work,
+            "caller",
+            sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), "13800138000", keys="0"),
+            SIP_PORT,
+        )
         assert caller.process.wait(60) == 0, caller.log.read_text()
-        wait_for(lambda: [c for c in stack.calls_from("13800138000") if c.ended_at], 10,
-                 "the call row to be closed")
+        wait_for(
+            lambda: [c for c in stack.calls_from("13800138000") if c.ended_at],
+            10,
+            "the call row to be closed",
+        )
     finally:
         agent.stop()
 
@@ -56,36 +66,68 @@ def test_controller_down_the_call_still_reaches_a_person_through_the_fallback_qu
 ) -> None:
     work = stack.folder / "fallback"
     # one answered call, then this phone's SIPp exits 0: proof a person picked up
-    agent = sipp.start_agent(work, "agent1001", AGENT_PORTS[0],
-                             sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=2000),
-                             max_calls=1)
+    agent = sipp.start_agent(
+        work,
+        "agent1001",
+        AGENT_PORTS[0],
+        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=2000),
+        max_calls=1,
+    )
     try:
         caller = sipp.start_caller(
-            work, "caller", sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), "13800138001"),
-            SIP_PORT)
+            work,
+            "caller",
+            sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), "13800138001"),
+            SIP_PORT,
+        )
         assert caller.process.wait(60) == 0, caller.log.read_text()
         assert agent.process.wait(10) == 0, agent.log.read_text()
     finally:
         agent.stop()
-    assert "controller did not handle the call (AGISTATUS=FAILURE): fallback queue" in stack.asterisk_log()
+    assert (
+        "controller did not handle the call (AGISTATUS=FAILURE): fallback queue"
+        in stack.asterisk_log()
+    )
 
 
 def test_wrong_ami_secret_is_one_line_and_a_non_zero_exit(stack: Stack) -> None:
-    config = write_config(stack.folder / "wrong-secret", ami_port=stack.settings.ami.port,
-                          agi_port=14599, name="pytest", secret="not-the-secret")
-    result = subprocess.run([sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
-                            capture_output=True, text=True, cwd=REPO, timeout=30, check=False)
+    config = write_config(
+        stack.folder / "wrong-secret",
+        ami_port=stack.settings.ami.port,
+        agi_port=14599,
+        name="pytest",
+        secret="not-the-secret",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "hotline: error" in line]
-    assert errors == [f"hotline: error: AMI login refused for user 'hotline' at 127.0.0.1:"
-                      f"{stack.settings.ami.port}: check [ami] username and secret against "
-                      "Asterisk's manager.conf"]
+    assert errors == [
+        f"hotline: error: AMI login refused for user 'hotline' at 127.0.0.1:"
+        f"{stack.settings.ami.port}: check [ami] username and secret against "
+        "Asterisk's manager.conf"
+    ]
     assert "Traceback" not in result.stderr and "not-the-secret" not in result.stderr
 
 
 def test_unreachable_asterisk_is_one_line_and_a_non_zero_exit(stack: Stack) -> None:
     config = write_config(stack.folder / "no-asterisk", ami_port=1, agi_port=14598, name="pytest")
-    result = subprocess.run([sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
-                            capture_output=True, text=True, cwd=REPO, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == "hotline: error: cannot reach Asterisk AMI at 127.0.0.1:1: Connection refused"
+    assert (
+        result.stderr.strip()
+        == "hotline: error: cannot reach Asterisk AMI at 127.0.0.1:1: Connection refused"
+    )

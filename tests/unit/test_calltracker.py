@@ -20,8 +20,14 @@ def replay() -> list[tuple[str, CallSnapshot | LegSnapshot]]:
 def test_recorded_first_call_folds_into_one_answered_call_with_one_leg() -> None:
     changes = replay()
     kinds = [kind for kind, _ in changes]
-    assert kinds == ["call.started", "call.answered", "leg.ringing", "leg.answered", "leg.ended",
-                     "call.ended"]
+    assert kinds == [
+        "call.started",
+        "call.answered",
+        "leg.ringing",
+        "leg.answered",
+        "leg.ended",
+        "call.ended",
+    ]
     call = changes[-1][1]
     assert isinstance(call, CallSnapshot)
     assert call.caller_number == "13800000004"
@@ -39,11 +45,16 @@ def test_recorded_first_call_folds_into_one_answered_call_with_one_leg() -> None
 
 def test_caller_hanging_up_before_any_agent_is_abandoned() -> None:
     tracker = CallTracker("hotline-inbound", lambda _e: None)
-    base = {"Uniqueid": "1.1", "Linkedid": "1.1", "Context": "hotline-inbound", "Exten": "12333",
-            "CallerIDNum": "13900000000"}
+    base = {
+        "Uniqueid": "1.1",
+        "Linkedid": "1.1",
+        "Context": "hotline-inbound",
+        "Exten": "12333",
+        "CallerIDNum": "13900000000",
+    }
     tracker.handle({"Event": "Newchannel", **base, "Timestamp": "100.0"})
     tracker.handle({"Event": "Newstate", **base, "ChannelStateDesc": "Up", "Timestamp": "100.1"})
-    (kind, call), = tracker.handle({"Event": "Hangup", **base, "Timestamp": "105.0"})
+    ((kind, call),) = tracker.handle({"Event": "Hangup", **base, "Timestamp": "105.0"})
     assert kind == "call.ended" and isinstance(call, CallSnapshot) and call.outcome == "abandoned"
 
 

@@ -30,8 +30,13 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
 def test_a_bad_config_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     path.write_text(path.read_text().replace("port = 5038", "port = -1"))
-    result = subprocess.run([sys.executable, "-m", "ivr.cli", "-c", str(path), "dialplan", "check"],
-                            capture_output=True, text=True, cwd=REPO, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "-c", str(path), "dialplan", "check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "Traceback" not in result.stderr
@@ -43,8 +48,20 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
     flows.mkdir()
     (flows / "bad.yaml").write_text("schema: 1\nstart: a\nagent: a\nnodes:\n  a: {type: sing}\n")
     result = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(REPO / "config/hotline.toml"), "dialplan",
-         "check", str(flows)], capture_output=True, text=True, cwd=REPO, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "-c",
+            str(REPO / "config/hotline.toml"),
+            "dialplan",
+            "check",
+            str(flows),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
     assert result.returncode == 2
     assert f"{flows / 'bad.yaml'}:5: node 'a': unknown node type 'sing'" in result.stderr

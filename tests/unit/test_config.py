@@ -30,11 +30,19 @@ def test_secret_from_the_environment_wins_and_never_shows_in_repr(
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("port = 5038", 'port = "abc"', "[ami] port: expected an integer from 1 to 65535, got 'abc'"),
+        (
+            "port = 5038",
+            'port = "abc"',
+            "[ami] port: expected an integer from 1 to 65535, got 'abc'",
+        ),
         ('username = "hotline"', "", "[ami] username: missing; expected a string"),
         ('bind = "127.0.0.1:4573"', 'bind = "nowhere"', "[fastagi] bind: expected 'host:port'"),
-        ('fallback_seats = ["agent1001", "agent1002"]', 'fallback_seats = ["agent9"]',
-         "[dialplan] fallback_seats: expected endpoints listed in the seat directory, got 'agent9'"),
+        (
+            'fallback_seats = ["agent1001", "agent1002"]',
+            'fallback_seats = ["agent9"]',
+            "[dialplan] fallback_seats: expected endpoints listed in the seat directory, "
+            "got 'agent9'",
+        ),
     ],
 )
 def test_a_wrong_or_missing_key_names_file_key_and_expected_form(
@@ -44,7 +52,9 @@ def test_a_wrong_or_missing_key_names_file_key_and_expected_form(
     path.write_text(path.read_text().replace(old, new, 1))
     with pytest.raises(ConfigError) as err:
         load_settings(path)
-    assert str(err.value) == f"{path}: {expected}" or str(err.value).startswith(f"{path}: {expected}")
+    assert str(err.value) == f"{path}: {expected}" or str(err.value).startswith(
+        f"{path}: {expected}"
+    )
 
 
 def test_broken_toml_is_one_line_with_the_file(tmp_path: Path) -> None:
@@ -58,10 +68,12 @@ def test_a_post_naming_an_unknown_agent_is_reported(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     seats = tmp_path / "seats.toml"
     seats.write_text(seats.read_text().replace('b = "1002"', 'b = "9999"'))
-    with pytest.raises(ConfigError, match=r"seats.toml: post pension-city: b = unknown agent '9999'"):
+    with pytest.raises(
+        ConfigError, match=r"seats\.toml: post pension-city: b = unknown agent '9999'"
+    ):
         load_settings(path)
 
 
 def test_missing_file_is_reported_plainly(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nothing.toml: file not found"):
+    with pytest.raises(ConfigError, match=r"nothing\.toml: file not found"):
         load_settings(tmp_path / "nothing.toml")

@@ -50,12 +50,30 @@ def test_the_shipped_12333_flow_is_valid() -> None:
     ("old", "new", "line", "message"),
     [
         ("    type: play\n", "    type: sing\n", 11, "node 'info': unknown node type 'sing'"),
-        ("    next: menu\n", "    next: menu\n    colour: red\n", 15, "node 'info': unknown field 'colour'"),
-        ("    next: menu\n", "    next: nowhere\n", 14, "node 'info': next points to 'nowhere', which is not a node"),
-        ('choices: {"1": info, "0": person}', 'choices: {"0": person}', 11,
-         "node 'info': unreachable: no node leads here"),
-        ("    post: pension-city\n", "    post: tax-office\n", 17,
-         "node 'person': post 'tax-office' is not in the seat directory"),
+        (
+            "    next: menu\n",
+            "    next: menu\n    colour: red\n",
+            15,
+            "node 'info': unknown field 'colour'",
+        ),
+        (
+            "    next: menu\n",
+            "    next: nowhere\n",
+            14,
+            "node 'info': next points to 'nowhere', which is not a node",
+        ),
+        (
+            'choices: {"1": info, "0": person}',
+            'choices: {"0": person}',
+            11,
+            "node 'info': unreachable: no node leads here",
+        ),
+        (
+            "    post: pension-city\n",
+            "    post: tax-office\n",
+            17,
+            "node 'person': post 'tax-office' is not in the seat directory",
+        ),
         ("schema: 1\n", "schema: 7\n", 1, "schema must be 1, got 7"),
         ("    prompt: main\n", "    prompt: main\n   bad: [\n", 9, "malformed YAML"),
     ],
@@ -73,7 +91,9 @@ def test_each_broken_flow_reports_file_line_and_node(
 
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
-    text = GOOD.replace("    next: menu\n", "    next: nowhere\n").replace("type: hangup", "type: explode")
+    text = GOOD.replace("    next: menu\n", "    next: nowhere\n").replace(
+        "type: hangup", "type: explode"
+    )
     with pytest.raises(FlowError) as err:
         load_flow(write(tmp_path, text), {"pension-city"})
     assert len(err.value.problems) == 2

@@ -52,3 +52,9 @@ def test_step_limit_hands_a_looping_caller_to_a_person() -> None:
         run.advance("digit:1" if run.node_id == "main_menu" else "done")
         assert run.steps <= FLOW.max_steps
     assert run.steps == FLOW.max_steps
+
+
+def test_0_during_an_information_prompt_reaches_a_person() -> None:
+    run = FlowRun(FLOW)
+    walk(run, ["done", "digit:1", "digit:0"])
+    assert run.node_id == "to_agent"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from ivr.agi import ChannelGone
@@ -58,10 +59,8 @@ def test_busy_a_agent_falls_back_to_b_and_the_call_is_marked_handled() -> None:
 def test_caller_hanging_up_mid_menu_ends_the_run_without_marking_it_handled() -> None:
     channel = ScriptedChannel([], {})
     run = FlowRun(FLOW)
-    try:
+    with contextlib.suppress(ChannelGone):
         asyncio.run(run_call(run, channel, SETTINGS.directory, "c2"))
-    except ChannelGone:
-        pass
     assert run.node_id == "main_menu"
     assert HANDLED_VARIABLE not in channel.variables
 

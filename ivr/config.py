@@ -48,6 +48,14 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class PromptSettings:
+    catalogue: Path  # prompt id -> text per language (and an optional recorded file)
+    build_directory: Path  # where `hotline prompts build` writes <language>/<id>.wav
+    asterisk_directory: str  # the same files as Asterisk sees them (the sandbox copies them)
+    languages: tuple[str, ...]  # the first is the callers' default, e.g. ("zh-CN", "en")
+
+
+@dataclass(frozen=True)
 class FlowSettings:
     directory: Path
     entry: str  # the flow the 12333 number enters
@@ -78,6 +86,7 @@ class Settings:
     database_url: str
     log_file: Path | None
     recordings: RecordingSettings
+    prompts: PromptSettings
     flows: FlowSettings
     dialplan: DialplanSettings
     directory: Directory
@@ -124,6 +133,14 @@ def load_settings(path: Path) -> Settings:
         directory=rec_dir, asterisk_directory=rec_t.text("asterisk_directory", str(rec_dir))
     )
 
+    pr_t = root.table("prompts")
+    prompts = PromptSettings(
+        catalogue=pr_t.path("catalogue", "prompts.toml"),
+        build_directory=pr_t.path("build_directory"),
+        asterisk_directory=pr_t.text("asterisk_directory"),
+        languages=tuple(pr_t.texts("languages", ["zh-CN", "en"])),
+    )
+
     flow_t = root.table("flows")
     flows = FlowSettings(directory=flow_t.path("directory"), entry=flow_t.text("entry", "12333"))
 
@@ -156,6 +173,7 @@ def load_settings(path: Path) -> Settings:
         database_url=database_url,
         log_file=log_file,
         recordings=recordings,
+        prompts=prompts,
         flows=flows,
         dialplan=dialplan,
         directory=directory,

@@ -40,6 +40,10 @@ file = "hotline.log"
 [recordings]
 directory = "{rootfs}{recordings}"
 asterisk_directory = "{recordings}"
+[prompts]
+catalogue = "{REPO / 'config' / 'prompts.toml'}"
+build_directory = "{REPO / 'var' / 'prompts'}"
+asterisk_directory = "/var/lib/hotline-sandbox/{name}/prompts"
 [flows]
 directory = "{REPO / "dialplans"}"
 [dialplan]

@@ -13,9 +13,10 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import write
-from store.models import Call, Leg
+from store.models import Call, IvrStep, Leg
 
-from .calltracker import CallSnapshot, Change, LegSnapshot
+from .calltracker import CallSnapshot, Change
+from .runtime import Step
 
 log = logging.getLogger("hotline.calls")
 
@@ -51,6 +52,20 @@ class CallRecordWriter:
             for _kind, snap in batch:
                 row = dataclasses.asdict(snap)
                 session.merge(Call(**row) if isinstance(snap, CallSnapshot) else Leg(**row))
-                if isinstance(snap, LegSnapshot):
-                    session.flush()
         self.written += len(batch)
+
+
+def save_ivr_path(sessions: sessionmaker[Session], linkedid: str, steps: list[Step]) -> None:
+    """The nodes one call went through, in order (written once, when its IVR session ends)."""
+    with write(sessions) as session:
+        session.add_all(
+            IvrStep(
+                linkedid=linkedid,
+                seq=n,
+                node=s.node,
+                outcome=s.outcome,
+                entered_at=s.started,
+                duration_ms=int(s.seconds * 1000),
+            )
+            for n, s in enumerate(steps)
+        )

@@ -36,8 +36,24 @@ class CallChannel(Protocol):
         """Play prompts in turn; return the key that interrupted them, or ''."""
         ...
 
-    async def ask(self, prompt: str, timeout: float) -> str:
-        """Play `prompt` and wait for one key; '' on timeout."""
+    async def ask(self, prompts: Sequence[str], timeout: float) -> str:
+        """Play `prompts` (any key interrupts) and wait `timeout` s for one key; '' if none."""
+        ...
+
+    async def collect(
+        self,
+        prompts: Sequence[str],
+        max_length: int,
+        terminator: str,
+        timeout: float,
+        inter_digit_timeout: float,
+    ) -> str | None:
+        """Keys up to `max_length` or the terminator (not included); None if none at all."""
+        ...
+
+    async def record(self, file: str, max_seconds: int) -> bool:
+        """Record the caller to `file` (WAV, as Asterisk names it) after a beep; # ends it.
+        True when the caller hung up while speaking (the message is kept all the same)."""
         ...
 
     async def dial(self, endpoint: str, timeout: int) -> DialResult: ...
@@ -65,11 +81,41 @@ class AgiChannel:
                 return chr(reply.number)
         return ""
 
-    async def ask(self, prompt: str, timeout: float) -> str:
-        reply = await self.session.command("GET DATA", prompt, str(int(timeout * 1000)), "1")
-        if reply.result == "-1":
-            raise ChannelGone("hung up while reading digits")
-        return reply.result if reply.result in ALL_KEYS and reply.result else ""
+    async def wait_for_digit(self, timeout: float) -> str:
+        reply = await self.session.command("WAIT FOR DIGIT", str(int(timeout * 1000)))
+        if reply.number < 0:
+            raise ChannelGone("hung up while waiting for a key")
+        return chr(reply.number) if reply.number > 0 else ""
+
+    async def ask(self, prompts: Sequence[str], timeout: float) -> str:
+        key = await self.play(prompts, escape=ALL_KEYS)
+        return key or await self.wait_for_digit(timeout)
+
+    async def collect(
+        self,
+        prompts: Sequence[str],
+        max_length: int,
+        terminator: str,
+        timeout: float,
+        inter_digit_timeout: float,
+    ) -> str | None:
+        key = await self.ask(prompts, timeout)
+        if not key:
+            return None
+        keys = ""
+        while key and key != terminator:
+            keys += key
+            if len(keys) >= max_length:
+                break
+            key = await self.wait_for_digit(inter_digit_timeout)
+        return keys
+
+    async def record(self, file: str, max_seconds: int) -> bool:
+        # ends on #, on max_seconds, or after 6 s of silence; 'beep' tells the caller to speak
+        reply = await self.session.command(
+            "RECORD FILE", file, "wav", "#", str(max_seconds * 1000), "BEEP", "s=6"
+        )
+        return reply.number < 0 or self.session.hung_up
 
     async def dial(self, endpoint: str, timeout: int) -> DialResult:
         if not ENDPOINT_NAME.match(endpoint):

@@ -15,11 +15,23 @@ from store.db import StoreError
 
 from .ami import AmiError
 from .config import Settings, load_settings
+from .dialplan import DialplanError
 from .flow import FlowError, load_flows
+from .graph import GraphError
+from .prompts import PromptError
 from .settings import ConfigError
 
 DEFAULT_CONFIG = "config/hotline.toml"
-USER_ERRORS = (ConfigError, FlowError, StoreError, AmiError, SandboxError)
+USER_ERRORS = (
+    ConfigError,
+    FlowError,
+    StoreError,
+    AmiError,
+    SandboxError,
+    PromptError,
+    DialplanError,
+    GraphError,
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -71,16 +83,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_dialplan(args: argparse.Namespace) -> int:
-    from .dialplan import render_inbound
+    from . import dialplan
+    from .prompts import catalogue_ids
 
     settings = _settings(args)
+    if args.action == "render":
+        print(dialplan.render_inbound(settings), end="")
+        return 0
+    if args.action == "load":
+        for line in dialplan.install(settings):
+            print(line)
+        print(f"Asterisk: {asyncio.run(dialplan.reload(settings))}")
+        return 0
+    directory = settings.flows.directory
+    if args.action == "check" and args.target:
+        directory = Path(args.target)
+    prompts = set(catalogue_ids(settings.prompts.catalogue))
+    flows = load_flows(directory, set(settings.directory.posts), prompts)
     if args.action == "check":
-        directory = Path(args.path) if args.path else settings.flows.directory
-        flows = load_flows(directory, set(settings.directory.posts))
         for name, flow in sorted(flows.items()):
             print(f"ok  {flow.file}: flow {name!r}, {len(flow.nodes)} nodes")
-    else:
-        print(render_inbound(settings), end="")
+        return 0
+    from .graph import render
+
+    name = args.target or settings.flows.entry
+    if name not in flows:
+        raise ConfigError(f"dialplan graph: no flow {name!r}; flows: {', '.join(sorted(flows))}")
+    out = Path(args.output or f"{name}.svg")
+    print(f"wrote {render(flows[name], out)}")
     return 0
 
 
@@ -89,6 +119,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     return run_demo(settings, calls=args.calls)
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    import time
+
+    from . import prompts
+
+    settings = _settings(args).prompts
+    catalogue = prompts.load_catalogue(settings.catalogue, settings.languages)
+    if args.action == "build":
+        formats = prompts.parse_formats(args.format)
+        started = time.monotonic()
+        summary = prompts.build(
+            catalogue,
+            settings.build_directory,
+            formats=formats,
+            only=args.only,
+            progress=sys.stderr,
+        )
+        for line in summary.failed:
+            print(f"failed  {line}", file=sys.stderr)
+        print(
+            f"prompts: {len(summary.built)} built, {summary.up_to_date} up to date, "
+            f"{len(summary.failed)} failed in {time.monotonic() - started:.1f} s "
+            f"-> {settings.build_directory}"
+        )
+        return 1 if summary.failed else 0
+    referenced: set[str] = set()  # flows' prompt ids: wired by the flow engine
+    problems = prompts.check(catalogue, settings.build_directory, referenced)
+    for line in problems:
+        print(line)
+    if not problems:
+        print(
+            f"ok  {len(catalogue.prompts)} prompts in {', '.join(catalogue.languages)}: "
+            f"audio in {settings.build_directory}"
+        )
+    return 1 if problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,14 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     dp = sub.add_parser(
         "dialplan",
-        help="check call flows, render the Asterisk dialplan",
-        description="check: validate every flow file and report all problems "
-        "with file:line; render: print the Asterisk contexts for the hotline number.",
+        help="check, render, load and draw the call flows",
+        description="check [FOLDER]: validate every flow and report all problems with file:line "
+        "and node; render: print the Asterisk contexts for the hotline number; load: install "
+        "them in Asterisk's configuration (extensions_hotline.conf, included from "
+        "extensions.conf) and reload over AMI; graph [FLOW] [-o FILE]: draw a flow (SVG/PNG).",
     )
-    dp.add_argument("action", choices=["check", "render"])
+    dp.add_argument("action", choices=["check", "render", "load", "graph"])
     dp.add_argument(
-        "path", nargs="?", help="for 'check': a folder of flow files (default: [flows] directory)"
+        "target",
+        nargs="?",
+        help="check: a folder of flow files (default [flows] directory); "
+        "graph: the flow's name (default the entry flow)",
     )
+    dp.add_argument("-o", "--output", help="graph: the picture to write (.svg, .png or .dot)")
     dp.set_defaults(func=cmd_dialplan)
 
     demo = sub.add_parser(
@@ -148,6 +221,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--calls", type=int, default=3, help="number of simulated calls (default 3)")
     demo.set_defaults(func=cmd_demo)
+
+    pr = sub.add_parser(
+        "prompts",
+        help="build and check the prompts' audio",
+        description="The prompt catalogue ([prompts] catalogue) as audio files for Asterisk.",
+    )
+    pr_sub = pr.add_subparsers(dest="action", metavar="ACTION", required=True)
+    pr_build = pr_sub.add_parser(
+        "build",
+        help="write <build_directory>/<language>/<id>.wav (synthesised or converted)",
+        description="Write every prompt in every language as 8 kHz mono 16-bit WAV: "
+        "synthesised with espeak-ng, or converted from its studio recording. "
+        "Only what changed since the last build is remade. Exit 1 if a prompt failed.",
+    )
+    pr_build.add_argument(
+        "--format",
+        default="wav",
+        metavar="FORMATS",
+        help="comma-separated audio formats: wav, ulaw (default: wav)",
+    )
+    pr_build.add_argument("--only", nargs="+", metavar="ID", help="build only these prompt ids")
+    pr_sub.add_parser(
+        "check",
+        help="list prompts without audio",
+        description="List catalogue prompts without current audio, per language, and prompt "
+        "ids the flows use but the catalogue lacks. Exit 1 if anything is missing.",
+    )
+    pr.set_defaults(func=cmd_prompts)
     return parser
 
 

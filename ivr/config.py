@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat
 
 from .settings import ConfigError, Table, load_toml
 
 SECRET_ENV = "HOTLINE_AMI_SECRET"
+ADMIN_SECRET_ENV = "HOTLINE_AMI_ADMIN_SECRET"
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,10 @@ class AmiSettings:
     connect_timeout: float
     action_timeout: float
     wait_for_asterisk: bool  # retry until Asterisk answers instead of exiting
+    admin_username: str | None  # for admin commands only (dialplan load): may reload config
+    admin_secret: str | None
 
-    def __repr__(self) -> str:  # never print the secret
+    def __repr__(self) -> str:  # never print the secrets
         return f"AmiSettings({self.username}@{self.host}:{self.port})"
 
 
@@ -59,6 +64,17 @@ class PromptSettings:
 class FlowSettings:
     directory: Path
     entry: str  # the flow the 12333 number enters
+    straight_to_agent: bool  # GB/T 33358: callers go straight to routing, self-service kept
+    ring_timeout: int  # seconds each agent rings before the next step
+
+
+@dataclass(frozen=True)
+class LookupSettings:
+    name: str
+    kind: str  # "sqlite-contributions" (the shipped example)
+    database: Path
+    seed: Path | None  # a CSV loaded into the database on start
+    delay: float  # seconds of artificial latency (demo and tests of the slow-lookup prompt)
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,7 @@ class DialplanSettings:
     agi_host: str  # where Asterisk reaches the controller
     agi_port: int
     fallback_seats: tuple[str, ...]  # endpoints of the static fallback queue
+    asterisk_config: Path  # Asterisk's configuration folder, where `dialplan load` writes
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class Settings:
     recordings: RecordingSettings
     prompts: PromptSettings
     flows: FlowSettings
+    lookups: tuple[LookupSettings, ...]
     dialplan: DialplanSettings
     directory: Directory
     sandbox: SandboxSettings
@@ -109,6 +127,8 @@ def load_settings(path: Path) -> Settings:
         connect_timeout=ami_t.number("connect_timeout", 5.0, 0.1),
         action_timeout=ami_t.number("action_timeout", 5.0, 0.1),
         wait_for_asterisk=ami_t.flag("wait_for_asterisk", False),
+        admin_username=ami_t.opt_text("admin_username"),
+        admin_secret=os.environ.get(ADMIN_SECRET_ENV) or ami_t.opt_text("admin_secret"),
     )
 
     agi_t = root.table("fastagi")
@@ -142,7 +162,29 @@ def load_settings(path: Path) -> Settings:
     )
 
     flow_t = root.table("flows")
-    flows = FlowSettings(directory=flow_t.path("directory"), entry=flow_t.text("entry", "12333"))
+    flows = FlowSettings(
+        directory=flow_t.path("directory"),
+        entry=flow_t.text("entry", "12333"),
+        straight_to_agent=flow_t.flag("straight_to_agent", False),
+        ring_timeout=flow_t.integer("ring_timeout", 20, 5, 120),
+    )
+    lookups = []
+    for name, raw in root.table("lookups", required=False).data.items():
+        t = Table(raw, path, f"[lookups.{name}]") if isinstance(raw, dict) else None
+        if t is None:
+            raise ConfigError(f"{path}: [lookups] {name}: expected a table [lookups.{name}]")
+        kind = t.text("kind")
+        if kind != "sqlite-contributions":
+            raise t.error("kind", "'sqlite-contributions'", kind)
+        lookups.append(
+            LookupSettings(
+                name=name,
+                kind=kind,
+                database=t.path("database"),
+                seed=t.path("seed") if "seed" in t.data else None,
+                delay=t.number("delay", 0.0),
+            )
+        )
 
     dp_t = root.table("dialplan")
     agi_host, agi_port = dp_t.host_port("agi_address", f"{host}:{port}")
@@ -151,6 +193,7 @@ def load_settings(path: Path) -> Settings:
         agi_host=agi_host,
         agi_port=agi_port,
         fallback_seats=tuple(dp_t.texts("fallback_seats")),
+        asterisk_config=dp_t.path("asterisk_config", "/etc/asterisk"),
     )
 
     sb_t = root.table("sandbox", required=False)
@@ -175,6 +218,7 @@ def load_settings(path: Path) -> Settings:
         recordings=recordings,
         prompts=prompts,
         flows=flows,
+        lookups=tuple(lookups),
         dialplan=dialplan,
         directory=directory,
         sandbox=sandbox,
@@ -188,6 +232,26 @@ def _sqlite_relative(url: str, base: Path) -> str:
     return url
 
 
+def _calendar(t: Table) -> Calendar:
+    spans = []
+    for text in t.texts("hours", []):
+        try:
+            spans.append(parse_span(text))
+        except ValueError as exc:
+            raise t.error("hours", f"spans like 'mon-fri 08:30-12:00' ({exc})") from None
+
+    def days(key: str) -> frozenset[date]:
+        out = set()
+        for text in t.texts(key, []):
+            try:
+                out.add(date.fromisoformat(text))
+            except ValueError:
+                raise t.error(key, "dates like '2026-10-01'", text) from None
+        return frozenset(out)
+
+    return Calendar(tuple(spans), days("holidays"), days("workdays"))
+
+
 def load_directory(path: Path) -> Directory:
     root = Table(load_toml(path), path, "")
     offices = {}
@@ -195,7 +259,12 @@ def load_directory(path: Path) -> Directory:
         kind = t.text("kind", "district")
         if kind not in ("city", "district"):
             raise t.error("kind", "'city' or 'district'", kind)
-        office = Office(id=t.text("id"), name=t.text("name"), kind=kind)
+        office = Office(
+            id=t.text("id"),
+            name=t.text("name"),
+            kind=kind,
+            number_prefixes=tuple(t.texts("number_prefixes", [])),
+        )
         offices[office.id] = office
     seats = {}
     for t in root.tables("seat"):
@@ -227,7 +296,14 @@ def load_directory(path: Path) -> Directory:
             b=t.text("b"),
         )
         posts[post.id] = post
-    directory = Directory(offices=offices, seats=seats, agents=agents, posts=posts)
+    directory = Directory(
+        offices=offices,
+        seats=seats,
+        agents=agents,
+        posts=posts,
+        calendar=_calendar(root.table("calendar", required=False)),
+        timezone=root.table("calendar", required=False).text("timezone", "Asia/Shanghai"),
+    )
     issues = directory.problems()
     if issues:
         raise ConfigError(

@@ -9,19 +9,23 @@ import asyncio
 import logging
 import signal
 
+from recordings.naming import message_name
 from routing.directory import Directory
 from store.db import open_engine, session_factory
 
 from .agi import AgiSession, ChannelGone, FastAgiServer
 from .ami import AmiClient, AmiError, Event
-from .callrecords import CallRecordWriter
+from .callrecords import CallRecordWriter, save_ivr_path
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot
 from .channel import AgiChannel
 from .config import Settings
 from .dialplan import INBOUND_CONTEXT
 from .flow import Flow, load_flows
 from .interpreter import FlowRun
-from .runtime import run_call
+from .lookups import LookupSource, SqliteContributions
+from .prompts import catalogue_ids
+from .runtime import Services, run_call
+from .tickets import TicketDesk
 
 log = logging.getLogger("hotline.controller")
 
@@ -43,13 +47,34 @@ def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
     )
 
 
+def build_lookups(settings: Settings) -> dict[str, LookupSource]:
+    sources: dict[str, LookupSource] = {}
+    for spec in settings.lookups:
+        source = SqliteContributions(spec.database, spec.delay)
+        if spec.seed is not None:
+            source.seed(spec.seed)
+        sources[spec.name] = source
+    return sources
+
+
 class Controller:
-    def __init__(self, settings: Settings, flows: dict[str, Flow]) -> None:
+    def __init__(
+        self, settings: Settings, flows: dict[str, Flow], prompt_ids: frozenset[str]
+    ) -> None:
         self.settings = settings
         self.flows = flows
         self.directory: Directory = settings.directory
+        self.prompt_ids = prompt_ids
         self.sessions = session_factory(open_engine(settings.database_url))
         self.records = CallRecordWriter(self.sessions)
+        self.services = Services(
+            directory=settings.directory,
+            prompt_file=self._prompt_file,
+            message_file=self._message_file,
+            open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
+            lookups=build_lookups(settings),
+            ring_timeout=settings.flows.ring_timeout,
+        )
         self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
         ami = settings.ami
         self.ami = AmiClient(
@@ -71,6 +96,16 @@ class Controller:
             agi.max_sessions,
         )
 
+    def _prompt_file(self, prompt: str, language: str) -> str:
+        """Our catalogue's prompts by language; other names are Asterisk's own sounds."""
+        if prompt in self.prompt_ids:
+            return f"{self.settings.prompts.asterisk_directory}/{language}/{prompt}"
+        return prompt
+
+    def _message_file(self, call_id: str, n: int) -> tuple[str, str]:
+        name = message_name(call_id, n)
+        return f"{self.settings.recordings.asterisk_directory}/{name}", name
+
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)
         return agent.id if agent else None
@@ -87,16 +122,38 @@ class Controller:
         if flow is None:
             log.warning("event=agi.unknown-flow uniqueid=%s script=%r", uniqueid, session.script)
             return  # HOTLINE_HANDLED stays unset: the dialplan's fallback takes the call
-        run = FlowRun(flow)
-        log.info("event=ivr.start uniqueid=%s flow=%s", uniqueid, flow.name)
+        channel = AgiChannel(session)
+        caller = session.headers.get("agi_callerid", "")
         try:
-            await run_call(run, AgiChannel(session), self.directory, uniqueid)
+            linkedid = await channel.get_variable("CHANNEL(linkedid)") or uniqueid
         except ChannelGone:
-            log.info(
-                "event=ivr.hangup uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps
-            )
             return
-        log.info("event=ivr.end uniqueid=%s node=%s steps=%d", uniqueid, run.node_id, run.steps)
+        run = FlowRun(
+            flow,
+            variables={
+                "language": self.settings.prompts.languages[0],
+                "district": self.directory.district_of_number(caller) or "",
+                "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
+            },
+        )
+        log.info(
+            "event=ivr.start linkedid=%s flow=%s district=%s",
+            linkedid,
+            flow.name,
+            run.variables["district"] or "-",
+        )
+        report = await run_call(run, channel, self.services, linkedid, caller)
+        log.info(
+            "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
+            linkedid,
+            run.node_id,
+            len(report.steps),
+            report.hung_up,
+        )
+        try:
+            await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, report.steps)
+        except Exception:
+            log.exception("event=store.failed what=ivr_path linkedid=%s", linkedid)
 
     async def connect_ami(self) -> None:
         while True:
@@ -136,8 +193,9 @@ class Controller:
 
 
 async def serve(settings: Settings) -> None:
-    flows = load_flows(settings.flows.directory, set(settings.directory.posts))
-    controller = Controller(settings, flows)
+    prompt_ids = catalogue_ids(settings.prompts.catalogue)
+    flows = load_flows(settings.flows.directory, set(settings.directory.posts), set(prompt_ids))
+    controller = Controller(settings, flows, prompt_ids)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -30,3 +30,63 @@ exten => {dp.number},1,Answer()
  same => n,Queue({FALLBACK_QUEUE},,,,600)
  same => n(handled),Hangup()
 """
+
+
+INCLUDE_FILE = "extensions_hotline.conf"
+INCLUDE_LINE = f"#include {INCLUDE_FILE}"
+
+
+def install(settings: Settings) -> list[str]:
+    """Write our contexts to their own file and include it from extensions.conf.
+
+    The admin's own files are never rewritten: extensions.conf only gains the include line
+    (appended once). Returns what was done, for the user."""
+    folder = settings.dialplan.asterisk_config
+    main = folder / "extensions.conf"
+    if not main.is_file():
+        raise DialplanError(f"{main}: no extensions.conf here: check [dialplan] asterisk_config")
+    ours = folder / INCLUDE_FILE
+    done = []
+    text = render_inbound(settings)
+    if not ours.exists() or ours.read_text(encoding="utf-8") != text:
+        ours.write_text(text, encoding="utf-8")
+        done.append(f"wrote {ours}")
+    current = main.read_text(encoding="utf-8")
+    if not any(line.strip() == INCLUDE_LINE for line in current.splitlines()):
+        with main.open("a", encoding="utf-8") as fh:
+            fh.write(("" if current.endswith("\n") else "\n") + INCLUDE_LINE + "\n")
+        done.append(f"added '{INCLUDE_LINE}' to {main}")
+    return done
+
+
+class DialplanError(Exception):
+    """The dialplan cannot be installed or reloaded (one line)."""
+
+
+async def reload(settings: Settings) -> str:
+    """Ask Asterisk to reload its dialplan over AMI, as the admin user; its answer."""
+    from .ami import AmiClient
+
+    ami = settings.ami
+    if not ami.admin_username or not ami.admin_secret:
+        raise DialplanError(
+            f"{settings.file}: [ami] admin_username and admin_secret are needed "
+            "to reload the dialplan"
+        )
+    client = AmiClient(
+        ami.host,
+        ami.port,
+        ami.admin_username,
+        ami.admin_secret,
+        connect_timeout=ami.connect_timeout,
+        action_timeout=15,
+    )
+    await client.connect()
+    try:
+        reply = await client.action("Reload", Module="pbx_config.so")
+    finally:
+        client.close()
+    answer = f"{reply.get('Response', '?')}: {reply.get('Message', '')}".strip()
+    if reply.get("Response") != "Success":
+        raise DialplanError(f"Asterisk refused the reload: {answer}")
+    return answer

@@ -3,21 +3,25 @@
     schema: 1
     flow: "12333"
     start: welcome
-    agent: to_agent          # where 0 and the runtime guards lead: always a person
-    max_steps: 60
+    agent: to_agent          # where 0 and the runtime guards lead: a person
+    max_steps: 80            # per call
+    max_visits: 12           # per node, per call
     nodes:
-      welcome:   {type: play, prompts: [hello], next: main_menu}
-      main_menu: {type: menu, prompt: basic-pbx-ivr-main, timeout: 5, max_failures: 3,
-                  choices: {"1": pension_info, "0": to_agent}, on_failure: to_agent}
-      to_agent:  {type: route, post: pension-city, no_answer: goodbye}
-      goodbye:   {type: hangup, prompts: [goodbye]}
+      welcome:   {type: play, prompts: [welcome], next: main_menu}
+      main_menu: {type: menu, prompt: main_menu, short_prompt: main_menu_short,
+                  choices: {"1": query, "0": to_agent}, on_failure: to_agent}
+      ...
 
-Loading validates everything and reports every problem with its file:line and node.
+Node types and their fields are in NODE_SPECS below. Named outcomes point to the next node by
+name. Loading validates everything and reports every problem at once with file:line and node:
+malformed YAML, unknown node types or fields, wrong values, dangling or unreachable nodes,
+routing targets missing from the seat directory, and (given the catalogue) unknown prompts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,21 +29,59 @@ from typing import Any
 import yaml
 
 SCHEMA_VERSION = 1
-NODE_FIELDS: dict[str, set[str]] = {
-    "play": {"type", "prompts", "next"},
+MENU_KEYS = set("0123456789*#")
+VALIDATIONS = ("id18", "phone", "date", "digits")
+SAY_KINDS = ("digits", "number", "amount", "date", "months")
+MESSAGE_CATEGORIES = ("message", "complaint", "report")
+VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+COMMON = {"type", "description"}
+NODE_SPECS: dict[str, set[str]] = {
+    "play": {"prompts", "next"},
     "menu": {
-        "type",
         "prompt",
+        "short_prompt",
         "invalid_prompt",
+        "timeout_prompt",
         "timeout",
         "max_failures",
+        "max_timeouts",
         "choices",
         "on_failure",
     },
-    "route": {"type", "post", "hold_prompt", "no_answer"},
-    "hangup": {"type", "prompts"},
+    "collect": {
+        "prompt",
+        "variable",
+        "min_length",
+        "max_length",
+        "terminator",
+        "timeout",
+        "inter_digit_timeout",
+        "validate",
+        "invalid_prompt",
+        "confirm",
+        "mask",
+        "max_failures",
+        "next",
+        "on_failure",
+    },
+    "say": {"prompts", "value", "as", "next"},
+    "hours": {"open", "closed"},
+    "switch": {"variable", "cases", "default"},
+    "set": {"values", "next"},
+    "lookup": {"source", "inputs", "slow_after", "slow_prompt", "found", "not_found", "error"},
+    "message": {"prompt", "category", "max_seconds", "next", "on_empty"},
+    "route": {
+        "post",
+        "business",
+        "district",
+        "hold_prompt",
+        "self_service_key",
+        "self_service",
+        "no_answer",
+    },
+    "hangup": {"prompts"},
 }
-MENU_KEYS = set("0123456789*#")
 
 
 @dataclass(frozen=True)
@@ -71,18 +113,97 @@ class PlayNode:
 class MenuNode:
     id: str
     prompt: str
+    short_prompt: str
     invalid_prompt: str
+    timeout_prompt: str
     timeout: float
-    max_failures: int
+    max_failures: int  # wrong keys before on_failure
+    max_timeouts: int  # silences before on_failure
     choices: dict[str, str]
     on_failure: str
 
 
 @dataclass(frozen=True)
+class CollectNode:
+    id: str
+    prompt: str
+    variable: str
+    min_length: int
+    max_length: int
+    terminator: str
+    timeout: float  # for the first key
+    inter_digit_timeout: float
+    validate: str
+    invalid_prompt: str
+    confirm: bool  # read the input back and ask 1 confirm / 2 re-enter
+    mask: bool  # never store or log the input (PINs)
+    max_failures: int
+    next: str
+    on_failure: str
+
+
+@dataclass(frozen=True)
+class SayNode:
+    id: str
+    prompts: tuple[str, ...]  # said before the value
+    value: str  # "$variable" or a literal
+    kind: str
+    next: str
+
+
+@dataclass(frozen=True)
+class HoursNode:
+    id: str
+    open: str
+    closed: str
+
+
+@dataclass(frozen=True)
+class SwitchNode:
+    id: str
+    variable: str
+    cases: dict[str, str]
+    default: str
+
+
+@dataclass(frozen=True)
+class SetNode:
+    id: str
+    values: dict[str, str]
+    next: str
+
+
+@dataclass(frozen=True)
+class LookupNode:
+    id: str
+    source: str
+    inputs: dict[str, str]  # query field -> "$variable" or literal
+    slow_after: float  # seconds before the caller hears slow_prompt
+    slow_prompt: str
+    found: str
+    not_found: str
+    error: str
+
+
+@dataclass(frozen=True)
+class MessageNode:
+    id: str
+    prompt: str
+    category: str
+    max_seconds: int
+    next: str
+    on_empty: str
+
+
+@dataclass(frozen=True)
 class RouteNode:
     id: str
-    post: str
-    hold_prompt: str | None
+    post: str  # a post id, or "" to find it from business and district
+    business: str
+    district: str  # "$district", a district id, or ""
+    hold_prompt: str
+    self_service_key: str
+    self_service: str
     no_answer: str
 
 
@@ -92,7 +213,19 @@ class HangupNode:
     prompts: tuple[str, ...]
 
 
-Node = PlayNode | MenuNode | RouteNode | HangupNode
+Node = (
+    PlayNode
+    | MenuNode
+    | CollectNode
+    | SayNode
+    | HoursNode
+    | SwitchNode
+    | SetNode
+    | LookupNode
+    | MessageNode
+    | RouteNode
+    | HangupNode
+)
 
 
 @dataclass(frozen=True)
@@ -101,32 +234,78 @@ class Flow:
     file: Path
     start: str
     agent: str
+    home: str  # the top menu: '#' goes no higher, and arriving here starts the way back anew
     max_steps: int
+    max_visits: int
     nodes: dict[str, Node] = field(default_factory=dict)
 
+    def prompt_ids(self) -> set[str]:
+        """Every catalogue prompt the flow plays (say-back words excluded)."""
+        return {p for node in self.nodes.values() for p in _node_prompts(node) if p}
 
-class _LineLoader(yaml.SafeLoader):
-    """Keeps each mapping key's line so errors can point at it."""
+
+def _node_prompts(node: Node) -> Iterable[str]:
+    if isinstance(node, PlayNode | HangupNode | SayNode):
+        yield from node.prompts
+    elif isinstance(node, MenuNode):
+        yield from (node.prompt, node.short_prompt, node.invalid_prompt, node.timeout_prompt)
+    elif isinstance(node, CollectNode):
+        yield from (node.prompt, node.invalid_prompt)
+    elif isinstance(node, LookupNode):
+        yield node.slow_prompt
+    elif isinstance(node, MessageNode):
+        yield node.prompt
+    elif isinstance(node, RouteNode):
+        yield node.hold_prompt
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = _Lined()
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node)
-        mapping[str(key)] = loader.construct_object(value_node, deep=True)
-        mapping.lines[str(key)] = key_node.start_mark.line + 1
-    mapping.line = node.start_mark.line + 1
-    return mapping
+def successors(node: Node) -> list[str]:
+    if isinstance(node, PlayNode | SayNode | SetNode | CollectNode | MessageNode):
+        extra = [node.on_failure] if isinstance(node, CollectNode) else []
+        extra += [node.on_empty] if isinstance(node, MessageNode) else []
+        return [node.next, *extra]
+    if isinstance(node, MenuNode):
+        return [*node.choices.values(), node.on_failure]
+    if isinstance(node, HoursNode):
+        return [node.open, node.closed]
+    if isinstance(node, SwitchNode):
+        return [*node.cases.values(), node.default]
+    if isinstance(node, LookupNode):
+        return [node.found, node.not_found, node.error]
+    if isinstance(node, RouteNode):
+        return [node.no_answer] + ([node.self_service] if node.self_service else [])
+    return []
+
+
+# --- loading ---------------------------------------------------------------------------
 
 
 class _Lined(dict[str, Any]):
+    """A YAML mapping that remembers the line of each key."""
+
     def __init__(self) -> None:
         super().__init__()
         self.lines: dict[str, int] = {}
         self.line = 1
 
 
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = _Lined()
+    for key_node, value_node in node.value:
+        key = str(loader.construct_object(key_node))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.lines[key] = key_node.start_mark.line + 1
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+Report = Callable[[int, str | None, str], None]
 
 
 class _Fields:
@@ -137,7 +316,7 @@ class _Fields:
         node_id: str,
         spec: _Lined,
         line: int,
-        problem: Callable[[int, str | None, str], None],
+        problem: Report,
         references: list[tuple[str, str, int, str]],
     ) -> None:
         self.node_id, self.spec, self.line = node_id, spec, line
@@ -146,43 +325,192 @@ class _Fields:
     def line_of(self, key: str) -> int:
         return self.spec.lines.get(key, self.line)
 
+    def bad(self, key: str, message: str) -> None:
+        self.problem(self.line_of(key), self.node_id, f"{key}: {message}")
+
     def text(self, key: str, default: str | None = None) -> str:
         value = self.spec.get(key, default)
-        if not isinstance(value, str) or not value:
-            self.problem(self.line_of(key), self.node_id, f"{key}: expected a non-empty string")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or (not value and default != ""):
+            self.bad(key, "expected a non-empty string")
             return ""
         return value
 
-    def ref(self, key: str) -> str:
-        target = self.text(key)
+    def choice(self, key: str, options: Iterable[str], default: str | None = None) -> str:
+        value = self.text(key, default)
+        options = tuple(options)
+        if value and value not in options:
+            self.bad(key, f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def ref(self, key: str, default: str | None = None) -> str:
+        target = self.text(key, default)
         if target:
             self.references.append((self.node_id, key, self.line_of(key), target))
         return target
 
-    def prompts(self, key: str) -> tuple[str, ...]:
+    def prompts(self, key: str, required: bool = False) -> tuple[str, ...]:
         value = self.spec.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.problem(self.line_of(key), self.node_id, f"{key}: expected a list of prompt names")
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, str) and v for v in value)
+            or (required and not value)
+        ):
+            self.bad(key, "expected a list of prompt names")
             return ()
         return tuple(value)
 
     def number(self, key: str, default: float, lo: float) -> float:
         value = self.spec.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
-            self.problem(self.line_of(key), self.node_id, f"{key}: expected a number ≥ {lo}")
+            self.bad(key, f"expected a number ≥ {lo:g}")
             return default
         return float(value)
 
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.spec.get(key, default)
+        if not isinstance(value, bool):
+            self.bad(key, "expected true or false")
+            return default
+        return value
 
-def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
+    def mapping(
+        self, key: str, keys_ok: Callable[[str], bool], what: str, targets: bool
+    ) -> dict[str, str]:
+        raw = self.spec.get(key)
+        if not isinstance(raw, _Lined) or not raw:
+            self.bad(key, f"expected a mapping of {what}")
+            return {}
+        out: dict[str, str] = {}
+        for k, v in raw.items():
+            line = raw.lines[k]
+            if not keys_ok(k):
+                self.problem(line, self.node_id, f"{key} {k!r}: not a valid {what.split()[0]}")
+            elif not isinstance(v, str | int) or isinstance(v, bool) or v == "":
+                self.problem(line, self.node_id, f"{key} {k!r}: expected a value")
+            else:
+                out[k] = str(v)
+                if targets:
+                    self.references.append((self.node_id, f"{key}.{k}", line, str(v)))
+        return out
+
+
+def _build(kind: str, node_id: str, f: _Fields) -> Node:
+    if kind == "play":
+        return PlayNode(node_id, f.prompts("prompts", required=True), f.ref("next"))
+    if kind == "menu":
+        choices = f.mapping("choices", lambda k: k in MENU_KEYS, "key to node", targets=True)
+        prompt = f.text("prompt")
+        return MenuNode(
+            node_id,
+            prompt=prompt,
+            short_prompt=f.text("short_prompt", "") or prompt,
+            invalid_prompt=f.text("invalid_prompt", "invalid"),
+            timeout_prompt=f.text("timeout_prompt", "no_input"),
+            timeout=f.number("timeout", 5, 1),
+            max_failures=int(f.number("max_failures", 3, 1)),
+            max_timeouts=int(f.number("max_timeouts", 3, 1)),
+            choices=choices,
+            on_failure=f.ref("on_failure"),
+        )
+    if kind == "collect":
+        min_length = int(f.number("min_length", 1, 1))
+        max_length = int(f.number("max_length", 20, 1))
+        if max_length < min_length:
+            f.bad("max_length", f"must be at least min_length ({min_length})")
+        return CollectNode(
+            node_id,
+            prompt=f.text("prompt"),
+            variable=_variable(f, "variable"),
+            min_length=min_length,
+            max_length=max_length,
+            terminator=f.choice("terminator", ("#", "*", "none"), "#"),
+            timeout=f.number("timeout", 8, 1),
+            inter_digit_timeout=f.number("inter_digit_timeout", 4, 1),
+            validate=f.choice("validate", VALIDATIONS, "digits"),
+            invalid_prompt=f.text("invalid_prompt", "invalid"),
+            confirm=f.flag("confirm", False),
+            mask=f.flag("mask", False),
+            max_failures=int(f.number("max_failures", 3, 1)),
+            next=f.ref("next"),
+            on_failure=f.ref("on_failure"),
+        )
+    if kind == "say":
+        return SayNode(
+            node_id, f.prompts("prompts"), f.text("value"), f.choice("as", SAY_KINDS), f.ref("next")
+        )
+    if kind == "hours":
+        return HoursNode(node_id, f.ref("open"), f.ref("closed"))
+    if kind == "switch":
+        cases = f.mapping("cases", lambda k: bool(k), "value to node", targets=True)
+        return SwitchNode(node_id, _variable(f, "variable"), cases, f.ref("default"))
+    if kind == "set":
+        values = f.mapping(
+            "values", lambda k: bool(VARIABLE.match(k)), "variable to value", targets=False
+        )
+        return SetNode(node_id, values, f.ref("next"))
+    if kind == "lookup":
+        inputs = f.mapping("inputs", lambda k: bool(k), "field to value", targets=False)
+        return LookupNode(
+            node_id,
+            source=f.text("source"),
+            inputs=inputs,
+            slow_after=f.number("slow_after", 2, 0),
+            slow_prompt=f.text("slow_prompt", ""),
+            found=f.ref("found"),
+            not_found=f.ref("not_found"),
+            error=f.ref("error"),
+        )
+    if kind == "message":
+        return MessageNode(
+            node_id,
+            prompt=f.text("prompt"),
+            category=f.choice("category", MESSAGE_CATEGORIES),
+            max_seconds=int(f.number("max_seconds", 120, 5)),
+            next=f.ref("next"),
+            on_empty=f.ref("on_empty"),
+        )
+    if kind == "route":
+        post, business = f.text("post", ""), f.text("business", "")
+        if bool(post) == bool(business):
+            f.bad("post", "give either post, or business (with an optional district)")
+        key = f.text("self_service_key", "")
+        if key and key not in MENU_KEYS:
+            f.bad("self_service_key", "expected one key: 0-9, * or #")
+        target = f.ref("self_service", "") if key else ""
+        if key and not target:
+            f.bad("self_service", "needed with self_service_key")
+        return RouteNode(
+            node_id,
+            post=post,
+            business=business,
+            district=f.text("district", ""),
+            hold_prompt=f.text("hold_prompt", ""),
+            self_service_key=key,
+            self_service=target,
+            no_answer=f.ref("no_answer"),
+        )
+    return HangupNode(node_id, f.prompts("prompts"))
+
+
+def _variable(f: _Fields, key: str) -> str:
+    name = f.text(key)
+    if name and not VARIABLE.match(name):
+        f.bad(key, "variable names are lower-case letters, digits and _")
+    return name
+
+
+def load_flow(
+    path: Path, known_posts: set[str] | None = None, known_prompts: set[str] | None = None
+) -> Flow:
     problems: list[Problem] = []
 
     def problem(line: int, node: str | None, message: str) -> None:
         problems.append(Problem(path, line, node, message))
 
     try:
-        source = path.read_text(encoding="utf-8")
-        doc = yaml.load(source, Loader=_LineLoader)  # a SafeLoader subclass
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # a SafeLoader
     except OSError as exc:
         raise FlowError([Problem(path, 0, None, f"cannot read: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:
@@ -203,7 +531,19 @@ def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
         problem(
             top_line("schema"), None, f"schema must be {SCHEMA_VERSION}, got {doc.get('schema')!r}"
         )
-    name = str(doc.get("flow") or path.stem)
+    for key in doc:
+        if key not in {
+            "schema",
+            "flow",
+            "description",
+            "start",
+            "agent",
+            "home",
+            "max_steps",
+            "max_visits",
+            "nodes",
+        }:
+            problem(top_line(key), None, f"unknown top-level field {key!r}")
     raw_nodes = doc.get("nodes")
     if not isinstance(raw_nodes, _Lined) or not raw_nodes:
         problem(top_line("nodes"), None, "nodes: expected a mapping of node name to node")
@@ -211,108 +551,69 @@ def load_flow(path: Path, known_posts: set[str] | None = None) -> Flow:
 
     nodes: dict[str, Node] = {}
     references: list[tuple[str, str, int, str]] = []  # (from node, field, line, target)
-
     for node_id, spec in raw_nodes.items():
         line = raw_nodes.lines[node_id]
         if not isinstance(spec, _Lined):
             problem(line, node_id, "expected a mapping with a type")
             continue
         kind = spec.get("type")
-        if kind not in NODE_FIELDS:
+        if kind not in NODE_SPECS:
             problem(
-                line,
-                node_id,
-                f"unknown node type {kind!r}; known: {', '.join(sorted(NODE_FIELDS))}",
+                line, node_id, f"unknown node type {kind!r}; known: {', '.join(sorted(NODE_SPECS))}"
             )
             continue
         for key in spec:
-            if key not in NODE_FIELDS[kind]:
+            if key not in NODE_SPECS[kind] | COMMON:
                 problem(spec.lines[key], node_id, f"unknown field {key!r} for a {kind} node")
-
         f = _Fields(node_id, spec, line, problem, references)
-        text, ref, prompts, number = f.text, f.ref, f.prompts, f.number
+        node = _build(kind, node_id, f)
+        nodes[node_id] = node
+        if (
+            isinstance(node, RouteNode)
+            and node.post
+            and known_posts is not None
+            and node.post not in known_posts
+        ):
+            f.bad("post", f"{node.post!r} is not a post in the seat directory")
+        if known_prompts is not None:
+            for prompt in _node_prompts(node):
+                if prompt and prompt not in known_prompts:
+                    problem(line, node_id, f"prompt {prompt!r} is not in the prompt catalogue")
 
-        if kind == "play":
-            nodes[node_id] = PlayNode(node_id, prompts("prompts"), ref("next"))
-        elif kind == "menu":
-            choices: dict[str, str] = {}
-            raw_choices = spec.get("choices")
-            if not isinstance(raw_choices, _Lined) or not raw_choices:
-                problem(
-                    spec.lines.get("choices", line),
-                    node_id,
-                    "choices: expected a mapping of key to node",
-                )
-            else:
-                for key, target in raw_choices.items():
-                    kline = raw_choices.lines[key]
-                    if key not in MENU_KEYS:
-                        problem(kline, node_id, f"choice {key!r}: keys are one of 0-9, * or #")
-                    elif not isinstance(target, str):
-                        problem(kline, node_id, f"choice {key!r}: expected a node name")
-                    else:
-                        choices[key] = target
-                        references.append((node_id, f"choices.{key}", kline, target))
-            nodes[node_id] = MenuNode(
-                node_id,
-                prompt=text("prompt"),
-                invalid_prompt=text("invalid_prompt", "invalid"),
-                timeout=number("timeout", 5, 1),
-                max_failures=int(number("max_failures", 3, 1)),
-                choices=choices,
-                on_failure=ref("on_failure"),
-            )
-        elif kind == "route":
-            hold = spec.get("hold_prompt")
-            post = text("post")
-            if post and known_posts is not None and post not in known_posts:
-                problem(
-                    spec.lines.get("post", line),
-                    node_id,
-                    f"post {post!r} is not in the seat directory",
-                )
-            nodes[node_id] = RouteNode(
-                node_id,
-                post=post,
-                hold_prompt=hold if isinstance(hold, str) else None,
-                no_answer=ref("no_answer"),
-            )
-        else:
-            nodes[node_id] = HangupNode(node_id, prompts("prompts"))
-
-    start = str(doc.get("start", ""))
-    agent = str(doc.get("agent", ""))
-    for key, value in (("start", start), ("agent", agent)):
-        if value not in raw_nodes:
+    start, agent = str(doc.get("start", "")), str(doc.get("agent", ""))
+    home = str(doc.get("home", ""))
+    for key, value in (("start", start), ("agent", agent), ("home", home)):
+        if (value or key != "home") and value not in raw_nodes:
             problem(top_line(key), None, f"{key}: {value!r} is not a node of this flow")
     for source, fieldname, line, target in references:
         if target not in raw_nodes:
             problem(line, source, f"{fieldname} points to {target!r}, which is not a node")
-    if agent in nodes and not isinstance(nodes[agent], RouteNode):
-        problem(top_line("agent"), None, "agent: must name a route node (a person answers)")
-
+    if home in nodes and not isinstance(nodes[home], MenuNode):
+        problem(top_line("home"), None, "home: must name a menu node")
     reachable = _reachable(start, nodes) | _reachable(agent, nodes)
     for node_id in nodes:
         if node_id not in reachable:
             problem(raw_nodes.lines[node_id], node_id, "unreachable: no node leads here")
 
-    max_steps = doc.get("max_steps", 60)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        problem(top_line("max_steps"), None, "max_steps: expected a positive integer")
-        max_steps = 60
+    limits: dict[str, int] = {}
+    for key, default in (("max_steps", 80), ("max_visits", 12)):
+        limit = doc.get(key, default)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            problem(top_line(key), None, f"{key}: expected a positive integer")
+            limit = default
+        limits[key] = limit
     if problems:
         raise FlowError(sorted(problems, key=lambda p: p.line))
-    return Flow(name=name, file=path, start=start, agent=agent, max_steps=max_steps, nodes=nodes)
-
-
-def successors(node: Node) -> list[str]:
-    if isinstance(node, PlayNode):
-        return [node.next]
-    if isinstance(node, MenuNode):
-        return [*node.choices.values(), node.on_failure]
-    if isinstance(node, RouteNode):
-        return [node.no_answer]
-    return []
+    return Flow(
+        name=str(doc.get("flow") or path.stem),
+        file=path,
+        start=start,
+        agent=agent,
+        home=home,
+        max_steps=limits["max_steps"],
+        max_visits=limits["max_visits"],
+        nodes=nodes,
+    )
 
 
 def _reachable(start: str, nodes: dict[str, Node]) -> set[str]:
@@ -327,8 +628,10 @@ def _reachable(start: str, nodes: dict[str, Node]) -> set[str]:
     return seen
 
 
-def load_flows(directory: Path, known_posts: set[str] | None = None) -> dict[str, Flow]:
-    """Every `*.yaml` flow in `directory`, keyed by flow name; all problems of all files at once."""
+def load_flows(
+    directory: Path, known_posts: set[str] | None = None, known_prompts: set[str] | None = None
+) -> dict[str, Flow]:
+    """Every `*.yaml` flow in `directory`, keyed by flow name; all problems of all files."""
     flows: dict[str, Flow] = {}
     problems: list[Problem] = []
     files = sorted(directory.glob("*.yaml"))
@@ -336,7 +639,7 @@ def load_flows(directory: Path, known_posts: set[str] | None = None) -> dict[str
         raise FlowError([Problem(directory, 0, None, "no *.yaml flow files here")])
     for file in files:
         try:
-            flow = load_flow(file, known_posts)
+            flow = load_flow(file, known_posts, known_prompts)
         except FlowError as exc:
             problems.extend(exc.problems)
         else:

@@ -1,38 +1,100 @@
 """The flow interpreter: pure state, no I/O.
 
-A `FlowRun` says what the call should do next (`instruction()`), and is told what happened
-(`advance(outcome)`). Outcomes: "done", "digit:<key>", "timeout", "answered", "no-answer".
-Runtime guards: a step limit per call and the menu failure limit both lead to the flow's
-`agent` node (a person), never to silence or a hang-up on a confused caller.
+A `FlowRun` says what the call should do next (`instruction()`) and is told what happened
+(`advance(outcome, data)`). Outcomes by instruction:
+
+    Play       "done" | "digit:<k>" (0, * or # pressed during the prompts)
+    Ask        "digit:<k>" | "timeout"
+    Collect    "input:<keys>" | "timeout"
+    CheckHours "open" | "closed"
+    Lookup     "found" (data: fields) | "not_found" | "error"
+    Record     "recorded" (data: {"ticket": id}) | "empty"
+    Transfer   "answered" | "no-answer" | "self-service"
+    Finish     "done"
+
+Global keys: 0 a person (from any menu or prompt), * repeat, # back to the previous menu.
+Runtime guards: a step limit per call and a visit limit per node; both lead to the flow's
+`agent` node, never to silence or a hang-up on a confused caller.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .flow import Flow, HangupNode, MenuNode, PlayNode, RouteNode
+from .flow import (
+    CollectNode,
+    Flow,
+    HangupNode,
+    HoursNode,
+    LookupNode,
+    MenuNode,
+    MessageNode,
+    Node,
+    PlayNode,
+    RouteNode,
+    SayNode,
+    SetNode,
+    SwitchNode,
+)
+from .saying import SAYERS, say_digits
+from .validate import VALIDATORS
+
+AGENT_KEY, REPEAT_KEY, BACK_KEY = "0", "*", "#"
+PLAY_KEYS = AGENT_KEY + REPEAT_KEY + BACK_KEY
+MASK = "******"
 
 
 @dataclass(frozen=True)
 class Play:
-    """Play prompts; 0 (a person, from anywhere) interrupts them."""
-
     prompts: tuple[str, ...]
+    keys: str = PLAY_KEYS  # keys that interrupt
 
 
 @dataclass(frozen=True)
 class Ask:
-    """Play `preamble` (interruptible), then `prompt`, and wait `timeout` s for one key."""
+    """Play `prompts` (any key interrupts), then wait `timeout` s for one key."""
 
-    preamble: tuple[str, ...]
-    prompt: str
+    prompts: tuple[str, ...]
     timeout: float
+
+
+@dataclass(frozen=True)
+class Collect:
+    prompts: tuple[str, ...]
+    max_length: int
+    terminator: str  # "" for none
+    timeout: float
+    inter_digit_timeout: float
+
+
+@dataclass(frozen=True)
+class CheckHours:
+    pass
+
+
+@dataclass(frozen=True)
+class Lookup:
+    source: str
+    inputs: dict[str, str]
+    slow_after: float
+    slow_prompt: str
+
+
+@dataclass(frozen=True)
+class Record:
+    prompt: str
+    category: str
+    max_seconds: int
 
 
 @dataclass(frozen=True)
 class Transfer:
     post: str
-    hold_prompt: str | None
+    business: str
+    district: str
+    hold_prompt: str
+    self_service_key: str
 
 
 @dataclass(frozen=True)
@@ -40,74 +102,237 @@ class Finish:
     prompts: tuple[str, ...]
 
 
-Instruction = Play | Ask | Transfer | Finish
+Instruction = Play | Ask | Collect | CheckHours | Lookup | Record | Transfer | Finish
 
 
 @dataclass
 class Visit:
     node: str
-    outcome: str
+    outcome: str  # inputs of masked collect nodes are replaced by MASK
 
 
 @dataclass
 class FlowRun:
     flow: Flow
+    variables: dict[str, str] = field(default_factory=dict)
     node_id: str = ""
     steps: int = 0
     finished: bool = False
+    guarded: bool = False  # a runtime guard handed the caller to a person
     path: list[Visit] = field(default_factory=list)
+    visits: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
-    _invalid: bool = False
-    _guarded: bool = False
+    timeouts: dict[str, int] = field(default_factory=dict)
+    menus: list[str] = field(default_factory=list)  # the way back for '#'
+    _preamble: tuple[str, ...] = ()
+    _fresh: bool = True  # first time in this node: long greeting
+    _pending: str | None = None  # a collected value waiting for confirmation
 
     def __post_init__(self) -> None:
-        self.node_id = self.node_id or self.flow.start
+        self.variables.setdefault("language", "zh-CN")
+        self._enter(self.node_id or self.flow.start)
+
+    @property
+    def node(self) -> Node:
+        return self.flow.nodes[self.node_id]
+
+    @property
+    def language(self) -> str:
+        return self.variables["language"]
+
+    # --- what to do -------------------------------------------------------------------
 
     def instruction(self) -> Instruction:
-        node = self.flow.nodes[self.node_id]
+        node, pre = self.node, self._preamble
         if isinstance(node, PlayNode):
             return Play(node.prompts)
         if isinstance(node, MenuNode):
-            preamble = (node.invalid_prompt,) if self._invalid else ()
-            return Ask(preamble, node.prompt, node.timeout)
+            return Ask((*pre, node.prompt if self._fresh else node.short_prompt), node.timeout)
+        if isinstance(node, CollectNode):
+            if self._pending is not None:
+                return Ask(("you_entered", *say_digits(self._pending), "confirm_reenter"), 6)
+            terminator = "" if node.terminator == "none" else node.terminator
+            return Collect(
+                (*pre, node.prompt),
+                node.max_length,
+                terminator,
+                node.timeout,
+                node.inter_digit_timeout,
+            )
+        if isinstance(node, SayNode):
+            return Play(node.prompts + self._say(node))
+        if isinstance(node, HoursNode):
+            return CheckHours()
+        if isinstance(node, LookupNode):
+            inputs = {k: self.resolve(v) for k, v in node.inputs.items()}
+            return Lookup(node.source, inputs, node.slow_after, node.slow_prompt)
+        if isinstance(node, MessageNode):
+            return Record(node.prompt, node.category, node.max_seconds)
         if isinstance(node, RouteNode):
-            return Transfer(node.post, node.hold_prompt)
+            return Transfer(
+                node.post,
+                node.business,
+                self.resolve(node.district),
+                node.hold_prompt,
+                node.self_service_key,
+            )
+        assert isinstance(node, HangupNode)
         return Finish(node.prompts)
 
-    def advance(self, outcome: str) -> None:
-        node = self.flow.nodes[self.node_id]
-        self.path.append(Visit(self.node_id, outcome))
+    def resolve(self, value: str) -> str:
+        return self.variables.get(value[1:], "") if value.startswith("$") else value
+
+    def _say(self, node: SayNode) -> tuple[str, ...]:
+        try:
+            return tuple(SAYERS[node.kind](self.resolve(node.value), self.language))
+        except (ValueError, KeyError):
+            return ()  # nothing sensible to say: the prompts before it still play
+
+    # --- what happened ----------------------------------------------------------------
+
+    def advance(self, outcome: str, data: Mapping[str, str] | None = None) -> None:
+        node = self.node
+        shown = outcome
+        if isinstance(node, CollectNode) and node.mask and outcome.startswith("input:"):
+            shown = "input:" + MASK
+        self.path.append(Visit(self.node_id, shown))
         self.steps += 1
-        self._invalid = False
+        self._preamble = ()
+        key = outcome[6:] if outcome.startswith("digit:") else None
+
         if isinstance(node, HangupNode):
             self.finished = True
+        elif isinstance(node, PlayNode | SayNode):
+            self._after_play(node, key)
+        elif isinstance(node, MenuNode):
+            self._menu(node, key)
+        elif isinstance(node, CollectNode):
+            self._collect(node, outcome, key)
+        elif isinstance(node, HoursNode):
+            self._enter(node.open if outcome == "open" else node.closed)
+        elif isinstance(node, LookupNode):
+            if outcome == "found":
+                self.variables.update(data or {})
+            target = {"found": node.found, "not_found": node.not_found}.get(outcome, node.error)
+            self._enter(target)
+        elif isinstance(node, MessageNode):
+            if outcome == "recorded":
+                self.variables.update(data or {})
+                self._enter(node.next)
+            else:
+                self._enter(node.on_empty)
         elif isinstance(node, RouteNode):
             if outcome == "answered":
                 self.finished = True
+            elif outcome == "self-service" and node.self_service:
+                self._enter(node.self_service)
             else:
-                self._goto(node.no_answer)
-        elif self.steps >= self.flow.max_steps and not self._guarded:
-            self._guarded = True  # the caller is going round in circles: hand over to a person
-            self._goto(self.flow.agent)
-        elif isinstance(node, PlayNode):
-            self._goto(self.flow.agent if outcome == "digit:0" else node.next)
-        elif isinstance(node, MenuNode):
-            self._menu(node, outcome)
+                self._enter(node.no_answer)
 
-    def _menu(self, node: MenuNode, outcome: str) -> None:
-        key = outcome.removeprefix("digit:") if outcome.startswith("digit:") else None
-        if key is not None and key in node.choices:
-            self._goto(node.choices[key])
-            return
-        if key == "0":  # global key: a person, from any menu
-            self._goto(self.flow.agent)
-            return
-        count = self.failures.get(node.id, 0) + 1
-        self.failures[node.id] = count
-        if count >= node.max_failures:
-            self._goto(node.on_failure)
+    def _after_play(self, node: PlayNode | SayNode, key: str | None) -> None:
+        if key == AGENT_KEY:
+            self._enter(self.flow.agent)
+        elif key == REPEAT_KEY:
+            self._stay(fresh=True)
+        elif key == BACK_KEY and self.menus:
+            self._enter(self.menus[-1])
         else:
-            self._invalid = key is not None
+            self._enter(node.next)
 
-    def _goto(self, node_id: str) -> None:
-        self.node_id = node_id
+    def _menu(self, node: MenuNode, key: str | None) -> None:
+        if key is not None and key in node.choices:
+            self._enter(node.choices[key])
+        elif key == AGENT_KEY:
+            self._enter(self.flow.agent)
+        elif key == REPEAT_KEY:
+            self._stay(fresh=True)
+        elif key == BACK_KEY:
+            if len(self.menus) >= 2:
+                self._enter(self.menus[-2])
+            else:
+                self._stay(fresh=True)
+        elif key is None:  # silence
+            self.timeouts[node.id] = self.timeouts.get(node.id, 0) + 1
+            if self.timeouts[node.id] >= node.max_timeouts:
+                self._enter(node.on_failure)
+            else:
+                self._stay(preamble=(node.timeout_prompt,))
+        else:
+            self._failure(node, node.on_failure, node.invalid_prompt, node.max_failures)
+
+    def _collect(self, node: CollectNode, outcome: str, key: str | None) -> None:
+        if self._pending is not None:  # the answer to "1 confirm, 2 re-enter"
+            value, self._pending = self._pending, None
+            if key == "1":
+                self.variables[node.variable] = value
+                self._enter(node.next)
+            elif key == "2":
+                self._stay(fresh=True)
+            else:
+                self._failure(node, node.on_failure, node.invalid_prompt, node.max_failures)
+            return
+        value = outcome[6:] if outcome.startswith("input:") else ""
+        if node.validate == "id18":
+            value = value.replace("*", "X")  # callers key the letter X as *
+        ok = node.min_length <= len(value) <= node.max_length and VALIDATORS[node.validate](value)
+        if not ok:
+            self._failure(node, node.on_failure, node.invalid_prompt, node.max_failures)
+        elif node.confirm:
+            self._pending = value
+            self._fresh = False
+        else:
+            self.variables[node.variable] = value
+            self._enter(node.next)
+
+    def _failure(
+        self, node: MenuNode | CollectNode, on_failure: str, prompt: str, limit: int
+    ) -> None:
+        self.failures[node.id] = self.failures.get(node.id, 0) + 1
+        if self.failures[node.id] >= limit:
+            self._enter(on_failure)
+        else:
+            self._stay(preamble=(prompt,))
+
+    def _stay(self, fresh: bool = False, preamble: tuple[str, ...] = ()) -> None:
+        if not self.guarded and self.steps >= self.flow.max_steps:
+            self._enter(self.node_id)  # the guard redirects to a person
+            return
+        self._fresh = fresh
+        self._preamble = preamble
+
+    def _over_limit(self, target: str) -> bool:
+        return not self.guarded and (
+            self.steps >= self.flow.max_steps or self.visits.get(target, 0) >= self.flow.max_visits
+        )
+
+    def _enter(self, node_id: str) -> None:
+        """Move to `node_id`, applying the guards, and settle set/switch nodes at once."""
+        for _ in range(len(self.flow.nodes) + 1):
+            target = node_id
+            if self._over_limit(target):
+                self.guarded = True  # going round in circles: a person takes over
+                target = self.flow.agent
+            self.node_id = target
+            self.visits[target] = self.visits.get(target, 0) + 1
+            self._fresh, self._pending = True, None
+            self.failures.pop(target, None)
+            self.timeouts.pop(target, None)
+            node = self.node
+            if isinstance(node, MenuNode):
+                if target == self.flow.home:
+                    self.menus = [target]
+                elif target in self.menus:
+                    del self.menus[self.menus.index(target) + 1 :]
+                else:
+                    self.menus.append(target)
+            if isinstance(node, SetNode):
+                self.variables.update({k: self.resolve(v) for k, v in node.values.items()})
+                self.path.append(Visit(target, "set"))
+                node_id = node.next
+            elif isinstance(node, SwitchNode):
+                value = self.variables.get(node.variable, "")
+                self.path.append(Visit(target, f"case:{value}"))
+                node_id = node.cases.get(value, node.default)
+            else:
+                return
+        raise RuntimeError(f"flow {self.flow.name}: set/switch nodes loop without end")

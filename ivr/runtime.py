@@ -1,60 +1,226 @@
-"""Runs a flow on a live call: the interpreter decides, the channel acts."""
+"""Runs a flow on a live call: the interpreter decides, the channel acts, services answer.
+
+Everything the runtime needs from outside (the seat directory, the clock, prompt files, data
+sources, the ticket desk) comes in through `Services`, so a test can drive a whole call with a
+scripted channel and no sockets.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from routing.directory import Directory
 from routing.router import plan_for_post
 
-from .channel import ALL_KEYS, CallChannel
-from .interpreter import Ask, Finish, FlowRun, Play, Transfer
+from .agi import ChannelGone
+from .channel import CallChannel
+from .interpreter import (
+    Ask,
+    CheckHours,
+    Collect,
+    Finish,
+    FlowRun,
+    Instruction,
+    Lookup,
+    Play,
+    Record,
+    Transfer,
+)
+from .lookups import LookupFailed, LookupSource
 
 log = logging.getLogger("hotline.runtime")
 
-AGENT_KEY = "0"  # a person, from any prompt or menu
 HANDLED_VARIABLE = "HOTLINE_HANDLED"  # the dialplan's fallback runs unless the controller sets it
+LOOKUP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class MessageSaved:
+    """What the ticket desk needs to open a ticket for a recorded message."""
+
+    call_id: str
+    caller: str
+    category: str
+    file: str  # the recording's name, without folder
+
+
+@dataclass
+class Services:
+    directory: Directory
+    prompt_file: Callable[[str, str], str]  # (prompt id, language) -> what Asterisk plays
+    message_file: Callable[[str, int], tuple[str, str]]  # (call, n) -> (Asterisk path, name)
+    open_ticket: Callable[[MessageSaved], Awaitable[str | None]]  # ticket number, None if empty
+    lookups: Mapping[str, LookupSource] = field(default_factory=dict)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ring_timeout: int = 20
+
+
+@dataclass
+class Step:
+    node: str
+    outcome: str
+    started: datetime
+    seconds: float
+
+
+@dataclass
+class CallReport:
+    steps: list[Step] = field(default_factory=list)
+    hung_up: bool = False  # the caller left before the flow ended
 
 
 async def run_call(
-    run: FlowRun, channel: CallChannel, directory: Directory, call_id: str, ring_timeout: int = 20
-) -> None:
+    run: FlowRun, channel: CallChannel, services: Services, call_id: str, caller: str = ""
+) -> CallReport:
+    """Drive `run` to its end or to the caller's hang-up; returns the steps taken."""
+    report = CallReport()
+    driver = _Driver(run, channel, services, call_id, caller)
     while not run.finished:
-        step = run.instruction()
-        node = run.node_id
-        if isinstance(step, Play):
-            key = await channel.play(step.prompts, escape=AGENT_KEY)
-            outcome = f"digit:{key}" if key else "done"
-        elif isinstance(step, Ask):
-            key = await channel.play(step.preamble, escape=ALL_KEYS)
-            key = key or await channel.ask(step.prompt, step.timeout)
-            outcome = f"digit:{key}" if key else "timeout"
-        elif isinstance(step, Transfer):
-            outcome = await _transfer(step, channel, directory, call_id, ring_timeout)
-        else:
-            assert isinstance(step, Finish)
-            await channel.play(step.prompts)
-            outcome = "done"
-        log.info("event=ivr.step call=%s node=%s outcome=%s", call_id, node, outcome)
-        run.advance(outcome)
+        node, step = run.node_id, run.instruction()
+        started, clock = services.now(), time.monotonic()
+        try:
+            outcome, data = await driver.perform(step)
+        except ChannelGone:
+            report.steps.append(Step(node, "hangup", started, time.monotonic() - clock))
+            report.hung_up = True
+            log.info("event=ivr.hangup call=%s node=%s", call_id, node)
+            return report
+        run.advance(outcome, data)
+        shown = run.path[-1].outcome if run.path else outcome
+        report.steps.append(Step(node, shown, started, time.monotonic() - clock))
+        log.info("event=ivr.step call=%s node=%s outcome=%s", call_id, node, shown)
     await channel.set_variable(HANDLED_VARIABLE, "1")
+    return report
 
 
-async def _transfer(
-    step: Transfer, channel: CallChannel, directory: Directory, call_id: str, ring_timeout: int
-) -> str:
-    if step.hold_prompt:
-        await channel.play([step.hold_prompt])
-    for attempt in plan_for_post(directory, step.post, ring_timeout):
-        result = await channel.dial(attempt.endpoint, attempt.timeout)
-        log.info(
-            "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
-            call_id,
-            attempt.agent_id,
-            attempt.endpoint,
-            attempt.reason,
-            result.status,
+class _Driver:
+    def __init__(
+        self, run: FlowRun, channel: CallChannel, services: Services, call_id: str, caller: str
+    ) -> None:
+        self.run, self.channel, self.services = run, channel, services
+        self.call_id, self.caller = call_id, caller
+        self.messages = 0
+
+    def files(self, prompts: Sequence[str]) -> list[str]:
+        return [self.services.prompt_file(p, self.run.language) for p in prompts]
+
+    async def perform(self, step: Instruction) -> tuple[str, Mapping[str, str] | None]:
+        ch = self.channel
+        if isinstance(step, Play):
+            key = await ch.play(self.files(step.prompts), escape=step.keys)
+            return (f"digit:{key}" if key else "done"), None
+        if isinstance(step, Ask):
+            key = await ch.ask(self.files(step.prompts), step.timeout)
+            return (f"digit:{key}" if key else "timeout"), None
+        if isinstance(step, Collect):
+            keys = await ch.collect(
+                self.files(step.prompts),
+                step.max_length,
+                step.terminator,
+                step.timeout,
+                step.inter_digit_timeout,
+            )
+            return ("timeout" if keys is None else f"input:{keys}"), None
+        if isinstance(step, CheckHours):
+            return ("open" if self.is_open() else "closed"), None
+        if isinstance(step, Lookup):
+            return await self.lookup(step)
+        if isinstance(step, Record):
+            return await self.record(step)
+        if isinstance(step, Transfer):
+            return await self.transfer(step), None
+        assert isinstance(step, Finish)
+        await ch.play(self.files(step.prompts))
+        return "done", None
+
+    def is_open(self) -> bool:
+        directory = self.services.directory
+        local = self.services.now().astimezone(ZoneInfo(directory.timezone))
+        return directory.calendar.is_open(local)
+
+    async def lookup(self, step: Lookup) -> tuple[str, Mapping[str, str] | None]:
+        source = self.services.lookups.get(step.source)
+        if source is None:
+            log.error("event=lookup.unknown call=%s source=%s", self.call_id, step.source)
+            return "error", None
+        task = asyncio.ensure_future(source.query(step.inputs))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=step.slow_after)
+            if not done and step.slow_prompt:  # tell the caller, then keep waiting
+                log.info("event=lookup.slow call=%s source=%s", self.call_id, step.source)
+                await self.channel.play(self.files([step.slow_prompt]))
+            result = await asyncio.wait_for(task, LOOKUP_TIMEOUT)
+        except (LookupFailed, TimeoutError) as exc:
+            log.warning(
+                "event=lookup.failed call=%s source=%s reason=%r",
+                self.call_id,
+                step.source,
+                str(exc),
+            )
+            return "error", None
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        return ("found", result) if result is not None else ("not_found", None)
+
+    async def record(self, step: Record) -> tuple[str, Mapping[str, str] | None]:
+        self.messages += 1
+        asterisk_path, name = self.services.message_file(self.call_id, self.messages)
+        await self.channel.play(self.files([step.prompt]), escape="#")
+        hung_up = await self.channel.record(asterisk_path, step.max_seconds)
+        ticket = await self.services.open_ticket(
+            MessageSaved(self.call_id, self.caller, step.category, name)
         )
-        if result.answered:
-            return "answered"
-    return "no-answer"
+        log.info(
+            "event=message.saved call=%s category=%s ticket=%s",
+            self.call_id,
+            step.category,
+            ticket or "-",
+        )
+        if hung_up:
+            raise ChannelGone("hung up after leaving a message")
+        return ("recorded", {"ticket": ticket}) if ticket else ("empty", None)
+
+    async def transfer(self, step: Transfer) -> str:
+        directory = self.services.directory
+        post = (
+            directory.posts.get(step.post)
+            if step.post
+            else directory.find_post(step.business, step.district or None)
+        )
+        if post is None:
+            log.error(
+                "event=route.no-post call=%s business=%s district=%s",
+                self.call_id,
+                step.business,
+                step.district,
+            )
+            return "no-answer"
+        if step.hold_prompt:
+            key = await self.channel.play(
+                self.files([step.hold_prompt]), escape=step.self_service_key
+            )
+            if key:
+                return "self-service"
+        for attempt in plan_for_post(directory, post.id, self.services.ring_timeout):
+            result = await self.channel.dial(attempt.endpoint, attempt.timeout)
+            log.info(
+                "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
+                self.call_id,
+                attempt.agent_id,
+                attempt.endpoint,
+                attempt.reason,
+                result.status,
+            )
+            if result.answered:
+                return "answered"
+        return "no-answer"

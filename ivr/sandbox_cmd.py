@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,9 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         ami_port=settings.ami.port,
         ami_username=settings.ami.username,
         ami_secret=settings.ami.secret,
+        ami_admin=(settings.ami.admin_username, settings.ami.admin_secret)
+        if settings.ami.admin_username and settings.ami.admin_secret
+        else None,
         sip_port=settings.sandbox.sip_port,
         caller_match=settings.sandbox.caller_match,
         seats=tuple(SeatPhone(s.endpoint, s.contact) for s in settings.directory.seats.values()),
@@ -43,6 +47,20 @@ def instance_for(settings: Settings) -> Instance:
     return instance
 
 
+def install_prompts(settings: Settings, instance: Instance) -> int:
+    """Copy the built prompt audio to where the sandbox Asterisk plays it from."""
+    source = settings.prompts.build_directory
+    target = instance.host_path(settings.prompts.asterisk_directory)
+    copied = 0
+    for file in sorted(source.glob("*/*")) if source.is_dir() else []:
+        if file.suffix in (".wav", ".ulaw", ".gsm") and file.is_file():
+            dest = target / file.parent.name / file.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, dest)
+            copied += 1
+    return copied
+
+
 def up(
     settings: Settings, say: Callable[[str], None] = print, boot_timeout: float = 60
 ) -> Instance:
@@ -53,6 +71,12 @@ def up(
     ):
         say(f"built the Asterisk root filesystem in {rootfs}")
     pid = instance.start()
+    copied = install_prompts(settings, instance)
+    say(
+        f"installed {copied} prompt files"
+        if copied
+        else "no prompt audio yet: run 'hotline prompts build' (callers would hear silence)"
+    )
     asyncio.run(_wait_booted(settings, boot_timeout))
     say(
         f"sandbox '{settings.sandbox.name}' up: pid {pid}, AMI 127.0.0.1:{settings.ami.port}, "

@@ -13,7 +13,16 @@ DIALPLAN_FILE_EXPRESSION = "${CHANNEL(linkedid)}.wav"
 _LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 
 
-def file_name(linkedid: str) -> str:
+def _checked(linkedid: str) -> str:
     if not _LINKEDID.match(linkedid) or linkedid.startswith("."):
         raise ValueError(f"not an Asterisk linkedid: {linkedid!r}")
-    return f"{linkedid}.wav"
+    return linkedid
+
+
+def file_name(linkedid: str) -> str:
+    return f"{_checked(linkedid)}.wav"
+
+
+def message_name(linkedid: str, n: int) -> str:
+    """A voice message left in the IVR (without extension: Asterisk's RECORD FILE adds it)."""
+    return f"msg-{_checked(linkedid)}-{int(n)}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .calendar import Calendar
+
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -17,6 +19,7 @@ class Office:
     id: str
     name: str
     kind: str  # "city" or "district"
+    number_prefixes: tuple[str, ...] = ()  # caller numbers that belong to this district
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,25 @@ class Directory:
     seats: dict[str, Seat] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)
     posts: dict[str, Post] = field(default_factory=dict)
+    calendar: Calendar = field(default_factory=Calendar)  # when agents answer
+    timezone: str = "Asia/Shanghai"
+
+    def district_of_number(self, number: str) -> str | None:
+        """The district a caller number belongs to, by the longest matching prefix."""
+        best: tuple[int, str] | None = None
+        for office in self.offices.values():
+            for prefix in office.number_prefixes:
+                if number.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), office.id)
+        return best[1] if best else None
+
+    def find_post(self, business: str, district: str | None) -> Post | None:
+        """The post for this business in the district, else the city's post for it."""
+        for wanted in (district, "city"):
+            for post in self.posts.values():
+                if post.business == business and post.district == wanted:
+                    return post
+        return None
 
     def agent_at_seat(self, endpoint: str) -> Agent | None:
         for agent in self.agents.values():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -53,6 +54,9 @@ def party_audio(workdir: Path, hz: float) -> Path:
     return path
 
 
+KEY_GAP_MS = 300  # between the keys of one string (each press also takes 250 ms)
+
+
 def caller_scenario(
     audio: Path,
     caller: str,
@@ -60,13 +64,17 @@ def caller_scenario(
     first_key_ms: int = 3000,
     gap_ms: int = 1500,
     hangup_after_ms: int | None = None,
+    script: Sequence[tuple[int, str]] = (),
 ) -> str:
-    """A caller who waits `first_key_ms` after answer, presses `keys`, then either waits for
-    the hotline to hang up or hangs up itself `hangup_after_ms` after the last key."""
+    """A caller who, after answer, presses keys and then either waits for the hotline to hang
+    up or hangs up `hangup_after_ms` after the last key. `script` gives (wait ms, keys) steps,
+    each string typed quickly (e.g. an ID number); without it, `keys` are pressed one at a
+    time: the first after `first_key_ms`, the others `gap_ms` apart."""
+    steps = list(script) or [(first_key_ms if i == 0 else gap_ms, k) for i, k in enumerate(keys)]
     presses = "\n".join(
-        f'<pause milliseconds="{first_key_ms if i == 0 else gap_ms}"/>\n'
-        f'<nop><action><exec play_pcap_audio="{dtmf_pcap(k)}"/></action></nop>'
-        for i, k in enumerate(keys)
+        _press(key, wait if n == 0 else KEY_GAP_MS)
+        for wait, string in steps
+        for n, key in enumerate(string)
     )
     if hangup_after_ms is None:
         ending = _template("caller_wait_bye.xml.part")
@@ -80,6 +88,18 @@ def caller_scenario(
         .replace("@ENDING@", ending)
         .replace("@CALLER@", caller)
         .replace("@AUDIO@", str(audio))
+    )
+
+
+def _press(key: str, wait_ms: int) -> str:
+    # The voice stream pauses while a key's RTP events play: interleaved with another SSRC,
+    # Asterisk takes each event packet of the capture for a new key press (seen: 8 for one).
+    return (
+        f'<pause milliseconds="{wait_ms}"/>\n'
+        '<nop><action><exec rtp_stream="pause"/></action></nop>\n'
+        f'<nop><action><exec play_pcap_audio="{dtmf_pcap(key)}"/></action></nop>\n'
+        '<pause milliseconds="250"/>\n'
+        '<nop><action><exec rtp_stream="resume"/></action></nop>'
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -47,3 +47,34 @@ class Leg(Base):
     dial_status: Mapped[str | None] = mapped_column(String(20))
 
     call: Mapped[Call] = relationship(back_populates="legs")
+
+
+class IvrStep(Base):
+    """One node of a call's walk through the IVR (inputs of PIN-like nodes masked)."""
+
+    __tablename__ = "ivr_step"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # no foreign key: the AGI session may end before the AMI writer has stored the call row
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(80))  # e.g. digit:1, timeout, input:******, hangup
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(Base):
+    """A complaint, report or message left in the IVR, with its voice recording."""
+
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True, default="")
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    caller_number: Mapped[str] = mapped_column(String(80))
+    category: Mapped[str] = mapped_column(String(20))  # message | complaint | report
+    recording: Mapped[str] = mapped_column(String(255))
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="open")

@@ -18,9 +18,14 @@ def write_config(
     rootfs: str = "/var/cache/hotline/asterisk-sid",
     secret: str = "sandbox-only-secret",
     agent_ports: tuple[int, ...] = (5071, 5072, 5073),
+    hours: str | None = None,
+    flows: str = "",
     extra: str = "",
 ) -> Path:
-    """A complete controller configuration in `folder` (hotline.toml + seats.toml)."""
+    """A complete controller configuration in `folder` (hotline.toml + seats.toml).
+
+    `hours` replaces the agents' hours (e.g. '"mon-sun 00:00-24:00"' for always open, '' for
+    never); `flows` adds lines to [flows]; `extra` adds tables at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     recordings = f"/var/lib/hotline-sandbox/{name}/recordings"
     (folder / "hotline.toml").write_text(
@@ -30,6 +35,8 @@ seats = "seats.toml"
 port = {ami_port}
 username = "hotline"
 secret = "{secret}"
+admin_username = "hotline-admin"
+admin_secret = "admin-{secret}"
 connect_timeout = 3
 [fastagi]
 bind = "127.0.0.1:{agi_port}"
@@ -41,14 +48,20 @@ file = "hotline.log"
 directory = "{rootfs}{recordings}"
 asterisk_directory = "{recordings}"
 [prompts]
-catalogue = "{REPO / 'config' / 'prompts.toml'}"
-build_directory = "{REPO / 'var' / 'prompts'}"
+catalogue = "{REPO / "config" / "prompts.toml"}"
+build_directory = "{REPO / "var" / "prompts"}"
 asterisk_directory = "/var/lib/hotline-sandbox/{name}/prompts"
 [flows]
 directory = "{REPO / "dialplans"}"
+{flows}
+[lookups.contributions]
+kind = "sqlite-contributions"
+database = "contributions.db"
+seed = "{REPO / "config" / "example-contributions.csv"}"
 [dialplan]
 agi_address = "127.0.0.1:{agi_port}"
 fallback_seats = ["agent1001", "agent1002"]
+asterisk_config = "{rootfs}/var/lib/hotline-sandbox/{name}/etc"
 [sandbox]
 rootfs = "{rootfs}"
 name = "{name}"
@@ -61,5 +74,9 @@ caller_match = ["127.0.0.2"]
     seats = (REPO / "config" / "seats.toml").read_text(encoding="utf-8")
     for default, port in zip((5071, 5072, 5073), agent_ports, strict=True):
         seats = seats.replace(f"@127.0.0.1:{default}", f"@127.0.0.1:{port}")
+    if hours is not None:
+        old = 'hours = ["mon-fri 08:30-12:00", "mon-fri 13:30-17:00"]'
+        assert old in seats
+        seats = seats.replace(old, f"hours = [{hours}]")
     (folder / "seats.toml").write_text(seats, encoding="utf-8")
     return folder / "hotline.toml"

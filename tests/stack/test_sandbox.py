@@ -12,8 +12,14 @@ from tests.stack.conftest import Stack
 
 
 def hotline(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
 
 
 def asterisk_processes(conf: str) -> list[str]:
@@ -29,8 +35,13 @@ def asterisk_processes(conf: str) -> list[str]:
 
 
 def test_up_status_cli_down_reuse_the_cached_tree_and_leave_no_process(stack: Stack) -> None:
-    config = write_config(stack.folder / "lifecycle", ami_port=15138, agi_port=14673,
-                          sip_port=15160, name="pytest-life")
+    config = write_config(
+        stack.folder / "lifecycle",
+        ami_port=15138,
+        agi_port=14673,
+        sip_port=15160,
+        name="pytest-life",
+    )
     conf = "/var/lib/hotline-sandbox/pytest-life/etc/asterisk.conf"
 
     up = hotline(config, "sandbox", "up")

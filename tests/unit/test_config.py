@@ -67,9 +67,9 @@ def test_broken_toml_is_one_line_with_the_file(tmp_path: Path) -> None:
 def test_a_post_naming_an_unknown_agent_is_reported(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     seats = tmp_path / "seats.toml"
-    seats.write_text(seats.read_text().replace('b = "1002"', 'b = "9999"'))
+    seats.write_text(seats.read_text().replace('a = "1001"', 'a = "9999"'))
     with pytest.raises(
-        ConfigError, match=r"seats\.toml: post pension-city: b = unknown agent '9999'"
+        ConfigError, match=r"seats\.toml: post pension-city: a = unknown agent '9999'$"
     ):
         load_settings(path)
 
@@ -77,3 +77,11 @@ def test_a_post_naming_an_unknown_agent_is_reported(tmp_path: Path) -> None:
 def test_missing_file_is_reported_plainly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nothing\.toml: file not found"):
         load_settings(tmp_path / "nothing.toml")
+
+
+def test_office_hours_in_a_wrong_form_are_reported(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    seats = tmp_path / "seats.toml"
+    seats.write_text(seats.read_text().replace('"mon-fri 08:30-12:00"', '"weekdays 9 to 5"'))
+    with pytest.raises(ConfigError, match=r"\[calendar\] hours: expected spans like 'mon-fri"):
+        load_settings(path)

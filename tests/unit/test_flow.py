@@ -39,11 +39,12 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_shipped_12333_flow_is_valid() -> None:
-    flows = load_flows(REPO / "dialplans", {"pension-city"})
+    flows = load_flows(REPO / "dialplans", {"pension-city", "pension-xihu"})
     flow = flows["12333"]
     menu = flow.nodes["main_menu"]
     assert isinstance(menu, MenuNode)
-    assert menu.choices == {"1": "pension_info", "0": "to_agent"}
+    assert set(menu.choices) == {"0", "1", "2", "4", "9"}
+    assert flow.home == "main_menu"
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_the_shipped_12333_flow_is_valid() -> None:
             "    post: pension-city\n",
             "    post: tax-office\n",
             17,
-            "node 'person': post 'tax-office' is not in the seat directory",
+            "node 'person': post: 'tax-office' is not a post in the seat directory",
         ),
         ("schema: 1\n", "schema: 7\n", 1, "schema must be 1, got 7"),
         ("    prompt: main\n", "    prompt: main\n   bad: [\n", 9, "malformed YAML"),
@@ -99,6 +100,53 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     assert len(err.value.problems) == 2
 
 
-def test_agent_must_be_a_route_node(tmp_path: Path) -> None:
-    with pytest.raises(FlowError, match="agent: must name a route node"):
-        load_flow(write(tmp_path, GOOD.replace("agent: person", "agent: bye")), {"pension-city"})
+def test_home_must_be_a_menu(tmp_path: Path) -> None:
+    with pytest.raises(FlowError, match="home: must name a menu node"):
+        load_flow(
+            write(tmp_path, GOOD.replace("agent: person", "agent: person\nhome: bye")),
+            {"pension-city"},
+        )
+
+
+def test_unknown_prompts_are_reported_against_the_catalogue(tmp_path: Path) -> None:
+    with pytest.raises(FlowError) as err:
+        load_flow(
+            write(tmp_path, GOOD),
+            {"pension-city"},
+            known_prompts={"main", "goodbye", "invalid", "no_input"},
+        )
+    assert [str(p).split(": ", 1)[1] for p in err.value.problems] == [
+        "node 'info': prompt 'info' is not in the prompt catalogue"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ("{type: route, no_answer: bye}", "post: give either post, or business"),
+        (
+            "{type: collect, prompt: p, variable: v, validate: iban, next: bye, on_failure: bye}",
+            "validate: expected one of id18, phone, date, digits, got 'iban'",
+        ),
+        (
+            "{type: collect, prompt: p, variable: V-1, next: bye, on_failure: bye}",
+            "variable: variable names are lower-case letters, digits and _",
+        ),
+        ("{type: say, value: $x, as: colour, next: bye}", "as: expected one of digits"),
+        (
+            "{type: menu, prompt: p, choices: {A: bye}, on_failure: bye}",
+            "choices 'A': not a valid key",
+        ),
+        (
+            "{type: message, prompt: p, category: gossip, next: bye, on_empty: bye}",
+            "category: expected one of message, complaint, report",
+        ),
+    ],
+)
+def test_wrong_field_values_are_reported(tmp_path: Path, node: str, message: str) -> None:
+    text = GOOD.replace("    next: menu\n", "    next: extra\n") + f"  extra: {node}\n"
+    with pytest.raises(FlowError) as err:
+        load_flow(write(tmp_path, text), {"pension-city"})
+    assert any(message in str(p) and "node 'extra'" in str(p) for p in err.value.problems), (
+        err.value.problems
+    )

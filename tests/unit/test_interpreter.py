@@ -1,60 +1,189 @@
+"""The 12333 flow walked through the pure interpreter (no sockets, no clock)."""
+
 from __future__ import annotations
 
 from ivr.flow import load_flows
-from ivr.interpreter import Ask, Finish, FlowRun, Play, Transfer
+from ivr.interpreter import (
+    MASK,
+    Ask,
+    CheckHours,
+    Collect,
+    Finish,
+    FlowRun,
+    Lookup,
+    Play,
+    Record,
+    Transfer,
+)
 from tests.conftest import REPO
 
-FLOW = load_flows(REPO / "dialplans", {"pension-city"})["12333"]
+POSTS = {"pension-city", "pension-xihu"}
+FLOW = load_flows(REPO / "dialplans", POSTS)["12333"]
+VALID_ID = "330106198005126726"
 
 
-def walk(run: FlowRun, outcomes: list[str]) -> list[str]:
-    for outcome in outcomes:
-        run.advance(outcome)
+def start(mode: str = "menu", open_: bool = True, **variables: str) -> FlowRun:
+    """A run past the greeting (silence: Mandarin) and the recording notice."""
+    run = FlowRun(FLOW, variables={"mode": mode, "district": "", **variables})
+    run.advance("timeout")  # no key during the greeting
+    run.advance("done")  # recording notice
+    if mode == "menu":
+        assert run.instruction() == CheckHours()
+        run.advance("open" if open_ else "closed")
+    return run
+
+
+def nodes(run: FlowRun) -> list[str]:
     return [v.node for v in run.path]
 
 
-def test_welcome_then_menu_then_pension_info_then_agent() -> None:
-    run = FlowRun(FLOW)
-    assert run.instruction() == Play(("hello",))
-    visited = walk(run, ["done", "digit:1", "done", "digit:0"])
-    assert visited == ["welcome", "main_menu", "pension_info", "main_menu"]
-    assert run.instruction() == Transfer("pension-city", "pls-hold-while-try")
+def test_greeting_then_main_menu_long_then_short_prompt() -> None:
+    run = start()
+    assert run.node_id == "main_menu"
+    assert run.instruction() == Ask(("main_menu",), 6.0)
+    run.advance("digit:7")
+    assert run.instruction() == Ask(("invalid", "main_menu_short"), 6.0)
+    run.advance("timeout")
+    assert run.instruction() == Ask(("no_input", "main_menu_short"), 6.0)
+    run.advance("digit:*")
+    assert run.instruction() == Ask(("main_menu",), 6.0)
+
+
+def test_8_during_the_greeting_switches_to_english() -> None:
+    run = FlowRun(FLOW, variables={"mode": "menu"})
+    assert run.language == "zh-CN"
+    run.advance("digit:8")
+    assert run.language == "en"
+    assert run.instruction() == Play(("recording_notice",))
+
+
+def test_0_from_a_submenu_reaches_a_person_in_the_callers_district() -> None:
+    run = start(district="xihu")
+    run.advance("digit:2")  # policy menu
+    run.advance("digit:0")
+    assert run.instruction() == CheckHours()
+    run.advance("open")
+    assert run.instruction() == Transfer("", "pension", "xihu", "transfer_hold", "")
     run.advance("answered")
     assert run.finished
 
 
-def test_a_wrong_key_replays_the_menu_after_the_invalid_prompt() -> None:
-    run = FlowRun(FLOW)
-    walk(run, ["done", "digit:7"])
-    assert run.instruction() == Ask(("pm-invalid-option",), "basic-pbx-ivr-main", 5.0)
-    run.advance("timeout")
-    assert run.instruction() == Ask((), "basic-pbx-ivr-main", 5.0)
+def test_hash_goes_back_and_star_repeats_an_information_prompt() -> None:
+    run = start()
+    run.advance("digit:2")
+    run.advance("digit:1")
+    assert run.instruction() == Play(("policy_social_insurance",))
+    run.advance("digit:*")
+    assert run.instruction() == Play(("policy_social_insurance",))
+    run.advance("digit:#")
+    assert run.node_id == "policy_menu"
+    run.advance("digit:#")
+    assert run.node_id == "main_menu"
 
 
-def test_three_failures_lead_to_a_person_not_a_hang_up() -> None:
-    run = FlowRun(FLOW)
-    walk(run, ["done", "timeout", "digit:8", "timeout"])
-    assert run.node_id == "to_agent"
+def test_three_wrong_keys_hand_the_caller_to_a_person_not_a_hang_up() -> None:
+    run = start()
+    for key in "777":
+        run.advance(f"digit:{key}")
+    assert run.node_id == "agent_hours"
 
 
-def test_no_agent_answering_ends_with_the_busy_message() -> None:
-    run = FlowRun(FLOW)
-    walk(run, ["done", "digit:0", "no-answer"])
-    assert run.instruction() == Finish(("all-circuits-busy-now", "please-try-call-later"))
+def test_id_query_reads_back_confirms_masks_the_pin_and_says_the_record() -> None:
+    run = start()
+    run.advance("digit:1")
+    assert isinstance(run.instruction(), Collect)
+    run.advance(f"input:{VALID_ID}")
+    readback = run.instruction()
+    assert isinstance(readback, Ask)
+    assert readback.prompts[0] == "you_entered" and readback.prompts[-1] == "confirm_reenter"
+    assert readback.prompts[1:-1] == tuple(f"num/{d}" for d in VALID_ID)
+    run.advance("digit:1")
+    assert run.variables["id_number"] == VALID_ID
+    run.advance("input:123456")
+    assert run.path[-1].outcome == f"input:{MASK}"
+    assert run.instruction() == Lookup(
+        "contributions", {"id": VALID_ID, "pin": "123456"}, 1.5, "query_please_wait"
+    )
+    run.advance("found", {"months": "186", "last_month": "202610", "last_amount": "1180.50"})
+    said = run.instruction()
+    # 186 months: 一百八十六个月
+    assert said == Play(
+        ("query_months", "num/1", "num/100", "num/8", "num/10", "num/6", "unit/months")
+    )
+
+
+def test_a_bad_check_digit_is_refused_with_the_clear_prompt() -> None:
+    run = start()
+    run.advance("digit:1")
+    run.advance("input:330106198005126727")  # last digit wrong
+    collect = run.instruction()
+    assert isinstance(collect, Collect)
+    assert collect.prompts == ("query_bad_id", "query_enter_id")
+
+
+def test_star_keys_the_letter_x_of_an_id_number() -> None:
+    run = start()
+    run.advance("digit:1")
+    run.advance("input:33010619850101108*")
+    readback = run.instruction()
+    assert isinstance(readback, Ask) and readback.prompts[-2] == "letter_x"
+
+
+def test_a_complaint_is_recorded_and_the_ticket_number_said_back() -> None:
+    run = start()
+    run.advance("digit:4")
+    run.advance("digit:2")
+    assert run.instruction() == Record("message_intro", "complaint", 120)
+    run.advance("recorded", {"ticket": "2611270001"})
+    said = run.instruction()
+    assert isinstance(said, Play) and said.prompts[0] == "message_thanks"
+    assert said.prompts[1:] == tuple(f"num/{d}" for d in "2611270001")
     run.advance("done")
-    assert run.finished
+    assert run.instruction() == Finish(("goodbye",))
 
 
-def test_step_limit_hands_a_looping_caller_to_a_person() -> None:
-    run = FlowRun(FLOW)
+def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
+    run = start(open_=False)
+    assert run.instruction() == Play(("after_hours",))
     run.advance("done")
-    while run.node_id != "to_agent":
-        run.advance("digit:1" if run.node_id == "main_menu" else "done")
-        assert run.steps <= FLOW.max_steps
-    assert run.steps == FLOW.max_steps
+    assert run.node_id == "after_hours_menu"
+    run.advance("digit:0")  # 0 anyway: the agent node checks the hours and says so
+    assert run.instruction() == CheckHours()
+    run.advance("closed")
+    assert run.instruction() == Play(("agents_closed",))
 
 
-def test_0_during_an_information_prompt_reaches_a_person() -> None:
-    run = FlowRun(FLOW)
-    walk(run, ["done", "digit:1", "digit:0"])
-    assert run.node_id == "to_agent"
+def test_straight_to_agent_mode_routes_at_once_and_keeps_self_service_on_9() -> None:
+    run = start(mode="straight")
+    assert run.instruction() == Transfer("", "pension", "", "straight_hold", "9")
+    run.advance("self-service")
+    assert run.instruction() == CheckHours()
+    run.advance("open")
+    assert run.node_id == "main_menu"
+
+
+def test_district_code_sets_the_routing_district() -> None:
+    run = start()
+    run.advance("digit:9")
+    run.advance("input:03")
+    assert run.variables["district"] == "xihu"
+    assert run.node_id == "main_menu"
+    assert [v.node for v in run.path][-2:] == ["district_of_code", "d_xihu"]
+
+
+def test_step_limit_hands_a_caller_going_round_in_circles_to_a_person() -> None:
+    run = start()
+    while not run.guarded:
+        run.advance("digit:*")
+    assert run.node_id == "agent_hours"
+    assert run.steps <= FLOW.max_steps
+
+
+def test_visit_limit_stops_a_loop_between_two_nodes() -> None:
+    run = start()
+    run.advance("digit:2")
+    outcomes = iter(["digit:1", "done"] * (FLOW.max_visits + 1))  # topic, back to the menu
+    while not run.guarded:
+        run.advance(next(outcomes))
+    assert run.node_id == "agent_hours"
+    assert run.visits["policy_menu"] == FLOW.max_visits

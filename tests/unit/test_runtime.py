@@ -1,45 +1,68 @@
-"""The flow runtime driven through a scripted CallChannel (no sockets)."""
+"""The flow runtime driven through a scripted CallChannel and fake services (no sockets)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from ivr.agi import ChannelGone
 from ivr.channel import DialResult
 from ivr.config import load_settings
 from ivr.flow import load_flows
 from ivr.interpreter import FlowRun
-from ivr.runtime import HANDLED_VARIABLE, run_call
+from ivr.runtime import HANDLED_VARIABLE, CallReport, MessageSaved, Services, run_call
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO / "config" / "hotline.toml")
 FLOW = load_flows(REPO / "dialplans", set(SETTINGS.directory.posts))["12333"]
+MONDAY_10AM = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Hangzhou
+SUNDAY_10AM = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 
 class ScriptedChannel:
-    def __init__(self, keys: list[str], dial: dict[str, str]) -> None:
+    """Keys are consumed by ask/collect in order ('' = silence); None ends the call."""
+
+    def __init__(self, keys: list[str | None], dial: Mapping[str, str] | None = None) -> None:
         self.keys = keys
-        self.dial_status = dial
-        self.log: list[str] = []
+        self.dial_status = dial or {}
+        self.played: list[str] = []
+        self.dialled: list[str] = []
         self.variables: dict[str, str] = {}
 
+    def _next(self) -> str:
+        if not self.keys or self.keys[0] is None:
+            raise ChannelGone("caller hung up")
+        return self.keys.pop(0) or ""
+
     async def answer(self) -> None:
-        self.log.append("answer")
+        pass
 
     async def play(self, prompts: Sequence[str], escape: str = "") -> str:
-        self.log.extend(f"play {p}" for p in prompts)
+        self.played.extend(prompts)
         return ""
 
-    async def ask(self, prompt: str, timeout: float) -> str:
-        self.log.append(f"ask {prompt}")
-        if not self.keys:
-            raise ChannelGone("caller hung up")
-        return self.keys.pop(0)
+    async def ask(self, prompts: Sequence[str], timeout: float) -> str:
+        self.played.extend(prompts)
+        return self._next()
+
+    async def collect(
+        self,
+        prompts: Sequence[str],
+        max_length: int,
+        terminator: str,
+        timeout: float,
+        inter_digit_timeout: float,
+    ) -> str | None:
+        self.played.extend(prompts)
+        return self._next() or None
+
+    async def record(self, file: str, max_seconds: int) -> bool:
+        self.played.append(f"record:{file}")
+        return False
 
     async def dial(self, endpoint: str, timeout: int) -> DialResult:
-        self.log.append(f"dial {endpoint}")
+        self.dialled.append(endpoint)
         return DialResult(self.dial_status.get(endpoint, "CHANUNAVAIL"))
 
     async def get_variable(self, name: str) -> str:
@@ -49,23 +72,88 @@ class ScriptedChannel:
         self.variables[name] = value
 
 
+class SlowSource:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def query(self, inputs: Mapping[str, str]) -> dict[str, str] | None:
+        await asyncio.sleep(self.seconds)
+        return {"months": "12", "last_month": "202610", "last_amount": "100"}
+
+
+def services(now: datetime = MONDAY_10AM, lookup_seconds: float = 0.0) -> Services:
+    async def open_ticket(message: MessageSaved) -> str | None:
+        return "2611230007"
+
+    return Services(
+        directory=SETTINGS.directory,
+        prompt_file=lambda prompt, language: f"{language}/{prompt}",
+        message_file=lambda call, n: (f"/rec/msg-{call}-{n}", f"msg-{call}-{n}"),
+        open_ticket=open_ticket,
+        lookups={"contributions": SlowSource(lookup_seconds)},
+        now=lambda: now,
+    )
+
+
+def call(channel: ScriptedChannel, svc: Services, **variables: str) -> tuple[FlowRun, CallReport]:
+    run = FlowRun(FLOW, variables={"mode": "menu", "district": "", **variables})
+    report = asyncio.run(run_call(run, channel, svc, "1795.1", "13800000000"))
+    return run, report
+
+
 def test_busy_a_agent_falls_back_to_b_and_the_call_is_marked_handled() -> None:
-    channel = ScriptedChannel(["0"], {"agent1001": "BUSY", "agent1002": "ANSWER"})
-    asyncio.run(run_call(FlowRun(FLOW), channel, SETTINGS.directory, "c1"))
-    assert [e for e in channel.log if e.startswith("dial")] == ["dial agent1001", "dial agent1002"]
+    channel = ScriptedChannel(["", "0"], {"agent1001": "BUSY", "agent1002": "ANSWER"})
+    _, report = call(channel, services())
+    assert channel.dialled == ["agent1001", "agent1002"]
     assert channel.variables[HANDLED_VARIABLE] == "1"
+    assert not report.hung_up
 
 
-def test_caller_hanging_up_mid_menu_ends_the_run_without_marking_it_handled() -> None:
-    channel = ScriptedChannel([], {})
-    run = FlowRun(FLOW)
-    with contextlib.suppress(ChannelGone):
-        asyncio.run(run_call(run, channel, SETTINGS.directory, "c2"))
-    assert run.node_id == "main_menu"
+def test_the_callers_district_post_is_tried_first() -> None:
+    channel = ScriptedChannel(["", "0"], {"agent2001": "ANSWER"})
+    call(channel, services(), district="xihu")
+    assert channel.dialled == ["agent2001"]
+
+
+def test_caller_hanging_up_mid_menu_is_recorded_and_not_marked_handled() -> None:
+    channel = ScriptedChannel(["", "2", None])
+    _run, report = call(channel, services())
+    assert report.hung_up
+    assert [(s.node, s.outcome) for s in report.steps][-2:] == [
+        ("main_menu", "digit:2"),
+        ("policy_menu", "hangup"),
+    ]
     assert HANDLED_VARIABLE not in channel.variables
 
 
-def test_nobody_answering_plays_the_busy_message() -> None:
-    channel = ScriptedChannel(["0"], {})
-    asyncio.run(run_call(FlowRun(FLOW), channel, SETTINGS.directory, "c3"))
-    assert channel.log[-2:] == ["play all-circuits-busy-now", "play please-try-call-later"]
+def test_prompts_are_played_in_the_callers_language() -> None:
+    channel = ScriptedChannel(["8", None])
+    call(channel, services())
+    assert channel.played[:2] == ["zh-CN/welcome_lang", "en/recording_notice"]
+
+
+def test_a_slow_lookup_tells_the_caller_to_wait() -> None:
+    keys: list[str | None] = ["", "1", "330106198005126726", "1", "123456", None]
+    channel = ScriptedChannel(list(keys))
+    call(channel, services(lookup_seconds=0.3))
+    assert "zh-CN/query_please_wait" not in channel.played  # 0.3 s is not slow (1.5 s is)
+    channel = ScriptedChannel(list(keys))
+    call(channel, services(lookup_seconds=1.8))
+    assert "zh-CN/query_please_wait" in channel.played
+    assert channel.played[-1] == "zh-CN/query_done"
+
+
+def test_nobody_answering_leads_to_a_message_and_a_ticket_number() -> None:
+    channel = ScriptedChannel(["", "0"])
+    run, _ = call(channel, services())
+    assert "zh-CN/all_busy" in channel.played
+    assert "record:/rec/msg-1795.1-1" in channel.played
+    assert run.variables["ticket"] == "2611230007"
+    assert channel.played[-1] == "zh-CN/goodbye"
+
+
+def test_on_sunday_0_says_agents_are_closed_instead_of_ringing() -> None:
+    channel = ScriptedChannel(["", "0", None])
+    call(channel, services(now=SUNDAY_10AM))
+    assert channel.dialled == []
+    assert "zh-CN/after_hours" in channel.played and "zh-CN/agents_closed" in channel.played

@@ -19,6 +19,7 @@ from recordings.naming import file_name
 @dataclass
 class CallSnapshot:
     linkedid: str
+    channel: str
     caller_number: str
     caller_name: str
     did: str
@@ -79,6 +80,7 @@ class CallTracker:
             return []
         call = CallSnapshot(
             linkedid=linkedid,
+            channel=ev.get("Channel", ""),
             caller_number=ev.get("CallerIDNum", ""),
             caller_name=ev.get("CallerIDName", ""),
             did=ev.get("Exten", ""),

@@ -268,6 +268,9 @@ class FlowRun:
                 self._enter(node.next)
             elif key == "2":
                 self._stay(fresh=True)
+            elif key == node.terminator:  # a trailing # after a full-length number
+                self._pending = value
+                self._stay()
             else:
                 self._failure(node, node.on_failure, node.invalid_prompt, node.max_failures)
             return

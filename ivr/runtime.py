@@ -82,6 +82,8 @@ async def run_call(
     """Drive `run` to its end or to the caller's hang-up; returns the steps taken."""
     report = CallReport()
     driver = _Driver(run, channel, services, call_id, caller)
+    # nodes settled before the first instruction (set, switch)
+    report.steps += [Step(v.node, v.outcome, services.now(), 0.0) for v in run.path]
     while not run.finished:
         node, step = run.node_id, run.instruction()
         started, clock = services.now(), time.monotonic()
@@ -92,10 +94,14 @@ async def run_call(
             report.hung_up = True
             log.info("event=ivr.hangup call=%s node=%s", call_id, node)
             return report
+        seen = len(run.path)
         run.advance(outcome, data)
-        shown = run.path[-1].outcome if run.path else outcome
-        report.steps.append(Step(node, shown, started, time.monotonic() - clock))
-        log.info("event=ivr.step call=%s node=%s outcome=%s", call_id, node, shown)
+        taken = time.monotonic() - clock
+        for n, visit in enumerate(run.path[seen:]):  # this node, then any set/switch settled
+            report.steps.append(Step(visit.node, visit.outcome, started, taken if n == 0 else 0.0))
+            log.info(
+                "event=ivr.step call=%s node=%s outcome=%s", call_id, visit.node, visit.outcome
+            )
     await channel.set_variable(HANDLED_VARIABLE, "1")
     return report
 

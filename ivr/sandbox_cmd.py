@@ -52,9 +52,9 @@ def install_prompts(settings: Settings, instance: Instance) -> int:
     source = settings.prompts.build_directory
     target = instance.host_path(settings.prompts.asterisk_directory)
     copied = 0
-    for file in sorted(source.glob("*/*")) if source.is_dir() else []:
+    for file in sorted(source.rglob("*")) if source.is_dir() else []:
         if file.suffix in (".wav", ".ulaw", ".gsm") and file.is_file():
-            dest = target / file.parent.name / file.name
+            dest = target / file.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, dest)
             copied += 1

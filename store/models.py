@@ -17,6 +17,7 @@ class Call(Base):
     __tablename__ = "call"
 
     linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(120), default="")  # the caller's channel
     caller_number: Mapped[str] = mapped_column(String(80), default="")
     caller_name: Mapped[str] = mapped_column(String(160), default="")
     did: Mapped[str] = mapped_column(String(80), default="")

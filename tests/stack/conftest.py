@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -20,13 +22,16 @@ from sqlalchemy.orm import Session, selectinload
 from ivr import sandbox_cmd
 from ivr.ami import AmiError
 from ivr.config import Settings, load_settings
+from recordings.wav import wav_info
+from sandbox import sipp
 from sandbox.instance import Instance
 from sandbox.rootfs import SandboxError
-from store.models import Call
+from store.models import Call, IvrStep, Ticket
 from tests.conftest import REPO, write_config
 
 AMI_PORT, AGI_PORT, SIP_PORT = 15038, 14573, 15060
 AGENT_PORTS = (15071, 15072, 15073)
+ALWAYS_OPEN = '"mon-sun 00:00-24:00"'  # agents' hours for tests that need a person
 
 
 @dataclass
@@ -36,21 +41,82 @@ class Stack:
     folder: Path
     instance: Instance
 
-    def calls_from(self, caller: str) -> list[Call]:
+    def config_with(self, name: str, **changes: Any) -> Path:
+        """Another controller configuration for the same sandbox (same ports)."""
+        options: dict[str, Any] = {
+            "ami_port": AMI_PORT,
+            "agi_port": AGI_PORT,
+            "sip_port": SIP_PORT,
+            "name": "pytest",
+            "agent_ports": AGENT_PORTS,
+            "hours": ALWAYS_OPEN,
+        }
+        options.update(changes)
+        config = write_config(self.folder / name, **options)
+        # one database for all, so the tests read every call in one place
+        text = config.read_text().replace(
+            'url = "sqlite:///hotline.db"', f'url = "{self.settings.database_url}"'
+        )
+        config.write_text(text)
+        return config
+
+    def _query(self, fn: Callable[[Session], Any]) -> Any:
         engine = create_engine(self.settings.database_url)
         try:
             with Session(engine) as session:
-                query = (
-                    select(Call)
-                    .where(Call.caller_number == caller)
-                    .options(selectinload(Call.legs))
-                )
-                return list(session.scalars(query))
+                return fn(session)
         finally:
             engine.dispose()
 
+    def calls_from(self, caller: str) -> list[Call]:
+        query = select(Call).where(Call.caller_number == caller).options(selectinload(Call.legs))
+        return list(self._query(lambda s: list(s.scalars(query))))
+
+    def ended_call(self, caller: str, timeout: float = 15) -> Call:
+        wait_for(
+            lambda: [c for c in self.calls_from(caller) if c.ended_at],
+            timeout,
+            f"the call from {caller} to be stored as ended",
+        )
+        (call,) = self.calls_from(caller)
+        return call
+
+    def ivr_path(self, linkedid: str, timeout: float = 10) -> list[tuple[str, str]]:
+        query = select(IvrStep).where(IvrStep.linkedid == linkedid).order_by(IvrStep.seq)
+
+        def steps() -> list[tuple[str, str]]:
+            return [(s.node, s.outcome) for s in self._query(lambda s: list(s.scalars(query)))]
+
+        wait_for(steps, timeout, f"the IVR path of {linkedid}")
+        return steps()
+
+    def tickets(self, linkedid: str) -> list[Ticket]:
+        query = select(Ticket).where(Ticket.linkedid == linkedid)
+        return list(self._query(lambda s: list(s.scalars(query))))
+
     def asterisk_log(self) -> str:
         return (self.instance.home / "log" / "messages.log").read_text(errors="replace")
+
+    def log_mark(self) -> int:
+        return len(self.asterisk_log())
+
+    def played(self, call: Call, since: int) -> list[str]:
+        """Prompt ids (or stock sound names) Asterisk played to the caller, from its log."""
+        found = []
+        folder = self.settings.prompts.asterisk_directory
+        for line in self.asterisk_log()[since:].splitlines():
+            if "Playing '" in line and f"<{call.channel}>" in line:
+                name = line.split("Playing '", 1)[1].split("'", 1)[0].rsplit(".", 1)[0]
+                found.append(
+                    name.removeprefix(folder + "/").split("/", 1)[-1]
+                    if name.startswith(folder)
+                    else name
+                )
+        return found
+
+    def prompt_seconds(self, prompt: str, language: str = "zh-CN") -> float:
+        """How long a built prompt plays: the tests time key presses with it."""
+        return wav_info(self.settings.prompts.build_directory / language / f"{prompt}.wav").seconds
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
@@ -79,7 +145,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         sip_port=SIP_PORT,
         name="pytest",
         agent_ports=AGENT_PORTS,
+        hours=ALWAYS_OPEN,
     )
+    built = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "-c", str(config), "prompts", "build"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0:
+        pytest.fail(f"the prompts could not be built: {built.stderr.strip()[-500:]}")
     settings = load_settings(config)
     sandbox_cmd.instance_for(settings).stop()  # a leftover from an interrupted run
     try:
@@ -99,10 +175,10 @@ class ControllerProcess:
         return self.log.read_text(errors="replace")
 
 
-def start_controller(
-    stack: Stack, config: Path | None = None, name: str = "controller"
-) -> ControllerProcess:
-    log = stack.folder / f"{name}-{time.monotonic_ns()}.log"
+@contextmanager
+def running_controller(stack: Stack, config: Path | None = None) -> Iterator[ControllerProcess]:
+    """`hotline serve` as a process; on exit it must stop cleanly on SIGTERM (exit 0)."""
+    log = stack.folder / f"controller-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "ivr.cli", "-c", str(config or stack.config), "serve"],
@@ -110,28 +186,80 @@ def start_controller(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    return ControllerProcess(process, log)
+    proc = ControllerProcess(process, log)
+    try:
+        wait_for(
+            lambda: "event=controller.ready" in proc.text() or process.poll() is not None,
+            20,
+            "the controller to be ready",
+        )
+        if process.poll() is not None:
+            pytest.fail(f"the controller exited at start:\n{proc.text()}")
+        yield proc
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                pytest.fail("the controller did not stop within 15 s of SIGTERM")
+    assert process.returncode == 0, proc.text()
+    assert "event=controller.stopped" in proc.text()
 
 
 @pytest.fixture
 def controller(stack: Stack) -> Iterator[ControllerProcess]:
-    proc = start_controller(stack)
-    try:
-        wait_for(
-            lambda: "event=controller.ready" in proc.text() or proc.process.poll() is not None,
-            20,
-            "the controller to be ready",
-        )
-        if proc.process.poll() is not None:
-            pytest.fail(f"the controller exited at start:\n{proc.text()}")
+    with running_controller(stack) as proc:
         yield proc
+
+
+@contextmanager
+def agent_phone(
+    stack: Stack,
+    name: str,
+    endpoint: str = "agent1001",
+    talk_ms: int = 3000,
+    max_calls: int | None = None,
+) -> Iterator[sipp.SippParty]:
+    port = {"agent1001": AGENT_PORTS[0], "agent1002": AGENT_PORTS[1], "agent2001": AGENT_PORTS[2]}[
+        endpoint
+    ]
+    work = stack.folder / name
+    party = sipp.start_agent(
+        work,
+        endpoint,
+        port,
+        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=talk_ms),
+        max_calls=max_calls,
+    )
+    try:
+        yield party
     finally:
-        if proc.process.poll() is None:
-            proc.process.send_signal(signal.SIGTERM)
-            try:
-                proc.process.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.process.kill()
-                pytest.fail("the controller did not stop within 15 s of SIGTERM")
-    assert proc.process.returncode == 0, proc.text()
-    assert "event=controller.stopped" in proc.text()
+        party.stop()
+
+
+def place_call(
+    stack: Stack,
+    name: str,
+    caller: str,
+    script: list[tuple[int, str]] | None = None,
+    hangup_after_ms: int | None = None,
+    timeout: float = 120,
+) -> None:
+    """One SIPp call to 12333 pressing keys per `script` ((wait ms, keys) steps); waits for it
+    to end and asserts SIPp saw it through."""
+    work = stack.folder / name
+    scenario = sipp.caller_scenario(
+        sipp.party_audio(work, sipp.CALLER_HZ),
+        caller,
+        script=script or [],
+        hangup_after_ms=hangup_after_ms,
+    )
+    party = sipp.start_caller(work, "caller", scenario, SIP_PORT, timeout_s=int(timeout))
+    try:
+        code = party.process.wait(timeout + 10)
+    finally:
+        party.stop()
+    assert code == 0, party.log.read_text(errors="replace")[-2000:]

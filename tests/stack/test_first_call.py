@@ -8,41 +8,32 @@ import sys
 from recordings.wav import wav_info
 from sandbox import sipp
 from tests.conftest import REPO, write_config
-from tests.stack.conftest import AGENT_PORTS, SIP_PORT, ControllerProcess, Stack, wait_for
+from tests.stack.conftest import (
+    AGENT_PORTS,
+    SIP_PORT,
+    ControllerProcess,
+    Stack,
+    agent_phone,
+    place_call,
+)
 
 
 def test_caller_presses_0_reaches_the_agent_and_the_call_is_stored_and_recorded(
     stack: Stack, controller: ControllerProcess
 ) -> None:
-    work = stack.folder / "first-call"
-    agent = sipp.start_agent(
-        work,
-        "agent1001",
-        AGENT_PORTS[0],
-        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=4000),
-    )
-    try:
-        caller = sipp.start_caller(
-            work,
-            "caller",
-            sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), "13800138000", keys="0"),
-            SIP_PORT,
-        )
-        assert caller.process.wait(60) == 0, caller.log.read_text()
-        wait_for(
-            lambda: [c for c in stack.calls_from("13800138000") if c.ended_at],
-            10,
-            "the call row to be closed",
-        )
-    finally:
-        agent.stop()
+    with agent_phone(stack, "first-call-agent", talk_ms=4000):
+        # 0 during the greeting: a person at once (RFC 2833 DTMF from SIPp)
+        place_call(stack, "first-call", "13800138000", script=[(3000, "0")])
+        call = stack.ended_call("13800138000")
 
     # the digit reached the controller, which dialled the post's A agent
-    log = controller.text()
-    assert "node=main_menu outcome=digit:0" in log
-    assert "event=route.attempt" in log and "endpoint=agent1001" in log
+    assert stack.ivr_path(call.linkedid) == [
+        ("welcome", "digit:0"),
+        ("agent_hours", "open"),
+        ("to_agent", "answered"),
+    ]
+    assert "endpoint=agent1001" in controller.text()
 
-    (call,) = stack.calls_from("13800138000")
     assert call.did == "12333"
     assert call.outcome == "answered"
     assert call.answered_at is not None and call.ended_at is not None

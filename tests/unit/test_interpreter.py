@@ -187,3 +187,14 @@ def test_visit_limit_stops_a_loop_between_two_nodes() -> None:
         run.advance(next(outcomes))
     assert run.node_id == "agent_hours"
     assert run.visits["policy_menu"] == FLOW.max_visits
+
+
+def test_a_trailing_hash_after_a_full_length_id_does_not_count_as_an_answer() -> None:
+    run = start()
+    run.advance("digit:1")
+    run.advance(f"input:{VALID_ID}")  # 18 keys end the input; the caller's # comes after
+    run.advance("digit:#")
+    readback = run.instruction()
+    assert isinstance(readback, Ask) and readback.prompts[0] == "you_entered"
+    run.advance("digit:1")
+    assert run.variables["id_number"] == VALID_ID

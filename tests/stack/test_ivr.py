@@ -1,0 +1,231 @@
+"""Callers walking the 12333 menus on the real stack: SIPp with RFC 2833 DTMF, the sandbox
+Asterisk, the controller. Key presses are timed from the built prompts' lengths; a key that
+lands during a prompt interrupts it, as a caller's would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from recordings.wav import wav_info
+from tests.conftest import REPO
+from tests.stack.conftest import (
+    ControllerProcess,
+    Stack,
+    agent_phone,
+    place_call,
+    running_controller,
+)
+
+SKIP_GREETING = (2000, "5")  # any key but 8 and 0 during the greeting: Mandarin, go on
+ID = "330106198005126726"  # in config/example-contributions.csv, PIN 123456, 186 months
+
+
+def ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def to_main_menu(stack: Stack) -> int:
+    """Milliseconds from the greeting key to 1.5 s into the main menu."""
+    return ms(stack.prompt_seconds("recording_notice") + 1.5)
+
+
+def test_wrong_key_star_repeat_and_0_from_a_submenu_reach_a_person(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    with agent_phone(stack, "walk-menus-agent", talk_ms=2000):
+        place_call(
+            stack,
+            "walk-menus",
+            "13800000101",
+            script=[
+                SKIP_GREETING,
+                (to_main_menu(stack), "7"),
+                (1000, "*"),
+                (1000, "2"),
+                (1000, "0"),
+            ],
+        )
+        call = stack.ended_call("13800000101")
+    assert stack.ivr_path(call.linkedid) == [
+        ("welcome", "digit:5"),
+        ("notice", "done"),
+        ("mode", "case:menu"),
+        ("service_hours", "open"),
+        ("main_menu", "digit:7"),
+        ("main_menu", "digit:*"),
+        ("main_menu", "digit:2"),
+        ("policy_menu", "digit:0"),
+        ("agent_hours", "open"),
+        ("to_agent", "answered"),
+    ]
+    assert call.outcome == "answered" and call.legs[0].agent_id == "1001"
+
+
+def test_silence_then_hanging_up_mid_menu_is_stored_with_the_node(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    silence = stack.prompt_seconds("main_menu") + 6  # the menu, then its 6 s timeout
+    place_call(
+        stack,
+        "walk-hangup",
+        "13800000102",
+        script=[SKIP_GREETING],
+        hangup_after_ms=ms(stack.prompt_seconds("recording_notice") + silence + 1.5),
+    )
+    call = stack.ended_call("13800000102")
+    assert stack.ivr_path(call.linkedid)[-2:] == [("main_menu", "timeout"), ("main_menu", "hangup")]
+    assert call.outcome == "abandoned" and call.legs == []
+    assert "event=ivr.hangup" in controller.text()
+
+
+def test_id_query_reads_back_the_number_and_says_the_example_record(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    mark = stack.log_mark()
+    readback = stack.prompt_seconds("you_entered") + sum(
+        stack.prompt_seconds(f"num/{d}") for d in ID
+    )
+    place_call(
+        stack,
+        "walk-query",
+        "13800000103",
+        script=[
+            SKIP_GREETING,
+            (to_main_menu(stack), "1"),
+            (1500, ID + "#"),  # typed over the "enter your ID number" prompt
+            (ms(readback + 1.5), "1"),  # "1 to confirm", once the number was read back
+            (1500, "123456"),  # the PIN: six digits end the input
+        ],
+        hangup_after_ms=25_000,
+    )
+    call = stack.ended_call("13800000103")
+    path = stack.ivr_path(call.linkedid)
+    assert ("query_id", f"input:{ID}") in path and ("query_id", "digit:1") in path
+    assert ("query_pin", "input:******") in path  # the PIN is never stored
+    assert ("query_lookup", "found") in path
+    assert ("query_months", "done") in path and ("query_last_amount", "done") in path
+    played = stack.played(call, mark)
+    last = len(played) - 1 - played[::-1].index("you_entered")  # the # may restart it
+    assert played[last + 1 : last + 19] == [f"num/{d}" for d in ID]
+    months = played[played.index("query_months") + 1 :][:6]
+    assert months == ["num/1", "num/100", "num/8", "num/10", "num/6", "unit/months"]  # 186
+    assert "123456" not in controller.text()
+
+
+def test_a_bad_check_digit_is_refused_with_a_clear_prompt(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    mark = stack.log_mark()
+    place_call(
+        stack,
+        "walk-bad-id",
+        "13800000104",
+        script=[SKIP_GREETING, (to_main_menu(stack), "1"), (1500, ID[:-1] + "7#")],
+        hangup_after_ms=4000,
+    )
+    call = stack.ended_call("13800000104")
+    assert ("query_id", f"input:{ID[:-1]}7") in stack.ivr_path(call.linkedid)
+    assert "query_bad_id" in stack.played(call, mark)
+    assert "you_entered" not in stack.played(call, mark)
+
+
+def test_a_complaint_leaves_a_recording_and_a_ticket_said_back_to_the_caller(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    mark = stack.log_mark()
+    place_call(
+        stack,
+        "walk-complaint",
+        "13800000105",
+        script=[
+            SKIP_GREETING,
+            (to_main_menu(stack), "4"),
+            (1500, "2"),
+            # the caller speaks (their tone) for 4 s after the beep, then presses #
+            (ms(stack.prompt_seconds("message_intro")) + 5000, "#"),
+        ],
+    )  # the hotline hangs up after the goodbye
+    call = stack.ended_call("13800000105")
+    (ticket,) = stack.tickets(call.linkedid)
+    assert ticket.category == "complaint" and ticket.caller_number == "13800000105"
+    recording = stack.settings.recordings.directory / ticket.recording
+    assert 2.5 <= wav_info(recording).seconds <= 6.5
+    path = stack.ivr_path(call.linkedid)
+    assert ("leave_complaint", "recorded") in path and path[-1] == ("goodbye", "done")
+    played = stack.played(call, mark)
+    said = played[played.index("message_thanks") + 1 :][: len(ticket.number)]
+    assert said == [f"num/{d}" for d in ticket.number]
+
+
+def test_after_hours_the_hours_are_announced_and_0_leads_to_no_agent(stack: Stack) -> None:
+    closed = stack.config_with("after-hours", hours="")  # agents never on duty
+    with running_controller(stack, closed):
+        place_call(
+            stack,
+            "walk-closed",
+            "13800000106",
+            script=[SKIP_GREETING, (ms(stack.prompt_seconds("recording_notice") + 3), "0")],
+            hangup_after_ms=3000,
+        )
+        call = stack.ended_call("13800000106")
+    path = stack.ivr_path(call.linkedid)
+    assert ("service_hours", "closed") in path and ("after_hours", "digit:0") in path
+    assert ("agent_hours", "closed") in path
+    assert ("agents_closed", "hangup") in path or ("agents_closed", "done") in path
+    assert call.legs == []  # nobody was rung
+
+
+def test_straight_to_agent_mode_rings_an_agent_at_once_and_keeps_9_for_self_service(
+    stack: Stack,
+) -> None:
+    straight = stack.config_with("straight", flows="straight_to_agent = true")
+    with running_controller(stack, straight), agent_phone(stack, "straight-agent", talk_ms=2000):
+        place_call(stack, "walk-straight", "13800000107", script=[SKIP_GREETING])
+        call = stack.ended_call("13800000107")
+        assert stack.ivr_path(call.linkedid) == [
+            ("welcome", "digit:5"),
+            ("notice", "done"),
+            ("mode", "case:straight"),
+            ("straight_to_agent", "answered"),
+        ]
+        hold = ms(stack.prompt_seconds("recording_notice") + 2)
+        place_call(
+            stack,
+            "walk-straight-9",
+            "13800000108",
+            script=[SKIP_GREETING, (hold, "9")],
+            hangup_after_ms=3000,
+        )
+        selfservice = stack.ended_call("13800000108")
+    path = stack.ivr_path(selfservice.linkedid)
+    assert ("straight_to_agent", "self-service") in path
+    assert path[-1] == ("main_menu", "hangup") and selfservice.legs == []
+
+
+def test_dialplan_load_is_confirmed_by_asterisks_own_dialplan_show(stack: Stack) -> None:
+    other = stack.config_with("load-12399", extra="")
+    other.write_text(other.read_text().replace("[dialplan]", '[dialplan]\nnumber = "12399"'))
+
+    def hotline(config: object, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+
+    try:
+        loaded = hotline(other, "dialplan", "load")
+        assert loaded.returncode == 0, loaded.stderr
+        assert "Asterisk: Success" in loaded.stdout
+        shown = stack.instance.cli("dialplan show hotline-inbound")
+        assert "'12399' =>" in shown and "'12333' =>" not in shown
+        main = (stack.settings.dialplan.asterisk_config / "extensions.conf").read_text()
+        assert main.count("#include extensions_hotline.conf") == 1  # never added twice
+    finally:
+        restored = hotline(stack.config, "dialplan", "load")
+    assert restored.returncode == 0, restored.stderr
+    assert "'12333' =>" in stack.instance.cli("dialplan show hotline-inbound")

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from routing.directory import ENDPOINT_NAME
 
-from .agi import AgiSession, ChannelGone
+from .agi import ChannelGone, Reply
 
 log = logging.getLogger("hotline.channel")
 
@@ -63,8 +63,19 @@ class CallChannel(Protocol):
     async def set_variable(self, name: str, value: str) -> None: ...
 
 
+class AgiConversation(Protocol):
+    """An AGI conversation: FastAGI's `AgiSession`, or the classic entry's over pyst2."""
+
+    headers: dict[str, str]
+
+    @property
+    def hung_up(self) -> bool: ...
+
+    async def command(self, verb: str, *args: str, timeout: float | None = None) -> Reply: ...
+
+
 class AgiChannel:
-    def __init__(self, session: AgiSession) -> None:
+    def __init__(self, session: AgiConversation) -> None:
         self.session = session
 
     async def answer(self) -> None:

@@ -38,8 +38,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(Path(args.config))
 
 
-def _setup_logging(settings: Settings | None, verbose: bool = False) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+def _setup_logging(settings: Settings | None, verbose: bool = False,
+                   to_stderr: bool = True) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)] if to_stderr else []
     if settings is not None and settings.log_file is not None:
         settings.log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(settings.log_file, encoding="utf-8"))
@@ -112,6 +113,14 @@ def cmd_dialplan(args: argparse.Namespace) -> int:
     out = Path(args.output or f"{name}.svg")
     print(f"wrote {render(flows[name], out)}")
     return 0
+
+
+def cmd_agi(args: argparse.Namespace) -> int:
+    from .classic import run_classic
+
+    settings = _settings(args)
+    _setup_logging(settings, to_stderr=False)  # stdout is the AGI channel itself
+    return run_classic(settings, args.flow)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -211,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dp.add_argument("-o", "--output", help="graph: the picture to write (.svg, .png or .dot)")
     dp.set_defaults(func=cmd_dialplan)
+
+    agi = sub.add_parser(
+        "agi", help="serve one call as a classic AGI script (pyst2, stdin/stdout)",
+        description="The process-per-call entry for sites without the controller daemon: "
+        "Asterisk runs it per call, e.g. AGI(/usr/local/bin/hotline,-c,/etc/hotline/hotline.toml,"
+        "agi,12333). It runs the same flows as FastAGI. Nothing but AGI goes to stdout.",
+    )
+    agi.add_argument("flow", help="the flow to run, e.g. 12333")
+    agi.set_defaults(func=cmd_agi)
 
     demo = sub.add_parser(
         "demo",

@@ -84,6 +84,8 @@ class DialplanSettings:
     agi_port: int
     fallback_seats: tuple[str, ...]  # endpoints of the static fallback queue
     asterisk_config: Path  # Asterisk's configuration folder, where `dialplan load` writes
+    agi: str  # "fastagi" (the controller) or "classic" (a process per call)
+    classic_command: str  # for "classic": the program Asterisk runs, as Asterisk sees it
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Settings:
     lookups: tuple[LookupSettings, ...]
     dialplan: DialplanSettings
     directory: Directory
+    seats_file: Path
     sandbox: SandboxSettings
 
 
@@ -194,7 +197,11 @@ def load_settings(path: Path) -> Settings:
         agi_port=agi_port,
         fallback_seats=tuple(dp_t.texts("fallback_seats")),
         asterisk_config=dp_t.path("asterisk_config", "/etc/asterisk"),
+        agi=dp_t.text("agi", "fastagi"),
+        classic_command=dp_t.text("classic_command", "/usr/local/bin/hotline-agi"),
     )
+    if dialplan.agi not in ("fastagi", "classic"):
+        raise dp_t.error("agi", "'fastagi' or 'classic'", dialplan.agi)
 
     sb_t = root.table("sandbox", required=False)
     sandbox = SandboxSettings(
@@ -205,7 +212,8 @@ def load_settings(path: Path) -> Settings:
         mirror=sb_t.opt_text("mirror"),
     )
 
-    directory = load_directory(root.path("seats", "seats.toml"))
+    seats_file = root.path("seats", "seats.toml")
+    directory = load_directory(seats_file)
     for endpoint in dialplan.fallback_seats:
         if endpoint not in directory.seats:
             raise dp_t.error("fallback_seats", "endpoints listed in the seat directory", endpoint)
@@ -221,6 +229,7 @@ def load_settings(path: Path) -> Settings:
         lookups=tuple(lookups),
         dialplan=dialplan,
         directory=directory,
+        seats_file=seats_file,
         sandbox=sandbox,
     )
 

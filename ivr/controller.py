@@ -9,23 +9,15 @@ import asyncio
 import logging
 import signal
 
-from recordings.naming import message_name
 from routing.directory import Directory
-from store.db import open_engine, session_factory
 
-from .agi import AgiSession, ChannelGone, FastAgiServer
+from .agi import AgiSession, FastAgiServer
 from .ami import AmiClient, AmiError, Event
-from .callrecords import CallRecordWriter, save_ivr_path
+from .callrecords import CallRecordWriter
+from .calls import CallHandler
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot
-from .channel import AgiChannel
 from .config import Settings
 from .dialplan import INBOUND_CONTEXT
-from .flow import Flow, load_flows
-from .interpreter import FlowRun
-from .lookups import LookupSource, SqliteContributions
-from .prompts import catalogue_ids
-from .runtime import Services, run_call
-from .tickets import TicketDesk
 
 log = logging.getLogger("hotline.controller")
 
@@ -47,34 +39,12 @@ def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
     )
 
 
-def build_lookups(settings: Settings) -> dict[str, LookupSource]:
-    sources: dict[str, LookupSource] = {}
-    for spec in settings.lookups:
-        source = SqliteContributions(spec.database, spec.delay)
-        if spec.seed is not None:
-            source.seed(spec.seed)
-        sources[spec.name] = source
-    return sources
-
-
 class Controller:
-    def __init__(
-        self, settings: Settings, flows: dict[str, Flow], prompt_ids: frozenset[str]
-    ) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.flows = flows
         self.directory: Directory = settings.directory
-        self.prompt_ids = prompt_ids
-        self.sessions = session_factory(open_engine(settings.database_url))
-        self.records = CallRecordWriter(self.sessions)
-        self.services = Services(
-            directory=settings.directory,
-            prompt_file=self._prompt_file,
-            message_file=self._message_file,
-            open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
-            lookups=build_lookups(settings),
-            ring_timeout=settings.flows.ring_timeout,
-        )
+        self.calls = CallHandler(settings)
+        self.records = CallRecordWriter(self.calls.sessions)
         self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
         ami = settings.ami
         self.ami = AmiClient(
@@ -96,16 +66,6 @@ class Controller:
             agi.max_sessions,
         )
 
-    def _prompt_file(self, prompt: str, language: str) -> str:
-        """Our catalogue's prompts by language; other names are Asterisk's own sounds."""
-        if prompt in self.prompt_ids:
-            return f"{self.settings.prompts.asterisk_directory}/{language}/{prompt}"
-        return prompt
-
-    def _message_file(self, call_id: str, n: int) -> tuple[str, str]:
-        name = message_name(call_id, n)
-        return f"{self.settings.recordings.asterisk_directory}/{name}", name
-
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)
         return agent.id if agent else None
@@ -117,43 +77,7 @@ class Controller:
         self.records.submit(changes)
 
     async def _on_agi(self, session: AgiSession) -> None:
-        flow = self.flows.get(session.script)
-        uniqueid = session.headers.get("agi_uniqueid", "?")
-        if flow is None:
-            log.warning("event=agi.unknown-flow uniqueid=%s script=%r", uniqueid, session.script)
-            return  # HOTLINE_HANDLED stays unset: the dialplan's fallback takes the call
-        channel = AgiChannel(session)
-        caller = session.headers.get("agi_callerid", "")
-        try:
-            linkedid = await channel.get_variable("CHANNEL(linkedid)") or uniqueid
-        except ChannelGone:
-            return
-        run = FlowRun(
-            flow,
-            variables={
-                "language": self.settings.prompts.languages[0],
-                "district": self.directory.district_of_number(caller) or "",
-                "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
-            },
-        )
-        log.info(
-            "event=ivr.start linkedid=%s flow=%s district=%s",
-            linkedid,
-            flow.name,
-            run.variables["district"] or "-",
-        )
-        report = await run_call(run, channel, self.services, linkedid, caller)
-        log.info(
-            "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
-            linkedid,
-            run.node_id,
-            len(report.steps),
-            report.hung_up,
-        )
-        try:
-            await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, report.steps)
-        except Exception:
-            log.exception("event=store.failed what=ivr_path linkedid=%s", linkedid)
+        await self.calls.handle(session, session.script)
 
     async def connect_ami(self) -> None:
         while True:
@@ -193,9 +117,7 @@ class Controller:
 
 
 async def serve(settings: Settings) -> None:
-    prompt_ids = catalogue_ids(settings.prompts.catalogue)
-    flows = load_flows(settings.flows.directory, set(settings.directory.posts), set(prompt_ids))
-    controller = Controller(settings, flows, prompt_ids)
+    controller = Controller(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -19,7 +19,11 @@ FALLBACK_QUEUE = "hotline-fallback"
 def render_inbound(settings: Settings) -> str:
     dp = settings.dialplan
     record = f"{settings.recordings.asterisk_directory.rstrip('/')}/{DIALPLAN_FILE_EXPRESSION}"
-    agi = f"agi://{dp.agi_host}:{dp.agi_port}/{settings.flows.entry}"
+    entry = settings.flows.entry
+    if dp.agi == "classic":  # a process per call; its arguments are ours, never the caller's
+        agi = f"{dp.classic_command},{entry}"
+    else:
+        agi = f"agi://{dp.agi_host}:{dp.agi_port}/{entry}"
     return f"""[{INBOUND_CONTEXT}]
 exten => {dp.number},1,Answer()
  same => n,MixMonitor({record})

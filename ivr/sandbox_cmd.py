@@ -13,6 +13,7 @@ from sandbox.instance import Instance
 from sandbox.rootfs import SandboxError, ensure_rootfs
 
 from .ami import AmiClient, AmiError
+from .classic_install import install_classic
 from .config import Settings
 from .dialplan import render_inbound
 
@@ -72,6 +73,7 @@ def up(
         say(f"built the Asterisk root filesystem in {rootfs}")
     pid = instance.start()
     copied = install_prompts(settings, instance)
+    install_classic(settings, instance)
     say(
         f"installed {copied} prompt files"
         if copied

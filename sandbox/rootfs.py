@@ -12,7 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm"]
+# Asterisk, its modules and English sounds; Python and hotline's compiled dependencies for the
+# classic process-per-call AGI entry, which runs inside the sandbox (pure-Python code is copied).
+PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm", "python3",
+            "python3-sqlalchemy", "python3-yaml", "python3-six"]
 STAMP = ".hotline-rootfs-ok"
 
 
@@ -43,7 +46,24 @@ def host_mirror(sources_dir: Path = Path("/etc/apt")) -> str:
 
 
 def is_built(rootfs: Path) -> bool:
-    return (rootfs / STAMP).exists() and (rootfs / "usr/sbin/asterisk").exists()
+    """A finished tree with every package of today's list (an older tree is rebuilt)."""
+    try:
+        stamp = (rootfs / STAMP).read_text().split()
+    except OSError:
+        return False
+    return (rootfs / "usr/sbin/asterisk").exists() and all(p in stamp for p in PACKAGES)
+
+
+def running_instances(rootfs: Path) -> list[str]:
+    """Sandbox instances whose Asterisk still runs from this tree."""
+    names = []
+    for pidfile in rootfs.glob("var/lib/hotline-sandbox/*/hotline-sandbox.pid"):
+        try:
+            os.kill(int(pidfile.read_text().strip()), 0)
+        except (OSError, ValueError):
+            continue
+        names.append(pidfile.parent.name)
+    return names
 
 
 def ensure_rootfs(rootfs: Path, mirror: str | None = None, log: Path | None = None) -> bool:
@@ -52,6 +72,10 @@ def ensure_rootfs(rootfs: Path, mirror: str | None = None, log: Path | None = No
         return False
     if os.geteuid() != 0:
         raise SandboxError("building the sandbox needs root (mmdebstrap and chroot): run as root")
+    busy = running_instances(rootfs)
+    if busy:
+        raise SandboxError(f"the sandbox tree must be rebuilt but {', '.join(busy)} still run "
+                           "from it: stop them first (hotline sandbox down)")
     if shutil.which("mmdebstrap") is None:
         raise SandboxError(
             "mmdebstrap is not installed: run scripts/setup (apt-get install mmdebstrap)"
@@ -80,7 +104,7 @@ def ensure_rootfs(rootfs: Path, mirror: str | None = None, log: Path | None = No
             f"mmdebstrap could not build Asterisk from {mirror} (exit {result.returncode})"
             + (f": see {log}" if log else "")
         )
-    (partial / STAMP).write_text(mirror + "\n")
+    (partial / STAMP).write_text(mirror + "\n" + "\n".join(PACKAGES) + "\n")
     shutil.rmtree(rootfs, ignore_errors=True)
     partial.rename(rootfs)
     return True

@@ -62,6 +62,7 @@ seed = "{REPO / "config" / "example-contributions.csv"}"
 agi_address = "127.0.0.1:{agi_port}"
 fallback_seats = ["agent1001", "agent1002"]
 asterisk_config = "{rootfs}/var/lib/hotline-sandbox/{name}/etc"
+classic_command = "/opt/hotline/bin/hotline-agi"
 [sandbox]
 rootfs = "{rootfs}"
 name = "{name}"

@@ -7,7 +7,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
 from recordings.wav import wav_info
+from store.models import IvrStep
 from tests.conftest import REPO
 from tests.stack.conftest import (
     ControllerProcess,
@@ -229,3 +233,49 @@ def test_dialplan_load_is_confirmed_by_asterisks_own_dialplan_show(stack: Stack)
         restored = hotline(stack.config, "dialplan", "load")
     assert restored.returncode == 0, restored.stderr
     assert "'12333' =>" in stack.instance.cli("dialplan show hotline-inbound")
+
+
+def test_the_same_flow_runs_through_the_classic_process_per_call_entry(stack: Stack) -> None:
+    """No controller: Asterisk starts hotline's pyst2 entry for the call (inside its tree)."""
+    classic = stack.config_with("classic")
+    classic.write_text(classic.read_text().replace("[dialplan]", '[dialplan]\nagi = "classic"'))
+    database = stack.instance.home / "classic" / "hotline.db"
+
+    def hotline(config: object, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+
+    try:
+        assert hotline(classic, "dialplan", "load").returncode == 0
+        assert "/opt/hotline/bin/hotline-agi,12333" in stack.instance.cli(
+            "dialplan show hotline-inbound"
+        )
+        with agent_phone(stack, "classic-agent", talk_ms=2000, max_calls=1) as agent:
+            place_call(
+                stack,
+                "walk-classic",
+                "13800000109",
+                script=[SKIP_GREETING, (to_main_menu(stack), "2"), (1000, "0")],
+            )
+            assert agent.process.wait(10) == 0  # the agent's phone took exactly that call
+    finally:
+        restored = hotline(stack.config, "dialplan", "load")
+    assert restored.returncode == 0, restored.stderr
+    engine = create_engine(f"sqlite:///{database}")
+    with Session(engine) as session:
+        steps = session.scalars(select(IvrStep).order_by(IvrStep.id.desc()).limit(6)).all()
+    engine.dispose()
+    assert [(s.node, s.outcome) for s in reversed(steps)] == [
+        ("mode", "case:menu"),
+        ("service_hours", "open"),
+        ("main_menu", "digit:2"),
+        ("policy_menu", "digit:0"),
+        ("agent_hours", "open"),
+        ("to_agent", "answered"),
+    ]

@@ -1,0 +1,99 @@
+"""One IVR call from start to end, whichever AGI front end carried it.
+
+`CallHandler.handle(session)` picks the flow, seeds the caller's variables (language,
+district from the number, straight-to-agent mode), runs the flow through the runtime and
+stores the IVR path. The FastAGI controller and the classic process-per-call entry both use
+it; only the session under the channel differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from recordings.naming import message_name
+from store.db import open_engine, session_factory
+
+from .agi import ChannelGone
+from .callrecords import save_ivr_path
+from .channel import AgiChannel, AgiConversation
+from .config import Settings
+from .flow import Flow, load_flows
+from .interpreter import FlowRun
+from .lookups import LookupSource, SqliteContributions
+from .prompts import catalogue_ids
+from .runtime import Services, run_call
+from .tickets import TicketDesk
+
+log = logging.getLogger("hotline.calls")
+
+
+def build_lookups(settings: Settings) -> dict[str, LookupSource]:
+    sources: dict[str, LookupSource] = {}
+    for spec in settings.lookups:
+        source = SqliteContributions(spec.database, spec.delay)
+        if spec.seed is not None:
+            source.seed(spec.seed)
+        sources[spec.name] = source
+    return sources
+
+
+def load_call_flows(settings: Settings) -> tuple[dict[str, Flow], frozenset[str]]:
+    """The flows, checked against the seat directory and the prompt catalogue."""
+    prompt_ids = catalogue_ids(settings.prompts.catalogue)
+    flows = load_flows(settings.flows.directory, set(settings.directory.posts), set(prompt_ids))
+    return flows, prompt_ids
+
+
+class CallHandler:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.flows, self.prompt_ids = load_call_flows(settings)
+        self.sessions = session_factory(open_engine(settings.database_url))
+        self.services = Services(
+            directory=settings.directory,
+            prompt_file=self.prompt_file,
+            message_file=self.message_file,
+            open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
+            lookups=build_lookups(settings),
+            ring_timeout=settings.flows.ring_timeout,
+        )
+
+    def prompt_file(self, prompt: str, language: str) -> str:
+        """Our catalogue's prompts by language; other names are Asterisk's own sounds."""
+        if prompt in self.prompt_ids:
+            return f"{self.settings.prompts.asterisk_directory}/{language}/{prompt}"
+        return prompt
+
+    def message_file(self, call_id: str, n: int) -> tuple[str, str]:
+        name = message_name(call_id, n)
+        return f"{self.settings.recordings.asterisk_directory}/{name}", name
+
+    async def handle(self, session: AgiConversation, flow_name: str) -> None:
+        name = flow_name
+        flow = self.flows.get(name)
+        uniqueid = session.headers.get("agi_uniqueid", "?")
+        if flow is None:
+            log.warning("event=agi.unknown-flow uniqueid=%s flow=%r", uniqueid, name)
+            return  # HOTLINE_HANDLED stays unset: the dialplan's fallback takes the call
+        channel = AgiChannel(session)
+        caller = session.headers.get("agi_callerid", "")
+        try:
+            linkedid = await channel.get_variable("CHANNEL(linkedid)") or uniqueid
+        except ChannelGone:
+            return
+        directory = self.settings.directory
+        run = FlowRun(flow, variables={
+            "language": self.settings.prompts.languages[0],
+            "district": directory.district_of_number(caller) or "",
+            "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
+        })
+        log.info("event=ivr.start linkedid=%s flow=%s district=%s", linkedid, flow.name,
+                 run.variables["district"] or "-")
+        report = await run_call(run, channel, self.services, linkedid, caller)
+        log.info("event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s", linkedid, run.node_id,
+                 len(report.steps), report.hung_up)
+        try:
+            await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, report.steps)
+        except Exception:
+            log.exception("event=store.failed what=ivr_path linkedid=%s", linkedid)

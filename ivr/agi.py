@@ -29,6 +29,7 @@ from dataclasses import dataclass
 log = logging.getLogger("hotline.agi")
 
 MAX_HEADER_LINES = 200
+WATCHDOG_TICK = 0.1  # seconds: command timeouts are checked this often
 MAX_LINE = 16 * 1024
 _REPLY = re.compile(r"^(\d{3})[ -](?:result=(-?[^\s(]*))?\s*(?:\((.*)\))?\s*(.*)$")
 
@@ -92,24 +93,20 @@ async def read_headers(reader: asyncio.StreamReader, timeout: float) -> dict[str
     """The `agi_*: value` block up to its blank line; None when the peer sent nothing usable."""
     headers: dict[str, str] = {}
 
-    async def _read() -> bool:
-        for _ in range(MAX_HEADER_LINES):
-            raw = await reader.readline()
-            if not raw or not raw.endswith(b"\n"):
-                return False  # closed (or cut) before the blank line
-            line = _decode(raw)
-            if not line:
-                return bool(headers)
-            key, sep, value = line.partition(":")
-            if sep and key.startswith("agi_"):
-                headers[key.strip()] = value.strip()
-        return False
-
     try:
-        complete = await asyncio.wait_for(_read(), timeout)
-    except (TimeoutError, ValueError, asyncio.LimitOverrunError, ConnectionError):
+        async with asyncio.timeout(timeout):
+            # one read for the whole block; the stream's limit (MAX_LINE) caps its size
+            block = await reader.readuntil(b"\n\n")
+    except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None  # silent, closed or cut before the blank line, or oversized
+    lines = block.split(b"\n")
+    if len(lines) > MAX_HEADER_LINES:
         return None
-    return headers if complete else None
+    for raw in lines:
+        key, sep, value = _decode(raw).partition(":")
+        if sep and key.startswith("agi_"):
+            headers[key.strip()] = value.strip()
+    return headers or None
 
 
 class AgiSession:
@@ -127,6 +124,17 @@ class AgiSession:
         self.headers = headers
         self.command_timeout = command_timeout
         self.hung_up = False
+        # The pending command's deadline (loop time; 0: none). The server's watchdog cancels
+        # a session past it: one timer for all sessions instead of one per command.
+        self.deadline = 0.0
+        self.task = asyncio.current_task()
+        self._expired = False
+
+    def expire(self) -> None:
+        """Called by the watchdog: the pending command gets no reply in time."""
+        if self.task is not None and not self._expired:
+            self._expired = True
+            self.task.cancel()
 
     @property
     def script(self) -> str:
@@ -142,12 +150,21 @@ class AgiSession:
             await self.writer.drain()
         except (ConnectionError, RuntimeError) as exc:
             raise ChannelGone(f"connection closed while sending {verb}") from exc
+        limit = timeout or self.command_timeout
+        self.deadline = asyncio.get_running_loop().time() + limit
         try:
-            reply = await asyncio.wait_for(self._reply(), timeout or self.command_timeout)
-        except TimeoutError:
-            raise AgiTimeout(
-                f"no reply to {verb} within {timeout or self.command_timeout:g} s"
-            ) from None
+            reply = await self._reply()
+        except asyncio.CancelledError:
+            if not self._expired:
+                raise
+            self._expired = False
+            if self.task is not None:
+                self.task.uncancel()
+            raise AgiTimeout(f"no reply to {verb} within {limit:g} s") from None
+        except (ValueError, asyncio.LimitOverrunError):
+            raise AgiCommandFailed(f"{verb}: a reply line longer than {MAX_LINE} bytes") from None
+        finally:
+            self.deadline = 0.0
         if reply.code == 511:
             self.hung_up = True
             raise ChannelGone("channel is dead")
@@ -208,14 +225,31 @@ class FastAgiServer:
         self.command_timeout = command_timeout
         self.slots = asyncio.Semaphore(max_sessions)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.sessions: set[AgiSession] = set()
+        self.watchdog: asyncio.Task[None] | None = None
         self.server: asyncio.Server | None = None
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._accept, self.host, self.port, limit=MAX_LINE)
+        self.watchdog = asyncio.create_task(self._watch())
+
+    async def _watch(self, tick: float = WATCHDOG_TICK) -> None:
+        """Expire sessions whose pending command is past its deadline (within one tick)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for session in [s for s in self.sessions if s.deadline and now > s.deadline]:
+                log.warning(
+                    "event=agi.timeout uniqueid=%s", session.headers.get("agi_uniqueid", "?")
+                )
+                session.expire()
 
     async def close(self, grace: float = 2.0) -> None:
         if self.server is not None:
             self.server.close()
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=grace)
             for task in pending:
@@ -237,6 +271,7 @@ class FastAgiServer:
                 if headers is None:
                     return
                 session = AgiSession(reader, writer, headers, self.command_timeout)
+                self.sessions.add(session)
                 try:
                     await self.handler(session)
                 except AgiError as exc:
@@ -247,6 +282,8 @@ class FastAgiServer:
                     )
                 except Exception:
                     log.exception("event=agi.crashed uniqueid=%s", headers.get("agi_uniqueid", "?"))
+                finally:
+                    self.sessions.discard(session)
         finally:
             self.tasks.discard(task)
             with contextlib.suppress(RuntimeError):

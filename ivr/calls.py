@@ -83,16 +83,28 @@ class CallHandler:
         except ChannelGone:
             return
         directory = self.settings.directory
-        run = FlowRun(flow, variables={
-            "language": self.settings.prompts.languages[0],
-            "district": directory.district_of_number(caller) or "",
-            "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
-        })
-        log.info("event=ivr.start linkedid=%s flow=%s district=%s", linkedid, flow.name,
-                 run.variables["district"] or "-")
+        run = FlowRun(
+            flow,
+            variables={
+                "language": self.settings.prompts.languages[0],
+                "district": directory.district_of_number(caller) or "",
+                "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
+            },
+        )
+        log.info(
+            "event=ivr.start linkedid=%s flow=%s district=%s",
+            linkedid,
+            flow.name,
+            run.variables["district"] or "-",
+        )
         report = await run_call(run, channel, self.services, linkedid, caller)
-        log.info("event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s", linkedid, run.node_id,
-                 len(report.steps), report.hung_up)
+        log.info(
+            "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
+            linkedid,
+            run.node_id,
+            len(report.steps),
+            report.hung_up,
+        )
         try:
             await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, report.steps)
         except Exception:

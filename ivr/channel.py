@@ -18,6 +18,7 @@ from .agi import ChannelGone, Reply
 log = logging.getLogger("hotline.channel")
 
 ALL_KEYS = "0123456789*#"
+CONVERSATION_LIMIT = 4 * 3600.0  # seconds a Dial (the whole conversation) may take
 
 
 @dataclass(frozen=True)
@@ -124,15 +125,24 @@ class AgiChannel:
     async def record(self, file: str, max_seconds: int) -> bool:
         # ends on #, on max_seconds, or after 6 s of silence; 'beep' tells the caller to speak
         reply = await self.session.command(
-            "RECORD FILE", file, "wav", "#", str(max_seconds * 1000), "BEEP", "s=6"
+            "RECORD FILE",
+            file,
+            "wav",
+            "#",
+            str(max_seconds * 1000),
+            "BEEP",
+            "s=6",
+            timeout=max_seconds + 30,
         )
         return reply.number < 0 or self.session.hung_up
 
     async def dial(self, endpoint: str, timeout: int) -> DialResult:
         if not ENDPOINT_NAME.match(endpoint):
             raise ValueError(f"refusing to dial a malformed endpoint {endpoint!r}")
-        # Dial runs as long as the conversation: no command timeout beyond the session's
-        await self.session.command("EXEC", "Dial", f"PJSIP/{endpoint},{int(timeout)}")
+        # Dial returns when the conversation ends: its own, long limit
+        await self.session.command(
+            "EXEC", "Dial", f"PJSIP/{endpoint},{int(timeout)}", timeout=CONVERSATION_LIMIT
+        )
         return DialResult(await self.get_variable("DIALSTATUS"))
 
     async def get_variable(self, name: str) -> str:

@@ -38,8 +38,12 @@ def install_classic(settings: Settings, instance: Instance) -> str:
     lib = root / "lib"
     for module in PACKAGES:
         source = _package_dir(module)
-        shutil.copytree(source, lib / source.name, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            source,
+            lib / source.name,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
     inside = f"{instance.spec.home}/classic"
     folder = instance.host_path(inside)
     (folder / "flows").mkdir(parents=True, exist_ok=True)
@@ -53,8 +57,10 @@ def install_classic(settings: Settings, instance: Instance) -> str:
         if spec.seed is not None:
             shutil.copy2(spec.seed, folder / spec.seed.name)
             seed = f'seed = "{spec.seed.name}"\n'
-        lookups += (f'[lookups.{spec.name}]\nkind = "{spec.kind}"\n'
-                    f'database = "{spec.name}.db"\n{seed}delay = {spec.delay}\n')
+        lookups += (
+            f'[lookups.{spec.name}]\nkind = "{spec.kind}"\n'
+            f'database = "{spec.name}.db"\n{seed}delay = {spec.delay}\n'
+        )
     (folder / "hotline.toml").write_text(_config(settings, inside) + lookups, encoding="utf-8")
     command = root / "bin" / "hotline-agi"
     command.parent.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,10 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from routing.calendar import Calendar, parse_span
 from sandbox.rootfs import SandboxError
 from store.db import StoreError
 
@@ -38,8 +40,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(Path(args.config))
 
 
-def _setup_logging(settings: Settings | None, verbose: bool = False,
-                   to_stderr: bool = True) -> None:
+def _setup_logging(
+    settings: Settings | None, verbose: bool = False, to_stderr: bool = True
+) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)] if to_stderr else []
     if settings is not None and settings.log_file is not None:
         settings.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .controller import serve
 
     settings = _settings(args)
+    if args.agents_always_on_duty:  # the demo's agents work around the clock
+        week = Calendar((parse_span("mon-sun 00:00-24:00"),))
+        settings = replace(settings, directory=replace(settings.directory, calendar=week))
     _setup_logging(settings, args.verbose)
     asyncio.run(serve(settings))
     return 0
@@ -186,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the controller until SIGTERM or SIGINT.",
     )
     serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    serve.add_argument(
+        "--agents-always-on-duty",
+        action="store_true",
+        help="ignore the seat directory's hours: agents answer at any time (demos and tests)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sb = sub.add_parser(
@@ -222,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     dp.set_defaults(func=cmd_dialplan)
 
     agi = sub.add_parser(
-        "agi", help="serve one call as a classic AGI script (pyst2, stdin/stdout)",
+        "agi",
+        help="serve one call as a classic AGI script (pyst2, stdin/stdout)",
         description="The process-per-call entry for sites without the controller daemon: "
         "Asterisk runs it per call, e.g. AGI(/usr/local/bin/hotline,-c,/etc/hotline/hotline.toml,"
         "agi,12333). It runs the same flows as FastAGI. Nothing but AGI goes to stdout.",
@@ -237,7 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(SIPp callers pressing keys, SIPp agents answering) and print what "
         "happened to each call.",
     )
-    demo.add_argument("--calls", type=int, default=3, help="number of simulated calls (default 3)")
+    demo.add_argument(
+        "--calls",
+        type=int,
+        default=6,
+        help="number of simulated calls (default 6: one of each story)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     pr = sub.add_parser(

@@ -140,7 +140,7 @@ def load_settings(path: Path) -> Settings:
         host=host,
         port=port,
         header_timeout=agi_t.number("header_timeout", 5.0, 0.1),
-        command_timeout=agi_t.number("command_timeout", 120.0, 1.0),
+        command_timeout=agi_t.number("command_timeout", 300.0, 1.0),
         max_sessions=agi_t.integer("max_sessions", 1000, 1, 100_000),
     )
 

@@ -1,7 +1,9 @@
 """`hotline demo`: the sandbox Asterisk, the controller and simulated callers and agents.
 
-Each simulated caller dials 12333 from SIPp with real RFC 2833 key presses; the seats' phones
-are SIPp UAS that answer and talk. At the end every call is reported from the database.
+Each simulated caller dials 12333 from SIPp with real RFC 2833 key presses, timed from the
+built prompts' lengths; the seats' phones are SIPp UAS that answer and talk. The controller
+runs with the agents on duty around the clock (config/seats.toml keeps the real hours). At the
+end every call is reported from the database: outcome, agent, IVR path, ticket, recording.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,32 +23,78 @@ from sqlalchemy.orm import selectinload
 from recordings.wav import NotAWav, wav_info
 from sandbox import sipp
 from store.db import open_engine, session_factory
-from store.models import Call
+from store.models import Call, IvrStep, Ticket
 
 from . import sandbox_cmd
 from .config import Settings
+
+Seconds = Callable[[str], float]  # a prompt's length
 
 
 @dataclass(frozen=True)
 class DemoCall:
     caller: str
-    keys: str
     story: str
+    script: Callable[[Seconds], list[tuple[int, str]]]  # (wait ms, keys) steps
     hangup_after_ms: int | None = None
-    gap_ms: int = 3000
 
+
+def _menu(s: Seconds) -> int:
+    """From the greeting key to 1.5 s into the main menu."""
+    return int((s("recording_notice") + 1.5) * 1000)
+
+
+SKIP = (2000, "5")  # a key during the greeting: Mandarin, go on
+DEMO_ID = "330106198005126726"  # config/example-contributions.csv, PIN 123456
 
 SCRIPT = [
-    DemoCall("13800000001", "0", "presses 0 for an agent at the main menu"),
-    DemoCall("13900000002", "10", "presses 1 (pension information), then 0 during it for an agent"),
-    DemoCall("13700000003", "", "hangs up in the main menu", hangup_after_ms=3000),
-    DemoCall("13600000004", "70", "presses a wrong key, hears 'invalid option', then presses 0"),
+    DemoCall(
+        "13800000001", "presses 0 during the greeting: an agent at once", lambda s: [(3000, "0")]
+    ),
+    DemoCall(
+        "13900000002",
+        "policy information (2), then 0 from the submenu: an agent",
+        lambda s: [SKIP, (_menu(s), "2"), (1500, "0")],
+    ),
+    DemoCall(
+        "057187000003",
+        "a Xihu landline: 0 reaches the Xihu post's A agent",
+        lambda s: [SKIP, (_menu(s), "0")],
+    ),
+    DemoCall(
+        "13700000004",
+        "stays silent in the main menu, then hangs up",
+        lambda s: [SKIP],
+        hangup_after_ms=20_000,
+    ),
+    DemoCall(
+        "13600000005",
+        "queries contributions by ID number and PIN, hears the record",
+        lambda s: [
+            SKIP,
+            (_menu(s), "1"),
+            (1500, DEMO_ID + "#"),
+            (int((s("you_entered") + 6.5) * 1000), "1"),
+            (1500, "123456"),
+        ],
+        hangup_after_ms=22_000,
+    ),
+    DemoCall(
+        "13500000006",
+        "files a labour-inspection complaint (4, 2) and speaks 4 s",
+        lambda s: [SKIP, (_menu(s), "4"), (1500, "2"), (int((s("message_intro") + 5) * 1000), "#")],
+    ),
 ]
 
 
-def run_demo(settings: Settings, calls: int = 3) -> int:
+def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
     workdir = settings.file.parent.parent / "var" / "demo"
-    print("hotline demo: starting the sandbox Asterisk (first run builds it: about a minute) ...")
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(
+        "hotline demo: building prompts and starting the sandbox Asterisk "
+        "(the first run builds both: about two minutes) ..."
+    )
+    _build_prompts(settings)
     sandbox_cmd.up(settings, say=lambda line: print("  " + line))
     controller = _start_controller(settings, workdir)
     agents = [
@@ -57,26 +107,27 @@ def run_demo(settings: Settings, calls: int = 3) -> int:
         for seat in settings.directory.seats.values()
         if seat.contact
     ]
-    started = time.time()
+    started = datetime.now(UTC)
+    plan = [SCRIPT[i % len(SCRIPT)] for i in range(calls)]
     try:
-        plan = [SCRIPT[i % len(SCRIPT)] for i in range(calls)]
         callers = []
         for n, call in enumerate(plan, 1):
             scenario = sipp.caller_scenario(
                 sipp.party_audio(workdir, sipp.CALLER_HZ),
                 call.caller,
-                call.keys,
-                gap_ms=call.gap_ms,
+                script=call.script(lambda p: _seconds(settings, p)),
                 hangup_after_ms=call.hangup_after_ms,
             )
             print(f"  call {n}: {call.caller} {call.story}")
             callers.append(
-                sipp.start_caller(workdir, f"caller{n}", scenario, settings.sandbox.sip_port)
+                sipp.start_caller(
+                    workdir, f"caller{n}", scenario, settings.sandbox.sip_port, timeout_s=150
+                )
             )
-            time.sleep(1.5)
+            time.sleep(1.0)
         for n, party in enumerate(callers, 1):
+            party.process.wait(170)
             _progress(n, len(callers))
-            party.process.wait(120)
         time.sleep(1.5)  # the last hang-up events reach the database
     finally:
         for agent in agents:
@@ -96,12 +147,33 @@ def run_demo(settings: Settings, calls: int = 3) -> int:
     return 0
 
 
+def _build_prompts(settings: Settings) -> None:
+    from .prompts import build, load_catalogue
+
+    catalogue = load_catalogue(settings.prompts.catalogue, settings.prompts.languages)
+    summary = build(catalogue, settings.prompts.build_directory, progress=sys.stderr)
+    if summary.failed:
+        raise SystemExit(f"hotline: error: prompts failed to build: {summary.failed[0]}")
+
+
+def _seconds(settings: Settings, prompt: str) -> float:
+    language = settings.prompts.languages[0]
+    return wav_info(settings.prompts.build_directory / language / f"{prompt}.wav").seconds
+
+
 def _start_controller(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
-    workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "controller.out"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli", "-c", str(settings.file), "serve"],
+            [
+                sys.executable,
+                "-m",
+                "ivr.cli",
+                "-c",
+                str(settings.file),
+                "serve",
+                "--agents-always-on-duty",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -120,49 +192,44 @@ def _start_controller(settings: Settings, workdir: Path) -> subprocess.Popen[byt
 
 def _progress(done: int, total: int) -> None:
     bar = "#" * done + "." * (total - done)
-    print(f"\r  waiting for calls to finish [{bar}] {done}/{total}", end="", flush=True)
+    end = "\n" if done == total else ""
+    print(f"\r  calls finished [{bar}] {done}/{total}", end=end, flush=True)
 
 
-def _report(settings: Settings, plan: list[DemoCall], started: float) -> None:
+def _report(settings: Settings, plan: list[DemoCall], started: datetime) -> None:
     sessions = session_factory(open_engine(settings.database_url))
     with sessions() as session:
-        rows = {
+        calls = {
             c.caller_number: c
             for c in session.scalars(
-                select(Call)
-                .options(selectinload(Call.legs))
-                .where(Call.started_at >= _utc(started - 5))
+                select(Call).options(selectinload(Call.legs)).where(Call.started_at >= started)
             )
         }
-    print(f"{'caller':<13} {'outcome':<10} {'agent':<14} {'talk':>6} {'recording'}")
-    for call in plan:
-        row = rows.get(call.caller)
-        if row is None:
-            print(f"{call.caller:<13} {'MISSING':<10} (no call row: see the logs)")
-            continue
-        answered = [leg for leg in row.legs if leg.answered_at]
-        agent = f"{answered[0].agent_id} ({answered[0].endpoint})" if answered else "-"
-        talk = (
-            f"{(answered[0].ended_at - answered[0].answered_at).total_seconds():.1f}s"
-            if answered and answered[0].ended_at and answered[0].answered_at
-            else "-"
-        )
-        print(
-            f"{call.caller:<13} {row.outcome:<10} {agent:<14} {talk:>6} {_recording(settings, row)}"
-        )
+        for demo in plan:
+            call = calls.get(demo.caller)
+            print(f"\n{demo.caller}: {demo.story}")
+            if call is None:
+                print("  MISSING: no call row (see the logs)")
+                continue
+            answered = [leg for leg in call.legs if leg.answered_at]
+            who = f"agent {answered[0].agent_id} ({answered[0].endpoint})" if answered else "-"
+            print(f"  outcome {call.outcome}; answered by {who}")
+            steps = session.scalars(
+                select(IvrStep).where(IvrStep.linkedid == call.linkedid).order_by(IvrStep.seq)
+            ).all()
+            print("  IVR: " + " > ".join(f"{s.node}[{s.outcome}]" for s in steps))
+            for ticket in session.scalars(select(Ticket).where(Ticket.linkedid == call.linkedid)):
+                print(
+                    f"  ticket {ticket.number} ({ticket.category}, {ticket.seconds:.1f} s message)"
+                )
+            print(f"  recording {_recording(settings, call)}")
 
 
-def _recording(settings: Settings, row: Call) -> str:
-    if not row.recording:
+def _recording(settings: Settings, call: Call) -> str:
+    if not call.recording:
         return "-"
-    path = settings.recordings.directory / row.recording
+    path = settings.recordings.directory / call.recording
     try:
-        return f"{path} ({wav_info(path).seconds:.1f}s)"
+        return f"{path} ({wav_info(path).seconds:.1f} s)"
     except (OSError, NotAWav):
         return f"{path} (missing)"
-
-
-def _utc(epoch: float) -> object:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC)

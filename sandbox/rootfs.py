@@ -14,8 +14,15 @@ from pathlib import Path
 
 # Asterisk, its modules and English sounds; Python and hotline's compiled dependencies for the
 # classic process-per-call AGI entry, which runs inside the sandbox (pure-Python code is copied).
-PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm", "python3",
-            "python3-sqlalchemy", "python3-yaml", "python3-six"]
+PACKAGES = [
+    "asterisk",
+    "asterisk-modules",
+    "asterisk-core-sounds-en-gsm",
+    "python3",
+    "python3-sqlalchemy",
+    "python3-yaml",
+    "python3-six",
+]
 STAMP = ".hotline-rootfs-ok"
 
 
@@ -74,8 +81,10 @@ def ensure_rootfs(rootfs: Path, mirror: str | None = None, log: Path | None = No
         raise SandboxError("building the sandbox needs root (mmdebstrap and chroot): run as root")
     busy = running_instances(rootfs)
     if busy:
-        raise SandboxError(f"the sandbox tree must be rebuilt but {', '.join(busy)} still run "
-                           "from it: stop them first (hotline sandbox down)")
+        raise SandboxError(
+            f"the sandbox tree must be rebuilt but {', '.join(busy)} still run "
+            "from it: stop them first (hotline sandbox down)"
+        )
     if shutil.which("mmdebstrap") is None:
         raise SandboxError(
             "mmdebstrap is not installed: run scripts/setup (apt-get install mmdebstrap)"

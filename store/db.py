@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,12 +28,27 @@ def open_engine(url: str) -> Engine:
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine)
         Base.metadata.create_all(engine)
+        _check_schema(engine, url)
     except SQLAlchemyError as exc:
         raise StoreError(
             f"cannot open the database {engine_label(url)}: {exc.__class__.__name__}: "
             f"{str(exc.orig) if hasattr(exc, 'orig') else exc}"
         ) from None
     return engine
+
+
+def _check_schema(engine: Engine, url: str) -> None:
+    """Tables are created on start but never altered: an older database is refused plainly."""
+    found = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in found.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            raise StoreError(
+                f"the database {engine_label(url)} was made by an older hotline: table "
+                f"{table.name} lacks {', '.join(missing)}. There are no migrations yet: move "
+                "the file aside (or delete it) and start again"
+            )
 
 
 def engine_label(url: str) -> str:

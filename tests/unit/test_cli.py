@@ -15,11 +15,11 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for command in ("serve", "sandbox", "dialplan", "demo"):
+    for command in ("serve", "agi", "sandbox", "dialplan", "prompts", "demo"):
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["serve", "sandbox", "dialplan", "demo"])
+@pytest.mark.parametrize("command", ["serve", "agi", "sandbox", "dialplan", "prompts", "demo"])
 def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([command, "--help"])
@@ -66,3 +66,93 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
     assert result.returncode == 2
     assert f"{flows / 'bad.yaml'}:5: node 'a': unknown node type 'sing'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:
+    out = tmp_path / "12333.svg"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "-c",
+            str(REPO / "config/hotline.toml"),
+            "dialplan",
+            "graph",
+            "12333",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for node in ("main_menu", "query_id", "to_agent", "after_hours_menu"):
+        assert f">{node}<" in svg
+
+
+def test_dialplan_graph_of_an_unknown_flow_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "-c",
+            str(REPO / "config/hotline.toml"),
+            "dialplan",
+            "graph",
+            "nope",
+            "-o",
+            str(tmp_path / "x.svg"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "hotline: error: dialplan graph: no flow 'nope'; flows: 12333"
+
+
+BROKEN = {  # tests/data/broken_flows: one file per error kind -> the line and words expected
+    "malformed_yaml.yaml": (9, "malformed YAML"),
+    "unknown_type.yaml": (10, "node 'info': unknown node type 'sing'"),
+    "unknown_field.yaml": (14, "node 'info': unknown field 'colour' for a play node"),
+    "dangling_reference.yaml": (13, "node 'info': next points to 'nowhere', which is not a node"),
+    "unreachable_node.yaml": (10, "node 'info': unreachable: no node leads here"),
+    "missing_failure_outcome.yaml": (5, "node 'menu': on_failure: expected a non-empty string"),
+    "unknown_prompt.yaml": (10, "prompt 'policy_astrology' is not in the prompt catalogue"),
+    "unknown_post.yaml": (16, "post: 'tax-office' is not a post in the seat directory"),
+}
+
+
+def test_dialplan_check_reports_every_broken_flow_with_its_location_at_once() -> None:
+    folder = REPO / "tests" / "data" / "broken_flows"
+    assert {p.name for p in folder.glob("*.yaml")} == set(BROKEN)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "-c",
+            str(REPO / "config/hotline.toml"),
+            "dialplan",
+            "check",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.removeprefix("hotline: error: ").strip().splitlines()
+    assert len(lines) == len(BROKEN)  # one clear error each
+    for name, (line, words) in BROKEN.items():
+        (found,) = [x for x in lines if x.startswith(f"{folder / name}:{line}:")]
+        assert words in found

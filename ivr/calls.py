@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from recordings.naming import message_name
+from routing.presence import Presence
 from store.db import open_engine, session_factory
 
 from .agi import ChannelGone
@@ -22,6 +24,7 @@ from .flow import Flow, load_flows
 from .interpreter import FlowRun
 from .lookups import LookupSource, SqliteContributions
 from .prompts import catalogue_ids
+from .routing_desk import RoutingDesk
 from .runtime import Services, run_call
 from .tickets import TicketDesk
 
@@ -46,17 +49,30 @@ def load_call_flows(settings: Settings) -> tuple[dict[str, Flow], frozenset[str]
 
 
 class CallHandler:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, presence: Presence | None = None) -> None:
+        """`presence`: the controller's, fed from AMI; without it (the classic entry) every
+        logged-in agent counts as free and Asterisk's answer to each ring decides."""
         self.settings = settings
         self.flows, self.prompt_ids = load_call_flows(settings)
         self.sessions = session_factory(open_engine(settings.database_url))
+        rt = settings.routing
+        self.presence = presence or Presence(
+            settings.directory, timedelta(seconds=rt.wrap_up_seconds), rt.agents_start_logged_in
+        )
+        self.routing = RoutingDesk(
+            settings.directory,
+            self.presence,
+            self.sessions,
+            settings.flows.ring_timeout,
+            rt.first_inquiry_days,
+        )
         self.services = Services(
             directory=settings.directory,
             prompt_file=self.prompt_file,
             message_file=self.message_file,
             open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
+            routing=self.routing,
             lookups=build_lookups(settings),
-            ring_timeout=settings.flows.ring_timeout,
         )
 
     def prompt_file(self, prompt: str, language: str) -> str:

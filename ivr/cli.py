@@ -95,7 +95,7 @@ def cmd_dialplan(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.action == "render":
-        print(dialplan.render_inbound(settings), end="")
+        print(dialplan.render(settings), end="")
         return 0
     if args.action == "load":
         for line in dialplan.install(settings):
@@ -118,6 +118,14 @@ def cmd_dialplan(args: argparse.Namespace) -> int:
         raise ConfigError(f"dialplan graph: no flow {name!r}; flows: {', '.join(sorted(flows))}")
     out = Path(args.output or f"{name}.svg")
     print(f"wrote {render(flows[name], out)}")
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from .agents import change_agent
+
+    settings = _settings(args)
+    print(asyncio.run(change_agent(settings, args.agent, args.change, args.reason)))
     return 0
 
 
@@ -231,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dp.add_argument("-o", "--output", help="graph: the picture to write (.svg, .png or .dot)")
     dp.set_defaults(func=cmd_dialplan)
+
+    ag = sub.add_parser(
+        "agent",
+        help="log an agent in or out, pause or resume (as the seat's *11-*14 do)",
+        description="Tells the running controller, through Asterisk (an AMI UserEvent), that an "
+        "agent logged in, logged out, paused (with a reason) or resumed.",
+    )
+    ag.add_argument("change", choices=["login", "logout", "pause", "resume"])
+    ag.add_argument("agent", help="the agent's id in the seat directory, e.g. 1001")
+    ag.add_argument(
+        "--reason", default="other", help="pause: lunch, training, meeting or other (default other)"
+    )
+    ag.set_defaults(func=cmd_agent)
 
     agi = sub.add_parser(
         "agi",

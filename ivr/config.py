@@ -69,6 +69,13 @@ class FlowSettings:
 
 
 @dataclass(frozen=True)
+class RoutingSettings:
+    first_inquiry_days: int  # a repeat caller within this many days is offered their agent
+    wrap_up_seconds: int  # an agent is not rung this long after a call ends
+    agents_start_logged_in: bool  # false: agents log in with *11 before they are rung
+
+
+@dataclass(frozen=True)
 class LookupSettings:
     name: str
     kind: str  # "sqlite-contributions" (the shipped example)
@@ -107,6 +114,7 @@ class Settings:
     recordings: RecordingSettings
     prompts: PromptSettings
     flows: FlowSettings
+    routing: RoutingSettings
     lookups: tuple[LookupSettings, ...]
     dialplan: DialplanSettings
     directory: Directory
@@ -171,6 +179,12 @@ def load_settings(path: Path) -> Settings:
         straight_to_agent=flow_t.flag("straight_to_agent", False),
         ring_timeout=flow_t.integer("ring_timeout", 20, 5, 120),
     )
+    rt_t = root.table("routing", required=False)
+    routing = RoutingSettings(
+        first_inquiry_days=rt_t.integer("first_inquiry_days", 7, 0, 365),
+        wrap_up_seconds=rt_t.integer("wrap_up_seconds", 10, 0, 600),
+        agents_start_logged_in=rt_t.flag("agents_start_logged_in", True),
+    )
     lookups = []
     for name, raw in root.table("lookups", required=False).data.items():
         t = Table(raw, path, f"[lookups.{name}]") if isinstance(raw, dict) else None
@@ -226,6 +240,7 @@ def load_settings(path: Path) -> Settings:
         recordings=recordings,
         prompts=prompts,
         flows=flows,
+        routing=routing,
         lookups=tuple(lookups),
         dialplan=dialplan,
         directory=directory,

@@ -12,12 +12,13 @@ import signal
 from routing.directory import Directory
 
 from .agi import AgiSession, FastAgiServer
-from .ami import AmiClient, AmiError, Event
+from .ami import AmiClient, AmiError, Event, plain_event
 from .callrecords import CallRecordWriter
 from .calls import CallHandler
-from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot
+from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
 from .config import Settings
 from .dialplan import INBOUND_CONTEXT
+from .presence_events import apply_event
 
 log = logging.getLogger("hotline.controller")
 
@@ -44,6 +45,7 @@ class Controller:
         self.settings = settings
         self.directory: Directory = settings.directory
         self.calls = CallHandler(settings)
+        self.background: set[asyncio.Future[None]] = set()
         self.records = CallRecordWriter(self.calls.sessions)
         self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
         ami = settings.ami
@@ -53,6 +55,7 @@ class Controller:
             ami.username,
             ami.secret,
             on_event=self._on_event,
+            on_login=self._on_login,
             connect_timeout=ami.connect_timeout,
             action_timeout=ami.action_timeout,
         )
@@ -71,10 +74,36 @@ class Controller:
         return agent.id if agent else None
 
     def _on_event(self, event: Event) -> None:
+        at = event_time(event)
+        changed = apply_event(self.calls.presence, self.directory, event, at)
+        if changed:
+            log.info(changed)
         changes: list[Change] = self.tracker.handle(event)
         for kind, snap in changes:
             log.info(describe(kind, snap))
         self.records.submit(changes)
+
+    def _on_login(self) -> None:
+        """On every (re)connect: presence is re-read from Asterisk, never left stale."""
+        self.background.add(task := asyncio.ensure_future(self.resync()))
+        task.add_done_callback(self.background.discard)
+
+    async def resync(self) -> None:
+        try:
+            reply = await self.ami.action("DeviceStateList", timeout=10)
+        except AmiError as exc:
+            log.warning("event=presence.resync-failed reason=%r", str(exc))
+            return
+        messages = reply if isinstance(reply, list) else [reply]
+        seats = 0
+        for message in messages:
+            event = plain_event(message)
+            if event.get("Event") == "DeviceStateChange":
+                seats += (
+                    apply_event(self.calls.presence, self.directory, event, event_time(event))
+                    is not None
+                )
+        log.info("event=presence.resync seats=%d", seats)
 
     async def _on_agi(self, session: AgiSession) -> None:
         await self.calls.handle(session, session.script)

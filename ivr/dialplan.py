@@ -16,6 +16,44 @@ INBOUND_CONTEXT = "hotline-inbound"
 FALLBACK_QUEUE = "hotline-fallback"
 
 
+SEATS_CONTEXT = "hotline-seats"
+AGENT_EVENT = "HotlineAgent"  # the UserEvent a seat's feature code raises
+PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "meeting", "4": "other"}
+
+
+def render(settings: Settings) -> str:
+    """Everything hotline puts in Asterisk's dialplan (extensions_hotline.conf)."""
+    return render_inbound(settings) + "\n" + render_seats()
+
+
+def render_seats() -> str:
+    """Feature codes an agent dials from the seat: *11 log in, *12 log out, *13N pause with
+    reason N (1 lunch, 2 training, 3 meeting, 4 other), *14 resume. Each raises a UserEvent
+    the controller folds into presence; the endpoint comes from Asterisk, not the caller."""
+    codes = [
+        ("*11", "login", "agent-loginok"),
+        ("*12", "logout", "agent-loggedoff"),
+        ("*14", "resume", "de-activated"),
+    ]
+    lines = [f"[{SEATS_CONTEXT}]"]
+    for code, change, sound in codes:
+        lines += [
+            f"exten => {code},1,Answer()",
+            f" same => n,UserEvent({AGENT_EVENT},Change: {change},"
+            "Endpoint: ${CHANNEL(endpoint)})",
+            f" same => n,Playback({sound})",
+            " same => n,Hangup()",
+        ]
+    lines += [
+        "exten => _*13[1-4],1,Answer()",
+        f" same => n,UserEvent({AGENT_EVENT},Change: pause,Reason: ${{EXTEN:3}},"
+        "Endpoint: ${CHANNEL(endpoint)})",
+        " same => n,Playback(activated)",
+        " same => n,Hangup()",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render_inbound(settings: Settings) -> str:
     dp = settings.dialplan
     record = f"{settings.recordings.asterisk_directory.rstrip('/')}/{DIALPLAN_FILE_EXPRESSION}"
@@ -51,7 +89,7 @@ def install(settings: Settings) -> list[str]:
         raise DialplanError(f"{main}: no extensions.conf here: check [dialplan] asterisk_config")
     ours = folder / INCLUDE_FILE
     done = []
-    text = render_inbound(settings)
+    text = render(settings)
     if not ours.exists() or ours.read_text(encoding="utf-8") != text:
         ours.write_text(text, encoding="utf-8")
         done.append(f"wrote {ours}")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from routing.directory import Directory
-from routing.router import plan_for_post
+from routing.router import DialStep, find_post
 
 from .agi import ChannelGone
 from .channel import CallChannel
@@ -34,6 +34,7 @@ from .interpreter import (
     Transfer,
 )
 from .lookups import LookupFailed, LookupSource
+from .routing_desk import RouteRequest, RoutingDesk
 
 log = logging.getLogger("hotline.runtime")
 
@@ -57,9 +58,9 @@ class Services:
     prompt_file: Callable[[str, str], str]  # (prompt id, language) -> what Asterisk plays
     message_file: Callable[[str, int], tuple[str, str]]  # (call, n) -> (Asterisk path, name)
     open_ticket: Callable[[MessageSaved], Awaitable[str | None]]  # ticket number, None if empty
+    routing: RoutingDesk
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ring_timeout: int = 20
 
 
 @dataclass
@@ -197,36 +198,37 @@ class _Driver:
         return ("recorded", {"ticket": ticket}) if ticket else ("empty", None)
 
     async def transfer(self, step: Transfer) -> str:
-        directory = self.services.directory
-        post = (
-            directory.posts.get(step.post)
-            if step.post
-            else directory.find_post(step.business, step.district or None)
-        )
-        if post is None:
-            log.error(
-                "event=route.no-post call=%s business=%s district=%s",
-                self.call_id,
-                step.business,
-                step.district,
-            )
-            return "no-answer"
+        directory, desk = self.services.directory, self.services.routing
+        post = find_post(directory, step.post, step.business, step.district or None)
         if step.hold_prompt:
             key = await self.channel.play(
                 self.files([step.hold_prompt]), escape=step.self_service_key
             )
             if key:
                 return "self-service"
-        for attempt in plan_for_post(directory, post.id, self.services.ring_timeout):
-            result = await self.channel.dial(attempt.endpoint, attempt.timeout)
-            log.info(
-                "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
-                self.call_id,
-                attempt.agent_id,
-                attempt.endpoint,
-                attempt.reason,
-                result.status,
-            )
-            if result.answered:
-                return "answered"
-        return "no-answer"
+        request = RouteRequest(self.call_id, self.caller, post, step.business, step.district)
+        plan = await desk.plan(request)
+        attempts: list[tuple[DialStep, str]] = []
+        try:
+            for attempt in plan.steps:
+                if not desk.claim(attempt.agent_id):
+                    attempts.append((attempt, "CLAIMED"))  # another call rings them now
+                    continue
+                try:
+                    result = await self.channel.dial(attempt.endpoint, attempt.timeout)
+                finally:
+                    desk.release(attempt.agent_id)
+                attempts.append((attempt, result.status))
+                log.info(
+                    "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
+                    self.call_id,
+                    attempt.agent_id,
+                    attempt.endpoint,
+                    attempt.reason,
+                    result.status,
+                )
+                if result.answered:
+                    return "answered"
+            return "no-answer"
+        finally:
+            await desk.record(request, plan, attempts)

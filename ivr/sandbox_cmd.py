@@ -15,7 +15,7 @@ from sandbox.rootfs import SandboxError, ensure_rootfs
 from .ami import AmiClient, AmiError
 from .classic_install import install_classic
 from .config import Settings
-from .dialplan import render_inbound
+from .dialplan import render
 
 
 def sandbox_spec(settings: Settings) -> SandboxSpec:
@@ -31,7 +31,7 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         caller_match=settings.sandbox.caller_match,
         seats=tuple(SeatPhone(s.endpoint, s.contact) for s in settings.directory.seats.values()),
         fallback_seats=settings.dialplan.fallback_seats,
-        extensions=render_inbound(settings),
+        extensions=render(settings),
         recordings_dir=settings.recordings.asterisk_directory,
     )
 

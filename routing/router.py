@@ -1,10 +1,21 @@
-"""The router's decisions: pure functions from the directory to an ordered dial plan."""
+"""The router's decisions: pure functions from the call's facts and the agents' presence to an
+ordered plan, with the reason for every step taken or skipped.
+
+Order (the AB-post system, "one place calls, the whole city answers"):
+first-inquiry owner -> the post's A -> the post's B -> the district pool (skill match, longest
+idle first) -> the city pool (likewise) -> the queue. An agent who is not available, or is
+being rung for another call, is skipped with the reason written into the chain, e.g.
+"A 1001 talking -> B 1002 logged-out -> district pool xihu: 2003 (longest idle)".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from .directory import Directory
+from .directory import Agent, Directory, Post
+from .presence import AgentPresence, State
 
 
 @dataclass(frozen=True)
@@ -15,16 +26,102 @@ class DialStep:
     reason: str  # why this step, e.g. "post pension-city A"
 
 
-def plan_for_post(directory: Directory, post_id: str, ring_timeout: int) -> list[DialStep]:
-    """The post's A agent, then its B agent, then the city pool: each agent once."""
-    post = directory.posts[post_id]
-    steps = [
-        DialStep(post.a, directory.agents[post.a].seat, ring_timeout, f"post {post.id} A"),
-        DialStep(post.b, directory.agents[post.b].seat, ring_timeout, f"post {post.id} B"),
+@dataclass(frozen=True)
+class Plan:
+    post: Post | None
+    steps: tuple[DialStep, ...]
+    chain: tuple[str, ...]  # the whole decision, skipped candidates included
+
+    def describe(self) -> str:
+        return " -> ".join(self.chain)
+
+
+def plan_call(
+    directory: Directory,
+    post: Post | None,
+    business: str,
+    district: str | None,
+    presence: Mapping[str, AgentPresence],
+    ring_timeout: int,
+    owner: str | None = None,
+    claimed: Collection[str] = (),
+) -> Plan:
+    """The ordered dial plan for one call. `owner`: the agent who handled this caller's matter
+    recently (first-inquiry responsibility); `claimed`: agents being rung for other calls."""
+    steps: list[DialStep] = []
+    chain: list[str] = []
+    tried: set[str] = set()
+
+    def consider(agent_id: str, label: str) -> None:
+        if agent_id in tried or agent_id not in directory.agents:
+            return
+        tried.add(agent_id)
+        why_not = _unavailable(agent_id, presence, claimed)
+        if why_not:
+            chain.append(f"{label} {agent_id} {why_not}")
+        else:
+            steps.append(
+                DialStep(
+                    agent_id, directory.agents[agent_id].seat, ring_timeout, f"{label} {agent_id}"
+                )
+            )
+            chain.append(f"{label}: {agent_id}")
+
+    if owner:
+        consider(owner, "first-inquiry owner")
+    if post is not None:
+        consider(post.a, f"post {post.id} A")
+        consider(post.b, f"post {post.id} B")
+    skill = post.business if post is not None else business
+    pools = [(o.id, "city pool") for o in directory.offices.values() if o.kind == "city"]
+    if district and district in directory.offices and directory.offices[district].kind != "city":
+        pools.insert(0, (district, f"district pool {district}"))
+    for office, label in pools:
+        for agent in _pool(directory, presence, skill, office):
+            consider(agent.id, label)
+    chain.append("queue" if not steps else "then queue")
+    return Plan(post, tuple(steps), tuple(chain))
+
+
+def _pool(
+    directory: Directory, presence: Mapping[str, AgentPresence], skill: str, office: str
+) -> list[Agent]:
+    """An office's agents with the skill, longest idle first (the available ones lead)."""
+    members = [
+        a
+        for a in directory.agents.values()
+        if a.office == office and (not skill or skill in a.skills)
     ]
-    seen = {post.a, post.b}
-    for agent in directory.city_pool():
-        if agent.id not in seen:
-            steps.append(DialStep(agent.id, agent.seat, ring_timeout, "city pool"))
-            seen.add(agent.id)
-    return steps
+    return sorted(members, key=lambda a: _idle_key(a, presence))
+
+
+def _idle_key(agent: Agent, presence: Mapping[str, AgentPresence]) -> tuple[int, datetime, str]:
+    state = presence.get(agent.id)
+    if state is None or state.idle_since is None:
+        return (1, datetime.max, agent.id)
+    return (0, state.idle_since.replace(tzinfo=None), agent.id)
+
+
+def _unavailable(
+    agent_id: str, presence: Mapping[str, AgentPresence], claimed: Collection[str]
+) -> str:
+    """'' when the agent can be rung now, else the reason in a few words."""
+    if agent_id in claimed:
+        return "ringing for another call"
+    state = presence.get(agent_id)
+    if state is None:
+        return "unknown"
+    if state.state is State.AVAILABLE:
+        return ""
+    if state.state is State.PAUSED and state.reason:
+        return f"paused ({state.reason})"
+    return state.state.value
+
+
+def find_post(
+    directory: Directory, post_id: str, business: str, district: str | None
+) -> Post | None:
+    """A route's post: named, or found by business in the district, else the city's."""
+    if post_id:
+        return directory.posts.get(post_id)
+    return directory.find_post(business, district)

@@ -103,6 +103,16 @@ def _press(key: str, wait_ms: int) -> str:
     )
 
 
+def busy_agent_scenario() -> str:
+    """A phone that answers every call with 486 Busy Here."""
+    return _template("agent_busy.xml")
+
+
+def unanswered_agent_scenario() -> str:
+    """A phone that rings (180) and is never picked up."""
+    return _template("agent_no_answer.xml")
+
+
 def agent_scenario(audio: Path, ring_ms: int = 500, talk_ms: int = 3000) -> str:
     """An agent's phone: rings `ring_ms`, answers, talks `talk_ms` (a tone), hangs up."""
     return (

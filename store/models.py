@@ -79,3 +79,18 @@ class Ticket(Base):
     seconds: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20), default="open")
+
+
+class RouteDecision(Base):
+    """Why a call went where it went: the router's chain and what each ring gave."""
+
+    __tablename__ = "route_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    post: Mapped[str] = mapped_column(String(80), default="")
+    # e.g. "post pension-xihu A 2001 talking -> post pension-xihu B: 2002 -> then queue |
+    #       rang: 2002 NOANSWER, 2003 ANSWER"
+    chain: Mapped[str] = mapped_column(String(2000))
+    answered_by: Mapped[str | None] = mapped_column(String(40))

@@ -17,7 +17,7 @@ def write_config(
     name: str = "default",
     rootfs: str = "/var/cache/hotline/asterisk-sid",
     secret: str = "sandbox-only-secret",
-    agent_ports: tuple[int, ...] = (5071, 5072, 5073),
+    agent_ports: tuple[int, ...] = (5071, 5072, 5073, 5074),
     hours: str | None = None,
     flows: str = "",
     extra: str = "",
@@ -73,7 +73,7 @@ caller_match = ["127.0.0.2"]
         encoding="utf-8",
     )
     seats = (REPO / "config" / "seats.toml").read_text(encoding="utf-8")
-    for default, port in zip((5071, 5072, 5073), agent_ports, strict=True):
+    for default, port in zip((5071, 5072, 5073, 5074), agent_ports, strict=True):
         seats = seats.replace(f"@127.0.0.1:{default}", f"@127.0.0.1:{port}")
     if hours is not None:
         old = 'hours = ["mon-fri 08:30-12:00", "mon-fri 13:30-17:00"]'

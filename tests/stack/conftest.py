@@ -26,11 +26,11 @@ from recordings.wav import wav_info
 from sandbox import sipp
 from sandbox.instance import Instance
 from sandbox.rootfs import SandboxError
-from store.models import Call, IvrStep, Ticket
+from store.models import Call, IvrStep, RouteDecision, Ticket
 from tests.conftest import REPO, write_config
 
 AMI_PORT, AGI_PORT, SIP_PORT = 15038, 14573, 15060
-AGENT_PORTS = (15071, 15072, 15073)
+AGENT_PORTS = (15071, 15072, 15073, 15074)
 ALWAYS_OPEN = '"mon-sun 00:00-24:00"'  # agents' hours for tests that need a person
 
 
@@ -89,6 +89,10 @@ class Stack:
 
         wait_for(steps, timeout, f"the IVR path of {linkedid}")
         return steps()
+
+    def decisions(self, linkedid: str) -> list[RouteDecision]:
+        query = select(RouteDecision).where(RouteDecision.linkedid == linkedid)
+        return list(self._query(lambda s: list(s.scalars(query))))
 
     def tickets(self, linkedid: str) -> list[Ticket]:
         query = select(Ticket).where(Ticket.linkedid == linkedid)
@@ -215,6 +219,11 @@ def controller(stack: Stack) -> Iterator[ControllerProcess]:
         yield proc
 
 
+SEAT_PORTS = dict(
+    zip(("agent1001", "agent1002", "agent2001", "agent2002"), AGENT_PORTS, strict=True)
+)
+
+
 @contextmanager
 def agent_phone(
     stack: Stack,
@@ -222,18 +231,18 @@ def agent_phone(
     endpoint: str = "agent1001",
     talk_ms: int = 3000,
     max_calls: int | None = None,
+    behaviour: str = "answer",
 ) -> Iterator[sipp.SippParty]:
-    port = {"agent1001": AGENT_PORTS[0], "agent1002": AGENT_PORTS[1], "agent2001": AGENT_PORTS[2]}[
-        endpoint
-    ]
+    """A seat's phone: 'answer' (rings 0.5 s, talks, hangs up), 'busy' (486) or 'no-answer'."""
     work = stack.folder / name
-    party = sipp.start_agent(
-        work,
-        endpoint,
-        port,
-        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=talk_ms),
-        max_calls=max_calls,
-    )
+    scenario = {
+        "answer": lambda: sipp.agent_scenario(
+            sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=talk_ms
+        ),
+        "busy": sipp.busy_agent_scenario,
+        "no-answer": sipp.unanswered_agent_scenario,
+    }[behaviour]()
+    party = sipp.start_agent(work, endpoint, SEAT_PORTS[endpoint], scenario, max_calls=max_calls)
     try:
         yield party
     finally:

@@ -15,11 +15,13 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for command in ("serve", "agi", "sandbox", "dialplan", "prompts", "demo"):
+    for command in ("serve", "agi", "agent", "sandbox", "dialplan", "prompts", "demo"):
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["serve", "agi", "sandbox", "dialplan", "prompts", "demo"])
+@pytest.mark.parametrize(
+    "command", ["serve", "agi", "agent", "sandbox", "dialplan", "prompts", "demo"]
+)
 def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([command, "--help"])

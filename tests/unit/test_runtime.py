@@ -11,7 +11,9 @@ from ivr.channel import DialResult
 from ivr.config import load_settings
 from ivr.flow import load_flows
 from ivr.interpreter import FlowRun
+from ivr.routing_desk import RoutingDesk
 from ivr.runtime import HANDLED_VARIABLE, CallReport, MessageSaved, Services, run_call
+from routing.presence import Presence
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO / "config" / "hotline.toml")
@@ -90,6 +92,9 @@ def services(now: datetime = MONDAY_10AM, lookup_seconds: float = 0.0) -> Servic
         prompt_file=lambda prompt, language: f"{language}/{prompt}",
         message_file=lambda call, n: (f"/rec/msg-{call}-{n}", f"msg-{call}-{n}"),
         open_ticket=open_ticket,
+        routing=RoutingDesk(
+            SETTINGS.directory, Presence(SETTINGS.directory), sessions=None, now=lambda: now
+        ),
         lookups={"contributions": SlowSource(lookup_seconds)},
         now=lambda: now,
     )

@@ -1,0 +1,163 @@
+"""AB-post fallback on the real stack: SIPp phones that answer, are busy (486), never answer,
+or are not there at all; every test reads the stored decision chain."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import threading
+from contextlib import ExitStack
+
+from tests.conftest import REPO
+from tests.stack.conftest import (
+    ControllerProcess,
+    Stack,
+    agent_phone,
+    place_call,
+    running_controller,
+    wait_for,
+)
+
+AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once
+
+
+def legs(stack: Stack, caller: str) -> list[tuple[str, str | None]]:
+    call = stack.ended_call(caller)
+    return [(leg.agent_id or "", leg.dial_status) for leg in call.legs]
+
+
+def chain(stack: Stack, caller: str) -> str:
+    call = stack.ended_call(caller)
+    wait_for(lambda: stack.decisions(call.linkedid), 10, "the route decision")
+    (decision,) = stack.decisions(call.linkedid)
+    return decision.chain
+
+
+def test_a_busy_then_b_answers(stack: Stack, controller: ControllerProcess) -> None:
+    with (
+        agent_phone(stack, "r-busy-a", "agent1001", behaviour="busy"),
+        agent_phone(stack, "r-busy-b", "agent1002", max_calls=1, talk_ms=2000) as b,
+    ):
+        place_call(stack, "r-busy", "13900000201", script=AGENT_NOW)
+        assert b.process.wait(10) == 0
+    assert legs(stack, "13900000201") == [("1001", "BUSY"), ("1002", "ANSWER")]
+    assert chain(stack, "13900000201").endswith("| rang: 1001 BUSY, 1002 ANSWER")
+
+
+def test_a_not_answering_moves_to_b_after_the_ring_timeout(stack: Stack) -> None:
+    quick = stack.config_with("ring5", flows="ring_timeout = 5")
+    with (
+        running_controller(stack, quick),
+        agent_phone(stack, "r-na-a", "agent1001", behaviour="no-answer"),
+        agent_phone(stack, "r-na-b", "agent1002", max_calls=1, talk_ms=2000),
+    ):
+        place_call(stack, "r-noanswer", "13900000202", script=AGENT_NOW)
+    call = stack.ended_call("13900000202")
+    (a, b) = call.legs
+    assert (a.agent_id, a.dial_status, b.agent_id, b.dial_status) == (
+        "1001",
+        "NOANSWER",
+        "1002",
+        "ANSWER",
+    )
+    assert a.ended_at is not None
+    assert 4.5 <= (a.ended_at - a.ring_at).total_seconds() <= 7.0  # the 5 s ring timeout
+
+
+def test_a_with_no_phone_at_the_seat_moves_to_b(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    with agent_phone(stack, "r-gone-b", "agent1002", max_calls=1, talk_ms=2000):
+        place_call(stack, "r-gone", "13900000203", script=AGENT_NOW)  # nobody at agent1001
+    (a, b) = legs(stack, "13900000203")
+    assert a[0] == "1001" and a[1] in ("CHANUNAVAIL", "CONGESTION", "NOANSWER")
+    assert b == ("1002", "ANSWER")
+
+
+def test_a_busy_b_logged_out_the_district_pool_answers(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    def hotline(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ivr.cli", "-c", str(stack.config), *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=30,
+            check=False,
+        )
+
+    assert hotline("agent", "logout", "1002").stdout.strip() == "agent 1002: logout"
+    wait_for(lambda: "event=agent.logout agent=1002" in controller.text(), 5, "the logout")
+    try:
+        with (
+            agent_phone(stack, "r-pool-a", "agent2001", behaviour="busy"),
+            agent_phone(stack, "r-pool-d", "agent2002", max_calls=1, talk_ms=2000),
+        ):
+            # a Xihu landline: the pension-xihu post (A 2001, B 1002)
+            place_call(stack, "r-pool", "057187000204", script=AGENT_NOW)
+    finally:
+        assert hotline("agent", "login", "1002").returncode == 0
+    assert legs(stack, "057187000204") == [("2001", "BUSY"), ("2002", "ANSWER")]
+    text = chain(stack, "057187000204")
+    assert text.startswith(
+        "post pension-xihu A: 2001 -> post pension-xihu B 1002 logged-out"
+        " -> district pool xihu: 2002"
+    )
+
+
+def test_a_b_and_the_district_unavailable_the_city_pool_answers(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    with ExitStack() as phones:
+        for endpoint in ("agent2001", "agent1002", "agent2002"):
+            phones.enter_context(
+                agent_phone(stack, f"r-city-{endpoint}", endpoint, behaviour="busy")
+            )
+        phones.enter_context(
+            agent_phone(stack, "r-city-1001", "agent1001", max_calls=1, talk_ms=2000)
+        )
+        place_call(stack, "r-city", "057187000205", script=AGENT_NOW)
+    assert legs(stack, "057187000205") == [
+        ("2001", "BUSY"),
+        ("1002", "BUSY"),
+        ("2002", "BUSY"),
+        ("1001", "ANSWER"),
+    ]
+    assert "city pool: 1001" in chain(stack, "057187000205")
+
+
+def test_simultaneous_calls_never_ring_one_free_agent_twice(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    callers = [f"1390000021{n}" for n in range(4)]
+    with (
+        agent_phone(stack, "r-many-a", "agent1001", talk_ms=12_000),
+        agent_phone(stack, "r-many-b", "agent1002", talk_ms=12_000),
+    ):
+        threads = [
+            threading.Thread(
+                target=place_call,
+                args=(stack, f"r-many-{n}", caller),
+                kwargs={"script": AGENT_NOW, "hangup_after_ms": 14_000},
+            )
+            for n, caller in enumerate(callers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    rings: dict[str, list[tuple[float, float]]] = {}
+    for caller in callers:
+        for leg in stack.ended_call(caller).legs:
+            assert leg.ended_at is not None
+            rings.setdefault(leg.endpoint, []).append(
+                (leg.ring_at.timestamp(), leg.ended_at.timestamp())
+            )
+    for endpoint, spans in rings.items():
+        spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start >= end - 0.05, f"{endpoint} rang for two calls at once: {spans}"
+    answered = [c for c in callers if stack.ended_call(c).outcome == "answered"]
+    assert len(answered) >= 2  # both agents took a call

@@ -1,0 +1,118 @@
+"""The router's decisions on a small Hangzhou directory, with the reasons it gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from routing.directory import Agent, Directory, Office, Post, Seat
+from routing.presence import Presence, State
+from routing.router import plan_call
+
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def directory() -> Directory:
+    offices = {
+        "city": Office("city", "市中心", "city"),
+        "xihu": Office("xihu", "西湖区", "district"),
+    }
+    agents = {
+        "1001": Agent("1001", "王芳", "s1001", "city", ("pension",)),
+        "1002": Agent("1002", "李强", "s1002", "city", ("pension",)),
+        "1003": Agent("1003", "赵敏", "s1003", "city", ("medical",)),
+        "2001": Agent("2001", "陈静", "s2001", "xihu", ("pension",)),
+        "2002": Agent("2002", "刘洋", "s2002", "xihu", ("pension",)),
+        "2003": Agent("2003", "孙丽", "s2003", "xihu", ("pension",)),
+    }
+    seats = {a.seat: Seat(a.seat, a.office) for a in agents.values()}
+    posts = {"pension-xihu": Post("pension-xihu", "pension", "xihu", "2001", "2002")}
+    return Directory(offices, seats, agents, posts)
+
+
+def presence(d: Directory) -> Presence:
+    p = Presence(d, wrap_up=timedelta(seconds=10))
+    p.snapshot(T0)  # everyone free since T0
+    return p
+
+
+def agents_of(plan: object) -> list[str]:
+    return [s.agent_id for s in plan.steps]  # type: ignore[attr-defined]
+
+
+def test_a_answers_first_then_b_then_the_district_then_the_city_pool() -> None:
+    d = directory()
+    plan = plan_call(d, d.posts["pension-xihu"], "pension", "xihu", presence(d).snapshot(T0), 15)
+    assert agents_of(plan) == ["2001", "2002", "2003", "1001", "1002"]  # 1003: no pension skill
+    assert plan.steps[0].reason == "post pension-xihu A 2001"
+    assert plan.steps[0].endpoint == "s2001" and plan.steps[0].timeout == 15
+
+
+def test_busy_a_and_logged_out_b_are_skipped_with_their_reasons() -> None:
+    d = directory()
+    p = presence(d)
+    p.device("s2001", "INUSE", T0)
+    p.logout("2002", T0)
+    plan = plan_call(d, d.posts["pension-xihu"], "pension", "xihu", p.snapshot(T0), 15)
+    assert agents_of(plan)[0] == "2003"
+    assert plan.describe().startswith(
+        "post pension-xihu A 2001 talking -> post pension-xihu B 2002 logged-out -> "
+        "district pool xihu: 2003"
+    )
+
+
+def test_pools_ring_the_longest_idle_agent_first() -> None:
+    d = directory()
+    p = presence(d)
+    p.device("s1001", "INUSE", T0)
+    p.snapshot(T0)
+    p.device("s1001", "NOT_INUSE", T0 + timedelta(seconds=5))
+    later = T0 + timedelta(minutes=5)  # 1001 freed at T0+5 s, after wrap-up: idle the shortest
+    plan = plan_call(d, None, "pension", None, p.snapshot(later), 15)
+    assert agents_of(plan) == ["1002", "1001"]
+
+
+def test_wrap_up_paused_unreachable_and_claimed_agents_are_not_rung() -> None:
+    d = directory()
+    p = presence(d)
+    p.device("s2001", "INUSE", T0)
+    p.snapshot(T0)
+    p.device("s2001", "NOT_INUSE", T0 + timedelta(seconds=1))  # wrap-up for 10 s
+    p.pause("2002", "lunch", T0)
+    p.contact("s2003", False, T0)
+    at = T0 + timedelta(seconds=3)
+    plan = plan_call(
+        d, d.posts["pension-xihu"], "pension", "xihu", p.snapshot(at), 15, claimed={"1001"}
+    )
+    assert agents_of(plan) == ["1002"]
+    assert "A 2001 wrap-up" in plan.describe()
+    assert "B 2002 paused (lunch)" in plan.describe()
+    assert "2003 unreachable" in plan.describe()
+    assert "1001 ringing for another call" in plan.describe()
+
+
+def test_the_first_inquiry_owner_is_offered_first() -> None:
+    d = directory()
+    plan = plan_call(
+        d, d.posts["pension-xihu"], "pension", "xihu", presence(d).snapshot(T0), 15, owner="1002"
+    )
+    assert agents_of(plan)[:3] == ["1002", "2001", "2002"]
+    assert plan.chain[0] == "first-inquiry owner: 1002"
+
+
+def test_nobody_available_means_the_queue() -> None:
+    d = directory()
+    p = presence(d)
+    for agent in d.agents.values():
+        p.logout(agent.id, T0)
+    plan = plan_call(d, d.posts["pension-xihu"], "pension", "xihu", p.snapshot(T0), 15)
+    assert plan.steps == () and plan.chain[-1] == "queue"
+
+
+def test_time_in_state_is_kept() -> None:
+    d = directory()
+    p = presence(d)
+    p.device("s1001", "RINGING", T0 + timedelta(seconds=1))
+    snap = p.snapshot(T0 + timedelta(seconds=1))
+    assert snap["1001"].state is State.RINGING and snap["1001"].since == T0 + timedelta(seconds=1)
+    p.device("s1001", "INUSE", T0 + timedelta(seconds=3))
+    assert p.snapshot(T0 + timedelta(seconds=3))["1001"].state is State.TALKING

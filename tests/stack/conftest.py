@@ -166,8 +166,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         instance = sandbox_cmd.up(settings, say=lambda _line: None)
     except (SandboxError, AmiError) as exc:
         pytest.fail(f"the sandbox Asterisk could not be started: {exc}")
-    yield Stack(settings, config, folder, instance)
-    instance.stop()
+    stack = Stack(settings, config, folder, instance)
+    yield stack
+    stack.instance.stop()  # the one running now (a test may have restarted Asterisk)
 
 
 @dataclass

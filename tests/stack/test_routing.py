@@ -161,3 +161,72 @@ def test_simultaneous_calls_never_ring_one_free_agent_twice(
             assert start >= end - 0.05, f"{endpoint} rang for two calls at once: {spans}"
     answered = [c for c in callers if stack.ended_call(c).outcome == "answered"]
     assert len(answered) >= 2  # both agents took a call
+
+
+def test_a_repeat_caller_is_offered_the_agent_who_answered_them_first(stack: Stack) -> None:
+    """First-inquiry responsibility: B took the first call (A was busy); on the second call
+    A is free, yet the caller is offered B first (no wrap-up time here: B is free at once)."""
+    no_wrap_up = stack.config_with("no-wrap-up", extra="[routing]\nwrap_up_seconds = 0")
+    with running_controller(stack, no_wrap_up):
+        repeat_calls(stack)
+
+
+def repeat_calls(stack: Stack) -> None:
+    with (
+        agent_phone(stack, "r-owner-a1", "agent1001", behaviour="busy"),
+        agent_phone(stack, "r-owner-b1", "agent1002", max_calls=1, talk_ms=2000),
+    ):
+        place_call(stack, "r-owner-1", "13900000220", script=AGENT_NOW)
+    first = stack.ended_call("13900000220")
+    with (
+        agent_phone(stack, "r-owner-a2", "agent1001", talk_ms=2000),
+        agent_phone(stack, "r-owner-b2", "agent1002", max_calls=1, talk_ms=2000) as b,
+    ):
+        place_call(stack, "r-owner-2", "13900000220", script=AGENT_NOW)
+        assert b.process.wait(10) == 0
+    wait_for(
+        lambda: len([c for c in stack.calls_from("13900000220") if c.ended_at]) == 2,
+        10,
+        "both calls stored",
+    )
+    (second,) = [c for c in stack.calls_from("13900000220") if c.linkedid != first.linkedid]
+    assert [(leg.agent_id, leg.dial_status) for leg in second.legs] == [("1002", "ANSWER")]
+    wait_for(lambda: stack.decisions(second.linkedid), 10, "the route decision")
+    assert stack.decisions(second.linkedid)[0].chain.startswith("first-inquiry owner: 1002")
+
+
+def test_presence_is_resynchronised_after_asterisk_restarts(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    """A is talking when Asterisk restarts (the call dies with it). After the controller's AMI
+    link comes back, presence is read again: A is free, not left 'talking'."""
+    from ivr import sandbox_cmd
+
+    with agent_phone(stack, "r-restart-a", "agent1001", talk_ms=60_000):
+        # this call dies with Asterisk: its caller waits for the BYE the shutdown sends
+        caller = threading.Thread(
+            target=place_call,
+            args=(stack, "r-restart-1", "13900000230"),
+            kwargs={"script": AGENT_NOW, "timeout": 60},
+        )
+        caller.start()
+        wait_for(
+            lambda: "event=seat.state endpoint=agent1001 state=INUSE" in controller.text(),
+            30,
+            "agent1001 talking",
+        )
+        stack.instance.stop()
+        wait_for(lambda: "event=ami.disconnected" in controller.text(), 20, "the AMI link down")
+        stack.instance = sandbox_cmd.up(stack.settings, say=lambda _line: None)
+        caller.join(60)
+        wait_for(
+            lambda: controller.text().count("event=presence.resync") >= 2,
+            30,
+            "presence resynchronised after the reconnect",
+        )
+    with agent_phone(stack, "r-restart-a2", "agent1001", max_calls=1, talk_ms=2000) as a:
+        place_call(stack, "r-restart-2", "13900000231", script=AGENT_NOW)
+        assert a.process.wait(10) == 0
+    call = stack.ended_call("13900000231")
+    wait_for(lambda: stack.decisions(call.linkedid), 10, "the route decision")
+    assert stack.decisions(call.linkedid)[0].chain.startswith("post pension-city A: 1001")

@@ -65,6 +65,7 @@ class CallHandler:
             self.sessions,
             settings.flows.ring_timeout,
             rt.first_inquiry_days,
+            queue=rt.queue,
         )
         self.services = Services(
             directory=settings.directory,

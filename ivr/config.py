@@ -14,6 +14,7 @@ from pathlib import Path
 
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat
+from routing.queueing import QueuePolicy
 
 from .settings import ConfigError, Table, load_toml
 
@@ -73,6 +74,7 @@ class RoutingSettings:
     first_inquiry_days: int  # a repeat caller within this many days is offered their agent
     wrap_up_seconds: int  # an agent is not rung this long after a call ends
     agents_start_logged_in: bool  # false: agents log in with *11 before they are rung
+    queue: QueuePolicy
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,14 @@ def load_settings(path: Path) -> Settings:
         first_inquiry_days=rt_t.integer("first_inquiry_days", 7, 0, 365),
         wrap_up_seconds=rt_t.integer("wrap_up_seconds", 10, 0, 600),
         agents_start_logged_in=rt_t.flag("agents_start_logged_in", True),
+        queue=QueuePolicy(
+            enabled=rt_t.flag("queue", True),
+            max_wait=rt_t.number("queue_max_wait", 600.0, 0.0),
+            announce_every=rt_t.number("announce_every", 30.0, 5.0),
+            retry_every=rt_t.number("retry_every", 5.0, 1.0),
+            average_handle_seconds=rt_t.number("average_handle_seconds", 180.0, 1.0),
+            callbacks=rt_t.flag("callbacks", True),
+        ),
     )
     lookups = []
     for name, raw in root.table("lookups", required=False).data.items():

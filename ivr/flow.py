@@ -79,6 +79,7 @@ NODE_SPECS: dict[str, set[str]] = {
         "self_service_key",
         "self_service",
         "no_answer",
+        "on_callback",
     },
     "hangup": {"prompts"},
 }
@@ -205,6 +206,7 @@ class RouteNode:
     self_service_key: str
     self_service: str
     no_answer: str
+    on_callback: str  # where a caller who booked a callback goes ("": no callback offered)
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,7 @@ def successors(node: Node) -> list[str]:
     if isinstance(node, LookupNode):
         return [node.found, node.not_found, node.error]
     if isinstance(node, RouteNode):
-        return [node.no_answer] + ([node.self_service] if node.self_service else [])
+        return [node.no_answer] + [n for n in (node.self_service, node.on_callback) if n]
     return []
 
 
@@ -490,6 +492,7 @@ def _build(kind: str, node_id: str, f: _Fields) -> Node:
             self_service_key=key,
             self_service=target,
             no_answer=f.ref("no_answer"),
+            on_callback=f.ref("on_callback", ""),
         )
     return HangupNode(node_id, f.prompts("prompts"))
 

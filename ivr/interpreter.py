@@ -9,7 +9,7 @@ A `FlowRun` says what the call should do next (`instruction()`) and is told what
     CheckHours "open" | "closed"
     Lookup     "found" (data: fields) | "not_found" | "error"
     Record     "recorded" (data: {"ticket": id}) | "empty"
-    Transfer   "answered" | "no-answer" | "self-service"
+    Transfer   "answered" | "no-answer" | "self-service" | "callback" (booked in the queue)
     Finish     "done"
 
 Global keys: 0 a person (from any menu or prompt), * repeat, # back to the previous menu.
@@ -95,6 +95,7 @@ class Transfer:
     district: str
     hold_prompt: str
     self_service_key: str
+    offer_callback: bool = False  # while queued, 1 books a callback
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class FlowRun:
                 self.resolve(node.district),
                 node.hold_prompt,
                 node.self_service_key,
+                bool(node.on_callback),
             )
         assert isinstance(node, HangupNode)
         return Finish(node.prompts)
@@ -226,6 +228,8 @@ class FlowRun:
                 self.finished = True
             elif outcome == "self-service" and node.self_service:
                 self._enter(node.self_service)
+            elif outcome == "callback" and node.on_callback:
+                self._enter(node.on_callback)
             else:
                 self._enter(node.no_answer)
 

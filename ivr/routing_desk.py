@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from routing.directory import Directory, Post
 from routing.presence import Presence
+from routing.queueing import QueuePolicy
 from routing.router import DialStep, Plan, plan_call
 from store.db import write
-from store.models import Call, Leg, RouteDecision
+from store.models import Call, Callback, Leg, RouteDecision
+
+from .waiting import WaitingLine
 
 log = logging.getLogger("hotline.routing")
+
+
+CALLBACK_NUMBER = re.compile(r"^\d{3,20}$")  # a caller ID we will dial back: digits only
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class RoutingDesk:
         ring_timeout: int = 20,
         first_inquiry_days: int = 7,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        queue: QueuePolicy | None = None,
     ) -> None:
         self.directory = directory
         self.presence = presence
@@ -46,7 +54,10 @@ class RoutingDesk:
         self.ring_timeout = ring_timeout
         self.first_inquiry = timedelta(days=first_inquiry_days)
         self.now = now
+        self.queue = queue or QueuePolicy()
+        self.line = WaitingLine(self.queue.average_handle_seconds)
         self.claimed: set[str] = set()  # agents being rung by one of our calls right now
+        self.callbacks_waiting: list[datetime] = []  # pending callbacks' places in line
 
     async def plan(self, request: RouteRequest) -> Plan:
         owner = await asyncio.to_thread(self.owner_of, request.caller) if request.caller else None
@@ -72,6 +83,42 @@ class RoutingDesk:
     def release(self, agent_id: str) -> None:
         self.claimed.discard(agent_id)
 
+    def agents_on_duty(self) -> int:
+        snapshot = self.presence.snapshot(self.now())
+        return sum(
+            1 for p in snapshot.values() if p.state.value not in ("logged-out", "unreachable")
+        )
+
+    def offers_callback(self, request: RouteRequest) -> bool:
+        """Callbacks are on, kept somewhere, and the caller ID is a number we may dial."""
+        return (
+            self.queue.callbacks
+            and self.sessions is not None
+            and bool(CALLBACK_NUMBER.match(request.caller))
+        )
+
+    def callback_ahead_of(self, joined_at: datetime) -> bool:
+        """A booked callback that queued earlier goes first."""
+        return any(t < joined_at for t in self.callbacks_waiting)
+
+    async def book_callback(self, request: RouteRequest, joined_at: datetime) -> bool:
+        """Store the callback with the caller's place in line; False if we cannot call back."""
+        if not CALLBACK_NUMBER.match(request.caller) or self.sessions is None:
+            return False
+        row = Callback(
+            linkedid=request.call_id,
+            number=request.caller,
+            post=request.post.id if request.post else "",
+            business=request.business,
+            district=request.district,
+            queued_at=joined_at,
+            next_attempt_at=joined_at,
+        )
+        await asyncio.to_thread(self._store, row)
+        self.callbacks_waiting.append(joined_at)
+        log.info("event=callback.booked call=%s", request.call_id)
+        return True
+
     def owner_of(self, caller: str) -> str | None:
         """First-inquiry responsibility: the agent who last answered this caller recently."""
         if self.sessions is None:
@@ -93,11 +140,19 @@ class RoutingDesk:
             return session.scalars(query).first()
 
     async def record(
-        self, request: RouteRequest, plan: Plan, attempts: list[tuple[DialStep, str]]
+        self,
+        request: RouteRequest,
+        plan: Plan,
+        attempts: list[tuple[DialStep, str]],
+        queued: float = 0.0,
     ) -> None:
         answered = next((s.agent_id for s, status in attempts if status == "ANSWER"), None)
         tried = [f"{s.agent_id} {status}" for s, status in attempts]
-        chain = plan.describe() + (f" | rang: {', '.join(tried)}" if tried else "")
+        chain = plan.describe()
+        if queued:
+            chain += f" | queued {queued:.0f} s"
+        if tried:
+            chain += f" | rang: {', '.join(tried)}"
         log.info(
             "event=route.decision call=%s answered_by=%s chain=%r",
             request.call_id,
@@ -115,7 +170,7 @@ class RoutingDesk:
         )
         await asyncio.to_thread(self._store, row)
 
-    def _store(self, row: RouteDecision) -> None:
+    def _store(self, row: RouteDecision | Callback) -> None:
         assert self.sessions is not None
         with write(self.sessions) as session:
             session.add(row)

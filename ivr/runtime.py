@@ -12,12 +12,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from routing.directory import Directory
-from routing.router import DialStep, find_post
+from routing.router import DialStep, Plan, find_post
 
 from .agi import ChannelGone
 from .channel import CallChannel
@@ -35,6 +35,8 @@ from .interpreter import (
 )
 from .lookups import LookupFailed, LookupSource
 from .routing_desk import RouteRequest, RoutingDesk
+from .saying import say_number
+from .waiting import Waiter
 
 log = logging.getLogger("hotline.runtime")
 
@@ -207,28 +209,75 @@ class _Driver:
             if key:
                 return "self-service"
         request = RouteRequest(self.call_id, self.caller, post, step.business, step.district)
-        plan = await desk.plan(request)
+        offer = step.offer_callback and desk.offers_callback(request)
+        plan = first = await desk.plan(request)
         attempts: list[tuple[DialStep, str]] = []
+        waiter: Waiter | None = None
+        waited = 0.0
         try:
-            for attempt in plan.steps:
-                if not desk.claim(attempt.agent_id):
-                    attempts.append((attempt, "CLAIMED"))  # another call rings them now
-                    continue
-                try:
-                    result = await self.channel.dial(attempt.endpoint, attempt.timeout)
-                finally:
-                    desk.release(attempt.agent_id)
-                attempts.append((attempt, result.status))
-                log.info(
-                    "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
-                    self.call_id,
-                    attempt.agent_id,
-                    attempt.endpoint,
-                    attempt.reason,
-                    result.status,
-                )
-                if result.answered:
+            while True:
+                if await self.ring(plan, attempts):
                     return "answered"
-            return "no-answer"
+                if not desk.queue.enabled or waited >= desk.queue.max_wait:
+                    return "no-answer"
+                if waiter is None:  # nobody free: wait in line, announced
+                    waiter = desk.line.join(self.call_id, self.services.now())
+                    queued, next_announcement = time.monotonic(), 0.0
+                if time.monotonic() >= next_announcement:
+                    next_announcement = time.monotonic() + desk.queue.announce_every
+                    key = await self.channel.play(
+                        self.files(self.announcement(waiter, offer)),
+                        escape="1" if offer else "",
+                    )
+                else:
+                    key = await self.channel.ask([], desk.queue.retry_every)
+                if key == "1" and offer and await desk.book_callback(request, waiter.joined_at):
+                    return "callback"
+                waited = time.monotonic() - queued
+                # only the head of the line rings, and only after older callbacks
+                if desk.line.ahead(waiter) == 0 and not desk.callback_ahead_of(waiter.joined_at):
+                    plan = await desk.plan(request)
+                else:
+                    plan = replace(plan, steps=())
         finally:
-            await desk.record(request, plan, attempts)
+            if waiter is not None:
+                desk.line.leave(waiter)
+            await desk.record(request, first, attempts, waited)
+
+    async def ring(self, plan: Plan, attempts: list[tuple[DialStep, str]]) -> bool:
+        """Ring the plan's agents in turn; True when one answered."""
+        desk = self.services.routing
+        for attempt in plan.steps:
+            if not desk.claim(attempt.agent_id):
+                attempts.append((attempt, "CLAIMED"))  # another call rings them now
+                continue
+            try:
+                result = await self.channel.dial(attempt.endpoint, attempt.timeout)
+            finally:
+                desk.release(attempt.agent_id)
+            attempts.append((attempt, result.status))
+            log.info(
+                "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
+                self.call_id,
+                attempt.agent_id,
+                attempt.endpoint,
+                attempt.reason,
+                result.status,
+            )
+            if result.answered:
+                return True
+        return False
+
+    def announcement(self, waiter: Waiter, offer_callback: bool) -> list[str]:
+        """'N callers ahead of you; the expected wait is about M minutes', then the offer."""
+        desk, language = self.services.routing, self.run.language
+        minutes = desk.line.expected_wait_minutes(waiter, desk.agents_on_duty())
+        return [
+            "queue_position",
+            *say_number(desk.line.ahead(waiter), language),
+            "queue_position_end",
+            "queue_expected_wait",
+            *say_number(minutes, language),
+            "unit/minutes",
+            "queue_callback_offer" if offer_callback else "queue_hold",
+        ]

@@ -94,3 +94,25 @@ class RouteDecision(Base):
     #       rang: 2002 NOANSWER, 2003 ANSWER"
     chain: Mapped[str] = mapped_column(String(2000))
     answered_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class Callback(Base):
+    """A caller who chose to be called back, keeping their place in line.
+
+    status: pending -> dialing -> done | pending (retry) | failed. The move to 'dialing' is
+    one conditional UPDATE, so a callback is placed once even with two dispatchers."""
+
+    __tablename__ = "callback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    number: Mapped[str] = mapped_column(String(32))  # digits only, checked before storing
+    post: Mapped[str] = mapped_column(String(80), default="")
+    business: Mapped[str] = mapped_column(String(40), default="")
+    district: Mapped[str] = mapped_column(String(40), default="")
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    agent_id: Mapped[str | None] = mapped_column(String(40))
+    result: Mapped[str] = mapped_column(String(40), default="")

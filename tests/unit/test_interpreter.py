@@ -63,7 +63,7 @@ def test_0_from_a_submenu_reaches_a_person_in_the_callers_district() -> None:
     run.advance("digit:0")
     assert run.instruction() == CheckHours()
     run.advance("open")
-    assert run.instruction() == Transfer("", "pension", "xihu", "transfer_hold", "")
+    assert run.instruction() == Transfer("", "pension", "xihu", "transfer_hold", "", True)
     run.advance("answered")
     assert run.finished
 
@@ -155,7 +155,7 @@ def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
 
 def test_straight_to_agent_mode_routes_at_once_and_keeps_self_service_on_9() -> None:
     run = start(mode="straight")
-    assert run.instruction() == Transfer("", "pension", "", "straight_hold", "9")
+    assert run.instruction() == Transfer("", "pension", "", "straight_hold", "9", True)
     run.advance("self-service")
     assert run.instruction() == CheckHours()
     run.advance("open")

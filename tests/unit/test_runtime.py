@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from ivr.agi import ChannelGone
 from ivr.channel import DialResult
@@ -14,6 +16,9 @@ from ivr.interpreter import FlowRun
 from ivr.routing_desk import RoutingDesk
 from ivr.runtime import HANDLED_VARIABLE, CallReport, MessageSaved, Services, run_call
 from routing.presence import Presence
+from routing.queueing import QueuePolicy
+from store.db import open_engine, session_factory
+from store.models import Callback
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO / "config" / "hotline.toml")
@@ -83,7 +88,12 @@ class SlowSource:
         return {"months": "12", "last_month": "202610", "last_amount": "100"}
 
 
-def services(now: datetime = MONDAY_10AM, lookup_seconds: float = 0.0) -> Services:
+def services(
+    now: datetime = MONDAY_10AM,
+    lookup_seconds: float = 0.0,
+    queue: QueuePolicy | None = None,
+    sessions: Any = None,
+) -> Services:
     async def open_ticket(message: MessageSaved) -> str | None:
         return "2611230007"
 
@@ -93,7 +103,11 @@ def services(now: datetime = MONDAY_10AM, lookup_seconds: float = 0.0) -> Servic
         message_file=lambda call, n: (f"/rec/msg-{call}-{n}", f"msg-{call}-{n}"),
         open_ticket=open_ticket,
         routing=RoutingDesk(
-            SETTINGS.directory, Presence(SETTINGS.directory), sessions=None, now=lambda: now
+            SETTINGS.directory,
+            Presence(SETTINGS.directory),
+            sessions=sessions,
+            now=lambda: now,
+            queue=queue or QueuePolicy(enabled=False),
         ),
         lookups={"contributions": SlowSource(lookup_seconds)},
         now=lambda: now,
@@ -162,3 +176,27 @@ def test_on_sunday_0_says_agents_are_closed_instead_of_ringing() -> None:
     call(channel, services(now=SUNDAY_10AM))
     assert channel.dialled == []
     assert "zh-CN/after_hours" in channel.played and "zh-CN/agents_closed" in channel.played
+
+
+def test_with_everyone_busy_the_caller_hears_their_place_and_books_a_callback(
+    tmp_path: Path,
+) -> None:
+    sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+    queue = QueuePolicy(announce_every=30, retry_every=1, average_handle_seconds=120)
+    channel = ScriptedChannel(["", "0", "1"], {"agent1001": "BUSY", "agent1002": "BUSY"})
+    run, _ = call(channel, services(queue=queue, sessions=sessions))
+    start = channel.played.index("zh-CN/queue_position")
+    # nobody ahead (零), about 1 minute (120 s shared by the agents on duty), then the offer
+    assert channel.played[start : start + 7] == [
+        "zh-CN/queue_position",
+        "zh-CN/num/0",
+        "zh-CN/queue_position_end",
+        "zh-CN/queue_expected_wait",
+        "zh-CN/num/1",
+        "zh-CN/unit/minutes",
+        "zh-CN/queue_callback_offer",
+    ]
+    assert run.path[-1].node == "callback_booked"
+    with sessions() as session:
+        (booked,) = session.query(Callback).all()
+    assert (booked.number, booked.status, booked.linkedid) == ("13800000000", "pending", "1795.1")

@@ -150,7 +150,14 @@ class AmiClient:
     async def action(self, name: str, timeout: float | None = None, **headers: object) -> Any:
         if self.manager is None or not self.logged_in:
             raise AmiError(f"AMI not connected: {name} not sent")
-        payload = {"Action": name, **{k: clean(v) for k, v in headers.items()}}
+        # a list value becomes one header line per item (e.g. several Variable: lines)
+        payload = {
+            "Action": name,
+            **{
+                k: [clean(x) for x in v] if isinstance(v, list) else clean(v)
+                for k, v in headers.items()
+            },
+        }
         future = self.manager.send_action(payload)
         try:
             return await asyncio.wait_for(future, timeout or self.action_timeout)

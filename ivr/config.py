@@ -103,6 +103,7 @@ class SandboxSettings:
     name: str
     sip_port: int
     caller_match: tuple[str, ...]  # source addresses treated as callers on the trunk
+    callers_contact: str | None  # the trunk's far side, for calls back to callers
     mirror: str | None  # None: take it from the host's apt sources
 
 
@@ -233,6 +234,7 @@ def load_settings(path: Path) -> Settings:
         name=sb_t.text("name", "default"),
         sip_port=sb_t.integer("sip_port", 5060, 1, 65535),
         caller_match=tuple(sb_t.texts("caller_match", ["127.0.0.2"])),
+        callers_contact=sb_t.opt_text("callers_contact"),
         mirror=sb_t.opt_text("mirror"),
     )
 

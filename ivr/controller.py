@@ -9,10 +9,13 @@ import asyncio
 import logging
 import signal
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from routing.directory import Directory
 
 from .agi import AgiSession, FastAgiServer
 from .ami import AmiClient, AmiError, Event, plain_event
+from .callbacks import CallbackDispatcher
 from .callrecords import CallRecordWriter
 from .calls import CallHandler
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
@@ -59,6 +62,15 @@ class Controller:
             connect_timeout=ami.connect_timeout,
             action_timeout=ami.action_timeout,
         )
+        self.callbacks = CallbackDispatcher(
+            self.calls.routing,
+            self.ami,
+            self.calls.sessions,
+            f'"12333" <{settings.dialplan.number}>',
+        )
+        self.clock = AsyncIOScheduler(
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        )
         agi = settings.agi
         self.agi = FastAgiServer(
             self._on_agi,
@@ -75,7 +87,9 @@ class Controller:
 
     def _on_event(self, event: Event) -> None:
         at = event_time(event)
-        changed = apply_event(self.calls.presence, self.directory, event, at)
+        changed = apply_event(self.calls.presence, self.directory, event, at) or (
+            self.callbacks.on_result(event) if event.get("Event") == "UserEvent" else None
+        )
         if changed:
             log.info(changed)
         changes: list[Change] = self.tracker.handle(event)
@@ -130,6 +144,10 @@ class Controller:
                 f"{self.settings.agi.port}: {exc.strerror}"
             ) from None
         writer = asyncio.create_task(self.records.run())
+        await asyncio.to_thread(self.callbacks.recover)
+        # APScheduler is the clock only: what is due lives in the callback table
+        self.clock.add_job(self.callbacks.tick, "interval", seconds=2, id="callbacks")
+        self.clock.start()
         log.info(
             "event=controller.ready agi=%s:%d ami=%s",
             self.settings.agi.host,
@@ -138,6 +156,7 @@ class Controller:
         )
         await stop.wait()
         log.info("event=controller.stopping")
+        self.clock.shutdown(wait=False)
         await self.agi.close()
         self.ami.close()
         await self.records.flush()

@@ -17,13 +17,29 @@ FALLBACK_QUEUE = "hotline-fallback"
 
 
 SEATS_CONTEXT = "hotline-seats"
+CALLBACK_CONTEXT = "hotline-callback"
+CALLBACK_EVENT = "HotlineCallback"
+CALLERS_TRUNK = "callers"
 AGENT_EVENT = "HotlineAgent"  # the UserEvent a seat's feature code raises
 PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "meeting", "4": "other"}
 
 
 def render(settings: Settings) -> str:
     """Everything hotline puts in Asterisk's dialplan (extensions_hotline.conf)."""
-    return render_inbound(settings) + "\n" + render_seats()
+    return render_inbound(settings) + "\n" + render_seats() + "\n" + render_callback(settings)
+
+
+def render_callback(settings: Settings) -> str:
+    """A booked callback: Asterisk rang the agent (AMI Originate); now dial the caller, who
+    is recorded like any call, and report how it went. The number was checked (digits only)
+    before it was stored; the dialled trunk is the callers' one."""
+    record = f"{settings.recordings.asterisk_directory.rstrip('/')}/{DIALPLAN_FILE_EXPRESSION}"
+    return f"""[{CALLBACK_CONTEXT}]
+exten => s,1,MixMonitor({record})
+ same => n,Dial(PJSIP/${{HOTLINE_NUMBER}}@{CALLERS_TRUNK},30)
+ same => n,Hangup()
+exten => h,1,UserEvent({CALLBACK_EVENT},Id: ${{HOTLINE_CALLBACK}},Status: ${{DIALSTATUS}})
+"""
 
 
 def render_seats() -> str:

@@ -29,6 +29,7 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         else None,
         sip_port=settings.sandbox.sip_port,
         caller_match=settings.sandbox.caller_match,
+        callers_contact=settings.sandbox.callers_contact,
         seats=tuple(SeatPhone(s.endpoint, s.contact) for s in settings.directory.seats.values()),
         fallback_seats=settings.dialplan.fallback_seats,
         extensions=render(settings),

@@ -25,6 +25,7 @@ class SandboxSpec:
     ami_admin: tuple[str, str] | None  # (username, secret) allowed to reload configuration
     sip_port: int
     caller_match: tuple[str, ...]
+    callers_contact: str | None  # where calls back to callers go (the trunk's far side)
     seats: tuple[SeatPhone, ...]
     fallback_seats: tuple[str, ...]
     extensions: str  # the rendered hotline contexts (extensions_hotline.conf)
@@ -165,12 +166,15 @@ def _pjsip_conf(spec: SandboxSpec) -> str:
         "; the callers' trunk: calls from these addresses enter the hotline",
         "[callers](endpoint-common)",
         "context = hotline-inbound",
+        *(["aors = callers"] if spec.callers_contact else []),
         "",
         "[callers-identify]",
         "type = identify",
         "endpoint = callers",
     ]
     lines += [f"match = {address}" for address in spec.caller_match]
+    if spec.callers_contact:  # calls back to callers dial PJSIP/<number>@callers
+        lines += ["", "[callers]", "type = aor", f"contact = {spec.callers_contact}"]
     for seat in spec.seats:
         lines += [
             "",

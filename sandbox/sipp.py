@@ -146,10 +146,16 @@ class SippParty:
 
 
 def start_agent(
-    workdir: Path, endpoint: str, contact_port: int, scenario: str, max_calls: int | None = None
+    workdir: Path,
+    endpoint: str,
+    contact_port: int,
+    scenario: str,
+    max_calls: int | None = None,
+    address: str = "127.0.0.1",
 ) -> SippParty:
-    """A UAS on 127.0.0.1:`contact_port` (the seat's static contact). With `max_calls` it exits
-    after that many calls (0 when all succeeded); without, it serves calls until stopped."""
+    """A UAS on `address`:`contact_port` (a seat's static contact, or the callers' side of the
+    trunk for callbacks). With `max_calls` it exits after that many calls (0 when all
+    succeeded); without, it serves calls until stopped."""
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / f"{endpoint}.xml"
     xml.write_text(scenario, encoding="utf-8")
@@ -159,11 +165,11 @@ def start_agent(
         "-sf",
         str(xml),
         "-i",
-        "127.0.0.1",
+        address,
         "-p",
         str(contact_port),
         "-mi",
-        "127.0.0.1",
+        address,
         "-mp",
         str(40000 + (contact_port % 1000) * 4),
         "-nostdin",

@@ -68,6 +68,7 @@ rootfs = "{rootfs}"
 name = "{name}"
 sip_port = {sip_port}
 caller_match = ["127.0.0.2"]
+callers_contact = "sip:127.0.0.3:{sip_port + 20}"
 {extra}
 """,
         encoding="utf-8",

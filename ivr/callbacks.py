@@ -1,0 +1,202 @@
+"""Placing booked callbacks: in the order callers queued, once each, when an agent is free.
+
+APScheduler is only the clock (a tick every couple of seconds); the callbacks live in the
+`callback` table. A tick takes the oldest due callback, unless a live caller has waited
+longer, finds a free agent with the router, claims them, and moves the row from 'pending' to
+'dialing' in one conditional UPDATE (a second dispatcher cannot take it too). It then asks
+Asterisk to ring the agent (AMI Originate); when the agent answers, the dialplan's
+hotline-callback context dials the caller and reports the result in a UserEvent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.db import write
+from store.models import Callback
+
+from .ami import AmiClient, AmiError
+from .dialplan import CALLBACK_CONTEXT, CALLBACK_EVENT
+from .routing_desk import RouteRequest, RoutingDesk
+
+log = logging.getLogger("hotline.callbacks")
+
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=2)
+
+
+def _changed(result: Any) -> int:
+    """Rows an UPDATE changed (a CursorResult's rowcount)."""
+    return int(result.rowcount)
+
+
+class CallbackDispatcher:
+    def __init__(
+        self, desk: RoutingDesk, ami: AmiClient, sessions: sessionmaker[Session], caller_id: str
+    ) -> None:
+        self.desk = desk
+        self.ami = ami
+        self.sessions = sessions
+        self.caller_id = caller_id
+        self.busy = False  # one callback being placed at a time keeps the order simple
+        self.tasks: set[asyncio.Future[None]] = set()
+
+    def recover(self) -> None:
+        """At start: rows left 'dialing' by a stopped controller are not redialled (the caller
+        may have been reached: at most once); pending ones take their places in line."""
+        with write(self.sessions) as session:
+            stuck = _changed(
+                session.execute(
+                    update(Callback)
+                    .where(Callback.status == "dialing")
+                    .values(status="unknown", result="controller restarted")
+                )
+            )
+            pending = session.scalars(
+                select(Callback.queued_at).where(Callback.status == "pending")
+            ).all()
+        self.desk.callbacks_waiting = sorted(pending)
+        if stuck:
+            log.warning(
+                "event=callback.unknown count=%d reason='controller restarted while dialing'", stuck
+            )
+
+    async def tick(self) -> None:
+        if self.busy or not self.ami.logged_in:
+            return
+        self.busy = True
+        try:
+            await self._place_next()
+        finally:
+            self.busy = False
+
+    async def _place_next(self) -> None:
+        due = await asyncio.to_thread(self._next_due)
+        if due is None:
+            return
+        oldest_live = self.desk.line.oldest()
+        if oldest_live is not None and oldest_live < due.queued_at:
+            return  # a caller on the line has waited longer
+        post = self.desk.directory.posts.get(due.post) if due.post else None
+        request = RouteRequest(due.linkedid, due.number, post, due.business, due.district)
+        plan = await self.desk.plan(request)
+        step = next((s for s in plan.steps if self.desk.claim(s.agent_id)), None)
+        if step is None:
+            return  # nobody free yet
+        try:
+            if not await asyncio.to_thread(self._take, due.id, step.agent_id):
+                return  # another dispatcher took it
+            self._forget_place(due.queued_at)
+            log.info("event=callback.dialing id=%d agent=%s", due.id, step.agent_id)
+            answered = await self._ring_agent(due, step.endpoint, step.timeout)
+        finally:
+            self.desk.release(step.agent_id)
+        if not answered:  # the agent did not pick up: back in its place, soon again
+            again = await asyncio.to_thread(
+                self._requeue, due.id, "agent did not answer", 0, timedelta(seconds=5)
+            )
+            self._keep_place(again)
+
+    async def _ring_agent(self, due: Callback, endpoint: str, timeout: int) -> bool:
+        try:
+            reply = await self.ami.action(
+                "Originate",
+                timeout=timeout + 10,
+                Channel=f"PJSIP/{endpoint}",
+                Context=CALLBACK_CONTEXT,
+                Exten="s",
+                Priority="1",
+                Timeout=str(timeout * 1000),
+                CallerID=self.caller_id,
+                Async="true",
+                Variable=[f"HOTLINE_CALLBACK={due.id}", f"HOTLINE_NUMBER={due.number}"],
+            )
+        except AmiError as exc:
+            log.warning("event=callback.originate-failed id=%d reason=%r", due.id, str(exc))
+            return False
+        messages: list[Mapping[str, Any]] = reply if isinstance(reply, list) else [reply]
+        return any(
+            m.get("Event") == "OriginateResponse" and m.get("Response") == "Success"
+            for m in messages
+        )
+
+    def on_result(self, event: Mapping[str, str]) -> str | None:
+        """The dialplan's report of the call to the caller (a UserEvent). AMI callbacks must
+        not block: the row is updated in a worker thread."""
+        if event.get("UserEvent") != CALLBACK_EVENT or not event.get("Id", "").isdigit():
+            return None
+        callback_id, status = int(event["Id"]), event.get("Status", "")
+        self.tasks.add(task := asyncio.ensure_future(self._result(callback_id, status)))
+        task.add_done_callback(self.tasks.discard)
+        return f"event=callback.result id={callback_id} status={status}"
+
+    async def _result(self, callback_id: int, status: str) -> None:
+        if status == "ANSWER":
+            await asyncio.to_thread(self._finish, callback_id, "done", status)
+        else:
+            again = await asyncio.to_thread(
+                self._requeue, callback_id, status or "no status", 1, RETRY_AFTER
+            )
+            self._keep_place(again)
+
+    def _forget_place(self, queued_at: datetime) -> None:
+        self.desk.callbacks_waiting = [t for t in self.desk.callbacks_waiting if t != queued_at]
+
+    def _keep_place(self, queued_at: datetime | None) -> None:
+        if queued_at is not None:
+            self.desk.callbacks_waiting = sorted([*self.desk.callbacks_waiting, queued_at])
+
+    # --- the table ------------------------------------------------------------------------
+
+    def _next_due(self) -> Callback | None:
+        now = self.desk.now()
+        with self.sessions() as session:
+            return session.scalars(
+                select(Callback)
+                .where(Callback.status == "pending", Callback.next_attempt_at <= now)
+                .order_by(Callback.queued_at)
+                .limit(1)
+            ).first()
+
+    def _take(self, callback_id: int, agent_id: str) -> bool:
+        with write(self.sessions) as session:
+            return bool(
+                _changed(
+                    session.execute(
+                        update(Callback)
+                        .where(Callback.id == callback_id, Callback.status == "pending")
+                        .values(status="dialing", agent_id=agent_id)
+                    )
+                )
+            )
+
+    def _finish(self, callback_id: int, status: str, result: str) -> None:
+        with write(self.sessions) as session:
+            session.execute(
+                update(Callback)
+                .where(Callback.id == callback_id)
+                .values(status=status, result=result)
+            )
+
+    def _requeue(
+        self, callback_id: int, result: str, counts: int, after: timedelta
+    ) -> datetime | None:
+        """Back to 'pending' (its place kept) unless out of attempts; its place, or None."""
+        with write(self.sessions) as session:
+            row = session.get(Callback, callback_id)
+            if row is None or row.status not in ("dialing", "pending"):
+                return None
+            row.attempts += counts
+            row.result = result
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                return None
+            row.status, row.next_attempt_at = "pending", self.desk.now() + after
+            return row.queued_at

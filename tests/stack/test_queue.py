@@ -1,0 +1,109 @@
+"""Everyone busy: the caller waits in hotline's line (announced), or books a callback that is
+placed once, when an agent frees. Real stack, SIPp phones."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from sandbox import sipp
+from store.models import Callback
+from tests.stack.conftest import (
+    SIP_PORT,
+    Stack,
+    agent_phone,
+    place_call,
+    running_controller,
+    wait_for,
+)
+
+QUEUE = "[routing]\nwrap_up_seconds = 0\nannounce_every = 20\nretry_every = 2"
+
+
+def call_in_background(
+    stack: Stack, name: str, caller: str, script: list[tuple[int, str]]
+) -> threading.Thread:
+    thread = threading.Thread(
+        target=place_call, args=(stack, name, caller), kwargs={"script": script}
+    )
+    thread.start()
+    return thread
+
+
+def test_with_every_agent_busy_the_caller_waits_announced_and_is_answered_when_one_frees(
+    stack: Stack,
+) -> None:
+    config = stack.config_with("queue", extra=QUEUE)
+    mark = stack.log_mark()
+    with (
+        running_controller(stack, config),
+        agent_phone(stack, "q-a", "agent1001", talk_ms=10_000),
+        agent_phone(stack, "q-b", "agent1002", behaviour="busy"),
+    ):
+        first = call_in_background(stack, "q-first", "13900000250", [(3000, "0")])
+        wait_for(
+            lambda: [c for c in stack.calls_from("13900000250") if c.legs],
+            20,
+            "the first call to ring A",
+        )
+        place_call(stack, "q-second", "13900000251", script=[(3000, "0")])
+        first.join(60)
+    second = stack.ended_call("13900000251")
+    assert second.outcome == "answered"
+    statuses = [(leg.agent_id, leg.dial_status) for leg in second.legs]
+    assert statuses[0] == ("1002", "BUSY") and statuses[-1] == ("1001", "ANSWER")
+    assert all(agent != "1001" for agent, _ in statuses[:-1])  # A was never rung while busy
+    (decision,) = stack.decisions(second.linkedid)
+    assert " | queued " in decision.chain
+    played = stack.played(second, mark)
+    assert "queue_position" in played and "queue_callback_offer" in played
+
+
+def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> None:
+    config = stack.config_with("callback", extra=QUEUE)
+    work = stack.folder / "callback-phone"
+    callers_phone = sipp.start_agent(  # the caller's own phone, on the far side of the trunk
+        work,
+        "caller-phone",
+        SIP_PORT + 20,
+        sipp.agent_scenario(sipp.party_audio(work, sipp.CALLER_HZ), talk_ms=3000),
+        max_calls=1,
+        address="127.0.0.3",
+    )
+    try:
+        with (
+            running_controller(stack, config) as controller,
+            agent_phone(stack, "cb-a", "agent1001", talk_ms=8000),
+            agent_phone(stack, "cb-b", "agent1002", behaviour="busy"),
+        ):
+            first = call_in_background(stack, "cb-first", "13900000260", [(3000, "0")])
+            wait_for(
+                lambda: [c for c in stack.calls_from("13900000260") if c.legs],
+                20,
+                "the first call to ring A",
+            )
+            # 0 for a person; once in line, 1 during the announcement books the callback
+            place_call(stack, "cb-second", "13900000261", script=[(3000, "0"), (7000, "1")])
+            first.join(60)
+            wait_for(
+                lambda: "event=callback.result" in controller.text(),
+                60,
+                "the callback to be placed and reported",
+            )
+            assert callers_phone.process.wait(40) == 0  # the caller's phone took exactly one call
+    finally:
+        callers_phone.stop()
+    second = stack.ended_call("13900000261")
+    assert stack.ivr_path(second.linkedid)[-2:] == [
+        ("to_agent", "callback"),
+        ("callback_booked", "done"),
+    ]
+    engine = create_engine(stack.settings.database_url)
+    with Session(engine) as session:
+        rows = session.scalars(select(Callback).where(Callback.number == "13900000261")).all()
+    engine.dispose()
+    assert [(r.status, r.agent_id, r.result) for r in rows] == [("done", "1001", "ANSWER")]
+    assert Path(stack.settings.recordings.directory).is_dir()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from recordings.naming import message_name
+from routing.directory import Directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
 
@@ -75,6 +77,13 @@ class CallHandler:
             routing=self.routing,
             lookups=build_lookups(settings),
         )
+
+    def use_directory(self, directory: Directory) -> None:
+        """A reloaded seat directory, for the calls that start from now on."""
+        self.settings = replace(self.settings, directory=directory)
+        self.presence.reload(directory)
+        self.routing.directory = directory
+        self.services.directory = directory
 
     def prompt_file(self, prompt: str, language: str) -> str:
         """Our catalogue's prompts by language; other names are Asterisk's own sounds."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -19,9 +20,10 @@ from .callbacks import CallbackDispatcher
 from .callrecords import CallRecordWriter
 from .calls import CallHandler
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
-from .config import Settings
+from .config import Settings, load_directory
 from .dialplan import INBOUND_CONTEXT
 from .presence_events import apply_event
+from .settings import ConfigError
 
 log = logging.getLogger("hotline.controller")
 
@@ -97,6 +99,25 @@ class Controller:
             log.info(describe(kind, snap))
         self.records.submit(changes)
 
+    def reload_directory(self) -> None:
+        """SIGHUP: read the seat directory again; a broken file keeps the old one running."""
+        try:
+            directory = load_directory(self.settings.seats_file)
+        except ConfigError as exc:
+            log.error(
+                "event=directory.reload-failed reason=%r (the previous directory stays)", str(exc)
+            )
+            return
+        self.directory = directory
+        self.settings = replace(self.settings, directory=directory)
+        self.calls.use_directory(directory)
+        log.info(
+            "event=directory.reloaded seats=%d agents=%d posts=%d",
+            len(directory.seats),
+            len(directory.agents),
+            len(directory.posts),
+        )
+
     def _on_login(self) -> None:
         """On every (re)connect: presence is re-read from Asterisk, never left stale."""
         self.background.add(task := asyncio.ensure_future(self.resync()))
@@ -170,4 +191,5 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, controller.reload_directory)
     await controller.run(stop)

@@ -67,10 +67,17 @@ class Presence:
     agents: dict[str, _Agent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for endpoint in self.directory.seats:
-            self.seats[endpoint] = _Seat()
-        for agent_id in self.directory.agents:
-            self.agents[agent_id] = _Agent(logged_in=self.logged_in_at_start)
+        self.reload(self.directory)
+
+    def reload(self, directory: Directory) -> None:
+        """A new seat directory: known seats and agents keep their state, new ones start
+        fresh, removed ones are forgotten."""
+        self.directory = directory
+        self.seats = {e: self.seats.get(e, _Seat()) for e in directory.seats}
+        self.agents = {
+            a: self.agents.get(a) or _Agent(logged_in=self.logged_in_at_start)
+            for a in directory.agents
+        }
 
     # --- facts from Asterisk and from agents ------------------------------------------------
 

@@ -230,3 +230,29 @@ def test_presence_is_resynchronised_after_asterisk_restarts(
     call = stack.ended_call("13900000231")
     wait_for(lambda: stack.decisions(call.linkedid), 10, "the route decision")
     assert stack.decisions(call.linkedid)[0].chain.startswith("post pension-city A: 1001")
+
+
+def test_the_seat_directory_reloads_on_sighup_and_a_broken_one_is_refused(stack: Stack) -> None:
+    import signal
+
+    config = stack.config_with("reload")
+    seats = config.parent / "seats.toml"
+    with running_controller(stack, config) as controller:
+        good = seats.read_text()
+        seats.write_text(good.replace('b = "1002"', 'b = "9999"'))  # a post naming nobody
+        controller.process.send_signal(signal.SIGHUP)
+        wait_for(
+            lambda: "event=directory.reload-failed" in controller.text(),
+            10,
+            "the broken directory to be refused",
+        )
+        assert "unknown agent '9999'" in controller.text()
+        # swap A and B of the city post: the reload takes effect for the next call
+        seats.write_text(good.replace('a = "1001"\nb = "1002"', 'a = "1002"\nb = "1001"'))
+        controller.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "event=directory.reloaded" in controller.text(), 10, "the reload")
+        with agent_phone(stack, "reload-b", "agent1002", max_calls=1, talk_ms=2000) as a:
+            place_call(stack, "reload", "13900000270", script=AGENT_NOW)
+            assert a.process.wait(10) == 0
+    assert legs(stack, "13900000270") == [("1002", "ANSWER")]
+    assert chain(stack, "13900000270").startswith("post pension-city A: 1002")

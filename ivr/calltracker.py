@@ -103,7 +103,8 @@ class CallTracker:
         if linkedid not in self.calls or not uid:
             return []
         channel = ev.get("DestChannel", "")
-        endpoint = endpoint_of(channel)
+        # the seat dialled, also through a trunk to another site: "agent2002@site-xihu"
+        endpoint = ev.get("DialString", "").partition("@")[0] or endpoint_of(channel)
         leg = LegSnapshot(uid, linkedid, channel, endpoint, self.agent_for_endpoint(endpoint), at)
         self.legs[uid] = leg
         return [("leg.ringing", _copy(leg))]

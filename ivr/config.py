@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from routing.calendar import Calendar, parse_span
-from routing.directory import Agent, Directory, Office, Post, Seat
+from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
 
 from .settings import ConfigError, Table, load_toml
@@ -311,6 +311,16 @@ def load_directory(path: Path) -> Directory:
             contact=t.opt_text("contact"),
         )
         seats[seat.endpoint] = seat
+    sites = {}
+    for t in root.tables("site"):
+        site = Site(
+            id=t.text("id"),
+            trunk=t.text("trunk"),
+            address=t.text("address"),
+            sip_port=t.integer("sip_port", 5060, 1, 65535),
+            ami_port=t.integer("ami_port") if "ami_port" in t.data else None,
+        )
+        sites[site.id] = site
     agents = {}
     for t in root.tables("agent"):
         agent = Agent(
@@ -337,6 +347,7 @@ def load_directory(path: Path) -> Directory:
         seats=seats,
         agents=agents,
         posts=posts,
+        sites=sites,
         calendar=_calendar(root.table("calendar", required=False)),
         timezone=root.table("calendar", required=False).text("timezone", "Asia/Shanghai"),
     )

@@ -19,7 +19,13 @@ def apply_event(
     kind = event.get("Event")
     if kind == "DeviceStateChange":
         tech, _, endpoint = event.get("Device", "").partition("/")
-        if tech != "PJSIP" or endpoint not in directory.seats:
+        # this Asterisk's own seats only: another site's seat is not an endpoint here (its
+        # device reads INVALID), so its presence comes from the answers to our rings
+        if (
+            tech != "PJSIP"
+            or endpoint not in directory.seats
+            or directory.seats[endpoint].site != "main"
+        ):
             return None
         presence.device(endpoint, event.get("State", ""), at)
         return f"event=seat.state endpoint={endpoint} state={event.get('State', '')}"

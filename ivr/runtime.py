@@ -252,7 +252,8 @@ class _Driver:
                 attempts.append((attempt, "CLAIMED"))  # another call rings them now
                 continue
             try:
-                result = await self.channel.dial(attempt.endpoint, attempt.timeout)
+                target = self.services.directory.dial_target(attempt.endpoint)
+                result = await self.channel.dial(target, attempt.timeout)
             finally:
                 desk.release(attempt.agent_id)
             attempts.append((attempt, result.status))

@@ -6,16 +6,21 @@ import asyncio
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from sandbox.asterisk_conf import SandboxSpec, SeatPhone
+from routing.directory import Site
+from sandbox.asterisk_conf import SandboxSpec, SeatPhone, Trunk
 from sandbox.instance import Instance
 from sandbox.rootfs import SandboxError, ensure_rootfs
 
 from .ami import AmiClient, AmiError
 from .classic_install import install_classic
 from .config import Settings
-from .dialplan import render
+from .dialplan import SEATS_CONTEXT, render
+
+FROM_MAIN = "hotline-from-main"  # a site box's context for calls coming over the trunk
+CONVERSATION_RING = 120  # seconds a site box rings its seat (the main box's Dial times out)
 
 
 def sandbox_spec(settings: Settings) -> SandboxSpec:
@@ -30,11 +35,52 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         sip_port=settings.sandbox.sip_port,
         caller_match=settings.sandbox.caller_match,
         callers_contact=settings.sandbox.callers_contact,
-        seats=tuple(SeatPhone(s.endpoint, s.contact) for s in settings.directory.seats.values()),
+        seats=_phones(settings, "main"),
         fallback_seats=settings.dialplan.fallback_seats,
         extensions=render(settings),
         recordings_dir=settings.recordings.asterisk_directory,
+        trunks=tuple(
+            Trunk(site.trunk, f"sip:{site.address}:{site.sip_port}", site.address, SEATS_CONTEXT)
+            for site in settings.directory.sites.values()
+        ),
     )
+
+
+def _phones(settings: Settings, site: str) -> tuple[SeatPhone, ...]:
+    return tuple(
+        SeatPhone(s.endpoint, s.contact)
+        for s in settings.directory.seats.values()
+        if s.site == site
+    )
+
+
+def site_instances(settings: Settings) -> list[tuple[Site, Instance]]:
+    """One more sandbox Asterisk per site with an AMI port: another box with its own seats,
+    on its own loopback address, joined to the main one by a trunk both ways."""
+    main = settings.sandbox
+    out = []
+    for site in settings.directory.sites.values():
+        if site.ami_port is None:
+            continue
+        spec = SandboxSpec(
+            name=f"{main.name}-{site.id}",
+            ami_port=site.ami_port,
+            ami_username=settings.ami.username,
+            ami_secret=settings.ami.secret,
+            ami_admin=None,
+            sip_port=site.sip_port,
+            caller_match=(),
+            callers_contact=None,
+            seats=_phones(settings, site.id),
+            fallback_seats=(),
+            extensions=f"[{FROM_MAIN}]\n"
+            f"exten => _[a-zA-Z0-9].,1,Dial(PJSIP/${{EXTEN}},{CONVERSATION_RING})\n",
+            recordings_dir=settings.recordings.asterisk_directory,
+            bind_address=site.address,
+            trunks=(Trunk("main", f"sip:127.0.0.1:{main.sip_port}", "127.0.0.1", FROM_MAIN),),
+        )
+        out.append((site, Instance(main.rootfs, spec)))
+    return out
 
 
 def instance_for(settings: Settings) -> Instance:
@@ -73,6 +119,14 @@ def up(
     ):
         say(f"built the Asterisk root filesystem in {rootfs}")
     pid = instance.start()
+    for site, other in site_instances(settings):
+        other.start()
+        asyncio.run(
+            _wait_booted(
+                replace(settings, ami=replace(settings.ami, port=site.ami_port or 0)), boot_timeout
+            )
+        )
+        say(f"site '{site.id}' up: SIP udp {site.address}:{site.sip_port}, trunk '{site.trunk}'")
     copied = install_prompts(settings, instance)
     install_classic(settings, instance)
     say(
@@ -110,6 +164,8 @@ async def _wait_booted(settings: Settings, timeout: float) -> None:
 
 
 def down(settings: Settings) -> bool:
+    for _site, other in site_instances(settings):
+        other.stop()
     return instance_for(settings).stop()
 
 

@@ -31,6 +31,17 @@ class Seat:
 
 
 @dataclass(frozen=True)
+class Site:
+    """Another Asterisk box with seats, joined to the main one by a SIP trunk."""
+
+    id: str
+    trunk: str  # the PJSIP endpoint on the main Asterisk that reaches it
+    address: str  # its SIP address (the trunk's contact and identify match)
+    sip_port: int = 5060
+    ami_port: int | None = None  # the sandbox only: its AMI port, to see it booted
+
+
+@dataclass(frozen=True)
 class Agent:
     id: str
     name: str
@@ -57,8 +68,17 @@ class Directory:
     seats: dict[str, Seat] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)
     posts: dict[str, Post] = field(default_factory=dict)
+    sites: dict[str, Site] = field(default_factory=dict)  # other boxes ("main" is this one)
     calendar: Calendar = field(default_factory=Calendar)  # when agents answer
     timezone: str = "Asia/Shanghai"
+
+    def dial_target(self, endpoint: str) -> str:
+        """What PJSIP dials for a seat: the endpoint here, or endpoint@trunk on another site
+        (a seat is addressed as (site, endpoint))."""
+        seat = self.seats.get(endpoint)
+        if seat is None or seat.site == "main" or seat.site not in self.sites:
+            return endpoint
+        return f"{endpoint}@{self.sites[seat.site].trunk}"
 
     def district_of_number(self, number: str) -> str | None:
         """The district a caller number belongs to, by the longest matching prefix."""
@@ -94,6 +114,8 @@ class Directory:
                 found.append(f"seat {seat.endpoint!r}: endpoint names use letters, digits, - and _")
             if seat.office not in self.offices:
                 found.append(f"seat {seat.endpoint}: unknown office {seat.office!r}")
+            if seat.site != "main" and seat.site not in self.sites:
+                found.append(f"seat {seat.endpoint}: unknown site {seat.site!r}")
         for agent in self.agents.values():
             if agent.seat not in self.seats:
                 found.append(f"agent {agent.id}: unknown seat {agent.seat!r}")

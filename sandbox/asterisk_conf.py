@@ -7,6 +7,7 @@ cached tree on different ports.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 
@@ -14,6 +15,16 @@ from dataclasses import dataclass
 class SeatPhone:
     endpoint: str
     contact: str | None  # static contact (a SIPp phone); None: the phone registers
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """A SIP trunk to another Asterisk: its endpoint name, where it is, where its calls go."""
+
+    name: str
+    contact: str  # e.g. sip:127.0.0.4:15060
+    match: str  # the other box's address
+    context: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,13 @@ class SandboxSpec:
     fallback_seats: tuple[str, ...]
     extensions: str  # the rendered hotline contexts (extensions_hotline.conf)
     recordings_dir: str  # as Asterisk sees it
+    bind_address: str = "127.0.0.1"
+    trunks: tuple[Trunk, ...] = ()
+
+    @property
+    def rtp_start(self) -> int:
+        """Each instance its own RTP ports (several run side by side on loopback)."""
+        return 20000 + zlib.crc32(self.name.encode()) % 400 * 100
 
     @property
     def home(self) -> str:
@@ -47,8 +65,7 @@ def render_all(spec: SandboxSpec) -> dict[str, str]:
         "queues.conf": _queues_conf(spec),
         "extensions.conf": EXTENSIONS_CONF,
         "extensions_hotline.conf": spec.extensions,
-        "rtp.conf": f"[general]\nrtpstart={20000 + (spec.sip_port % 100) * 100}\n"
-        f"rtpend={20000 + (spec.sip_port % 100) * 100 + 99}\n",
+        "rtp.conf": f"[general]\nrtpstart={spec.rtp_start}\nrtpend={spec.rtp_start + 99}\n",
     }
 
 
@@ -153,7 +170,7 @@ def _pjsip_conf(spec: SandboxSpec) -> str:
         "[transport-udp]",
         "type = transport",
         "protocol = udp",
-        f"bind = 127.0.0.1:{spec.sip_port}",
+        f"bind = {spec.bind_address}:{spec.sip_port}",
         "",
         "[endpoint-common](!)",
         "type = endpoint",
@@ -163,18 +180,38 @@ def _pjsip_conf(spec: SandboxSpec) -> str:
         "direct_media = no",
         "rtp_symmetric = yes",
         "",
-        "; the callers' trunk: calls from these addresses enter the hotline",
-        "[callers](endpoint-common)",
-        "context = hotline-inbound",
-        *(["aors = callers"] if spec.callers_contact else []),
-        "",
-        "[callers-identify]",
-        "type = identify",
-        "endpoint = callers",
     ]
-    lines += [f"match = {address}" for address in spec.caller_match]
+    if spec.caller_match:
+        lines += [
+            "; the callers' trunk: calls from these addresses enter the hotline",
+            "[callers](endpoint-common)",
+            "context = hotline-inbound",
+            *(["aors = callers"] if spec.callers_contact else []),
+            "",
+            "[callers-identify]",
+            "type = identify",
+            "endpoint = callers",
+            *[f"match = {address}" for address in spec.caller_match],
+        ]
     if spec.callers_contact:  # calls back to callers dial PJSIP/<number>@callers
         lines += ["", "[callers]", "type = aor", f"contact = {spec.callers_contact}"]
+    for trunk in spec.trunks:
+        lines += [
+            "",
+            "; the trunk to another site's Asterisk",
+            f"[{trunk.name}](endpoint-common)",
+            f"context = {trunk.context}",
+            f"aors = {trunk.name}",
+            "",
+            f"[{trunk.name}]",
+            "type = aor",
+            f"contact = {trunk.contact}",
+            "",
+            f"[{trunk.name}-identify]",
+            "type = identify",
+            f"endpoint = {trunk.name}",
+            f"match = {trunk.match}",
+        ]
     for seat in spec.seats:
         lines += [
             "",

@@ -14,6 +14,10 @@ from .rootfs import SandboxError, is_built
 
 SUBDIRS = ("etc", "lib", "spool", "run", "log", "cache")
 
+# Asterisk processes this Python process started, by pid file: whichever Instance object
+# stops one reaps it (no zombie, no "subprocess still running" at exit).
+_started: dict[Path, subprocess.Popen[bytes]] = {}
+
 
 class Instance:
     def __init__(self, rootfs: Path, spec: SandboxSpec) -> None:
@@ -22,7 +26,6 @@ class Instance:
         self.home = rootfs / spec.home.lstrip("/")
         self.pidfile = self.home / "hotline-sandbox.pid"
         self.console_log = self.home / "log" / "console.log"
-        self.process: subprocess.Popen[bytes] | None = None  # when this object started it
 
     # paths as Asterisk sees them, inside the chroot
     @property
@@ -57,8 +60,9 @@ class Instance:
                 f"no sandbox root filesystem at {self.rootfs}: run 'hotline sandbox up'"
             )
         running = self.pid()
-        if running:
+        if running:  # already up: apply the configuration written now
             self.write_config()
+            self.cli("core reload")
             return running
         self.write_config()
         with self.console_log.open("ab") as out:
@@ -69,7 +73,7 @@ class Instance:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.process = proc
+        _started[self.pidfile] = proc
         self.pidfile.write_text(f"{proc.pid}\n")
         time.sleep(0.3)
         if proc.poll() is not None:
@@ -107,13 +111,14 @@ class Instance:
                 _signal_group(pid, signal.SIGKILL)
                 self._wait_gone(pid, 5)
         self.pidfile.unlink(missing_ok=True)
-        self.process = None
+        _started.pop(self.pidfile, None)
         return True
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
-        if self.process is not None and self.process.pid == pid:
+        child = _started.get(self.pidfile)
+        if child is not None and child.pid == pid:
             try:
-                self.process.wait(timeout)  # our child: reap it through Popen
+                child.wait(timeout)  # our child: reap it through Popen
                 return True
             except subprocess.TimeoutExpired:
                 return False

@@ -57,7 +57,7 @@ class CallChannel(Protocol):
         True when the caller hung up while speaking (the message is kept all the same)."""
         ...
 
-    async def dial(self, endpoint: str, timeout: int) -> DialResult: ...
+    async def dial(self, target: str, timeout: int) -> DialResult: ...
 
     async def get_variable(self, name: str) -> str: ...
 
@@ -84,20 +84,20 @@ class AgiChannel:
 
     async def play(self, prompts: Sequence[str], escape: str = "") -> str:
         for prompt in prompts:
-            reply = await self.session.command("STREAM FILE", prompt, escape)
-            if reply.number < 0:
+            number = (await self.session.command("STREAM FILE", prompt, escape)).number
+            if number < 0:
                 if self.session.hung_up:
                     raise ChannelGone("hung up during playback")
                 log.warning("event=prompt.missing prompt=%s", prompt)
-            elif reply.number > 0:
-                return chr(reply.number)
+            elif number > 0:
+                return chr(number)
         return ""
 
     async def wait_for_digit(self, timeout: float) -> str:
-        reply = await self.session.command("WAIT FOR DIGIT", str(int(timeout * 1000)))
-        if reply.number < 0:
+        number = (await self.session.command("WAIT FOR DIGIT", str(int(timeout * 1000)))).number
+        if number < 0:
             raise ChannelGone("hung up while waiting for a key")
-        return chr(reply.number) if reply.number > 0 else ""
+        return chr(number) if number > 0 else ""
 
     async def ask(self, prompts: Sequence[str], timeout: float) -> str:
         key = await self.play(prompts, escape=ALL_KEYS)
@@ -136,12 +136,13 @@ class AgiChannel:
         )
         return reply.number < 0 or self.session.hung_up
 
-    async def dial(self, endpoint: str, timeout: int) -> DialResult:
-        if not ENDPOINT_NAME.match(endpoint):
-            raise ValueError(f"refusing to dial a malformed endpoint {endpoint!r}")
+    async def dial(self, target: str, timeout: int) -> DialResult:
+        """`target`: an endpoint, or endpoint@trunk for a seat on another site."""
+        if not all(ENDPOINT_NAME.match(part) for part in target.split("@", 1)):
+            raise ValueError(f"refusing to dial a malformed target {target!r}")
         # Dial returns when the conversation ends: its own, long limit
         await self.session.command(
-            "EXEC", "Dial", f"PJSIP/{endpoint},{int(timeout)}", timeout=CONVERSATION_LIMIT
+            "EXEC", "Dial", f"PJSIP/{target},{int(timeout)}", timeout=CONVERSATION_LIMIT
         )
         return DialResult(await self.get_variable("DIALSTATUS"))
 

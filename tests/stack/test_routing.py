@@ -63,6 +63,7 @@ def test_a_not_answering_moves_to_b_after_the_ring_timeout(stack: Stack) -> None
     )
     assert a.ended_at is not None
     assert 4.5 <= (a.ended_at - a.ring_at).total_seconds() <= 7.0  # the 5 s ring timeout
+    assert chain(stack, "13900000202").endswith("| rang: 1001 NOANSWER, 1002 ANSWER")
 
 
 def test_a_with_no_phone_at_the_seat_moves_to_b(
@@ -73,6 +74,7 @@ def test_a_with_no_phone_at_the_seat_moves_to_b(
     (a, b) = legs(stack, "13900000203")
     assert a[0] == "1001" and a[1] in ("CHANUNAVAIL", "CONGESTION", "NOANSWER")
     assert b == ("1002", "ANSWER")
+    assert chain(stack, "13900000203").endswith(f"| rang: 1001 {a[1]}, 1002 ANSWER")
 
 
 def test_a_busy_b_logged_out_the_district_pool_answers(
@@ -195,11 +197,16 @@ def repeat_calls(stack: Stack) -> None:
     assert stack.decisions(second.linkedid)[0].chain.startswith("first-inquiry owner: 1002")
 
 
-def test_presence_is_resynchronised_after_asterisk_restarts(
-    stack: Stack, controller: ControllerProcess
-) -> None:
+def test_presence_is_resynchronised_after_asterisk_restarts(stack: Stack) -> None:
     """A is talking when Asterisk restarts (the call dies with it). After the controller's AMI
-    link comes back, presence is read again: A is free, not left 'talking'."""
+    link comes back, presence is read again: A is free, not left 'talking' (no wrap-up time
+    here, so 'free' is immediate)."""
+    no_wrap_up = stack.config_with("restart", extra="[routing]\nwrap_up_seconds = 0")
+    with running_controller(stack, no_wrap_up) as controller:
+        restart_while_talking(stack, controller)
+
+
+def restart_while_talking(stack: Stack, controller: ControllerProcess) -> None:
     from ivr import sandbox_cmd
 
     with agent_phone(stack, "r-restart-a", "agent1001", talk_ms=60_000):

@@ -48,7 +48,16 @@ def clean(value: object) -> str:
 
 
 def plain_event(message: Mapping[str, Any]) -> Event:
-    return {str(k): clean(", ".join(v) if isinstance(v, list) else v) for k, v in message.items()}
+    """panoramisk's case-insensitive Message as a plain dict of str (the hot path of every
+    event: its stored (key, value) pairs are read directly, and only values that carry a line
+    break are cleaned)."""
+    store = getattr(message, "_store", None)
+    items = store.values() if isinstance(store, dict) else message.items()
+    out: Event = {}
+    for key, value in items:
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        out[str(key)] = clean(text) if "\r" in text or "\n" in text else text
+    return out
 
 
 class AmiClient:

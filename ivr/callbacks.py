@@ -109,7 +109,7 @@ class CallbackDispatcher:
             reply = await self.ami.action(
                 "Originate",
                 timeout=timeout + 10,
-                Channel=f"PJSIP/{endpoint}",
+                Channel=f"PJSIP/{self.desk.directory.dial_target(endpoint)}",
                 Context=CALLBACK_CONTEXT,
                 Exten="s",
                 Priority="1",

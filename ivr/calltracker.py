@@ -70,9 +70,10 @@ class CallTracker:
         self.legs: dict[str, LegSnapshot] = {}
         self.answered_calls: set[str] = set()  # linkedids where an agent answered
 
-    def handle(self, event: Mapping[str, str]) -> list[Change]:
+    def handle(self, event: Mapping[str, str], at: datetime | None = None) -> list[Change]:
+        """`at`: the event's time when the caller has it already (else read from the event)."""
         handler = self._handlers.get(event.get("Event", ""))
-        return handler(self, event, event_time(event)) if handler else []
+        return handler(self, event, at or event_time(event)) if handler else []
 
     def _newchannel(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
         uid, linkedid = ev.get("Uniqueid", ""), ev.get("Linkedid", "")

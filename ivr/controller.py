@@ -94,7 +94,7 @@ class Controller:
         )
         if changed:
             log.info(changed)
-        changes: list[Change] = self.tracker.handle(event)
+        changes: list[Change] = self.tracker.handle(event, at)
         for kind, snap in changes:
             log.info(describe(kind, snap))
         self.records.submit(changes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .calendar import Calendar
 
@@ -97,14 +98,25 @@ class Directory:
                     return post
         return None
 
-    def agent_at_seat(self, endpoint: str) -> Agent | None:
-        for agent in self.agents.values():
-            if agent.seat == endpoint:
-                return agent
-        return None
+    @cached_property
+    def _by_seat(self) -> dict[str, Agent]:
+        return {agent.seat: agent for agent in self.agents.values()}
 
-    def city_pool(self) -> list[Agent]:
-        return [a for a in self.agents.values() if self.offices[a.office].kind == "city"]
+    @cached_property
+    def _pools(self) -> dict[tuple[str, str], list[Agent]]:
+        pools: dict[tuple[str, str], list[Agent]] = {}
+        for agent in self.agents.values():
+            pools.setdefault((agent.office, ""), []).append(agent)
+            for skill in agent.skills:
+                pools.setdefault((agent.office, skill), []).append(agent)
+        return pools
+
+    def agent_at_seat(self, endpoint: str) -> Agent | None:
+        return self._by_seat.get(endpoint)
+
+    def pool(self, office: str, skill: str) -> list[Agent]:
+        """An office's agents with the skill (all of them for skill '')."""
+        return self._pools.get((office, skill), [])
 
     def problems(self) -> list[str]:
         """Every dangling reference, as 'what: why' lines (empty when consistent)."""

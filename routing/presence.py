@@ -12,9 +12,11 @@ call), available. Time in state and the start of the current idle spell are kept
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 from .directory import Directory
 
@@ -53,18 +55,22 @@ class _Agent:
     logged_in: bool
     paused: bool = False
     reason: str = ""
-    state: State = State.AVAILABLE
-    since: datetime | None = None
-    idle_since: datetime | None = None
 
 
 @dataclass
 class Presence:
+    """Kept up to date fact by fact, at the facts' own times, so `snapshot()` is a read (the
+    router takes one per decision) and time in state is exact. Only agents in wrap-up are
+    looked at again as time passes."""
+
     directory: Directory
     wrap_up: timedelta = timedelta(seconds=10)
     logged_in_at_start: bool = True
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seats: dict[str, _Seat] = field(default_factory=dict)
     agents: dict[str, _Agent] = field(default_factory=dict)
+    view: dict[str, AgentPresence] = field(default_factory=dict)
+    wrapping: dict[str, datetime] = field(default_factory=dict)  # agent -> wrap-up ends
 
     def __post_init__(self) -> None:
         self.reload(self.directory)
@@ -78,6 +84,14 @@ class Presence:
             a: self.agents.get(a) or _Agent(logged_in=self.logged_in_at_start)
             for a in directory.agents
         }
+        self.view = {a: p for a, p in self.view.items() if a in self.agents}
+        self.wrapping = {a: t for a, t in self.wrapping.items() if a in self.agents}
+        self._seat_agents: dict[str, list[str]] = {}
+        for agent in directory.agents.values():
+            self._seat_agents.setdefault(agent.seat, []).append(agent.id)
+        for agent_id in self.agents:
+            if agent_id not in self.view:
+                self._refresh(agent_id, self.started)
 
     # --- facts from Asterisk and from agents ------------------------------------------------
 
@@ -93,50 +107,67 @@ class Presence:
             seat.reachable = False
         elif seat.device == "NOT_INUSE":
             seat.reachable = True
+        self._refresh_seat(endpoint, at)
 
     def contact(self, endpoint: str, reachable: bool, at: datetime) -> None:
         seat = self.seats.get(endpoint)
         if seat is not None:
             seat.reachable = reachable
+            self._refresh_seat(endpoint, at)
 
     def login(self, agent_id: str, at: datetime) -> None:
         if agent_id in self.agents:
             self.agents[agent_id].logged_in = True
+            self._refresh(agent_id, at)
 
     def logout(self, agent_id: str, at: datetime) -> None:
         if agent_id in self.agents:
             agent = self.agents[agent_id]
             agent.logged_in, agent.paused, agent.reason = False, False, ""
+            self._refresh(agent_id, at)
 
     def pause(self, agent_id: str, reason: str, at: datetime) -> None:
         if agent_id in self.agents:
             agent = self.agents[agent_id]
             agent.paused, agent.reason = True, reason
+            self._refresh(agent_id, at)
 
     def resume(self, agent_id: str, at: datetime) -> None:
         if agent_id in self.agents:
             agent = self.agents[agent_id]
             agent.paused, agent.reason = False, ""
+            self._refresh(agent_id, at)
 
     # --- what the router sees ----------------------------------------------------------------
 
-    def snapshot(self, at: datetime) -> dict[str, AgentPresence]:
-        """Every agent's state at `at` (time in state and idle spells advance here)."""
-        out = {}
-        for agent_id, agent in self.agents.items():
-            state = self._state_of(agent_id, agent, at)
-            if state != agent.state or agent.since is None:
-                agent.state, agent.since = state, at
-                if state is State.AVAILABLE:
-                    agent.idle_since = at
-            out[agent_id] = AgentPresence(
-                agent_id,
-                agent.state,
-                agent.since,
-                agent.idle_since if agent.state is State.AVAILABLE else None,
-                agent.reason,
+    def snapshot(self, at: datetime) -> Mapping[str, AgentPresence]:
+        """Every agent's state at `at` (a read-only view: wrap-ups that ended are applied)."""
+        for agent_id, ends in list(self.wrapping.items()):
+            if ends <= at:
+                self._refresh(agent_id, ends)
+        return MappingProxyType(self.view)
+
+    def _refresh_seat(self, endpoint: str, at: datetime) -> None:
+        for agent_id in self._seat_agents.get(endpoint, ()):
+            self._refresh(agent_id, at)
+
+    def _refresh(self, agent_id: str, at: datetime) -> None:
+        agent = self.agents[agent_id]
+        state = self._state_of(agent_id, agent, at)
+        old = self.view.get(agent_id)
+        if old is None or old.state != state or old.reason != agent.reason:
+            since = at if old is None or old.state != state else old.since
+            idle = (
+                (old.idle_since if old and old.state is State.AVAILABLE else at)
+                if state is State.AVAILABLE
+                else None
             )
-        return out
+            self.view[agent_id] = AgentPresence(agent_id, state, since, idle, agent.reason)
+        seat = self.seats.get(self.directory.agents[agent_id].seat)
+        if state is State.WRAP_UP and seat is not None and seat.last_busy_end is not None:
+            self.wrapping[agent_id] = seat.last_busy_end + self.wrap_up
+        else:
+            self.wrapping.pop(agent_id, None)
 
     def _state_of(self, agent_id: str, agent: _Agent, at: datetime) -> State:
         seat = self.seats.get(self.directory.agents[agent_id].seat)

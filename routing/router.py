@@ -10,6 +10,7 @@ being rung for another call, is skipped with the reason written into the chain, 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,9 @@ class Plan:
         return " -> ".join(self.chain)
 
 
+MAX_RINGS = 8  # agents rung, at most, before the caller waits in line
+
+
 def plan_call(
     directory: Directory,
     post: Post | None,
@@ -45,54 +49,60 @@ def plan_call(
     ring_timeout: int,
     owner: str | None = None,
     claimed: Collection[str] = (),
+    max_rings: int = MAX_RINGS,
 ) -> Plan:
     """The ordered dial plan for one call. `owner`: the agent who handled this caller's matter
-    recently (first-inquiry responsibility); `claimed`: agents being rung for other calls."""
+    recently (first-inquiry responsibility); `claimed`: agents being rung for other calls.
+    The owner, A and B are each named in the chain; a pool's unavailable members are counted
+    by reason ("district pool xihu: 3 talking, 1 paused (lunch)")."""
     steps: list[DialStep] = []
     chain: list[str] = []
     tried: set[str] = set()
 
-    def consider(agent_id: str, label: str) -> None:
-        if agent_id in tried or agent_id not in directory.agents:
-            return
+    def take(agent_id: str, label: str) -> str:
+        """'' when added to the plan, else why not."""
         tried.add(agent_id)
         why_not = _unavailable(agent_id, presence, claimed)
-        if why_not:
-            chain.append(f"{label} {agent_id} {why_not}")
-        else:
+        if not why_not:
             steps.append(
                 DialStep(
                     agent_id, directory.agents[agent_id].seat, ring_timeout, f"{label} {agent_id}"
                 )
             )
-            chain.append(f"{label}: {agent_id}")
+        return why_not
 
-    if owner:
-        consider(owner, "first-inquiry owner")
+    named = [(owner, "first-inquiry owner")] if owner else []
     if post is not None:
-        consider(post.a, f"post {post.id} A")
-        consider(post.b, f"post {post.id} B")
+        named += [(post.a, f"post {post.id} A"), (post.b, f"post {post.id} B")]
+    for agent_id, label in named:
+        if agent_id and agent_id in directory.agents and agent_id not in tried:
+            why_not = take(agent_id, label)
+            chain.append(f"{label} {agent_id} {why_not}" if why_not else f"{label}: {agent_id}")
+
     skill = post.business if post is not None else business
     pools = [(o.id, "city pool") for o in directory.offices.values() if o.kind == "city"]
     if district and district in directory.offices and directory.offices[district].kind != "city":
         pools.insert(0, (district, f"district pool {district}"))
     for office, label in pools:
-        for agent in _pool(directory, presence, skill, office):
-            consider(agent.id, label)
+        if len(steps) >= max_rings:
+            break
+        chosen, skipped = [], Counter[str]()
+        for agent in sorted(directory.pool(office, skill), key=lambda a: _idle_key(a, presence)):
+            if len(steps) >= max_rings:
+                break
+            if agent.id in tried:
+                continue
+            why_not = take(agent.id, label)
+            if why_not:
+                skipped[why_not] += 1
+            else:
+                chosen.append(agent.id)
+        parts = [", ".join(chosen)] if chosen else []
+        parts += [f"{n} {why}" for why, n in sorted(skipped.items())]
+        if parts:
+            chain.append(f"{label}: {'; '.join(parts)}")
     chain.append("queue" if not steps else "then queue")
     return Plan(post, tuple(steps), tuple(chain))
-
-
-def _pool(
-    directory: Directory, presence: Mapping[str, AgentPresence], skill: str, office: str
-) -> list[Agent]:
-    """An office's agents with the skill, longest idle first (the available ones lead)."""
-    members = [
-        a
-        for a in directory.agents.values()
-        if a.office == office and (not skill or skill in a.skills)
-    ]
-    return sorted(members, key=lambda a: _idle_key(a, presence))
 
 
 def _idle_key(agent: Agent, presence: Mapping[str, AgentPresence]) -> tuple[int, datetime, str]:

@@ -30,9 +30,7 @@ def directory() -> Directory:
 
 
 def presence(d: Directory) -> Presence:
-    p = Presence(d, wrap_up=timedelta(seconds=10))
-    p.snapshot(T0)  # everyone free since T0
-    return p
+    return Presence(d, wrap_up=timedelta(seconds=10), started=T0)  # everyone free since T0
 
 
 def agents_of(plan: object) -> list[str]:
@@ -86,8 +84,8 @@ def test_wrap_up_paused_unreachable_and_claimed_agents_are_not_rung() -> None:
     assert agents_of(plan) == ["1002"]
     assert "A 2001 wrap-up" in plan.describe()
     assert "B 2002 paused (lunch)" in plan.describe()
-    assert "2003 unreachable" in plan.describe()
-    assert "1001 ringing for another call" in plan.describe()
+    assert "district pool xihu: 1 unreachable" in plan.describe()
+    assert "city pool: 1002; 1 ringing for another call" in plan.describe()
 
 
 def test_the_first_inquiry_owner_is_offered_first() -> None:
@@ -116,3 +114,22 @@ def test_time_in_state_is_kept() -> None:
     assert snap["1001"].state is State.RINGING and snap["1001"].since == T0 + timedelta(seconds=1)
     p.device("s1001", "INUSE", T0 + timedelta(seconds=3))
     assert p.snapshot(T0 + timedelta(seconds=3))["1001"].state is State.TALKING
+
+
+def test_a_plan_rings_at_most_max_rings_agents_and_counts_the_rest_by_reason() -> None:
+    d = directory()
+    p = presence(d)
+    p.device("s2003", "INUSE", T0)
+    plan = plan_call(d, d.posts["pension-xihu"], "pension", "xihu", p.snapshot(T0), 15, max_rings=3)
+    assert agents_of(plan) == ["2001", "2002", "1001"]
+    assert plan.chain[2:] == ("district pool xihu: 1 talking", "city pool: 1001", "then queue")
+
+
+def test_presence_keeps_time_in_state_from_the_facts_not_from_when_it_is_read() -> None:
+    d = directory()
+    p = presence(d)
+    p.pause("1001", "lunch", T0 + timedelta(minutes=1))
+    later = p.snapshot(T0 + timedelta(hours=1))
+    assert later["1001"].state is State.PAUSED and later["1001"].reason == "lunch"
+    assert later["1001"].since == T0 + timedelta(minutes=1)
+    assert later["1002"].idle_since == T0

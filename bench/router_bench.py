@@ -1,0 +1,750 @@
+"""Router benchmark: routing decisions per second on a city-sized seat directory under presence
+churn, against one loopback AGI round trip measured in the same run.
+
+The directory is synthetic but shaped like Hangzhou's: the city centre plus the 13 districts and
+counties of config/seats.toml (their ids), 2,000 agents with one seat each (the city centre a
+fifth of them, the districts by rough size), skills from pension, employment, medical, labour and
+personnel (1 to 3 each), and one AB-post per business x office (70 posts) whose A and B are
+agents of that office with the skill. Presence is a `routing.presence.Presence` over it.
+
+Churn is an event-driven simulation of every agent in simulated time (no sleeping): free for
+60 s on average, then offered a call (90 %), a pause (7 %, mean 10 min) or a log-out (3 %, mean
+30 min); a ring lasts 6 s and is answered 85 % of the time; a call lasts 4 min. Each transition
+is fed to Presence as the controller would (device NOT_INUSE/RINGING/INUSE, pause with a reason,
+resume, logout, login). Calls to route arrive as a Poisson stream at the rate agents are offered
+calls (5.2/s for 2,000 agents), so about 3 presence changes land between two decisions (about
+16/s of simulated time); --churn-scale multiplies the transition rates, not the call rate. The
+agents being rung stand in for the routing desk's `claimed` set; a fifth of the calls have a
+first-inquiry owner. Start state: each agent drawn from the simulation's steady state (53 %
+talking, 17 % free, 12 % paused, 16 % logged out, 2 % ringing). A diagnostic pass at the end
+routes the same calls with every agent free and no churn (a quiet morning), the case where
+plans are longest.
+
+One decision is what `ivr.routing_desk.RoutingDesk.plan` does minus the owner query (a database
+read): `routing.router.find_post` for a random business (pension the most common) and district
+(by size; 15 % of callers with no known district), `Presence.snapshot(now)` (taken per decision,
+as the runtime does), then `routing.router.plan_call`. Each part is timed (perf_counter_ns); the
+presence changes between decisions are timed apart and are not part of the decision.
+
+The AGI round trip: one AGI command line (`STREAM FILE hotline/main-menu "0123456789*#"`) written
+by an asyncio stream client in this process, the process that routes (as hotline's controller
+does), and one `200 result=0 endpos=12345` line read back, over 127.0.0.1. The other end is a
+separate process (so the two sides do not share one core's event loop) and comes in two kinds:
+
+  asyncio   a minimal asyncio Protocol that answers every line (the reference the ratio uses)
+  blocking  a blocking-socket loop (recv, sendall), nearer to Asterisk's C res_agi (diagnostic)
+
+Fairness on a small noisy machine: within each round, decisions and round trips take turns in
+--slices batches (50 decisions, then 150 round trips per peer, the order alternating), so both
+see the same background load; every ratio is formed within a round, then the median over
+rounds is given. Both processes free one 1 MiB block at start (see agi_bench.settle_malloc).
+Nothing is pinned. The goal from the issue: a decision costs at most 0.1 of a round trip.
+
+    python bench/router_bench.py                # the documented sizes (5 rounds)
+    python bench/router_bench.py --quick        # a smoke run, a few seconds
+
+Results are printed and written to bench/results/router-<date>.json. See bench/ROUTING.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import heapq
+import json
+import math
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree_from_argv() -> Path:
+    """--tree DIR (read before the imports): routing/ and ivr/ from another checkout, e.g. a
+    patched scratch copy; by default this tree's, before any installed copy."""
+    args = sys.argv[1:]
+    return Path(args[args.index("--tree") + 1]).resolve() if "--tree" in args[:-1] else ROOT
+
+
+TREE = _tree_from_argv()
+sys.path.insert(0, str(TREE))
+
+from routing.directory import Agent, Directory, Office, Post, Seat  # noqa: E402
+from routing.presence import Presence  # noqa: E402
+from routing.router import find_post, plan_call  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+SEATS_TOML = ROOT / "config" / "seats.toml"
+GOAL = 0.1  # a decision costs at most this share of one AGI round trip
+
+BUSINESSES = {  # business -> share of calls (and how often agents carry the skill)
+    "pension": 0.40,
+    "medical": 0.25,
+    "employment": 0.15,
+    "labour": 0.12,
+    "personnel": 0.08,
+}
+CITY_SHARE = 0.20
+DISTRICT_WEIGHT = {  # rough relative size of each district's remote seats
+    "shangcheng": 1.0,
+    "gongshu": 1.1,
+    "xihu": 1.2,
+    "binjiang": 0.9,
+    "xiaoshan": 1.5,
+    "yuhang": 1.4,
+    "linping": 1.0,
+    "qiantang": 0.8,
+    "fuyang": 0.9,
+    "linan": 0.7,
+    "tonglu": 0.5,
+    "chunan": 0.45,
+    "jiande": 0.5,
+}
+NO_DISTRICT = 0.15  # callers whose district is unknown (mobile numbers): the city's post
+OWNER_SHARE = 0.20  # calls with a first-inquiry owner
+RING_TIMEOUT = 20
+T0 = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)  # a Tuesday 10:00 in Asia/Shanghai
+
+# Churn: mean seconds in each state and what follows (simulated time).
+FREE_S, RING_S, TALK_S, PAUSE_S, OUT_S = 60.0, 6.0, 240.0, 600.0, 1800.0
+OFFER, PAUSE, LOGOUT = 0.90, 0.07, 0.03  # what ends a free spell
+ANSWERED = 0.85  # rings that are answered
+PAUSE_REASONS = ("1", "2", "3", "4")  # the feature code's digits (lunch, training, ...)
+AGI_COMMAND = b'STREAM FILE hotline/main-menu "0123456789*#"\n'
+AGI_REPLY = b"200 result=0 endpos=12345\n"
+
+
+# --- the directory -------------------------------------------------------------------------
+
+
+def seat_offices() -> list[Office]:
+    """config/seats.toml's offices: the city centre and the 13 districts and counties."""
+    data = tomllib.loads(SEATS_TOML.read_text(encoding="utf-8"))
+    return [
+        Office(o["id"], o["name"], o.get("kind", "district"), tuple(o.get("number_prefixes", ())))
+        for o in data["office"]
+    ]
+
+
+def split(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """`total` shared by weight, largest remainders first (the parts add up to `total`)."""
+    whole = sum(weights.values())
+    exact = {k: total * w / whole for k, w in weights.items()}
+    parts = {k: int(v) for k, v in exact.items()}
+    for k in sorted(exact, key=lambda k: exact[k] - parts[k], reverse=True)[
+        : total - sum(parts.values())
+    ]:
+        parts[k] += 1
+    return parts
+
+
+def build_directory(agents_total: int = 2000, seed: int = 1) -> Directory:
+    """A synthetic city directory: the offices of config/seats.toml, `agents_total` agents."""
+    rng = random.Random(seed)
+    offices = {o.id: o for o in seat_offices()}
+    city = next(o.id for o in offices.values() if o.kind == "city")
+    weights = {o: DISTRICT_WEIGHT.get(o, 1.0) for o in offices if o != city}
+    weights = {k: w * (1 - CITY_SHARE) / sum(weights.values()) for k, w in weights.items()}
+    sizes = split(agents_total, {city: CITY_SHARE, **weights})
+    skills: dict[str, list[str]] = {}
+    office_of: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+    names = list(BUSINESSES)
+    shares = list(BUSINESSES.values())
+    width = max(3, len(str(max(sizes.values()))))
+    for n, office in enumerate(offices):  # ids like seats.toml's: 1001 in the city, 2001, ...
+        ids = [f"{n + 1}{k:0{width}d}" for k in range(1, sizes[office] + 1)]
+        members[office] = ids
+        for agent_id in ids:
+            office_of[agent_id] = office
+            wanted = rng.choice((1, 2, 2, 3))
+            chosen: list[str] = []
+            while len(chosen) < wanted:
+                pick = rng.choices(names, shares)[0]
+                if pick not in chosen:
+                    chosen.append(pick)
+            skills[agent_id] = chosen
+    posts: dict[str, Post] = {}
+    for office, ids in members.items():
+        for business in BUSINESSES:
+            with_skill = [a for a in ids if business in skills[a]]
+            while len(with_skill) < 2:  # every post gets an A and a B of its office
+                extra = rng.choice([a for a in ids if a not in with_skill])
+                skills[extra].append(business)
+                with_skill.append(extra)
+            a, b = rng.sample(with_skill, 2)
+            post_id = f"{business}-{office}"
+            posts[post_id] = Post(post_id, business, office, a, b)
+    agents = {
+        agent_id: Agent(
+            agent_id,
+            f"agent {agent_id}",
+            f"agent{agent_id}",
+            office_of[agent_id],
+            tuple(skills[agent_id]),
+        )
+        for agent_id in office_of
+    }
+    seats = {a.seat: Seat(a.seat, a.office) for a in agents.values()}
+    directory = Directory(offices, seats, agents, posts)
+    problems = directory.problems()
+    if problems:
+        raise SystemExit("router_bench: synthetic directory: " + "; ".join(problems[:3]))
+    return directory
+
+
+# --- presence churn ------------------------------------------------------------------------
+
+
+@dataclass
+class Churn:
+    """Every agent's day in simulated time, fed to `Presence` as the controller would."""
+
+    directory: Directory
+    presence: Presence
+    rng: random.Random
+    scale: float = 1.0
+    now: float = 0.0  # simulated seconds since T0
+    state: dict[str, str] = field(default_factory=dict)
+    heap: list[tuple[float, int, str]] = field(default_factory=list)
+    ringing: set[str] = field(default_factory=set)  # stands in for the desk's claimed set
+    seq: int = 0
+    changes: int = 0
+
+    def __post_init__(self) -> None:
+        self.presence.snapshot(T0)
+        mean = {  # steady-state shares: time spent in each state per cycle
+            "free": FREE_S,
+            "ringing": OFFER * RING_S,
+            "talking": OFFER * ANSWERED * TALK_S,
+            "paused": PAUSE * PAUSE_S,
+            "out": LOGOUT * OUT_S,
+        }
+        kinds, weights = list(mean), list(mean.values())
+        for agent_id in self.directory.agents:
+            kind = self.rng.choices(kinds, weights)[0]
+            self.state[agent_id] = "free"
+            self._enter(agent_id, kind)
+
+    @property
+    def offer_rate(self) -> float:
+        """Calls offered per second of simulated time: the decision rate (one per call)."""
+        cycle = FREE_S + OFFER * (RING_S + ANSWERED * TALK_S) + PAUSE * PAUSE_S + LOGOUT * OUT_S
+        return len(self.directory.agents) * OFFER / cycle  # --churn-scale leaves it alone
+
+    def _at(self) -> dt.datetime:
+        return T0 + dt.timedelta(seconds=self.now)
+
+    def _enter(self, agent_id: str, kind: str) -> None:
+        """Move the agent into `kind`, telling Presence what Asterisk would tell the controller."""
+        p, at = self.presence, self._at()
+        seat = self.directory.agents[agent_id].seat
+        was = self.state[agent_id]
+        if was == "paused":
+            p.resume(agent_id, at)
+        elif was == "out":
+            p.login(agent_id, at)
+        if kind == "ringing":
+            p.device(seat, "RINGING", at)
+            self.ringing.add(agent_id)
+        else:
+            self.ringing.discard(agent_id)
+        if kind == "talking":
+            p.device(seat, "INUSE", at)
+        elif kind == "free" and was in ("ringing", "talking"):
+            p.device(seat, "NOT_INUSE", at)
+        elif kind == "paused":
+            p.pause(agent_id, self.rng.choice(PAUSE_REASONS), at)
+        elif kind == "out":
+            p.logout(agent_id, at)
+        self.state[agent_id] = kind
+        self.changes += 1
+        mean = {
+            "free": FREE_S,
+            "ringing": RING_S,
+            "talking": TALK_S,
+            "paused": PAUSE_S,
+            "out": OUT_S,
+        }[kind]
+        self.seq += 1
+        heapq.heappush(
+            self.heap, (self.now + self.rng.expovariate(self.scale / mean), self.seq, agent_id)
+        )
+
+    def _next(self, agent_id: str) -> str:
+        kind = self.state[agent_id]
+        if kind == "free":
+            return self.rng.choices(("ringing", "paused", "out"), (OFFER, PAUSE, LOGOUT))[0]
+        if kind == "ringing":
+            return "talking" if self.rng.random() < ANSWERED else "free"
+        return "free"
+
+    def advance(self, until: float) -> int:
+        """Apply every transition due before `until`; returns how many presence changes."""
+        before = self.changes
+        while self.heap and self.heap[0][0] <= until:
+            when, _, agent_id = heapq.heappop(self.heap)
+            self.now = when
+            self._enter(agent_id, self._next(agent_id))
+        self.now = until
+        return self.changes - before
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+@dataclass
+class DecisionSample:
+    find_ns: list[int] = field(default_factory=list)
+    snapshot_ns: list[int] = field(default_factory=list)
+    plan_ns: list[int] = field(default_factory=list)
+    total_ns: list[int] = field(default_factory=list)
+    churn_ns: int = 0
+    changes: int = 0
+    steps: int = 0
+    chain: int = 0
+    describe_chars: int = 0
+    routed: int = 0  # plans with at least one agent to ring
+
+
+def decisions(
+    churn: Churn, n: int, rng: random.Random, out: DecisionSample | None = None
+) -> DecisionSample:
+    """`n` routing decisions, each after the presence changes due before it; added to `out`."""
+    directory, presence = churn.directory, churn.presence
+    city = next(o.id for o in directory.offices.values() if o.kind == "city")
+    districts = [o for o in directory.offices if o != city]
+    dweights = [sum(1 for a in directory.agents.values() if a.office == o) for o in districts]
+    agents = list(directory.agents)
+    names, shares = list(BUSINESSES), list(BUSINESSES.values())
+    out = out if out is not None else DecisionSample()
+    clock = time.perf_counter_ns
+    for _ in range(n):
+        t = clock()
+        out.changes += churn.advance(churn.now + rng.expovariate(churn.offer_rate))
+        out.churn_ns += clock() - t
+        business = rng.choices(names, shares)[0]
+        district = None if rng.random() < NO_DISTRICT else rng.choices(districts, dweights)[0]
+        owner = rng.choice(agents) if rng.random() < OWNER_SHARE else None
+        now = churn._at()
+        t0 = clock()
+        post = find_post(directory, "", business, district)
+        t1 = clock()
+        snap = presence.snapshot(now)
+        t2 = clock()
+        plan = plan_call(
+            directory,
+            post,
+            business,
+            district,
+            snap,
+            RING_TIMEOUT,
+            owner=owner,
+            claimed=churn.ringing,
+        )
+        t3 = clock()
+        out.find_ns.append(t1 - t0)
+        out.snapshot_ns.append(t2 - t1)
+        out.plan_ns.append(t3 - t2)
+        out.total_ns.append(t3 - t0)
+        out.steps += len(plan.steps)
+        out.chain += len(plan.chain)
+        out.routed += bool(plan.steps)
+        out.describe_chars += len(plan.describe())
+    return out
+
+
+# --- the AGI round trip --------------------------------------------------------------------
+
+
+def settle_malloc() -> None:
+    """Free one 1 MiB block so glibc raises its mmap threshold (see agi_bench.settle_malloc)."""
+    block = bytearray(1 << 20)
+    del block
+
+
+class _Echo(asyncio.Protocol):
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        lines = self.buffer.count(b"\n")
+        if lines:
+            self.buffer = self.buffer[self.buffer.rindex(b"\n") + 1 :]
+            self.transport.write(AGI_REPLY * lines)
+
+
+def echo_server(kind: str) -> None:
+    """The AGI peer (Asterisk's side): answers every line; prints its port, runs until killed."""
+    settle_malloc()
+    if kind == "asyncio":
+
+        async def main() -> None:
+            server = await asyncio.get_running_loop().create_server(_Echo, "127.0.0.1", 0)
+            print(server.sockets[0].getsockname()[1], flush=True)
+            await server.serve_forever()
+
+        asyncio.run(main())
+        return
+    listener = socket.create_server(("127.0.0.1", 0))
+    print(listener.getsockname()[1], flush=True)
+    while True:
+        conn, _ = listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffer = b""
+        while data := conn.recv(65536):
+            buffer += data
+            lines = buffer.count(b"\n")
+            if lines:
+                buffer = buffer[buffer.rindex(b"\n") + 1 :]
+                conn.sendall(AGI_REPLY * lines)
+        conn.close()
+
+
+@dataclass
+class Peer:
+    kind: str
+    process: subprocess.Popen[str]
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+async def connect_peer(kind: str) -> Peer:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--echo-server", kind], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline())
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    return Peer(kind, process, reader, writer)
+
+
+async def round_trips(peer: Peer, n: int) -> list[int]:
+    clock = time.perf_counter_ns
+    out = []
+    for _ in range(n):
+        t = clock()
+        peer.writer.write(AGI_COMMAND)
+        line = await peer.reader.readline()
+        out.append(clock() - t)
+        if line != AGI_REPLY:
+            raise SystemExit(f"router_bench: unexpected AGI reply {line!r}")
+    return out
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def pct(values: list[int] | list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+def us(ns: float) -> float:
+    return round(ns / 1000, 2)
+
+
+def summary(values: list[int]) -> dict[str, float]:
+    return {
+        "mean_us": us(statistics.fmean(values)),
+        "p50_us": us(pct(values, 0.5)),
+        "p99_us": us(pct(values, 0.99)),
+    }
+
+
+def machine() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "panoramisk": version("panoramisk"),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def tree_state(paths: list[str]) -> dict[str, Any]:
+    """Which code was measured: the commit, and files under `paths` changed in the work tree."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return {
+        "tree": str(TREE),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "modified": git("status", "--porcelain", "--", *paths).splitlines(),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    settle_malloc()
+    rng = random.Random(args.seed)
+    built = time.perf_counter()
+    directory = build_directory(args.agents, args.seed)
+    presence = Presence(directory, wrap_up=dt.timedelta(seconds=10))
+    churn = Churn(directory, presence, random.Random(args.seed + 1), args.churn_scale)
+    print(
+        f"directory: {len(directory.offices)} offices, {len(directory.agents)} agents/seats, "
+        f"{len(directory.posts)} posts (built in {time.perf_counter() - built:.2f} s); "
+        f"{churn.offer_rate:.2f} decisions/s of simulated time"
+    )
+    decisions(churn, args.warmup, rng)
+    loop = asyncio.new_event_loop()
+    peers = [loop.run_until_complete(connect_peer(kind)) for kind in ("asyncio", "blocking")]
+    for peer in peers:
+        loop.run_until_complete(round_trips(peer, args.warmup))
+    rounds: list[dict[str, Any]] = []
+    quiet: dict[str, Any] = {}
+    try:
+        for r in range(args.rounds):
+            # decisions and round trips take turns in --slices batches, the order alternating,
+            # so that both see the same background load; the ratio is formed per round
+            d = DecisionSample()
+            rtt: dict[str, list[int]] = {p.kind: [] for p in peers}
+            for n in range(args.slices):
+                share = args.decisions // args.slices + (n < args.decisions % args.slices)
+                trips = args.round_trips // args.slices + (n < args.round_trips % args.slices)
+                for turn in ("decide", "trips") if (n + r) % 2 == 0 else ("trips", "decide"):
+                    if turn == "decide":
+                        decisions(churn, share, rng, d)
+                        continue
+                    for peer in peers:
+                        rtt[peer.kind] += loop.run_until_complete(round_trips(peer, trips))
+            rounds.append(report_round(r, d, rtt, args.decisions))
+        quiet = quiet_centre(directory, args, rng, trips_p50=rounds[-1]["agi_round_trip"])
+    finally:
+        for peer in peers:
+            peer.writer.close()
+            peer.process.terminate()
+            peer.process.wait()
+        loop.close()
+    return {
+        "benchmark": "router",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        "tree": tree_state(["routing", "ivr"]),
+        "directory": {
+            "offices": len(directory.offices),
+            "agents": len(directory.agents),
+            "posts": len(directory.posts),
+            "agents_per_office": {
+                o: sum(1 for a in directory.agents.values() if a.office == o)
+                for o in directory.offices
+            },
+        },
+        "churn": {
+            "scale": args.churn_scale,
+            "decisions_per_sim_s": round(churn.offer_rate, 2),
+            "changes_per_decision": round(
+                statistics.fmean(r["presence_changes_per_decision"] for r in rounds), 2
+            ),
+            "simulated_s": round(churn.now, 1),
+        },
+        "sizes": {
+            "slices": args.slices,
+            "rounds": args.rounds,
+            "decisions": args.decisions,
+            "round_trips": args.round_trips,
+            "warmup": args.warmup,
+        },
+        "goal": f"decision cost / AGI round trip <= {GOAL}",
+        "rounds": rounds,
+        "summary": summarise(rounds),
+        "quiet_centre": quiet,
+    }
+
+
+def quiet_centre(
+    directory: Directory, args: argparse.Namespace, rng: random.Random, trips_p50: dict[str, Any]
+) -> dict[str, Any]:
+    """A diagnostic: the same decisions with every agent logged in and free (the start of a
+    quiet day, no churn): every pool member becomes a step of the plan."""
+    presence = Presence(directory, wrap_up=dt.timedelta(seconds=10))
+    churn = Churn(directory, presence, random.Random(args.seed + 2), args.churn_scale)
+    churn.heap.clear()  # no transitions: nobody's state changes
+    for agent_id in directory.agents:
+        churn.state[agent_id] = "free"
+    fresh = Presence(directory, wrap_up=dt.timedelta(seconds=10))
+    churn.presence, churn.ringing = fresh, set()
+    d = decisions(churn, max(50, args.decisions // 5), rng)
+    n = len(d.total_ns)
+    total, snap, plan = summary(d.total_ns), summary(d.snapshot_ns), summary(d.plan_ns)
+    ref = trips_p50["asyncio"]["p50_us"]
+    out = {
+        "decisions": n,
+        "decision": total,
+        "snapshot": snap,
+        "plan_call": plan,
+        "plan_steps_mean": round(d.steps / n, 1),
+        "plan_chain_mean": round(d.chain / n, 1),
+        "describe_chars_mean": round(d.describe_chars / n),
+        "ratio_decision_mean_to_rtt_p50": round(total["mean_us"] / ref, 3),
+    }
+    print(
+        f"quiet centre (all {len(directory.agents)} free, no churn): decision mean "
+        f"{total['mean_us']:.0f} us = snapshot {snap['mean_us']:.0f} + plan_call "
+        f"{plan['mean_us']:.0f}; {out['plan_steps_mean']:.0f} steps per plan; decision/rtt "
+        f"{out['ratio_decision_mean_to_rtt_p50']:.1f}"
+    )
+    return out
+
+
+def report_round(r: int, d: DecisionSample, rtt: dict[str, list[int]], n: int) -> dict[str, Any]:
+    total = summary(d.total_ns)
+    snap = summary(d.snapshot_ns)
+    plan = summary(d.plan_ns)
+    find = summary(d.find_ns)
+    trip = {kind: summary(values) for kind, values in rtt.items()}
+    ref = trip["asyncio"]["p50_us"]
+    row = {
+        "round": r + 1,
+        "decision": total,
+        "snapshot": snap,
+        "plan_call": plan,
+        "find_post": find,
+        "decisions_per_s": round(1e6 / total["mean_us"]),
+        "snapshot_share": round(snap["mean_us"] / total["mean_us"], 3),
+        "presence_changes_per_decision": round(d.changes / n, 2),
+        "presence_change_us": us(d.churn_ns / max(d.changes, 1)),
+        "plan_steps_mean": round(d.steps / n, 1),
+        "plan_chain_mean": round(d.chain / n, 1),
+        "describe_chars_mean": round(d.describe_chars / n),
+        "routed_share": round(d.routed / n, 3),
+        "agi_round_trip": trip,
+        "ratio_decision_mean_to_rtt_p50": round(total["mean_us"] / ref, 3),
+        "ratio_decision_p50_to_rtt_p50": round(total["p50_us"] / ref, 3),
+        "ratio_snapshot_mean_to_rtt_p50": round(snap["mean_us"] / ref, 3),
+        "ratio_plan_mean_to_rtt_p50": round(plan["mean_us"] / ref, 3),
+        "ratio_decision_mean_to_blocking_rtt_p50": round(
+            total["mean_us"] / trip["blocking"]["p50_us"], 3
+        ),
+    }
+    print(
+        f"round {r + 1}: decision mean {total['mean_us']:.0f} us p50 {total['p50_us']:.0f} "
+        f"p99 {total['p99_us']:.0f} ({row['decisions_per_s']}/s) = snapshot "
+        f"{snap['mean_us']:.0f} + plan_call {plan['mean_us']:.0f} + find_post "
+        f"{find['mean_us']:.1f}; AGI rtt p50 {ref:.0f} us p99 {trip['asyncio']['p99_us']:.0f} "
+        f"(blocking peer p50 {trip['blocking']['p50_us']:.0f}); decision/rtt "
+        f"{row['ratio_decision_mean_to_rtt_p50']:.2f} (goal <= {GOAL})"
+    )
+    return row
+
+
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    def med(key: str) -> float:
+        return round(float(statistics.median(r[key] for r in rounds)), 3)
+
+    keys = [
+        "decisions_per_s",
+        "snapshot_share",
+        "ratio_decision_mean_to_rtt_p50",
+        "ratio_decision_p50_to_rtt_p50",
+        "ratio_snapshot_mean_to_rtt_p50",
+        "ratio_plan_mean_to_rtt_p50",
+        "ratio_decision_mean_to_blocking_rtt_p50",
+    ]
+    out: dict[str, Any] = {k: med(k) for k in keys}
+    out["range_ratio_decision_mean_to_rtt_p50"] = [
+        min(r["ratio_decision_mean_to_rtt_p50"] for r in rounds),
+        max(r["ratio_decision_mean_to_rtt_p50"] for r in rounds),
+    ]
+    out["decision_mean_us"] = round(statistics.median(r["decision"]["mean_us"] for r in rounds), 1)
+    out["snapshot_mean_us"] = round(statistics.median(r["snapshot"]["mean_us"] for r in rounds), 1)
+    out["plan_call_mean_us"] = round(
+        statistics.median(r["plan_call"]["mean_us"] for r in rounds), 1
+    )
+    out["rtt_p50_us"] = round(
+        statistics.median(r["agi_round_trip"]["asyncio"]["p50_us"] for r in rounds), 1
+    )
+    out["rtt_p99_us"] = round(
+        statistics.median(r["agi_round_trip"]["asyncio"]["p99_us"] for r in rounds), 1
+    )
+    out["goal_met"] = out["ratio_decision_mean_to_rtt_p50"] <= GOAL
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=(
+            "Router benchmark: routing.router.plan_call decisions per second (with the presence "
+            "snapshot and find_post) on a synthetic 2,000-seat, 13-district directory under "
+            "presence churn, against one loopback AGI round trip measured in the same run. "
+            "Ratios are formed per round; the goal is decision/round trip <= 0.1."
+        ),
+        epilog="Results go to bench/results/router-<date>.json; method in bench/ROUTING.md.",
+    )
+    parser.add_argument("--agents", type=int, default=2000, help="agents (one seat each)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument(
+        "--decisions", type=int, default=1000, help="decisions per round (default 1000)"
+    )
+    parser.add_argument(
+        "--round-trips",
+        type=int,
+        default=3000,
+        help="AGI round trips per round and peer (default 3000)",
+    )
+    parser.add_argument(
+        "--slices", type=int, default=20, help="turns per round between the two (default 20)"
+    )
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured decisions and trips")
+    parser.add_argument(
+        "--churn-scale",
+        type=float,
+        default=1.0,
+        help="multiply every presence transition rate by this (the calls to route keep their "
+        "rate: about 3 x SCALE presence changes per decision)",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--tree", help="import routing/ and ivr/ from this folder (a patched scratch copy)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 small rounds")
+    parser.add_argument("--out", help="result file (default bench/results/router-<date>.json)")
+    parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument("--echo-server", choices=("asyncio", "blocking"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.echo_server:
+        echo_server(args.echo_server)
+        return
+    if args.quick:
+        args.rounds, args.decisions, args.round_trips, args.warmup = 2, 150, 500, 50
+        args.slices = 5
+    result = run(args)
+    s = result["summary"]
+    print(
+        f"\nmedian over {args.rounds} rounds: {s['decisions_per_s']:.0f} decisions/s, "
+        f"decision {s['decision_mean_us']:.0f} us (snapshot {s['snapshot_mean_us']:.0f}, "
+        f"plan_call {s['plan_call_mean_us']:.0f}; snapshot share {s['snapshot_share']:.0%}), "
+        f"AGI round trip p50 {s['rtt_p50_us']:.0f} us; decision/rtt "
+        f"{s['ratio_decision_mean_to_rtt_p50']:.2f} (goal <= {GOAL}: "
+        f"{'met' if s['goal_met'] else 'NOT met'})"
+    )
+    if not args.no_save:
+        stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
+        out = Path(args.out) if args.out else RESULTS / f"router-{stamp}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()

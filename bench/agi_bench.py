@@ -10,9 +10,13 @@ Servers under test, each in its own process on a loopback port:
 
   h  hotline: `ivr.agi.FastAgiServer` running the real 12333 flow (`FlowRun` + `run_call` over an
      `AgiChannel`, services and seat directory built from config/hotline.toml by the controller,
-     the clock fixed in office hours). The issue's subject.
-  k  hotline's whole production handler, `Controller._on_agi`: h plus a CHANNEL(linkedid) read
-     and the call's IVR path written to SQLite (a scratch database).
+     the clock fixed in office hours, the routing decision made from presence), storing
+     nothing: the routing desk has no database. The issue's subject.
+  k  hotline's whole production handler, `Controller._on_agi`: h plus a CHANNEL(linkedid) read,
+     the first-inquiry read, and the routing decision and the call's IVR path written to SQLite
+     (a scratch database).
+  In both, every claim on an agent succeeds: the generator answers each Dial at once, and with
+  50 calls to one post the claims would otherwise send calls down different paths.
   p  a bare panoramisk `fast_agi.Application` whose async route for "12333" replays, with
      `request.send_command`, the exact lines hotline sent for the walk (recorded from one h
      session at start-up).
@@ -39,6 +43,7 @@ not in others). Nothing is pinned unless --pin.
 
     python bench/agi_bench.py --sessions 2000 --concurrency 50    # the documented run
     python bench/agi_bench.py --quick                             # a smoke run, a few seconds
+    python bench/agi_bench.py --tree /tmp/copy --servers hsp      # another copy of the tree
 
 Results are printed and written to bench/results/agi-<date>.json. See docs/PERFORMANCE.md.
 """
@@ -436,23 +441,21 @@ async def serve(kind: str, port: int, commands_file: str | None, tree: Path) -> 
 def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -> tuple[Any, Any]:
     """hotline's AGI handler for `kind`, built as `hotline serve` builds it; and [fastagi].
 
-    hotline          the flow: FlowRun + run_call over an AgiChannel (what the issue measures)
-    hotline-control  the controller's own AGI handler (Controller._on_agi at 666f92b): the flow,
-                     the CHANNEL(linkedid) read, the IVR path written to SQLite (a scratch file)
+    hotline          the flow: FlowRun + run_call over an AgiChannel, with the services the
+                     controller builds (routing decisions from presence included); nothing is
+                     stored: the routing desk has no database (no first-inquiry read, no
+                     decision row), as the IVR path is not written either
+    hotline-control  the controller's own AGI handler (Controller._on_agi): the flow, the
+                     CHANNEL(linkedid) read, the first-inquiry read, the routing decision and
+                     the IVR path written to SQLite (a scratch file)
     hotline-replay   the session layer alone: AgiSession.command for each recorded line
     """
     import dataclasses
-    import inspect
 
-    from ivr import runtime
-    from ivr.agi import AgiSession, ChannelGone
-    from ivr.channel import AgiChannel
+    from ivr.agi import AgiSession
     from ivr.config import load_settings
-    from ivr.flow import load_flows
-    from ivr.interpreter import FlowRun
 
     settings = load_settings(tree / "config" / "hotline.toml")
-    directory = settings.directory
 
     if kind == "hotline-replay":
         replay = [split_command(line) for line in commands]
@@ -463,52 +466,48 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
 
         return on_replay, settings.agi
 
-    if "services" not in inspect.signature(runtime.run_call).parameters:  # up to b63484f
-        if kind != "hotline":
-            raise SystemExit(f"agi_bench: no {kind} handler in this hotline tree")
-        flows = load_flows(tree / "dialplans", set(directory.posts))
-
-        async def on_agi_v1(session: AgiSession) -> None:  # as Controller._on_agi then
-            flow = flows.get(session.script)
-            if flow is None:
-                return
-            with contextlib.suppress(ChannelGone):
-                await runtime.run_call(  # type: ignore[call-arg]
-                    FlowRun(flow), AgiChannel(session), directory, session.headers["agi_uniqueid"]
-                )
-
-        return on_agi_v1, settings.agi
-
+    from ivr.channel import AgiChannel
     from ivr.controller import Controller
-    from ivr.prompts import catalogue_ids
+    from ivr.interpreter import FlowRun
+    from ivr.routing_desk import RouteRequest
+    from ivr.runtime import run_call
+    from routing.router import Plan
 
     # the controller's files go to the scratch folder, never to the tree's var/
-    changes: dict[str, Any] = {"database_url": f"sqlite:///{scratch / 'hotline.db'}"}
-    if hasattr(settings, "lookups"):
-        changes["lookups"] = tuple(
+    settings = dataclasses.replace(
+        settings,
+        database_url=f"sqlite:///{scratch / 'hotline.db'}",
+        lookups=tuple(
             dataclasses.replace(spec, database=scratch / f"{spec.name}.db")
             for spec in settings.lookups
-        )
-    settings = dataclasses.replace(settings, **changes)
-    if "flows" in inspect.signature(Controller.__init__).parameters:  # 7260dae, 666f92b
-        prompt_ids = catalogue_ids(settings.prompts.catalogue)
-        flows = load_flows(settings.flows.directory, set(directory.posts), set(prompt_ids))
-        controller = Controller(settings, flows, prompt_ids)  # type: ignore[call-arg]
-    else:  # the controller builds its call handling itself
-        controller = Controller(settings)
-    holder = getattr(controller, "calls", controller)  # where the services and flows live
-    try:
-        services, flows = holder.services, holder.flows
-    except AttributeError:
-        raise SystemExit(
-            "agi_bench: this tree's controller keeps its services elsewhere: "
-            "update hotline_handler in bench/agi_bench.py"
-        ) from None
-    services.now = lambda: CLOCK  # office hours: agents answer
+        ),
+    )
+    controller = Controller(settings)
+    calls, directory = controller.calls, settings.directory
+    desk = calls.routing
+    # Every claim succeeds. The generator answers each Dial at once, but the agent stays
+    # claimed while Dial and DIALSTATUS are on the wire; with 50 calls at a time to one post
+    # the others would ring other agents or wait in the queue, and the sessions would no
+    # longer send the lines that p and s replay (a set add/discard less per call).
+    desk.claim = lambda agent_id: True  # type: ignore[method-assign]
+    if kind == "hotline":
+        # h stores nothing: the desk has no database (no decision row) and skips the
+        # first-inquiry read, as a caller-less request does (without a database it would
+        # still hop to a worker thread to find no owner); k reads and stores as production
+        desk.sessions = None
+        plan = desk.plan
+
+        async def plan_without_owner(request: RouteRequest) -> Plan:
+            return await plan(dataclasses.replace(request, caller=""))
+
+        desk.plan = plan_without_owner  # type: ignore[method-assign]
+    calls.services.now = lambda: CLOCK  # office hours: agents answer
     if kind == "hotline-control":
         return controller.agi.handler, settings.agi
 
-    async def on_agi(session: AgiSession) -> None:  # the production handler's flow part
+    services, flows = calls.services, calls.flows
+
+    async def on_agi(session: AgiSession) -> None:  # CallHandler.handle's flow part
         flow = flows.get(session.script)
         if flow is None:
             return
@@ -521,9 +520,7 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
                 "mode": "straight" if settings.flows.straight_to_agent else "menu",
             },
         )
-        await runtime.run_call(
-            run, AgiChannel(session), services, session.headers["agi_uniqueid"], caller
-        )
+        await run_call(run, AgiChannel(session), services, session.headers["agi_uniqueid"], caller)
 
     return on_agi, settings.agi
 
@@ -716,33 +713,8 @@ async def record_walk(port: int, walk: str) -> list[str]:
     return commands
 
 
-def export_revision(rev: str, into: Path) -> str:
-    """`git archive REV` of this repository into `into`; the commit's id."""
-    import io
-    import subprocess
-    import tarfile
-
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "--format=tar", commit],
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise SystemExit(f"agi_bench: --rev {rev}: {exc}") from None
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return commit
-
-
 def commit_of(tree: Path) -> str:
-    """The tree's git commit, '+dirty' when it has changes; a `git archive` copy has none."""
+    """The tree's git commit, '+dirty' when it has changes; 'unknown' outside a git work tree."""
     import subprocess
 
     try:
@@ -989,11 +961,6 @@ def main(argv: list[str] | None = None) -> None:
         help="the hotline source tree to serve (ivr/, config/, dialplans/; default: this one)",
     )
     parser.add_argument(
-        "--rev",
-        help="serve this commit of the repository instead (git archive into a temporary "
-        "folder): measures a fixed state while the work tree is being edited",
-    )
-    parser.add_argument(
         "--pin",
         action="store_true",
         help="pin the generator to the first CPU and the TCP servers to the others",
@@ -1035,14 +1002,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.cold_malloc:
         settle_malloc()
-    with contextlib.ExitStack() as cleanup:
-        if args.rev:
-            tree = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="agi-bench-rev-")))
-            args.tree_commit = export_revision(args.rev, tree)
-            args.tree = str(tree)
-        else:
-            args.tree_commit = commit_of(Path(args.tree))
-        result = asyncio.run(bench(args))
+    args.tree_commit = commit_of(Path(args.tree))
+    result = asyncio.run(bench(args))
     if not args.no_output:
         out = Path(args.output) if args.output else None
         if out is None:

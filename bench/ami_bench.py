@@ -54,7 +54,7 @@ collection pause, and the decisions' mean and longest cost.
     python bench/ami_bench.py                  # the documented sizes (throughput, then lag)
     python bench/ami_bench.py --quick          # a smoke run, a few seconds
 
-Results are printed and written to bench/results/ami-<date>.json. See bench/ROUTING.md.
+Results are printed and written to bench/results/ami-<date>.json. See docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -652,7 +652,7 @@ def main(argv: list[str] | None = None) -> None:
             "(goal >= 0.7x), then the lag from an event's send to presence applied over a "
             "real loopback AMI connection."
         ),
-        epilog="Results go to bench/results/ami-<date>.json; method in bench/ROUTING.md.",
+        epilog="Results go to bench/results/ami-<date>.json; method in docs/PERFORMANCE.md.",
     )
     parser.add_argument("--calls", type=int, default=1000, help="calls in the stream (1000)")
     parser.add_argument("--concurrency", type=int, default=200, help="calls overlapping (200)")

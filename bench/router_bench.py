@@ -43,7 +43,7 @@ Nothing is pinned. The goal from the issue: a decision costs at most 0.1 of a ro
     python bench/router_bench.py                # the documented sizes (5 rounds)
     python bench/router_bench.py --quick        # a smoke run, a few seconds
 
-Results are printed and written to bench/results/router-<date>.json. See bench/ROUTING.md.
+Results are printed and written to bench/results/router-<date>.json. See docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -689,7 +689,7 @@ def main(argv: list[str] | None = None) -> None:
             "presence churn, against one loopback AGI round trip measured in the same run. "
             "Ratios are formed per round; the goal is decision/round trip <= 0.1."
         ),
-        epilog="Results go to bench/results/router-<date>.json; method in bench/ROUTING.md.",
+        epilog="Results go to bench/results/router-<date>.json; method in docs/PERFORMANCE.md.",
     )
     parser.add_argument("--agents", type=int, default=2000, help="agents (one seat each)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")

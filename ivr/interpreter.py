@@ -135,6 +135,8 @@ class FlowRun:
 
     @property
     def node(self) -> Node:
+        # (the hot methods below look the node up directly: a property call costs about as
+        # much as the rest of a small method)
         return self.flow.nodes[self.node_id]
 
     @property
@@ -144,7 +146,7 @@ class FlowRun:
     # --- what to do -------------------------------------------------------------------
 
     def instruction(self) -> Instruction:
-        node, pre = self.node, self._preamble
+        node, pre = self.flow.nodes[self.node_id], self._preamble
         if isinstance(node, PlayNode):
             return Play(node.prompts)
         if isinstance(node, MenuNode):
@@ -193,7 +195,7 @@ class FlowRun:
     # --- what happened ----------------------------------------------------------------
 
     def advance(self, outcome: str, data: Mapping[str, str] | None = None) -> None:
-        node = self.node
+        node = self.flow.nodes[self.node_id]
         shown = outcome
         if isinstance(node, CollectNode) and node.mask and outcome.startswith("input:"):
             shown = "input:" + MASK
@@ -204,7 +206,7 @@ class FlowRun:
 
         if isinstance(node, HangupNode):
             self.finished = True
-        elif isinstance(node, PlayNode | SayNode):
+        elif isinstance(node, (PlayNode, SayNode)):  # a tuple: `X | Y` builds a union per call
             self._after_play(node, key)
         elif isinstance(node, MenuNode):
             self._menu(node, key)
@@ -324,7 +326,7 @@ class FlowRun:
             self._fresh, self._pending = True, None
             self.failures.pop(target, None)
             self.timeouts.pop(target, None)
-            node = self.node
+            node = self.flow.nodes[target]
             if isinstance(node, MenuNode):
                 if target == self.flow.home:
                     self.menus = [target]

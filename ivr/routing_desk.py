@@ -60,7 +60,11 @@ class RoutingDesk:
         self.callbacks_waiting: list[datetime] = []  # pending callbacks' places in line
 
     async def plan(self, request: RouteRequest) -> Plan:
-        owner = await asyncio.to_thread(self.owner_of, request.caller) if request.caller else None
+        owner = (
+            await asyncio.to_thread(self.owner_of, request.caller)
+            if request.caller and self.sessions is not None
+            else None
+        )
         return plan_call(
             self.directory,
             request.post,

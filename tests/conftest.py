@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def run_hotline(
+    config: Path | str, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The `hotline` command as a user runs it (a process), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def write_config(

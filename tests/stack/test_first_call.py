@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from recordings.wav import wav_info
 from sandbox import sipp
-from tests.conftest import REPO, write_config
+from tests.conftest import run_hotline, write_config
 from tests.stack.conftest import (
     AGENT_PORTS,
     SIP_PORT,
@@ -89,14 +86,7 @@ def test_wrong_ami_secret_is_one_line_and_a_non_zero_exit(stack: Stack) -> None:
         name="pytest",
         secret="not-the-secret",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=30,
-        check=False,
-    )
+    result = run_hotline(config, "serve", timeout=30)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "hotline: error" in line]
     assert errors == [
@@ -109,14 +99,7 @@ def test_wrong_ami_secret_is_one_line_and_a_non_zero_exit(stack: Stack) -> None:
 
 def test_unreachable_asterisk_is_one_line_and_a_non_zero_exit(stack: Stack) -> None:
     config = write_config(stack.folder / "no-asterisk", ami_port=1, agi_port=14598, name="pytest")
-    result = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=30,
-        check=False,
-    )
+    result = run_hotline(config, "serve", timeout=30)
     assert result.returncode == 2
     assert (
         result.stderr.strip()

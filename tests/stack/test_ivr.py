@@ -4,15 +4,12 @@ lands during a prompt interrupts it, as a caller's would."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from recordings.wav import wav_info
 from store.models import IvrStep
-from tests.conftest import REPO
+from tests.conftest import run_hotline
 from tests.stack.conftest import (
     ControllerProcess,
     Stack,
@@ -211,18 +208,8 @@ def test_dialplan_load_is_confirmed_by_asterisks_own_dialplan_show(stack: Stack)
     other = stack.config_with("load-12399", extra="")
     other.write_text(other.read_text().replace("[dialplan]", '[dialplan]\nnumber = "12399"'))
 
-    def hotline(config: object, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-
     try:
-        loaded = hotline(other, "dialplan", "load")
+        loaded = run_hotline(other, "dialplan", "load")
         assert loaded.returncode == 0, loaded.stderr
         assert "Asterisk: Success" in loaded.stdout
         shown = stack.instance.cli("dialplan show hotline-inbound")
@@ -230,7 +217,7 @@ def test_dialplan_load_is_confirmed_by_asterisks_own_dialplan_show(stack: Stack)
         main = (stack.settings.dialplan.asterisk_config / "extensions.conf").read_text()
         assert main.count("#include extensions_hotline.conf") == 1  # never added twice
     finally:
-        restored = hotline(stack.config, "dialplan", "load")
+        restored = run_hotline(stack.config, "dialplan", "load")
     assert restored.returncode == 0, restored.stderr
     assert "'12333' =>" in stack.instance.cli("dialplan show hotline-inbound")
 
@@ -241,18 +228,8 @@ def test_the_same_flow_runs_through_the_classic_process_per_call_entry(stack: St
     classic.write_text(classic.read_text().replace("[dialplan]", '[dialplan]\nagi = "classic"'))
     database = stack.instance.home / "classic" / "hotline.db"
 
-    def hotline(config: object, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-
     try:
-        assert hotline(classic, "dialplan", "load").returncode == 0
+        assert run_hotline(classic, "dialplan", "load").returncode == 0
         assert "/opt/hotline/bin/hotline-agi,12333" in stack.instance.cli(
             "dialplan show hotline-inbound"
         )
@@ -265,7 +242,7 @@ def test_the_same_flow_runs_through_the_classic_process_per_call_entry(stack: St
             )
             assert agent.process.wait(10) == 0  # the agent's phone took exactly that call
     finally:
-        restored = hotline(stack.config, "dialplan", "load")
+        restored = run_hotline(stack.config, "dialplan", "load")
     assert restored.returncode == 0, restored.stderr
     engine = create_engine(f"sqlite:///{database}")
     with Session(engine) as session:

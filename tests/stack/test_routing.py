@@ -4,12 +4,10 @@ or are not there at all; every test reads the stored decision chain."""
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 import threading
 from contextlib import ExitStack
 
-from tests.conftest import REPO
+from tests.conftest import run_hotline
 from tests.stack.conftest import (
     ControllerProcess,
     Stack,
@@ -80,17 +78,8 @@ def test_a_with_no_phone_at_the_seat_moves_to_b(
 def test_a_busy_b_logged_out_the_district_pool_answers(
     stack: Stack, controller: ControllerProcess
 ) -> None:
-    def hotline(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "-c", str(stack.config), *args],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=30,
-            check=False,
-        )
-
-    assert hotline("agent", "logout", "1002").stdout.strip() == "agent 1002: logout"
+    logout = run_hotline(stack.config, "agent", "logout", "1002")
+    assert logout.stdout.strip() == "agent 1002: logout"
     wait_for(lambda: "event=agent.logout agent=1002" in controller.text(), 5, "the logout")
     try:
         with (
@@ -100,7 +89,7 @@ def test_a_busy_b_logged_out_the_district_pool_answers(
             # a Xihu landline: the pension-xihu post (A 2001, B 1002)
             place_call(stack, "r-pool", "057187000204", script=AGENT_NOW)
     finally:
-        assert hotline("agent", "login", "1002").returncode == 0
+        assert run_hotline(stack.config, "agent", "login", "1002").returncode == 0
     assert legs(stack, "057187000204") == [("2001", "BUSY"), ("2002", "ANSWER")]
     text = chain(stack, "057187000204")
     assert text.startswith(

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO, write_config
+from tests.conftest import run_hotline, write_config
 from tests.stack.conftest import Stack
-
-
-def hotline(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
 
 
 def asterisk_processes(conf: str) -> list[str]:
@@ -44,20 +31,20 @@ def test_up_status_cli_down_reuse_the_cached_tree_and_leave_no_process(stack: St
     )
     conf = "/var/lib/hotline-sandbox/pytest-life/etc/asterisk.conf"
 
-    up = hotline(config, "sandbox", "up")
+    up = run_hotline(config, "sandbox", "up")
     assert up.returncode == 0, up.stderr
     assert "built the Asterisk root filesystem" not in up.stdout  # the cached tree is reused
     assert "sandbox 'pytest-life' up" in up.stdout and "AMI 127.0.0.1:15138" in up.stdout
     try:
-        assert "running" in hotline(config, "sandbox", "status").stdout
-        version = hotline(config, "sandbox", "cli", "core", "show", "version")
+        assert "running" in run_hotline(config, "sandbox", "status").stdout
+        version = run_hotline(config, "sandbox", "cli", "core", "show", "version")
         assert version.stdout.startswith("Asterisk 22."), version.stdout
-        endpoints = hotline(config, "sandbox", "cli", "pjsip show endpoints").stdout
+        endpoints = run_hotline(config, "sandbox", "cli", "pjsip show endpoints").stdout
         for endpoint in ("agent1001", "agent1002", "agent2001", "callers"):
             assert endpoint in endpoints
         assert len(asterisk_processes(conf)) == 1
     finally:
-        down = hotline(config, "sandbox", "down")
+        down = run_hotline(config, "sandbox", "down")
     assert down.returncode == 0 and "stopped" in down.stdout
     assert asterisk_processes(conf) == []
-    assert "not running" in hotline(config, "sandbox", "status").stdout
+    assert "not running" in run_hotline(config, "sandbox", "status").stdout

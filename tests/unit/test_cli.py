@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ivr.cli import build_parser, main
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO, run_hotline, write_config
+
+CONFIG = REPO / "config" / "hotline.toml"
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,13 +32,7 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
 def test_a_bad_config_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     path.write_text(path.read_text().replace("port = 5038", "port = -1"))
-    result = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(path), "dialplan", "check"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    result = run_hotline(path, "dialplan", "check")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "Traceback" not in result.stderr
@@ -49,22 +43,7 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "bad.yaml").write_text("schema: 1\nstart: a\nagent: a\nnodes:\n  a: {type: sing}\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ivr.cli",
-            "-c",
-            str(REPO / "config/hotline.toml"),
-            "dialplan",
-            "check",
-            str(flows),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    result = run_hotline(CONFIG, "dialplan", "check", str(flows))
     assert result.returncode == 2
     assert f"{flows / 'bad.yaml'}:5: node 'a': unknown node type 'sing'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -72,24 +51,7 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
 
 def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:
     out = tmp_path / "12333.svg"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ivr.cli",
-            "-c",
-            str(REPO / "config/hotline.toml"),
-            "dialplan",
-            "graph",
-            "12333",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    result = run_hotline(CONFIG, "dialplan", "graph", "12333", "-o", str(out))
     assert result.returncode == 0, result.stderr
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
@@ -98,24 +60,7 @@ def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:
 
 
 def test_dialplan_graph_of_an_unknown_flow_is_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ivr.cli",
-            "-c",
-            str(REPO / "config/hotline.toml"),
-            "dialplan",
-            "graph",
-            "nope",
-            "-o",
-            str(tmp_path / "x.svg"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    result = run_hotline(CONFIG, "dialplan", "graph", "nope", "-o", str(tmp_path / "x.svg"))
     assert result.returncode == 2
     assert result.stderr.strip() == "hotline: error: dialplan graph: no flow 'nope'; flows: 12333"
 
@@ -135,22 +80,7 @@ BROKEN = {  # tests/data/broken_flows: one file per error kind -> the line and w
 def test_dialplan_check_reports_every_broken_flow_with_its_location_at_once() -> None:
     folder = REPO / "tests" / "data" / "broken_flows"
     assert {p.name for p in folder.glob("*.yaml")} == set(BROKEN)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ivr.cli",
-            "-c",
-            str(REPO / "config/hotline.toml"),
-            "dialplan",
-            "check",
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    result = run_hotline(CONFIG, "dialplan", "check", str(folder))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.removeprefix("hotline: error: ").strip().splitlines()

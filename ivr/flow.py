@@ -261,22 +261,36 @@ def _node_prompts(node: Node) -> Iterable[str]:
         yield node.hold_prompt
 
 
-def successors(node: Node) -> list[str]:
-    if isinstance(node, PlayNode | SayNode | SetNode | CollectNode | MessageNode):
-        extra = [node.on_failure] if isinstance(node, CollectNode) else []
-        extra += [node.on_empty] if isinstance(node, MessageNode) else []
-        return [node.next, *extra]
+def outcomes(node: Node) -> list[tuple[str, str]]:
+    """A node's named outcomes and the nodes they lead to (the graph's edges)."""
     if isinstance(node, MenuNode):
-        return [*node.choices.values(), node.on_failure]
+        return [(f"key {k}", t) for k, t in node.choices.items()] + [("failures", node.on_failure)]
+    if isinstance(node, CollectNode):
+        return [("valid", node.next), ("failures", node.on_failure)]
+    if isinstance(node, PlayNode | SayNode | SetNode):
+        return [("", node.next)]
     if isinstance(node, HoursNode):
-        return [node.open, node.closed]
+        return [("open", node.open), ("closed", node.closed)]
     if isinstance(node, SwitchNode):
-        return [*node.cases.values(), node.default]
+        return [(f"{node.variable}={v}", t) for v, t in node.cases.items()] + [
+            ("other", node.default)
+        ]
     if isinstance(node, LookupNode):
-        return [node.found, node.not_found, node.error]
+        return [("found", node.found), ("not found", node.not_found), ("error", node.error)]
+    if isinstance(node, MessageNode):
+        return [("ticket", node.next), ("empty", node.on_empty)]
     if isinstance(node, RouteNode):
-        return [node.no_answer] + [n for n in (node.self_service, node.on_callback) if n]
+        out = [("no answer", node.no_answer)]
+        if node.self_service:
+            out.append((f"key {node.self_service_key}", node.self_service))
+        if node.on_callback:
+            out.append(("callback", node.on_callback))
+        return out
     return []
+
+
+def successors(node: Node) -> list[str]:
+    return [target for _, target in outcomes(node)]
 
 
 # --- loading ---------------------------------------------------------------------------

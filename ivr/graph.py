@@ -6,19 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .flow import (
-    CollectNode,
-    Flow,
-    HoursNode,
-    LookupNode,
-    MenuNode,
-    MessageNode,
-    PlayNode,
-    RouteNode,
-    SayNode,
-    SetNode,
-    SwitchNode,
-)
+from .flow import Flow, outcomes
 
 SHAPES = {
     "menu": "box3d",
@@ -41,31 +29,6 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _edges(node_id: str, node: object) -> list[tuple[str, str]]:
-    if isinstance(node, MenuNode):
-        return [(f"key {k}", t) for k, t in node.choices.items()] + [("failures", node.on_failure)]
-    if isinstance(node, CollectNode):
-        return [("valid", node.next), ("failures", node.on_failure)]
-    if isinstance(node, PlayNode | SayNode | SetNode):
-        return [("", node.next)]
-    if isinstance(node, HoursNode):
-        return [("open", node.open), ("closed", node.closed)]
-    if isinstance(node, SwitchNode):
-        return [(f"{node.variable}={v}", t) for v, t in node.cases.items()] + [
-            ("other", node.default)
-        ]
-    if isinstance(node, LookupNode):
-        return [("found", node.found), ("not found", node.not_found), ("error", node.error)]
-    if isinstance(node, MessageNode):
-        return [("ticket", node.next), ("empty", node.on_empty)]
-    if isinstance(node, RouteNode):
-        out = [("no answer", node.no_answer)]
-        return out + (
-            [(f"key {node.self_service_key}", node.self_service)] if node.self_service else []
-        )
-    return []
-
-
 def to_dot(flow: Flow) -> str:
     lines = [
         f"digraph {_quote('flow ' + flow.name)} {{",
@@ -82,7 +45,7 @@ def to_dot(flow: Flow) -> str:
             f"shape={SHAPES.get(kind, 'box')}{style}];"
         )
     for node_id, node in flow.nodes.items():
-        for label, target in _edges(node_id, node):
+        for label, target in outcomes(node):
             lines.append(f"  {_quote(node_id)} -> {_quote(target)} [label={_quote(label)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

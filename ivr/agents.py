@@ -3,7 +3,7 @@ sent as the same AMI UserEvent, so the controller has one way in for both."""
 
 from __future__ import annotations
 
-from .ami import AmiClient
+from .ami import one_action
 from .config import Settings
 from .dialplan import AGENT_EVENT, PAUSE_REASONS
 from .settings import ConfigError
@@ -17,24 +17,12 @@ async def change_agent(settings: Settings, agent_id: str, change: str, reason: s
     reasons = set(PAUSE_REASONS.values())
     if change == "pause" and reason not in reasons:
         raise ConfigError(f"--reason: expected one of {', '.join(sorted(reasons))}, got {reason!r}")
-    ami = settings.ami
-    client = AmiClient(
-        ami.host,
-        ami.port,
-        ami.username,
-        ami.secret,
-        connect_timeout=ami.connect_timeout,
-        action_timeout=ami.action_timeout,
+    await one_action(
+        settings.ami,
+        "UserEvent",
+        UserEvent=AGENT_EVENT,
+        Change=change,
+        Agent=agent_id,
+        Reason=reason if change == "pause" else "",
     )
-    await client.connect()
-    try:
-        await client.action(
-            "UserEvent",
-            UserEvent=AGENT_EVENT,
-            Change=change,
-            Agent=agent_id,
-            Reason=reason if change == "pause" else "",
-        )
-    finally:
-        client.close()
     return f"agent {agent_id}: {change}" + (f" ({reason})" if change == "pause" else "")

@@ -16,10 +16,12 @@ import codecs
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
+
+from .config import AmiSettings
 
 log = logging.getLogger("hotline.ami")
 
@@ -190,3 +192,33 @@ class AmiClient:
             self.manager.close()
             self.manager = None
         self.logged_in = False
+
+
+async def one_action(
+    ami: AmiSettings,
+    name: str,
+    *,
+    admin: bool = False,
+    timeout: float | None = None,
+    **headers: object,
+) -> Any:
+    """Log in, send one action, log out: the way in for admin commands. `admin`: as the
+    admin user (configuration reloads), else as the controller's user."""
+    username, secret = (
+        (ami.admin_username, ami.admin_secret) if admin else (ami.username, ami.secret)
+    )
+    if not username or not secret:
+        raise AmiError("[ami] admin_username and admin_secret are needed for this command")
+    client = AmiClient(
+        ami.host,
+        ami.port,
+        username,
+        secret,
+        connect_timeout=ami.connect_timeout,
+        action_timeout=timeout or ami.action_timeout,
+    )
+    await client.connect()
+    try:
+        return await client.action(name, **cast(dict[str, Any], headers))
+    finally:
+        client.close()

@@ -123,27 +123,14 @@ class DialplanError(Exception):
 
 async def reload(settings: Settings) -> str:
     """Ask Asterisk to reload its dialplan over AMI, as the admin user; its answer."""
-    from .ami import AmiClient
+    from .ami import one_action
 
-    ami = settings.ami
-    if not ami.admin_username or not ami.admin_secret:
+    if not settings.ami.admin_username or not settings.ami.admin_secret:
         raise DialplanError(
             f"{settings.file}: [ami] admin_username and admin_secret are needed "
             "to reload the dialplan"
         )
-    client = AmiClient(
-        ami.host,
-        ami.port,
-        ami.admin_username,
-        ami.admin_secret,
-        connect_timeout=ami.connect_timeout,
-        action_timeout=15,
-    )
-    await client.connect()
-    try:
-        reply = await client.action("Reload", Module="pbx_config.so")
-    finally:
-        client.close()
+    reply = await one_action(settings.ami, "Reload", admin=True, timeout=15, Module="pbx_config.so")
     answer = f"{reply.get('Response', '?')}: {reply.get('Message', '')}".strip()
     if reply.get("Response") != "Success":
         raise DialplanError(f"Asterisk refused the reload: {answer}")

@@ -23,13 +23,16 @@ from tests.stack.conftest import (
 QUEUE = "[routing]\nwrap_up_seconds = 0\nannounce_every = 20\nretry_every = 2"
 
 
-def call_in_background(
-    stack: Stack, name: str, caller: str, script: list[tuple[int, str]]
-) -> threading.Thread:
+def occupy_a(stack: Stack, name: str, caller: str) -> threading.Thread:
+    """A first caller presses 0 and is put through to A, who stays busy with them; returns
+    once A's phone rings (join the thread to wait for that call's end)."""
     thread = threading.Thread(
-        target=place_call, args=(stack, name, caller), kwargs={"script": script}
+        target=place_call, args=(stack, name, caller), kwargs={"script": [(3000, "0")]}
     )
     thread.start()
+    wait_for(
+        lambda: [c for c in stack.calls_from(caller) if c.legs], 20, "the first call to ring A"
+    )
     return thread
 
 
@@ -43,12 +46,7 @@ def test_with_every_agent_busy_the_caller_waits_announced_and_is_answered_when_o
         agent_phone(stack, "q-a", "agent1001", talk_ms=10_000),
         agent_phone(stack, "q-b", "agent1002", behaviour="busy"),
     ):
-        first = call_in_background(stack, "q-first", "13900000250", [(3000, "0")])
-        wait_for(
-            lambda: [c for c in stack.calls_from("13900000250") if c.legs],
-            20,
-            "the first call to ring A",
-        )
+        first = occupy_a(stack, "q-first", "13900000250")
         place_call(stack, "q-second", "13900000251", script=[(3000, "0")])
         first.join(60)
     second = stack.ended_call("13900000251")
@@ -79,12 +77,7 @@ def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> N
             agent_phone(stack, "cb-a", "agent1001", talk_ms=8000),
             agent_phone(stack, "cb-b", "agent1002", behaviour="busy"),
         ):
-            first = call_in_background(stack, "cb-first", "13900000260", [(3000, "0")])
-            wait_for(
-                lambda: [c for c in stack.calls_from("13900000260") if c.legs],
-                20,
-                "the first call to ring A",
-            )
+            first = occupy_a(stack, "cb-first", "13900000260")
             # 0 for a person; once in line, 1 during the announcement books the callback
             place_call(stack, "cb-second", "13900000261", script=[(3000, "0"), (7000, "1")])
             first.join(60)

@@ -3,6 +3,7 @@ SIPp callers and agents. If the stack cannot be set up the tests fail, loudly; t
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -132,8 +133,27 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+STACK_LOCK = Path("/tmp/hotline-stack-tests.lock")
+
+
+@contextmanager
+def stack_lock() -> Iterator[None]:
+    """One real-stack session at a time on this machine: they share the sandbox's ports."""
+    with STACK_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for another session to finish
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with stack_lock():
+        yield from _stack(tmp_path_factory)
+
+
+def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if os.geteuid() != 0:
         pytest.fail(
             "the real-stack tests need root (the sandbox Asterisk runs chrooted): "

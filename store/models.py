@@ -116,3 +116,69 @@ class Callback(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     agent_id: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Recording(Base):
+    """A call's recording in the catalogue (one row per call, keyed on its linkedid).
+
+    Written when the call has ended and Asterisk closed the file, or by the reconciliation
+    pass for a file nobody catalogued (a crash). `path` and the per-party paths are relative
+    to the recordings folder. `state`: ok | repaired (the WAV header was rewritten from the
+    bytes on disk) | flagged (unreadable: needs a person) | archived | missing | corrupt |
+    purged."""
+
+    __tablename__ = "recording"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # no foreign key: after a crash the file may be catalogued before (or without) a call row
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(20), default="wav")
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(20), default="ok", index=True)
+    note: Mapped[str] = mapped_column(String(400), default="")
+    caller_path: Mapped[str | None] = mapped_column(String(255))  # what the caller said
+    agent_path: Mapped[str | None] = mapped_column(String(255))  # what the caller heard
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    caller_number: Mapped[str] = mapped_column(String(80), default="", index=True)
+    agents: Mapped[str] = mapped_column(String(200), default="")  # agent ids, comma-separated
+    post: Mapped[str] = mapped_column(String(80), default="")
+    district: Mapped[str] = mapped_column(String(40), default="")
+    category: Mapped[str] = mapped_column(String(20), default="general")  # general | complaint...
+    catalogued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    keep_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    hold_reason: Mapped[str] = mapped_column(String(200), default="")
+    archive_path: Mapped[str | None] = mapped_column(String(255))
+    archive_format: Mapped[str | None] = mapped_column(String(20))
+    archive_seconds: Mapped[float | None] = mapped_column()
+    archive_sha256: Mapped[str | None] = mapped_column(String(64))
+    playback_path: Mapped[str | None] = mapped_column(String(255))  # loudness-normalised
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # QA measures from the audio (seconds; ratio = caller talk / agent-side talk)
+    caller_talk: Mapped[float | None] = mapped_column()
+    agent_talk: Mapped[float | None] = mapped_column()
+    talk_ratio: Mapped[float | None] = mapped_column()
+    overlap: Mapped[float | None] = mapped_column()
+    long_silences: Mapped[int | None] = mapped_column(Integer)  # silences/holds > 30 s
+    longest_silence: Mapped[float | None] = mapped_column()
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordingAccess(Base):
+    """Who asked for which recording, when, to do what, and whether it was granted.
+
+    Every attempt is written, refused ones included (a traversal attempt, a missing file)."""
+
+    __tablename__ = "recording_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))  # listen | download | export | purge | hold
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    granted: Mapped[bool] = mapped_column(default=False)
+    detail: Mapped[str] = mapped_column(String(400), default="")

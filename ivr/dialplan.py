@@ -7,7 +7,7 @@ controller over FastAGI, and if the controller did not finish the call (unreacha
 
 from __future__ import annotations
 
-from recordings.naming import DIALPLAN_FILE_EXPRESSION
+from recordings.naming import mixmonitor_application
 
 from .config import Settings
 from .runtime import HANDLED_VARIABLE
@@ -33,9 +33,10 @@ def render_callback(settings: Settings) -> str:
     """A booked callback: Asterisk rang the agent (AMI Originate); now dial the caller, who
     is recorded like any call, and report how it went. The number was checked (digits only)
     before it was stored; the dialled trunk is the callers' one."""
-    record = f"{settings.recordings.asterisk_directory.rstrip('/')}/{DIALPLAN_FILE_EXPRESSION}"
+    # this channel is the agent's (originated first): its received audio is the agent's
+    record = mixmonitor_application(settings.recordings.asterisk_directory, caller_side=False)
     return f"""[{CALLBACK_CONTEXT}]
-exten => s,1,MixMonitor({record})
+exten => s,1,{record}
  same => n,Dial(PJSIP/${{HOTLINE_NUMBER}}@{CALLERS_TRUNK},30)
  same => n,Hangup()
 exten => h,1,UserEvent({CALLBACK_EVENT},Id: ${{HOTLINE_CALLBACK}},Status: ${{DIALSTATUS}})
@@ -72,7 +73,7 @@ def render_seats() -> str:
 
 def render_inbound(settings: Settings) -> str:
     dp = settings.dialplan
-    record = f"{settings.recordings.asterisk_directory.rstrip('/')}/{DIALPLAN_FILE_EXPRESSION}"
+    record = mixmonitor_application(settings.recordings.asterisk_directory)
     entry = settings.flows.entry
     if dp.agi == "classic":  # a process per call; its arguments are ours, never the caller's
         agi = f"{dp.classic_command},{entry}"
@@ -80,7 +81,7 @@ def render_inbound(settings: Settings) -> str:
         agi = f"agi://{dp.agi_host}:{dp.agi_port}/{entry}"
     return f"""[{INBOUND_CONTEXT}]
 exten => {dp.number},1,Answer()
- same => n,MixMonitor({record})
+ same => n,{record}
  same => n,AGI({agi})
  same => n,GotoIf($["${{{HANDLED_VARIABLE}}}" = "1"]?handled)
  same => n,Verbose(1,hotline: controller did not handle the call \

@@ -1,0 +1,234 @@
+"""Processing a catalogued recording: archive copies, their check, a playback copy, QA measures.
+
+Everything streams through ffmpeg; no file is loaded whole (a one-hour call is 58 MB of
+samples, and pydub copies it at each step). pydub's audio primitives (its `audioop`) measure
+the frame levels of the PCM that ffmpeg streams out, one chunk at a time.
+
+Steps for one call (`process`):
+1. QA measures from the per-party files (talk time, ratio, overlap, long silences).
+2. Archive: the mixed file and each party's file to MP3 or Ogg/Opus in one ffmpeg run.
+3. Verify: each archive copy's duration (ffprobe) against its source WAV's, within
+   `tolerance`; a copy that does not match is deleted and the source kept.
+4. Playback: a loudness-normalised copy (EBU R128, ffmpeg's loudnorm) of the mixed file.
+5. Only when every copy verified, and `remove_source` is set, the source WAVs are removed.
+
+Runs in worker threads (the work is in ffmpeg processes); `process_many` bounds how many at
+once. Nothing here touches the database: the catalogue stores the `Processed` result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import naming
+from .qa import FRAME_MS, QaMeasures, measure
+from .wav import wav_info
+
+ARCHIVE_CODECS: dict[str, tuple[str, list[str]]] = {
+    # format: (extension, ffmpeg codec options) for 8 kHz mono speech
+    "mp3": ("mp3", ["-c:a", "libmp3lame", "-b:a", "24k"]),
+    "opus": ("opus", ["-c:a", "libopus", "-b:a", "16k", "-application", "voip"]),
+}
+CHUNK_SECONDS = 10
+
+
+class ProcessingError(Exception):
+    """ffmpeg or ffprobe failed, or a copy did not verify (one line)."""
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    format: str = "mp3"  # mp3 | opus
+    remove_source: bool = True  # remove the WAVs once every archive copy verified
+    tolerance: float = 0.3  # seconds an archive copy may differ from its source
+    playback: bool = True  # write a loudness-normalised copy for listening
+    workers: int = 2  # recordings processed at once
+
+
+@dataclass
+class Processed:
+    linkedid: str
+    archive_path: str | None = None
+    archive_format: str | None = None
+    archive_seconds: float | None = None
+    archive_sha256: str | None = None
+    playback_path: str | None = None
+    qa: QaMeasures | None = None
+    removed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.archive_path is not None
+
+
+def _run(args: list[str], what: str) -> str:
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=3600, check=False)
+    except FileNotFoundError:
+        raise ProcessingError(f"{args[0]} not found: install ffmpeg") from None
+    except subprocess.TimeoutExpired:
+        raise ProcessingError(f"{what}: {args[0]} took more than an hour") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        raise ProcessingError(f"{what}: {args[0]} failed: {last}")
+    return done.stdout
+
+
+def probe_seconds(path: Path) -> float:
+    """The duration ffprobe reads from the file itself."""
+    out = _run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        f"probe {path.name}",
+    )
+    try:
+        return float(json.loads(out)["format"]["duration"])
+    except (KeyError, ValueError, TypeError):
+        raise ProcessingError(f"probe {path.name}: no duration") from None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _audioop() -> Any:
+    with warnings.catch_warnings():  # pydub imports the stdlib audioop, which warns on 3.11+
+        warnings.filterwarnings("ignore", message="'audioop' is deprecated")
+        from pydub.utils import audioop
+    return audioop
+
+
+def frame_levels(path: Path, frame_ms: int = FRAME_MS) -> list[int]:
+    """RMS per frame of a recording, streamed out of ffmpeg as 8 kHz 16-bit mono PCM."""
+    audioop = _audioop()
+    frame_bytes = 8000 * frame_ms // 1000 * 2
+    chunk = frame_bytes * (CHUNK_SECONDS * 1000 // frame_ms)
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path)]
+    args += ["-f", "s16le", "-ac", "1", "-ar", "8000", "-"]
+    levels: list[int] = []
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        rest = b""
+        while data := proc.stdout.read(chunk):
+            data = rest + data
+            whole = len(data) - len(data) % frame_bytes
+            view = memoryview(data)
+            levels += [
+                audioop.rms(view[i : i + frame_bytes], 2) for i in range(0, whole, frame_bytes)
+            ]
+            rest = data[whole:]
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise ProcessingError(f"levels of {path.name}: ffmpeg failed: {err.strip()[-200:]}")
+    return levels
+
+
+def transcode(sources: list[tuple[Path, Path]], fmt: str) -> None:
+    """Each source WAV to its archive copy, in one ffmpeg run; written to a temporary name
+    and renamed, so a half-written copy never carries the final name."""
+    _, codec = ARCHIVE_CODECS[fmt]
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-y"]
+    for src, _dst in sources:
+        args += ["-i", str(src)]
+    temps = []
+    for n, (_src, dst) in enumerate(sources):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.part")
+        temps.append((tmp, dst))
+        args += ["-map", f"{n}:a", *codec, "-f", "ogg" if fmt == "opus" else "mp3", str(tmp)]
+    try:
+        _run(args, f"archive {sources[0][0].name}")
+        for tmp, dst in temps:
+            os.replace(tmp, dst)
+    finally:
+        for tmp, _dst in temps:
+            tmp.unlink(missing_ok=True)
+
+
+def normalise(src: Path, dst: Path, fmt: str) -> None:
+    """A loudness-normalised copy for listening (EBU R128 -16 LUFS, true peak -1.5 dB)."""
+    _, codec = ARCHIVE_CODECS[fmt]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part")
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(src)]
+    args += ["-af", "loudnorm=I=-16:TP=-1.5:LRA=11", "-ar", "8000", *codec]
+    args += ["-f", "ogg" if fmt == "opus" else "mp3", str(tmp)]
+    try:
+        _run(args, f"normalise {src.name}")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
+    """All steps for one call's files in `root` (see the module docstring)."""
+    result = Processed(linkedid)
+    ext, _ = ARCHIVE_CODECS[settings.format]
+    mixed = root / naming.file_name(linkedid)
+    parties = {p: root / naming.party_file_name(linkedid, p) for p in naming.PARTIES}
+    present = {p: path for p, path in parties.items() if path.is_file()}
+    if not mixed.is_file():
+        result.problems.append(f"{mixed.name} is missing")
+        return result
+    try:
+        if len(present) == 2:
+            result.qa = measure(frame_levels(present["caller"]), frame_levels(present["agent"]))
+        jobs = [(mixed, root / naming.archive_name(linkedid, ext))]
+        jobs += [(src, root / naming.archive_name(linkedid, ext, p)) for p, src in present.items()]
+        transcode(jobs, settings.format)
+        verified = []
+        for src, dst in jobs:
+            expected, got = wav_info(src).seconds, probe_seconds(dst)
+            if abs(expected - got) > settings.tolerance + expected * 0.002:
+                dst.unlink(missing_ok=True)
+                result.problems.append(
+                    f"{dst.name}: {got:.2f} s against the source's {expected:.2f} s; kept the WAV"
+                )
+            else:
+                verified.append(src)
+                if src == mixed:
+                    result.archive_seconds = round(got, 3)
+        main_archive = jobs[0][1]
+        if main_archive.is_file():
+            result.archive_path = main_archive.relative_to(root).as_posix()
+            result.archive_format = settings.format
+            result.archive_sha256 = sha256_of(main_archive)
+        if settings.playback:
+            playback = root / naming.playback_name(linkedid, ext)
+            normalise(mixed, playback, settings.format)
+            result.playback_path = playback.relative_to(root).as_posix()
+        if settings.remove_source and not result.problems and len(verified) == len(jobs):
+            for src in verified:
+                src.unlink()
+                result.removed.append(src.name)
+    except (ProcessingError, OSError, ValueError) as exc:
+        result.problems.append(str(exc))
+    return result
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def bounded(
+    items: Iterable[T], work: Callable[[T], R], workers: int
+) -> Iterator[tuple[T, R | BaseException]]:
+    """`work` over `items` with at most `workers` at once; results as they finish."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(work, item): item for item in items}
+        for future in as_completed(futures):
+            exc = future.exception()
+            yield futures[future], exc if exc is not None else future.result()

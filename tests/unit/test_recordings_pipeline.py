@@ -1,0 +1,276 @@
+"""The recordings pipeline without Asterisk: retention decisions, QA measures on synthetic
+audio, the catalogue against a folder (crash leftovers included), archive copies (ffmpeg)."""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import time
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from recordings.catalogue import Catalogue, Filters
+from recordings.processing import ArchiveSettings, frame_levels, probe_seconds, process
+from recordings.qa import measure
+from recordings.retention import (
+    DiskState,
+    PurgeCandidate,
+    RetentionPolicy,
+    category_of,
+    decide_purge,
+    disk_verdict,
+)
+from store.db import open_engine, session_factory, write
+from store.models import Call, Leg, Recording, RouteDecision, Ticket
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def tone_spans(path: Path, seconds: float, spans: list[tuple[float, float]], hz: int = 440) -> None:
+    """8 kHz mono 16-bit: a tone inside each (start, end) span, silence elsewhere."""
+    frames = bytearray()
+    for n in range(int(8000 * seconds)):
+        t = n / 8000
+        on = any(a <= t < b for a, b in spans)
+        frames += struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * t)) if on else 0)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(frames))
+
+
+def unfinalise(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, 4, 0)
+    struct.pack_into("<I", data, 40, 0)
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> sessionmaker[Session]:
+    return session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    return folder
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def test_complaint_calls_are_kept_longer_than_general_ones() -> None:
+    policy = RetentionPolicy()
+    assert policy.keep_until("complaint", NOW) > policy.keep_until("general", NOW)
+    assert category_of(["message", "complaint"]) == "complaint"
+    assert category_of([]) == "general"
+
+
+def test_a_legal_hold_blocks_purging_an_expired_recording() -> None:
+    expired = NOW - timedelta(days=1)
+    assert decide_purge(PurgeCandidate(1, "a", expired, False, False), NOW).purge
+    held = decide_purge(PurgeCandidate(2, "b", expired, True, False), NOW)
+    assert (held.purge, held.reason) == (False, "legal hold")
+    later = NOW + timedelta(days=1)
+    assert not decide_purge(PurgeCandidate(3, "c", later, False, False), NOW).purge
+    assert not decide_purge(PurgeCandidate(4, "d", None, False, False), NOW).purge
+
+
+def test_the_disk_guard_warns_before_space_runs_out() -> None:
+    gib = 2**30
+    assert disk_verdict(DiskState(50 * gib, 100 * gib, 1e6), 10, gib).level == "ok"
+    warn = disk_verdict(DiskState(5 * gib, 100 * gib, 1e9), 10, gib)
+    assert warn.level == "warning" and "for about 5.4 h" in warn.message
+    assert disk_verdict(DiskState(gib // 2, 100 * gib, 1e9), 10, gib).level == "critical"
+
+
+# --- QA measures ------------------------------------------------------------------------
+
+
+def test_qa_measures_talk_overlap_and_long_silences_from_levels() -> None:
+    loud, quiet = 3000, 10
+    # 50 frames/s: caller talks 0-10 s, agent 8-20 s, then 40 s of silence, agent 60-62 s
+    caller = [loud] * 500 + [quiet] * 2600
+    agent = [quiet] * 400 + [loud] * 600 + [quiet] * 2000 + [loud] * 100
+    qa = measure(caller, agent)
+    assert (qa.caller_talk, qa.agent_talk, qa.overlap) == (10.0, 14.0, 2.0)
+    assert qa.long_silences == 1 and qa.longest_silence == 40.0
+    assert qa.talk_ratio == pytest.approx(10 / 14, abs=0.001)
+
+
+def test_short_pauses_inside_speech_count_as_speech() -> None:
+    levels = [3000] * 50 + [0] * 10 + [3000] * 50  # a 200 ms breath
+    assert measure(levels, []).caller_talk == 2.2
+
+
+def test_levels_streamed_from_a_file_show_who_spoke(root: Path) -> None:
+    tone_spans(root / "c.wav", 4.0, [(0.0, 1.0)])
+    levels = frame_levels(root / "c.wav")
+    assert len(levels) == 200
+    assert min(levels[:45]) > 3000 and max(levels[55:]) == 0
+
+
+# --- the catalogue ----------------------------------------------------------------------
+
+
+def seed_call(store: sessionmaker[Session], linkedid: str, category: str | None = None) -> None:
+    with write(store) as s:
+        s.add(
+            Call(
+                linkedid=linkedid,
+                caller_number="057188001234",
+                started_at=NOW,
+                answered_at=NOW,
+                ended_at=NOW + timedelta(seconds=3),
+                outcome="answered",
+            )
+        )
+        s.add(
+            Leg(
+                uniqueid=linkedid + "1",
+                linkedid=linkedid,
+                channel="PJSIP/agent1001-1",
+                endpoint="agent1001",
+                agent_id="1001",
+                ring_at=NOW,
+                answered_at=NOW,
+            )
+        )
+        s.add(RouteDecision(linkedid=linkedid, decided_at=NOW, post="pension-xihu", chain="x"))
+        if category:
+            s.add(
+                Ticket(
+                    number="T1",
+                    linkedid=linkedid,
+                    caller_number="1",
+                    category=category,
+                    recording="",
+                    created_at=NOW,
+                )
+            )
+
+
+def call_files(root: Path, linkedid: str, seconds: float = 3.0) -> None:
+    tone_spans(root / f"{linkedid}.wav", seconds, [(0, seconds)])
+    tone_spans(root / f"{linkedid}-caller.wav", seconds, [(0.0, 1.0)])
+    tone_spans(root / f"{linkedid}-agent.wav", seconds, [(1.5, seconds)], hz=1000)
+
+
+def test_a_finished_call_is_catalogued_with_its_links(
+    store: sessionmaker[Session], root: Path
+) -> None:
+    seed_call(store, "1700.1", "complaint")
+    call_files(root, "1700.1")
+    cat = Catalogue(store, root, district_of=lambda post, _n: post.split("-")[-1])
+    row = cat.catalogue("1700.1")
+    assert row is not None
+    assert (row.seconds, row.state, row.agents, row.post, row.district, row.category) == (
+        3.0,
+        "ok",
+        "1001",
+        "pension-xihu",
+        "xihu",
+        "complaint",
+    )
+    assert (row.caller_path, row.agent_path) == ("1700.1-caller.wav", "1700.1-agent.wav")
+    assert row.keep_until is not None and row.keep_until.year == 2029
+    cat.catalogue("1700.1")  # again: the same row
+    with store() as s:
+        assert s.scalar(select(func.count()).select_from(Recording)) == 1
+    assert [r.linkedid for r in cat.find(Filters(agent="1001", category="complaint"))] == ["1700.1"]
+    assert cat.find(Filters(agent="100")) == []
+
+
+def test_reconciliation_leaves_no_orphans_no_phantoms_and_no_duplicates(
+    store: sessionmaker[Session], root: Path
+) -> None:
+    cat = Catalogue(store, root)
+    call_files(root, "1700.1")
+    cat.catalogue("1700.1")
+    call_files(root, "1700.2")  # a crash lost its hook: an orphan file
+    call_files(root, "1700.3")
+    unfinalise(root / "1700.3.wav")  # cut by the crash, long since idle
+    old = time.time() - 120
+    os.utime(root / "1700.3.wav", (old, old))
+    call_files(root, "1700.4")
+    unfinalise(root / "1700.4.wav")  # still being written: a live call
+    call_files(root, "1700.5")
+    cat.catalogue("1700.5")
+    (root / "1700.5.wav").unlink()  # a row whose file vanished
+    (root / "msg-1700.1-1.wav").write_bytes(b"x")  # not a call recording: ignored
+
+    report = cat.reconcile(settle_seconds=30)
+    assert (report.catalogued, report.repaired, report.waiting, report.missing) == (
+        ["1700.2", "1700.3"],
+        ["1700.3"],
+        ["1700.4"],
+        ["1700.5"],
+    )
+    assert cat.get("1700.3") is not None and cat.get("1700.3").seconds == 3.0  # type: ignore[union-attr]
+    assert cat.get("1700.5").state == "missing"  # type: ignore[union-attr]
+    again = cat.reconcile(settle_seconds=30)
+    assert again.catalogued == [] and again.refreshed == []
+    with store() as s:
+        assert s.scalar(select(func.count()).select_from(Recording)) == 4
+
+
+def test_verify_finds_corrupt_and_missing_files(store: sessionmaker[Session], root: Path) -> None:
+    cat = Catalogue(store, root)
+    for lid in ("1.1", "1.2", "1.3"):
+        call_files(root, lid)
+        cat.catalogue(lid)
+    with (root / "1.2.wav").open("r+b") as fh:
+        fh.seek(100)
+        fh.write(b"\xff\xff")
+    (root / "1.3.wav").unlink()
+    statuses = {r.linkedid: r.status for r in cat.verify(cat.find())}
+    assert statuses == {"1.1": "ok", "1.2": "corrupt", "1.3": "missing"}
+
+
+def test_purge_keeps_held_and_unexpired_recordings(
+    store: sessionmaker[Session], root: Path
+) -> None:
+    cat = Catalogue(store, root, RetentionPolicy(days={"general": 0}, default_days=0))
+    for lid in ("2.1", "2.2"):
+        call_files(root, lid)
+        cat.catalogue(lid)
+    cat.hold("2.2", True, "court case 17", "legal-li")
+    later = datetime.now(UTC) + timedelta(days=1)
+    plan = {d.linkedid: d for d in cat.purge_plan(later)}
+    assert plan["2.1"].purge and not plan["2.2"].purge
+    removed = cat.purge_one(plan["2.1"], "admin", later)
+    assert "2.1.wav" in removed and not (root / "2.1.wav").exists()
+    assert (root / "2.2.wav").exists()
+    assert cat.get("2.1").state == "purged"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus"])
+def test_archive_copies_verify_before_the_source_is_removed(
+    store: sessionmaker[Session], root: Path, fmt: str
+) -> None:
+    cat = Catalogue(store, root)
+    call_files(root, "3.1", seconds=5.0)
+    cat.catalogue("3.1")
+    result = process(root, "3.1", ArchiveSettings(format=fmt))
+    assert result.ok, result.problems
+    assert result.archive_path == f"archive/3.1.{fmt}"
+    assert abs(probe_seconds(root / result.archive_path) - 5.0) < 0.3
+    assert sorted(result.removed) == ["3.1-agent.wav", "3.1-caller.wav", "3.1.wav"]
+    assert result.qa is not None and result.qa.caller_talk == pytest.approx(1.0, abs=0.1)
+    assert result.qa.agent_talk == pytest.approx(3.5, abs=0.1)
+    cat.apply_processed(result)
+    row = cat.get("3.1")
+    assert row is not None and row.state == "archived"
+    assert [v.status for v in cat.verify([row])] == ["ok"]
+    # the per-party archive copies hold the right party: the caller's is quiet after 1 s
+    levels = frame_levels(root / f"archive/3.1-caller.{fmt}")
+    assert max(levels[:40]) > 1000 and max(levels[75:]) < 300

@@ -8,10 +8,12 @@ Relative paths are taken from the folder of the file that holds them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from recordings.processing import ARCHIVE_CODECS, ArchiveSettings
+from recordings.retention import RetentionPolicy
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
@@ -51,6 +53,15 @@ class AgiSettings:
 class RecordingSettings:
     directory: Path  # where the controller finds the files
     asterisk_directory: str  # the same folder as Asterisk sees it (differs inside a chroot)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)  # format, workers...
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # days kept per category
+    process_after_call: bool = True  # archive + QA as soon as a call is catalogued
+    reconcile_every: float = 300.0  # seconds between reconciliation passes (and disk checks)
+    settle_seconds: float = 30.0  # an unfinalised file idle this long is a crash leftover
+    close_timeout: float = 10.0  # seconds to wait for Asterisk to close a file after hang-up
+    disk_warn_free_percent: float = 15.0  # alarm below this share of free space
+    disk_min_free_mb: int = 2048  # critical below this
+    auto_purge: bool = False  # purge expired recordings on the clock (else: the CLI)
 
 
 @dataclass(frozen=True)
@@ -163,9 +174,7 @@ def load_settings(path: Path) -> Settings:
 
     rec_t = root.table("recordings")
     rec_dir = rec_t.path("directory")
-    recordings = RecordingSettings(
-        directory=rec_dir, asterisk_directory=rec_t.text("asterisk_directory", str(rec_dir))
-    )
+    recordings = _recording_settings(rec_t, rec_dir)
 
     pr_t = root.table("prompts")
     prompts = PromptSettings(
@@ -258,6 +267,35 @@ def load_settings(path: Path) -> Settings:
         directory=directory,
         seats_file=seats_file,
         sandbox=sandbox,
+    )
+
+
+def _recording_settings(t: Table, directory: Path) -> RecordingSettings:
+    fmt = t.text("archive_format", "mp3")
+    if fmt not in ARCHIVE_CODECS:
+        raise t.error("archive_format", "'mp3' or 'opus'", fmt)
+    days = dict(RetentionPolicy().days)
+    ret_t = t.table("retention_days", required=False)
+    for category in ret_t.data:
+        days[category] = ret_t.integer(category, lo=0, hi=36500)
+    return RecordingSettings(
+        directory=directory,
+        asterisk_directory=t.text("asterisk_directory", str(directory)),
+        archive=ArchiveSettings(
+            format=fmt,
+            remove_source=t.flag("remove_source", True),
+            tolerance=t.number("archive_tolerance", 0.3, 0.01),
+            playback=t.flag("playback_copy", True),
+            workers=t.integer("workers", 2, 1, 64),
+        ),
+        retention=RetentionPolicy(days=days, default_days=days.get("general", 180)),
+        process_after_call=t.flag("process_after_call", True),
+        reconcile_every=t.number("reconcile_every", 300.0, 1.0),
+        settle_seconds=t.number("settle_seconds", 30.0, 0.0),
+        close_timeout=t.number("close_timeout", 10.0, 0.0),
+        disk_warn_free_percent=t.number("disk_warn_free_percent", 15.0, 0.0),
+        disk_min_free_mb=t.integer("disk_min_free_mb", 2048, 0, 10**9),
+        auto_purge=t.flag("auto_purge", False),
     )
 
 

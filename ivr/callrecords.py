@@ -55,13 +55,16 @@ class CallRecordWriter:
         self.written += len(batch)
 
 
-def save_ivr_path(sessions: sessionmaker[Session], linkedid: str, steps: list[Step]) -> None:
-    """The nodes one call went through, in order (written once, when its IVR session ends)."""
+def save_ivr_path(
+    sessions: sessionmaker[Session], linkedid: str, steps: list[Step], first: int = 0
+) -> None:
+    """The nodes one call went through, in order (written when its IVR session ends; an
+    in-call survey's nodes follow from `first` on)."""
     with write(sessions) as session:
         session.add_all(
             IvrStep(
                 linkedid=linkedid,
-                seq=n,
+                seq=first + n,
                 node=s.node,
                 outcome=s.outcome,
                 entered_at=s.started,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from recordings.naming import message_name
 from routing.directory import Directory
@@ -27,7 +27,9 @@ from .interpreter import FlowRun
 from .lookups import LookupSource, SqliteContributions
 from .prompts import catalogue_ids
 from .routing_desk import RoutingDesk
-from .runtime import Services, run_call
+from .runtime import MessageSaved, Services, Step, run_call
+from .survey_policy import RATINGS
+from .surveys import SURVEY_VARIABLE, Rating, SurveyStore
 from .tickets import TicketDesk
 
 log = logging.getLogger("hotline.calls")
@@ -69,6 +71,7 @@ class CallHandler:
             rt.first_inquiry_days,
             queue=rt.queue,
         )
+        self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.services = Services(
             directory=settings.directory,
             prompt_file=self.prompt_file,
@@ -123,6 +126,9 @@ class CallHandler:
             flow.name,
             run.variables["district"] or "-",
         )
+        if flow.name == self.settings.surveys.flow:
+            await self.survey_call(channel, flow, linkedid)
+            return
         report = await run_call(run, channel, self.services, linkedid, caller)
         log.info(
             "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
@@ -131,7 +137,86 @@ class CallHandler:
             len(report.steps),
             report.hung_up,
         )
+        await self._save_path(linkedid, report.steps)
+        survey = self.flows.get(self.settings.surveys.flow)
+        talked = bool(report.steps) and report.steps[-1].outcome == "answered"
+        agent_left = talked and not report.hung_up
+        if survey is not None and self.settings.surveys.enabled and agent_left:
+            # the agent hung up first (or sent the caller here): the caller hears the survey
+            await self.survey(
+                channel, survey, linkedid, caller, run.language, "in-call", len(report.steps)
+            )
+
+    async def _save_path(self, linkedid: str, steps: list[Step], first: int = 0) -> None:
         try:
-            await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, report.steps)
+            await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, steps, first)
         except Exception:
             log.exception("event=store.failed what=ivr_path linkedid=%s", linkedid)
+
+    async def survey_call(self, channel: AgiChannel, flow: Flow, linkedid: str) -> None:
+        """A survey call the controller placed: the job says which call is rated."""
+        try:
+            job_id = await channel.get_variable(SURVEY_VARIABLE)
+        except ChannelGone:
+            return
+        job = await asyncio.to_thread(self.surveys.job, int(job_id)) if job_id.isdigit() else None
+        if job is None:
+            log.warning("event=survey.unknown-job linkedid=%s job=%r", linkedid, job_id)
+            return
+        await self.survey(
+            channel,
+            flow,
+            job.linkedid,
+            job.number,
+            self.settings.prompts.languages[0],
+            "survey-call",
+            0,
+            survey_linkedid=linkedid,
+        )
+
+    async def survey(
+        self,
+        channel: AgiChannel,
+        flow: Flow,
+        rated: str,
+        caller: str,
+        language: str,
+        how: str,
+        first_step: int,
+        survey_linkedid: str | None = None,
+    ) -> None:
+        """Run the survey flow for call `rated`; store the rating (once per call)."""
+        comments: list[str] = []
+
+        async def keep_comment(message: MessageSaved) -> str | None:
+            comments.append(message.file)
+            return message.file
+
+        run = FlowRun(flow, variables={"language": language})
+        services = replace(self.services, open_ticket=keep_comment)
+        report = await run_call(run, channel, services, survey_linkedid or rated, caller)
+        await self._save_path(survey_linkedid or rated, report.steps, first_step)
+        rating = run.variables.get("rating", "")
+        if rating not in RATINGS:
+            log.info("event=survey.not-rated linkedid=%s channel=%s", rated, how)
+            return
+        saved = Rating(
+            rated,
+            caller,
+            rating,
+            run.variables.get("reason", ""),
+            comments[-1] if comments else "",
+            how,
+        )
+        try:
+            stored = await asyncio.to_thread(self.surveys.save, saved, datetime.now(UTC))
+        except Exception:
+            log.exception("event=store.failed what=survey linkedid=%s", rated)
+            return
+        log.info(
+            "event=survey.%s linkedid=%s rating=%s channel=%s",
+            "rated" if stored else "duplicate",
+            rated,
+            rating,
+            how,
+        )

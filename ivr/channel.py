@@ -19,6 +19,10 @@ log = logging.getLogger("hotline.channel")
 
 ALL_KEYS = "0123456789*#"
 CONVERSATION_LIMIT = 4 * 3600.0  # seconds a Dial (the whole conversation) may take
+AGENT_LEG_CONTEXT = "hotline-agent-leg"  # the dialplan's set-up of each agent leg
+# g: when the agent hangs up first the caller stays, for the survey;
+# b(): each agent leg gets the survey feature code before it rings
+DIAL_OPTIONS = f"gb({AGENT_LEG_CONTEXT}^s^1)"
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,21 @@ class AgiChannel:
         return chr(number) if number > 0 else ""
 
     async def ask(self, prompts: Sequence[str], timeout: float) -> str:
-        key = await self.play(prompts, escape=ALL_KEYS)
-        return key or await self.wait_for_digit(timeout)
+        # play() and wait_for_digit() written out: a menu step is the commonest, and each
+        # coroutine layer costs on every command and again on every suspend and resume
+        command = self.session.command
+        for prompt in prompts:
+            number = (await command("STREAM FILE", prompt, ALL_KEYS)).number
+            if number < 0:
+                if self.session.hung_up:
+                    raise ChannelGone("hung up during playback")
+                log.warning("event=prompt.missing prompt=%s", prompt)
+            elif number > 0:
+                return chr(number)
+        number = (await command("WAIT FOR DIGIT", str(int(timeout * 1000)))).number
+        if number < 0:
+            raise ChannelGone("hung up while waiting for a key")
+        return chr(number) if number > 0 else ""
 
     async def collect(
         self,
@@ -142,7 +159,10 @@ class AgiChannel:
             raise ValueError(f"refusing to dial a malformed target {target!r}")
         # Dial returns when the conversation ends: its own, long limit
         await self.session.command(
-            "EXEC", "Dial", f"PJSIP/{target},{int(timeout)}", timeout=CONVERSATION_LIMIT
+            "EXEC",
+            "Dial",
+            f"PJSIP/{target},{int(timeout)},{DIAL_OPTIONS}",
+            timeout=CONVERSATION_LIMIT,
         )
         return DialResult(await self.get_variable("DIALSTATUS"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time, timedelta
 from pathlib import Path
 
 from recordings.processing import ARCHIVE_CODECS, ArchiveSettings
@@ -19,6 +19,7 @@ from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
 
 from .settings import ConfigError, Table, load_toml
+from .survey_policy import SurveyPolicy
 
 SECRET_ENV = "HOTLINE_AMI_SECRET"
 ADMIN_SECRET_ENV = "HOTLINE_AMI_ADMIN_SECRET"
@@ -119,6 +120,24 @@ class SandboxSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The supervisors' dashboard, served by the controller (supervisor/)."""
+
+    enabled: bool
+    host: str
+    port: int
+    session_minutes: int  # a session expires after this long unused
+    secure_cookies: bool  # true behind HTTPS: cookies only travel encrypted
+    score_sheet: Path  # the quantified score sheet (TOML)
+    wait_alert_seconds: int  # a caller waiting longer raises an alert
+    long_call_seconds: int  # a call talking longer raises an alert
+    abandon_alert_percent: float  # abandonment over the last hour above this raises an alert
+    connection_target_percent: float  # GB/T 33358 connection rate target (rolling 24 h)
+    monitor_roles: tuple[str, ...]  # roles that may listen / whisper / barge
+    push_interval: float  # seconds: changes are pushed to browsers at most this often
+
+
+@dataclass(frozen=True)
 class Settings:
     file: Path
     ami: AmiSettings
@@ -134,6 +153,86 @@ class Settings:
     directory: Directory
     seats_file: Path
     sandbox: SandboxSettings
+    web: WebSettings = field(default_factory=lambda: default_web())
+    surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
+
+
+SHIPPED_SCORE_SHEET = Path(__file__).resolve().parent.parent / "supervisor" / "score_sheet.toml"
+
+
+def default_web() -> WebSettings:
+    return WebSettings(
+        enabled=False,
+        host="127.0.0.1",
+        port=8333,
+        session_minutes=480,
+        secure_cookies=False,
+        score_sheet=SHIPPED_SCORE_SHEET,
+        wait_alert_seconds=60,
+        long_call_seconds=900,
+        abandon_alert_percent=10.0,
+        connection_target_percent=95.0,
+        monitor_roles=("supervisor", "admin"),
+        push_interval=0.1,
+    )
+
+
+def load_web(root: Table) -> WebSettings:
+    t = root.table("web", required=False)
+    base = default_web()
+    host, port = t.host_port("bind", f"{base.host}:{base.port}")
+    roles = tuple(t.texts("monitor_roles", list(base.monitor_roles)))
+    for role in roles:
+        if role not in ("supervisor", "qa", "admin"):
+            raise t.error("monitor_roles", "roles among supervisor, qa, admin", role)
+    return WebSettings(
+        enabled=t.flag("enabled", base.enabled),
+        host=host,
+        port=port,
+        session_minutes=t.integer("session_minutes", base.session_minutes, 1, 7 * 24 * 60),
+        secure_cookies=t.flag("secure_cookies", base.secure_cookies),
+        score_sheet=t.path("score_sheet", str(base.score_sheet)),
+        wait_alert_seconds=t.integer("wait_alert_seconds", base.wait_alert_seconds, 1, 3600),
+        long_call_seconds=t.integer("long_call_seconds", base.long_call_seconds, 1, 86400),
+        abandon_alert_percent=t.number("abandon_alert_percent", base.abandon_alert_percent),
+        connection_target_percent=t.number(
+            "connection_target_percent", base.connection_target_percent
+        ),
+        monitor_roles=roles,
+        push_interval=t.number("push_interval", base.push_interval, 0.01),
+    )
+
+
+def load_surveys(root: Table) -> SurveyPolicy:
+    """[surveys]: post-call satisfaction surveys (see ivr/survey_policy.py)."""
+    t = root.table("surveys", required=False)
+    base = SurveyPolicy()
+    hours = t.text("hours", f"{base.opens:%H:%M}-{base.closes:%H:%M}", "'HH:MM-HH:MM'")
+    try:
+        opens, closes = (time.fromisoformat(part) for part in hours.split("-"))
+    except ValueError:
+        raise t.error("hours", "'HH:MM-HH:MM', e.g. '09:00-20:00'", hours) from None
+    if not opens < closes:
+        raise t.error("hours", "an opening before the closing, e.g. '09:00-20:00'", hours)
+    raw_retry = t.data.get("retry_after_minutes", [30, 120])
+    if (
+        not isinstance(raw_retry, list)
+        or not raw_retry
+        or not all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in raw_retry)
+    ):
+        raise t.error("retry_after_minutes", "positive minutes, e.g. [30, 120]", raw_retry)
+    return SurveyPolicy(
+        enabled=t.flag("enabled", base.enabled),
+        flow=t.text("flow", base.flow),
+        opens=opens,
+        closes=closes,
+        delay=timedelta(seconds=t.integer("delay_seconds", 300, 0, 7 * 86400)),
+        retry_after=tuple(timedelta(minutes=m) for m in raw_retry),
+        max_attempts=t.integer("max_attempts", base.max_attempts, 1, 10),
+        per_caller=timedelta(days=t.number("per_caller_days", 30.0)),
+        per_minute=t.integer("per_minute", base.per_minute, 1, 1000),
+        ring_seconds=t.integer("ring_seconds", base.ring_seconds, 5, 120),
+    )
 
 
 def load_settings(path: Path) -> Settings:
@@ -267,6 +366,8 @@ def load_settings(path: Path) -> Settings:
         directory=directory,
         seats_file=seats_file,
         sandbox=sandbox,
+        web=load_web(root),
+        surveys=load_surveys(root),
     )
 
 

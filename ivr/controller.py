@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,9 +22,10 @@ from .callrecords import CallRecordWriter
 from .calls import CallHandler
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
 from .config import Settings, load_directory
-from .dialplan import INBOUND_CONTEXT
+from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .presence_events import apply_event
 from .settings import ConfigError
+from .surveys import SurveyDispatcher
 
 log = logging.getLogger("hotline.controller")
 
@@ -69,6 +71,13 @@ class Controller:
             self.ami,
             self.calls.sessions,
             f'"12333" <{settings.dialplan.number}>',
+        )
+        self.surveys = SurveyDispatcher(
+            self.calls.surveys,
+            self.ami,
+            f'"12333" <{settings.dialplan.number}>',
+            CALLERS_TRUNK,
+            lambda: datetime.now(UTC),
         )
         self.clock = AsyncIOScheduler(
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -168,6 +177,10 @@ class Controller:
         await asyncio.to_thread(self.callbacks.recover)
         # APScheduler is the clock only: what is due lives in the callback table
         self.clock.add_job(self.callbacks.tick, "interval", seconds=2, id="callbacks")
+        if self.settings.surveys.enabled:
+            if stuck := await asyncio.to_thread(self.calls.surveys.recover):
+                log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
+            self.clock.add_job(self.surveys.tick, "interval", seconds=2, id="surveys")
         self.clock.start()
         log.info(
             "event=controller.ready agi=%s:%d ami=%s",

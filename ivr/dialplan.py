@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from recordings.naming import mixmonitor_application
 
+from .channel import AGENT_LEG_CONTEXT
 from .config import Settings
 from .runtime import HANDLED_VARIABLE
+from .surveys import SURVEY_CONTEXT
 
 INBOUND_CONTEXT = "hotline-inbound"
 FALLBACK_QUEUE = "hotline-fallback"
@@ -24,9 +26,53 @@ AGENT_EVENT = "HotlineAgent"  # the UserEvent a seat's feature code raises
 PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "meeting", "4": "other"}
 
 
+SURVEY_FEATURE = "hotline-survey"  # features.conf applicationmap entry
+SURVEY_FEATURE_CODE = "*5"  # an agent sends the caller to the survey (and leaves the call)
+
+
 def render(settings: Settings) -> str:
     """Everything hotline puts in Asterisk's dialplan (extensions_hotline.conf)."""
-    return render_inbound(settings) + "\n" + render_seats() + "\n" + render_callback(settings)
+    return "\n".join(
+        [
+            render_inbound(settings),
+            render_seats(),
+            render_callback(settings),
+            render_agent_leg(),
+            render_survey(settings),
+        ]
+    )
+
+
+def render_features() -> str:
+    """features.conf: the agent's *5 hangs up the agent's own leg; the caller stays on the
+    line (Dial's g option) and the controller takes them to the survey."""
+    return f"[applicationmap]\n{SURVEY_FEATURE} => {SURVEY_FEATURE_CODE},self,Hangup\n"
+
+
+def render_agent_leg() -> str:
+    """Run on each agent leg before it rings (Dial's b option): the survey feature code."""
+    return f"""[{AGENT_LEG_CONTEXT}]
+exten => s,1,Set(DYNAMIC_FEATURES={SURVEY_FEATURE})
+ same => n,Return()
+"""
+
+
+def render_survey(settings: Settings) -> str:
+    """A survey call the controller originated to a caller: recorded like any call, then the
+    survey flow (the job's id rides in HOTLINE_SURVEY, set by the controller)."""
+    record = mixmonitor_application(settings.recordings.asterisk_directory)
+    return f"""[{SURVEY_CONTEXT}]
+exten => s,1,{record}
+ same => n,AGI({_agi(settings, settings.surveys.flow)})
+ same => n,Hangup()
+"""
+
+
+def _agi(settings: Settings, flow: str) -> str:
+    dp = settings.dialplan
+    if dp.agi == "classic":  # a process per call; its arguments are ours, never the caller's
+        return f"{dp.classic_command},{flow}"
+    return f"agi://{dp.agi_host}:{dp.agi_port}/{flow}"
 
 
 def render_callback(settings: Settings) -> str:
@@ -74,11 +120,7 @@ def render_seats() -> str:
 def render_inbound(settings: Settings) -> str:
     dp = settings.dialplan
     record = mixmonitor_application(settings.recordings.asterisk_directory)
-    entry = settings.flows.entry
-    if dp.agi == "classic":  # a process per call; its arguments are ours, never the caller's
-        agi = f"{dp.classic_command},{entry}"
-    else:
-        agi = f"agi://{dp.agi_host}:{dp.agi_port}/{entry}"
+    agi = _agi(settings, settings.flows.entry)
     return f"""[{INBOUND_CONTEXT}]
 exten => {dp.number},1,Answer()
  same => n,{record}

@@ -17,7 +17,7 @@ from sandbox.rootfs import SandboxError, ensure_rootfs
 from .ami import AmiClient, AmiError
 from .classic_install import install_classic
 from .config import Settings
-from .dialplan import SEATS_CONTEXT, render
+from .dialplan import SEATS_CONTEXT, render, render_features
 
 FROM_MAIN = "hotline-from-main"  # a site box's context for calls coming over the trunk
 CONVERSATION_RING = 120  # seconds a site box rings its seat (the main box's Dial times out)
@@ -38,6 +38,7 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         seats=_phones(settings, "main"),
         fallback_seats=settings.dialplan.fallback_seats,
         extensions=render(settings),
+        features=render_features(),
         recordings_dir=settings.recordings.asterisk_directory,
         trunks=tuple(
             Trunk(site.trunk, f"sip:{site.address}:{site.sip_port}", site.address, SEATS_CONTEXT)

@@ -43,6 +43,7 @@ class SandboxSpec:
     recordings_dir: str  # as Asterisk sees it
     bind_address: str = "127.0.0.1"
     trunks: tuple[Trunk, ...] = ()
+    features: str = ""  # features.conf (the hotline's applicationmap)
 
     @property
     def rtp_start(self) -> int:
@@ -65,6 +66,7 @@ def render_all(spec: SandboxSpec) -> dict[str, str]:
         "queues.conf": _queues_conf(spec),
         "extensions.conf": EXTENSIONS_CONF,
         "extensions_hotline.conf": spec.extensions,
+        "features.conf": spec.features,
         "rtp.conf": f"[general]\nrtpstart={spec.rtp_start}\nrtpend={spec.rtp_start + 99}\n",
     }
 

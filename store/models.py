@@ -182,3 +182,139 @@ class RecordingAccess(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     granted: Mapped[bool] = mapped_column(default=False)
     detail: Mapped[str] = mapped_column(String(400), default="")
+
+
+# --- the supervisors' web (supervisor/) -------------------------------------------------------
+
+
+class WebUser(Base):
+    """A supervisor, QA or admin account. `password` is an scrypt hash with its salt and cost
+    (see supervisor/auth.py); `district` limits a district supervisor to their district."""
+
+    __tablename__ = "web_user"
+
+    username: Mapped[str] = mapped_column(String(40), primary_key=True)
+    password: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # supervisor | qa | admin
+    district: Mapped[str | None] = mapped_column(String(40))  # None: the whole city
+    phone: Mapped[str] = mapped_column(String(120), default="")  # e.g. PJSIP/sup9001
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class WebSession(Base):
+    """A logged-in browser. Only the token's sha256 is stored; the CSRF token is per session."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("web_user.username"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MonitorSession(Base):
+    """The audit of live monitoring: who listened to / whispered to / barged into which call.
+
+    One row per ChanSpy origination, refused attempts included (`result` says why)."""
+
+    __tablename__ = "monitor_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(40), index=True)
+    mode: Mapped[str] = mapped_column(String(10))  # listen | whisper | barge
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(40))
+    spied_channel: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(120), default="")
+    action_id: Mapped[str] = mapped_column(String(64), default="")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str] = mapped_column(String(200), default="requested")
+
+
+class Score(Base):
+    """A call's score on the quantified sheet. Never updated: an amendment is a new row whose
+    `amends` names the row it corrects (the newest row of a chain is the call's score)."""
+
+    __tablename__ = "score"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str] = mapped_column(String(40), index=True)
+    scorer: Mapped[str] = mapped_column(String(40))
+    sheet: Mapped[str] = mapped_column(String(40))  # the sheet's id and version
+    items: Mapped[str] = mapped_column(String(4000))  # JSON: item id -> points given
+    vetoed: Mapped[bool] = mapped_column(default=False)
+    total: Mapped[float] = mapped_column()
+    comment: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    amends: Mapped[int | None] = mapped_column(ForeignKey("score.id"))
+
+
+class Survey(Base):
+    """A caller's satisfaction rating of one call: one row per call at most (unique)."""
+
+    __tablename__ = "survey"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)  # the rated call
+    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    agent_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    post: Mapped[str] = mapped_column(String(80), default="")
+    district: Mapped[str] = mapped_column(String(40), default="")
+    rating: Mapped[str] = mapped_column(String(20))  # very_satisfied | satisfied | dissatisfied
+    reason: Mapped[str] = mapped_column(String(40), default="")  # a dissatisfied caller's reason
+    comment: Mapped[str] = mapped_column(String(255), default="")  # voice comment file name
+    channel: Mapped[str] = mapped_column(String(20))  # in-call | survey-call
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SurveyJob(Base):
+    """A queued survey call for a call whose in-call survey did not happen.
+
+    status: pending -> dialing -> answered | pending (retry) | failed; skipped (with the
+    reason) when no survey call may go; rated when the caller rated in the call after all;
+    unknown when the controller stopped while dialing (not redialled: at most once).
+    The move to 'dialing' is one conditional UPDATE: one call per attempt, whoever ticks."""
+
+    __tablename__ = "survey_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)  # one job per call
+    number: Mapped[str] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str] = mapped_column(String(80), default="")
+
+
+class ReviewItem(Base):
+    """A dissatisfied rating, for the agent's supervisor to review (return visit)."""
+
+    __tablename__ = "review_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
+    agent_id: Mapped[str | None] = mapped_column(String(40))
+    office: Mapped[str] = mapped_column(String(40), default="")  # whose supervisor reviews
+    recording: Mapped[str | None] = mapped_column(String(255))  # the call's recording
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+
+
+class DoNotCall(Base):
+    """Numbers that must never receive a survey call."""
+
+    __tablename__ = "do_not_call"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(String(200), default="")

@@ -62,7 +62,10 @@ def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:
 def test_dialplan_graph_of_an_unknown_flow_is_one_line(tmp_path: Path) -> None:
     result = run_hotline(CONFIG, "dialplan", "graph", "nope", "-o", str(tmp_path / "x.svg"))
     assert result.returncode == 2
-    assert result.stderr.strip() == "hotline: error: dialplan graph: no flow 'nope'; flows: 12333"
+    assert (
+        result.stderr.strip()
+        == "hotline: error: dialplan graph: no flow 'nope'; flows: 12333, survey"
+    )
 
 
 BROKEN = {  # tests/data/broken_flows: one file per error kind -> the line and words expected

@@ -24,6 +24,7 @@ from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_t
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .presence_events import apply_event
+from .recorder import Recorder
 from .settings import ConfigError
 from .surveys import SurveyDispatcher
 
@@ -54,6 +55,9 @@ class Controller:
         self.calls = CallHandler(settings)
         self.background: set[asyncio.Future[None]] = set()
         self.records = CallRecordWriter(self.calls.sessions)
+        self.recorder = Recorder(
+            settings.recordings, self.calls.sessions, lambda: self.directory, self.records.flush
+        )
         self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
         ami = settings.ami
         self.ami = AmiClient(
@@ -107,6 +111,7 @@ class Controller:
         for kind, snap in changes:
             log.info(describe(kind, snap))
         self.records.submit(changes)
+        self.recorder.on_changes(changes)
 
     def reload_directory(self) -> None:
         """SIGHUP: read the seat directory again; a broken file keeps the old one running."""
@@ -177,6 +182,14 @@ class Controller:
         await asyncio.to_thread(self.callbacks.recover)
         # APScheduler is the clock only: what is due lives in the callback table
         self.clock.add_job(self.callbacks.tick, "interval", seconds=2, id="callbacks")
+        # recordings: reconcile the folder with the catalogue now and on the clock
+        self.recorder.start()
+        self.clock.add_job(
+            self.recorder.maintain,
+            "interval",
+            seconds=self.settings.recordings.reconcile_every,
+            id="recordings",
+        )
         if self.settings.surveys.enabled:
             if stuck := await asyncio.to_thread(self.calls.surveys.recover):
                 log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
@@ -194,6 +207,7 @@ class Controller:
         await self.agi.close()
         self.ami.close()
         await self.records.flush()
+        await self.recorder.close()
         writer.cancel()
         log.info("event=controller.stopped")
 

@@ -21,6 +21,7 @@ from .dialplan import DialplanError
 from .flow import FlowError, load_flows
 from .graph import GraphError
 from .prompts import PromptError
+from .recording_cmd import RecordingCommandError
 from .settings import ConfigError
 
 DEFAULT_CONFIG = "config/hotline.toml"
@@ -33,6 +34,7 @@ USER_ERRORS = (
     PromptError,
     DialplanError,
     GraphError,
+    RecordingCommandError,
 )
 
 
@@ -181,6 +183,14 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_recordings(args: argparse.Namespace) -> int:
+    from . import recording_cmd
+
+    settings = _settings(args)
+    logging.basicConfig(level=logging.WARNING, format="hotline: %(message)s", force=True)
+    return recording_cmd.run(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline",
@@ -305,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
         "ids the flows use but the catalogue lacks. Exit 1 if anything is missing.",
     )
     pr.set_defaults(func=cmd_prompts)
+    from . import recording_cmd
+
+    recording_cmd.add_parser(sub).set_defaults(func=cmd_recordings)
     return parser
 
 

@@ -1,0 +1,76 @@
+"""`hotline recordings ...` as a user runs it, on a folder of files (no Asterisk)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_hotline, write_config
+from tests.unit.test_recordings_pipeline import call_files
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = write_config(tmp_path / "cfg")
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^directory = ".*recordings"$', f'directory = "{tmp_path / "rec"}"', text)
+    text = text.replace("[recordings]\n", "[recordings]\nsettle_seconds = 0\nworkers = 2\n", 1)
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "rec").mkdir()
+    for lid in ("1795000000.1", "1795000000.2"):
+        call_files(tmp_path / "rec", lid)
+    return path
+
+
+def audit(config: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(config.parent / "hotline.db") as db:
+        return list(db.execute("select user, action, granted from recording_access order by id"))
+
+
+def test_reconcile_list_show_hold_purge_export_verify(config: Path, tmp_path: Path) -> None:
+    done = run_hotline(config, "recordings", "reconcile")
+    assert "catalogued: 1795000000.1" in done.stdout and "catalogued=2" in done.stdout, done
+    listed = run_hotline(config, "recordings", "list", "--category", "general")
+    assert listed.returncode == 0 and "2 recording(s)" in listed.stdout
+    shown = run_hotline(config, "recordings", "show", "1795000000.2", "--user", "qa-wang")
+    assert "seconds:     3.00" in shown.stdout and "legal hold:  no" in shown.stdout
+    held = run_hotline(config, "recordings", "hold", "2", "--reason", "case 7", "--user", "li")
+    assert "on hold: case 7" in held.stdout
+    dry = run_hotline(config, "recordings", "purge", "--dry-run")
+    assert "kept 2 1795000000.2: legal hold" in dry.stdout and dry.returncode == 0
+    out = tmp_path / "out"
+    ex = run_hotline(
+        config, "recordings", "export", "1", "--part", "caller", "--out", str(out), "--user", "qa"
+    )
+    assert ex.returncode == 0 and (out / "1795000000.1-caller.wav").is_file()
+    processed = run_hotline(config, "recordings", "process")
+    assert "processed 2 of 2" in processed.stdout, processed.stderr
+    verified = run_hotline(config, "recordings", "verify")
+    assert verified.returncode == 0 and "ok=2" in verified.stdout
+    assert audit(config) == [
+        ("qa-wang", "show", 1),
+        ("li", "hold", 1),
+        ("qa", "export", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list", "--from", "yesterday"], "--from: expected a date or time"),
+        (["show", "nope"], "no recording 'nope'"),
+        (["hold", "1"], "hold: give --reason"),
+        (["export", "--out", "x"], "export: name recordings or give at least one filter"),
+    ],
+)
+def test_bad_input_is_one_line_without_a_traceback(
+    config: Path, args: list[str], message: str
+) -> None:
+    done = run_hotline(config, "recordings", *args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"hotline: error: {message}"] or (
+        message in done.stderr and "Traceback" not in done.stderr
+    ), done.stderr

@@ -7,8 +7,13 @@ setup(
     version="0.1.0",
     description="IVR and call routing for a city's 12333 hotline, driving Asterisk",
     python_requires=">=3.11",
-    packages=find_packages(include=["ivr*", "routing*", "recordings*", "store*", "sandbox*"]),
-    package_data={"sandbox": ["scenarios/*.xml", "scenarios/*.part"]},
+    packages=find_packages(
+        include=["ivr*", "routing*", "recordings*", "store*", "sandbox*", "supervisor*"]
+    ),
+    package_data={
+        "sandbox": ["scenarios/*.xml", "scenarios/*.part"],
+        "supervisor": ["static/*", "score_sheet.toml"],
+    },
     install_requires=[
         "panoramisk>=1.4",
         "pyst2>=0.5.1",
@@ -16,9 +21,10 @@ setup(
         "sqlalchemy>=2.0",
         "apscheduler>=3.10,<4",
         "pyyaml>=6.0",
+        "aiohttp>=3.9",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10", "types-PyYAML"],
+        "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10", "types-PyYAML", "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["hotline=ivr.cli:main"]},
 )

@@ -25,7 +25,7 @@ from .recording_cmd import RecordingCommandError
 from .settings import ConfigError
 
 DEFAULT_CONFIG = "config/hotline.toml"
-USER_ERRORS = (
+USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
     FlowError,
     StoreError,
@@ -191,6 +191,36 @@ def cmd_recordings(args: argparse.Namespace) -> int:
     return recording_cmd.run(args, settings)
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from supervisor import users_cmd
+
+    settings = _settings(args)
+    if args.action == "add":
+        print(
+            users_cmd.add(
+                settings, args.username, args.role, args.district, args.phone, args.password_stdin
+            )
+        )
+    elif args.action == "list":
+        for line in users_cmd.listing(settings):
+            print(line)
+    else:
+        print(users_cmd.passwd(settings, args.username, args.password_stdin))
+    return 0
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    from supervisor.top import run_top
+    from supervisor.users_cmd import read_password
+
+    settings = _settings(args)
+    password = read_password(args.password_stdin, confirm=False)
+    try:
+        return asyncio.run(run_top(settings, args.user, password, once=args.once, url=args.url))
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline",
@@ -326,11 +356,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except USER_ERRORS as exc:
+    except (*USER_ERRORS, *_supervisor_errors()) as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _supervisor_errors() -> tuple[type[Exception], ...]:
+    from supervisor.auth import AuthError
+    from supervisor.plugin import WebError
+    from supervisor.top import TopError
+
+    return (AuthError, WebError, TopError)
 
 
 if __name__ == "__main__":

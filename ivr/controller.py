@@ -10,6 +10,7 @@ import logging
 import signal
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -27,6 +28,9 @@ from .presence_events import apply_event
 from .recorder import Recorder
 from .settings import ConfigError
 from .surveys import SurveyDispatcher
+
+if TYPE_CHECKING:
+    from supervisor.plugin import SupervisorWeb
 
 log = logging.getLogger("hotline.controller")
 
@@ -86,6 +90,12 @@ class Controller:
         self.clock = AsyncIOScheduler(
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         )
+        # the supervisors' dashboard, in this loop (supervisor/plugin.py wires it)
+        self.web: SupervisorWeb | None = None
+        if settings.web.enabled:
+            from supervisor.plugin import SupervisorWeb
+
+            self.web = SupervisorWeb(settings, self.calls, self.ami)
         agi = settings.agi
         self.agi = FastAgiServer(
             self._on_agi,
@@ -111,6 +121,8 @@ class Controller:
         for kind, snap in changes:
             log.info(describe(kind, snap))
         self.records.submit(changes)
+        if self.web is not None:
+            self.web.on_event(event, changes, changed is not None)
         self.recorder.on_changes(changes)
 
     def reload_directory(self) -> None:
@@ -125,6 +137,8 @@ class Controller:
         self.directory = directory
         self.settings = replace(self.settings, directory=directory)
         self.calls.use_directory(directory)
+        if self.web is not None:
+            self.web.use_directory(directory)
         log.info(
             "event=directory.reloaded seats=%d agents=%d posts=%d",
             len(directory.seats),
@@ -178,6 +192,13 @@ class Controller:
                 f"cannot listen for FastAGI on {self.settings.agi.host}:"
                 f"{self.settings.agi.port}: {exc.strerror}"
             ) from None
+        if self.web is not None:
+            try:
+                await self.web.start()
+            except Exception:
+                await self.agi.close()
+                self.ami.close()
+                raise
         writer = asyncio.create_task(self.records.run())
         await asyncio.to_thread(self.callbacks.recover)
         # APScheduler is the clock only: what is due lives in the callback table
@@ -194,6 +215,8 @@ class Controller:
             if stuck := await asyncio.to_thread(self.calls.surveys.recover):
                 log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
             self.clock.add_job(self.surveys.tick, "interval", seconds=2, id="surveys")
+        if self.web is not None:
+            self.clock.add_job(self.web.tick, "interval", seconds=1, id="dashboard")
         self.clock.start()
         log.info(
             "event=controller.ready agi=%s:%d ami=%s",
@@ -205,6 +228,8 @@ class Controller:
         log.info("event=controller.stopping")
         self.clock.shutdown(wait=False)
         await self.agi.close()
+        if self.web is not None:
+            await self.web.close()
         self.ami.close()
         await self.records.flush()
         await self.recorder.close()

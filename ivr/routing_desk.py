@@ -57,6 +57,7 @@ class RoutingDesk:
         self.queue = queue or QueuePolicy()
         self.line = WaitingLine(self.queue.average_handle_seconds)
         self.claimed: set[str] = set()  # agents being rung by one of our calls right now
+        self.plans: dict[str, Plan] = {}  # each live call's latest plan (the dashboard's AB step)
         self.callbacks_waiting: list[datetime] = []  # pending callbacks' places in line
 
     async def plan(self, request: RouteRequest) -> Plan:
@@ -65,7 +66,7 @@ class RoutingDesk:
             if request.caller and self.sessions is not None
             else None
         )
-        return plan_call(
+        plan = plan_call(
             self.directory,
             request.post,
             request.business,
@@ -75,6 +76,8 @@ class RoutingDesk:
             owner=owner,
             claimed=self.claimed,
         )
+        self.plans[request.call_id] = plan
+        return plan
 
     def claim(self, agent_id: str) -> bool:
         """Take the agent for one ring; False if another call has them (no await in between:

@@ -92,11 +92,21 @@ class Directory:
 
     def find_post(self, business: str, district: str | None) -> Post | None:
         """The post for this business in the district, else the city's post for it."""
-        for wanted in (district, "city"):
-            for post in self.posts.values():
-                if post.business == business and post.district == wanted:
-                    return post
-        return None
+        posts = self._post_index
+        return posts.get((business, district)) or posts.get((business, "city"))
+
+    @cached_property
+    def _post_index(self) -> dict[tuple[str, str | None], Post]:
+        """(business, district) -> the first post listed for it."""
+        index: dict[tuple[str, str | None], Post] = {}
+        for post in self.posts.values():
+            index.setdefault((post.business, post.district), post)
+        return index
+
+    @cached_property
+    def city_offices(self) -> tuple[str, ...]:
+        """The offices whose pool takes every district's overflow, in directory order."""
+        return tuple(o.id for o in self.offices.values() if o.kind == "city")
 
     @cached_property
     def _by_seat(self) -> dict[str, Agent]:
@@ -117,6 +127,10 @@ class Directory:
     def pool(self, office: str, skill: str) -> list[Agent]:
         """An office's agents with the skill (all of them for skill '')."""
         return self._pools.get((office, skill), [])
+
+    def pools(self) -> dict[tuple[str, str], list[Agent]]:
+        """Every non-empty pool: (office, skill) -> its agents (skill '': all of the office's)."""
+        return self._pools
 
     def problems(self) -> list[str]:
         """Every dangling reference, as 'what: why' lines (empty when consistent)."""

@@ -8,15 +8,20 @@ calls; after a reconnect it resynchronises by feeding Asterisk's current state a
 An agent's state, in order of precedence: logged out, unreachable (the seat's phone is not
 registered or not answering OPTIONS), paused, talking, ringing, wrap-up (for a while after a
 call), available. Time in state and the start of the current idle spell are kept for each.
+
+What the router reads is a `Snapshot`: every agent's presence, and per pool (office, skill) its
+free agents in longest-idle order and its other members counted by reason, all kept up to date
+fact by fact so that a decision touches only the agents it names or rings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import heapq
+from bisect import bisect_left, insort
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from types import MappingProxyType
 
 from .directory import Directory
 
@@ -43,6 +48,56 @@ class AgentPresence:
     reason: str = ""  # a pause's reason
 
 
+def why_not(presence: AgentPresence) -> str:
+    """Why an agent who is not available cannot be rung, in a few words: the state, or the
+    pause with its reason ("paused (lunch)")."""
+    if presence.state is State.PAUSED and presence.reason:
+        return f"paused ({presence.reason})"
+    return presence.state.value
+
+
+def idle_key(presence: AgentPresence) -> tuple[datetime, str]:
+    """A free agent's place in a pool: longest idle first, then by id."""
+    assert presence.idle_since is not None
+    return (presence.idle_since.replace(tzinfo=None), presence.agent_id)
+
+
+Pool = tuple[str, str]  # (office, skill); skill '' is all of the office's agents
+
+
+class Snapshot(Mapping[str, AgentPresence]):
+    """Every agent's presence (a read-only, live view of `Presence`) and, per pool of the
+    directory (`Directory.pool`), its available members in longest-idle order (`free`: sorted
+    `idle_key`s) and its other members counted by `why_not` (`away`)."""
+
+    __slots__ = ("agents", "away", "directory", "free", "members", "pools_of")
+
+    def __init__(
+        self,
+        directory: Directory,
+        agents: dict[str, AgentPresence],
+        free: dict[Pool, list[tuple[datetime, str]]],
+        away: dict[Pool, dict[str, int]],
+        pools_of: dict[str, tuple[Pool, ...]],
+        members: dict[Pool, frozenset[str]],
+    ) -> None:
+        self.directory = directory
+        self.agents = agents
+        self.free = free
+        self.away = away
+        self.pools_of = pools_of  # agent -> the pools they are a member of
+        self.members = members  # pool -> its members' ids
+
+    def __getitem__(self, agent_id: str) -> AgentPresence:
+        return self.agents[agent_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.agents)
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+
 @dataclass
 class _Seat:
     device: str = "NOT_INUSE"
@@ -61,7 +116,7 @@ class _Agent:
 class Presence:
     """Kept up to date fact by fact, at the facts' own times, so `snapshot()` is a read (the
     router takes one per decision) and time in state is exact. Only agents in wrap-up are
-    looked at again as time passes."""
+    looked at again as time passes (a heap of their wrap-ups' ends)."""
 
     directory: Directory
     wrap_up: timedelta = timedelta(seconds=10)
@@ -86,9 +141,31 @@ class Presence:
         }
         self.view = {a: p for a, p in self.view.items() if a in self.agents}
         self.wrapping = {a: t for a, t in self.wrapping.items() if a in self.agents}
+        self._wrap_ends = [(t, a) for a, t in self.wrapping.items()]
+        heapq.heapify(self._wrap_ends)
         self._seat_agents: dict[str, list[str]] = {}
         for agent in directory.agents.values():
             self._seat_agents.setdefault(agent.seat, []).append(agent.id)
+        pools = directory.pools()
+        pools_of: dict[str, dict[Pool, None]] = {a: {} for a in directory.agents}
+        for pool, members in pools.items():
+            for member in members:
+                if member.id in pools_of:
+                    pools_of[member.id][pool] = None
+        self._pools_of = {a: tuple(agent_pools) for a, agent_pools in pools_of.items()}
+        self._free: dict[Pool, list[tuple[datetime, str]]] = {pool: [] for pool in pools}
+        self._away: dict[Pool, dict[str, int]] = {pool: {} for pool in pools}
+        self._snapshot = Snapshot(
+            directory,
+            self.view,
+            self._free,
+            self._away,
+            self._pools_of,
+            {pool: frozenset(a.id for a in members) for pool, members in pools.items()},
+        )
+        self._places: dict[str, tuple[datetime, str] | str] = {}  # agent -> idle key or why not
+        for agent_id, presence in self.view.items():
+            self._move(agent_id, presence)
         for agent_id in self.agents:
             if agent_id not in self.view:
                 self._refresh(agent_id, self.started)
@@ -140,12 +217,14 @@ class Presence:
 
     # --- what the router sees ----------------------------------------------------------------
 
-    def snapshot(self, at: datetime) -> Mapping[str, AgentPresence]:
+    def snapshot(self, at: datetime) -> Snapshot:
         """Every agent's state at `at` (a read-only view: wrap-ups that ended are applied)."""
-        for agent_id, ends in list(self.wrapping.items()):
-            if ends <= at:
-                self._refresh(agent_id, ends)
-        return MappingProxyType(self.view)
+        ends = self._wrap_ends
+        while ends and ends[0][0] <= at:
+            end, agent_id = heapq.heappop(ends)
+            if self.wrapping.get(agent_id) == end:  # else a later call moved it, or it ended
+                self._refresh(agent_id, end)
+        return self._snapshot
 
     def _refresh_seat(self, endpoint: str, at: datetime) -> None:
         for agent_id in self._seat_agents.get(endpoint, ()):
@@ -155,19 +234,55 @@ class Presence:
         agent = self.agents[agent_id]
         state = self._state_of(agent_id, agent, at)
         old = self.view.get(agent_id)
-        if old is None or old.state != state or old.reason != agent.reason:
-            since = at if old is None or old.state != state else old.since
+        if old is None or old.state is not state or old.reason != agent.reason:
+            since = at if old is None or old.state is not state else old.since
             idle = (
                 (old.idle_since if old and old.state is State.AVAILABLE else at)
                 if state is State.AVAILABLE
                 else None
             )
-            self.view[agent_id] = AgentPresence(agent_id, state, since, idle, agent.reason)
+            new = AgentPresence(agent_id, state, since, idle, agent.reason)
+            self.view[agent_id] = new
+            self._move(agent_id, new)
         seat = self.seats.get(self.directory.agents[agent_id].seat)
         if state is State.WRAP_UP and seat is not None and seat.last_busy_end is not None:
-            self.wrapping[agent_id] = seat.last_busy_end + self.wrap_up
+            ends = seat.last_busy_end + self.wrap_up
+            if self.wrapping.get(agent_id) != ends:
+                self.wrapping[agent_id] = ends
+                heapq.heappush(self._wrap_ends, (ends, agent_id))
         else:
             self.wrapping.pop(agent_id, None)
+
+    def _move(self, agent_id: str, presence: AgentPresence) -> None:
+        """Keep the agent's pools' indexes right: out of where they were (a free list, by
+        their idle key, or a count, by their reason), into where they now are."""
+        place: tuple[datetime, str] | str = (
+            idle_key(presence) if presence.state is State.AVAILABLE else why_not(presence)
+        )
+        was = self._places.get(agent_id)
+        if was == place:
+            return
+        pools = self._pools_of[agent_id]
+        if isinstance(was, tuple):
+            for pool in pools:
+                free = self._free[pool]
+                del free[bisect_left(free, was)]
+        elif was is not None:
+            for pool in pools:
+                away = self._away[pool]
+                left = away[was] - 1
+                if left:
+                    away[was] = left
+                else:
+                    del away[was]
+        self._places[agent_id] = place
+        if isinstance(place, tuple):
+            for pool in pools:
+                insort(self._free[pool], place)
+        else:
+            for pool in pools:
+                away = self._away[pool]
+                away[place] = away.get(place, 0) + 1
 
     def _state_of(self, agent_id: str, agent: _Agent, at: datetime) -> State:
         seat = self.seats.get(self.directory.agents[agent_id].seat)

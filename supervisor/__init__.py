@@ -1,0 +1,1 @@
+"""The supervisors' side: accounts, the live dashboard, listen / whisper / barge, scoring, KPIs."""

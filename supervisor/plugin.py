@@ -1,0 +1,98 @@
+"""Wiring of the supervisors' side into the controller: builds the parts from the settings and
+connects them. The controller calls `on_event` for every AMI event (after its own call tracker)
+and `start` / `close` with its own lifecycle; the web app runs in the controller's loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from ivr.ami import AmiClient
+from ivr.calls import CallHandler
+from ivr.calltracker import Change
+from ivr.config import Settings
+from routing.directory import Directory
+from routing.presence import AgentPresence
+
+from .auth import Accounts
+from .hub import Hub
+from .live import Board, Thresholds
+from .monitor import MonitorDesk
+from .scoring import load_sheet
+from .web import Supervision, WebServer
+
+log = logging.getLogger("hotline.supervisor")
+
+
+class WebError(Exception):
+    """The dashboard cannot start (one line for the user)."""
+
+
+class SupervisorWeb:
+    def __init__(self, settings: Settings, calls: CallHandler, ami: AmiClient) -> None:
+        web = settings.web
+        self.settings = web
+        self.calls = calls
+        self.directory = settings.directory
+        desk = calls.routing
+        self.board = Board(
+            self.directory,
+            presence=self._presence,
+            waiting=lambda: [(w.call_id, w.joined_at) for w in desk.line.waiters],
+            node_of=lambda linkedid: None,  # TODO: the flow runs' current node (ivr/calls.py)
+            plan_of=desk.plans.get,
+            thresholds=Thresholds(
+                web.wait_alert_seconds, web.long_call_seconds, web.abandon_alert_percent
+            ),
+        )
+        self.hub = Hub(self.board.snapshot, web.push_interval)
+        self.monitor = MonitorDesk(calls.sessions, ami.action, web.monitor_roles, self.hub.notify)
+        self.supervision = Supervision(
+            settings=web,
+            accounts=Accounts(calls.sessions, web.session_minutes),
+            sessions=calls.sessions,
+            directory=lambda: self.directory,
+            board=self.board,
+            hub=self.hub,
+            monitor=self.monitor,
+            sheet=load_sheet(web.score_sheet),
+        )
+        self.server = WebServer(self.supervision)
+
+    def _presence(self, at: datetime) -> Mapping[str, AgentPresence]:
+        return self.calls.presence.snapshot(at)
+
+    def use_directory(self, directory: Directory) -> None:
+        self.directory = directory
+        self.board.directory = directory
+        self.hub.notify()
+
+    def on_event(self, event: Mapping[str, str], changes: list[Change], other: bool) -> None:
+        """`other`: the controller's presence or callbacks changed something too."""
+        self.monitor.on_event(event)
+        if self.board.apply(changes):
+            for kind, snap in changes:
+                if kind == "call.ended":
+                    self.calls.routing.plans.pop(snap.linkedid, None)
+            self.hub.notify()
+        elif other:
+            self.hub.notify()
+
+    async def start(self) -> None:
+        try:
+            await self.server.start()
+        except OSError as exc:
+            raise WebError(
+                f"cannot listen for the dashboard on {self.settings.host}:{self.settings.port}: "
+                f"{exc.strerror}"
+            ) from None
+        log.info("event=web.ready url=http://%s:%d/", self.settings.host, self.settings.port)
+
+    def tick(self) -> None:
+        """Once a second: queue joins and wrap-ups end without an AMI event."""
+        if self.hub.clients:
+            self.hub.notify()
+
+    async def close(self) -> None:
+        await self.server.close()

@@ -1,0 +1,375 @@
+// 12333 supervisors' dashboard: live board over SSE, listen / whisper / barge, scoring, KPIs.
+// Plain JS, no libraries. Every value from the server goes into the page as text, never HTML.
+"use strict";
+
+const T = {
+  zh: {
+    title: "12333 热线班长席", connecting: "连接中…", live: "实时", offline: "已断开，重连中…",
+    district: "区域", all: "全市（全部）", logout: "退出", calls: "实时通话", caller: "来电",
+    districtcol: "区域", state: "状态", where: "IVR节点 / 坐席", abstep: "AB岗", wait: "等待",
+    talk: "通话", actions: "操作", agents: "坐席状态", agent: "坐席", since: "持续", queue: "排队",
+    longest: "最长等待", districts: "各区概况", available: "空闲", away: "离席", kpi: "考核指标",
+    h24: "近24小时", d7: "近7天", d30: "近30天", refresh: "刷新", csv: "导出CSV",
+    chart_conn: "各区接通率 (%)", chart_agents: "坐席接听量", scoring: "质检评分",
+    recent: "最近通话", history: "坐席评分记录", total: "得分", veto: "一票否决", scorer: "评分人",
+    when: "时间", amends: "修正", listen: "监听", whisper: "耳语", barge: "强插", score: "评分",
+    end: "结束", save: "保存评分", comment: "备注", none: "无", amend: "修正此评分",
+    ivr: "IVR", queued: "排队中", ringing: "振铃", talking: "通话中",
+    "logged-out": "未登录", unreachable: "不可达", paused: "小休", "wrap-up": "话后处理",
+    "long-wait": "等待超时", "long-call": "通话过长", "district-away": "区域坐席全部离席",
+    "abandon-spike": "放弃率突增", city: "市中心",
+    k_calls: "呼入总量", k_asked: "转人工量", k_answered: "人工接通量", k_rate15: "15秒接通率",
+    k_conn: "接通率", k_aband: "放弃率", k_wait: "平均等待(秒)", k_talk: "平均通话(秒)",
+    k_ab: "AB岗补位率", k_sat: "满意率", k_resp: "评价参与率",
+    alarm: "接通率低于目标", monitoring: "监听会话", ringing_phone: "正在呼叫您的话机…",
+    active: "进行中", switch_to: "切换为", saved: "已保存，得分", vetoed: "（一票否决）",
+    scope: "范围", id: "编号",
+  },
+  en: {
+    title: "12333 hotline · supervisors", connecting: "Connecting…", live: "Live",
+    offline: "Disconnected, retrying…", district: "District", all: "Whole city (all)",
+    logout: "Log out", calls: "Live calls", caller: "Caller", districtcol: "District",
+    state: "State", where: "IVR node / agent", abstep: "AB step", wait: "Wait", talk: "Talk",
+    actions: "Actions", agents: "Agents", agent: "Agent", since: "For", queue: "Queue",
+    longest: "Longest wait", districts: "Districts", available: "Free", away: "Away",
+    kpi: "KPIs", h24: "Last 24 h", d7: "Last 7 days", d30: "Last 30 days", refresh: "Refresh",
+    csv: "Export CSV", chart_conn: "Connection rate by district (%)",
+    chart_agents: "Calls answered by agent", scoring: "Quality scoring", recent: "Recent calls",
+    history: "Agent's score history", total: "Score", veto: "Veto", scorer: "Scorer",
+    when: "When", amends: "Amends", listen: "Listen", whisper: "Whisper", barge: "Barge",
+    score: "Score", end: "End", save: "Save score", comment: "Comment", none: "none",
+    amend: "Amend this score", ivr: "IVR", queued: "Queued", ringing: "Ringing",
+    talking: "Talking", available_state: "Available", "logged-out": "Logged out",
+    unreachable: "Unreachable", paused: "Paused", "wrap-up": "Wrap-up",
+    "long-wait": "Long wait", "long-call": "Long call", "district-away": "All seats away",
+    "abandon-spike": "Abandonment spike", city: "City centre",
+    k_calls: "Calls", k_asked: "Asked for a person", k_answered: "Answered", k_rate15: "15-s answer rate",
+    k_conn: "Connection rate", k_aband: "Abandonment", k_wait: "Avg wait (s)", k_talk: "Avg talk (s)",
+    k_ab: "AB fallback", k_sat: "Satisfaction", k_resp: "Response rate",
+    alarm: "Connection rate below target", monitoring: "Monitoring", ringing_phone: "Calling your phone…",
+    active: "active", switch_to: "Switch to", saved: "Saved, score", vetoed: " (vetoed)",
+    scope: "Scope", id: "Id",
+  },
+};
+T.zh.available_state = "空闲";
+
+let lang = localStorage.getItem("hl-lang") || "zh";
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+let board = null, me = null, sheet = null, offset = 0, kpiData = null;
+const officeNames = {};
+
+const $ = (sel) => document.querySelector(sel);
+const t = (key) => (T[lang][key] !== undefined ? T[lang][key] : key);
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("data-")) node.setAttribute(k, v);
+    else if (k === "class") node.className = v;
+    else node[k] = v;
+  }
+  for (const c of children) node.append(c === null || c === undefined ? "" : c);
+  return node;
+}
+function secs(n) {
+  if (n === null || n === undefined || isNaN(n)) return "-";
+  n = Math.max(0, Math.round(n));
+  const m = Math.floor(n / 60), s = n % 60;
+  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}:${String(s).padStart(2, "0")}`
+    : `${m}:${String(s).padStart(2, "0")}`;
+}
+const now = () => Date.now() / 1000 - offset;
+const officeName = (id) => (lang === "zh" ? officeNames[id] || id : id);
+function stateName(s) { return s === "available" ? t("available_state") : t(s); }
+
+async function api(path, body) {
+  const opts = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify(body),
+  };
+  const r = await fetch(path, { credentials: "same-origin", ...opts });
+  if (r.status === 401) { location.href = "/login"; throw new Error("log in"); }
+  const data = await r.json();
+  if (!r.ok) throw new Error(data.error || r.statusText);
+  return data;
+}
+
+function translate() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+  $("#lang").textContent = lang === "zh" ? "English" : "中文";
+  document.title = t("title");
+  render(); renderKpi(); renderSheet();
+}
+
+// --- the live board ------------------------------------------------------------------------
+
+function connect() {
+  const source = new EventSource("/api/events");
+  source.addEventListener("board", (e) => {
+    board = JSON.parse(e.data);
+    offset = Date.now() / 1000 - board.sent_at;
+    $("#conn").textContent = t("live"); $("#conn").className = "conn ok";
+    render();
+  });
+  source.onerror = () => { $("#conn").textContent = t("offline"); $("#conn").className = "conn bad"; };
+}
+
+function render() {
+  if (!board) return;
+  const only = $("#district").value;
+  const calls = board.calls.filter((c) => !only || c.district === only);
+  const tbody = $("#calls tbody");
+  tbody.replaceChildren(...calls.map((c) => {
+    const where = c.state === "ivr" || c.state === "queued" ? (c.node || t("ivr"))
+      : `${c.agent_name || ""} ${c.agent_id || ""}`;
+    const actions = el("td", { class: "actions" });
+    if (c.state === "talking" && me && me.may_monitor) {
+      for (const mode of ["listen", "whisper", "barge"]) {
+        actions.append(el("button", { type: "button", class: mode, "data-mode": mode,
+          "data-linkedid": c.linkedid, onclick: () => monitor(c.linkedid, mode) }, t(mode)));
+      }
+    }
+    if (c.agent_id && c.state === "talking") {
+      actions.append(el("button", { type: "button", class: "score", onclick: () => pickForScore(c) }, t("score")));
+    }
+    return el("tr", { "data-linkedid": c.linkedid, "data-state": c.state, class: c.state },
+      el("td", { class: "caller" }, c.caller), el("td", {}, officeName(c.district)),
+      el("td", { class: "state" }, stateName(c.state)), el("td", { class: "where" }, where),
+      el("td", {}, c.ab_step), el("td", { class: "tick", "data-from": c.asked_at || "",
+        "data-until": c.talk_since || "" }, ""),
+      el("td", { class: "tick", "data-from": c.talk_since || "" }, ""), actions);
+  }));
+  $("#call-count").textContent = calls.length;
+
+  const agents = board.agents.filter((a) => !only || a.office === only);
+  const counts = {};
+  agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
+  $("#agent-summary").replaceChildren(...Object.entries(counts).map(([s, n]) =>
+    el("span", { class: `pill ${s}` }, `${stateName(s)} ${n}`)));
+  $("#agents tbody").replaceChildren(...agents.map((a) => el("tr", { "data-agent": a.id, class: a.state },
+    el("td", {}, `${a.name} ${a.id}`), el("td", {}, officeName(a.office)),
+    el("td", { class: "state" }, stateName(a.state) + (a.reason ? ` (${a.reason})` : "")),
+    el("td", { class: "tick", "data-from": a.since || "" }, ""))));
+
+  const queue = board.queue.filter((q) => !only || q.district === only);
+  $("#queue-count").textContent = queue.length;
+  $("#queue").replaceChildren(...queue.map((q) => el("li", {}, el("span", {}, officeName(q.district) + " "),
+    el("span", { class: "tick", "data-from": q.joined_at }, ""))));
+  $("#longest-wait").dataset.from = queue.length ? queue[0].joined_at : "";
+  $("#longest-wait").className = "tick";
+
+  $("#districts tbody").replaceChildren(...board.districts.map((d) => el("tr",
+    { "data-district": d.id, class: d.agents && d.away === d.agents ? "all-away" : "" },
+    el("td", {}, officeName(d.id)), el("td", {}, d.calls), el("td", {}, d.queued),
+    el("td", {}, d.agents), el("td", {}, d.available), el("td", {}, d.away))));
+
+  $("#alerts").replaceChildren(...board.alerts.filter((a) => !only || !a.district || a.district === only)
+    .map((a) => el("div", { class: `alert ${a.kind}`, "data-kind": a.kind }, t(a.kind) + " · " +
+      [a.district ? officeName(a.district) : "", a.agent_id || "", a.seconds ? secs(a.seconds) : "",
+        a.percent !== undefined ? `${a.percent}%` : ""].filter(Boolean).join(" · "))));
+
+  renderMonitor(board.monitor || null);
+  tick();
+}
+
+function tick() {
+  const n = now();
+  document.querySelectorAll(".tick").forEach((node) => {
+    const from = parseFloat(node.dataset.from);
+    const until = parseFloat(node.dataset.until);
+    node.textContent = isNaN(from) ? "-" : secs((isNaN(until) ? n : until) - from);
+  });
+}
+
+// --- listen / whisper / barge ----------------------------------------------------------------
+
+let sessions = [];
+async function monitor(linkedid, mode) {
+  const current = sessions.find((s) => s.linkedid === linkedid);
+  try {
+    const r = await api("/api/monitor", { linkedid, mode, replaces: current ? current.id : null });
+    sessions = sessions.filter((s) => s.linkedid !== linkedid).concat([{ ...r, ringing: true }]);
+    showMonitor();
+  } catch (e) { flash(e.message); }
+}
+async function endMonitor(id) {
+  try { await api(`/api/monitor/${id}/end`, {}); } catch (e) { flash(e.message); }
+  refreshMonitor();
+}
+async function refreshMonitor() { try { sessions = await api("/api/monitor"); showMonitor(); } catch (e) { /* shown on next */ } }
+function renderMonitor() { if (sessions.length) refreshMonitorSoon(); }
+let monitorTimer = null;
+function refreshMonitorSoon() { if (!monitorTimer) monitorTimer = setTimeout(() => { monitorTimer = null; refreshMonitor(); }, 200); }
+function showMonitor() {
+  const bar = $("#monitor-bar");
+  bar.hidden = sessions.length === 0;
+  bar.replaceChildren(...sessions.map((s) => el("div", { class: "session", "data-session": s.id, "data-mode": s.mode,
+    "data-active": s.active ? "yes" : "no" },
+    `${t("monitoring")} · ${t(s.mode)} · ${s.active ? t("active") : t("ringing_phone")} `,
+    ...["listen", "whisper", "barge"].filter((m) => m !== s.mode).map((m) => el("button",
+      { type: "button", onclick: () => monitor(s.linkedid, m) }, `${t("switch_to")} ${t(m)}`)),
+    el("button", { type: "button", class: "end", onclick: () => endMonitor(s.id) }, t("end")))));
+}
+function flash(message) {
+  const n = el("div", { class: "alert flash", "data-kind": "error" }, message);
+  $("#alerts").prepend(n); setTimeout(() => n.remove(), 8000);
+}
+
+// --- scoring ---------------------------------------------------------------------------------
+
+let scoreTarget = null, recent = [];
+function pickForScore(c) {
+  scoreTarget = { linkedid: c.linkedid, agent_id: c.agent_id, caller: c.caller, amends: null };
+  renderSheet(); $("#score-panel").scrollIntoView();
+}
+async function loadRecent() {
+  recent = await api("/api/recent");
+  const sel = $("#score-call");
+  sel.replaceChildren(el("option", { value: "" }, "-"), ...recent.filter((c) => c.agent_id).map((c) =>
+    el("option", { value: c.linkedid }, `${c.caller} · ${c.agent_id} · ${c.started_at.slice(0, 19).replace("T", " ")}`)));
+}
+function renderSheet() {
+  const form = $("#score-form");
+  if (!sheet) return;
+  const name = (x) => (lang === "zh" ? x.name_zh : x.name_en);
+  const head = el("p", { class: "target" }, scoreTarget
+    ? `${scoreTarget.caller || ""} · ${t("agent")} ${scoreTarget.agent_id}` + (scoreTarget.amends ? ` · ${t("amends")} #${scoreTarget.amends}` : "")
+    : "-");
+  const rows = sheet.items.map((item) => el("label", { class: "item" }, `${name(item)} (${item.weight}) `,
+    el("select", { name: item.id, "data-item": item.id }, ...sheet.bands.map((b) =>
+      el("option", { value: b.id }, `${name(b)} ${Math.round(item.weight * b.share * 100) / 100}`)))));
+  const reasons = lang === "zh" ? sheet.veto_reasons_zh : sheet.veto_reasons_en;
+  const veto = el("label", { class: "item veto" }, `${t("veto")} `, el("select", { name: "veto", id: "veto" },
+    el("option", { value: "" }, t("none")), ...reasons.map((r) => el("option", { value: r }, r))));
+  const comment = el("label", { class: "item" }, `${t("comment")} `, el("input", { name: "comment", maxLength: 1000 }));
+  const save = el("button", { type: "submit", id: "score-save", disabled: !scoreTarget }, t("save"));
+  form.replaceChildren(head, ...rows, veto, comment, save);
+}
+async function saveScore(e) {
+  e.preventDefault();
+  if (!scoreTarget) return;
+  const form = $("#score-form");
+  const bands = {};
+  sheet.items.forEach((item) => { bands[item.id] = form.elements[item.id].value; });
+  try {
+    const r = await api("/api/scores", { linkedid: scoreTarget.linkedid, agent_id: scoreTarget.agent_id,
+      bands, veto_reason: form.elements.veto.value, comment: form.elements.comment.value,
+      amends: scoreTarget.amends });
+    $("#score-result").textContent = `${t("saved")} ${r.total}${r.vetoed ? t("vetoed") : ""} (#${r.id})`;
+    $("#score-result").dataset.total = r.total;
+    $("#score-result").dataset.id = r.id;
+    $("#history-agent").value = scoreTarget.agent_id;
+    loadHistory();
+  } catch (err) { $("#score-result").textContent = err.message; }
+}
+async function loadHistory() {
+  const agent = $("#history-agent").value;
+  const rows = await api(`/api/scores?agent=${encodeURIComponent(agent)}`);
+  $("#history tbody").replaceChildren(...rows.map((s) => el("tr", { "data-score": s.id, class: s.superseded ? "superseded" : "" },
+    el("td", {}, s.id), el("td", {}, s.linkedid), el("td", { class: "total" }, s.total),
+    el("td", {}, s.vetoed ? s.items.veto_reason : ""), el("td", {}, s.scorer),
+    el("td", {}, s.created_at.slice(0, 19).replace("T", " ")),
+    el("td", {}, s.amends ? `#${s.amends}` : "", s.superseded ? "" : el("button", { type: "button", onclick: () => {
+      scoreTarget = { linkedid: s.linkedid, agent_id: s.agent_id, caller: s.linkedid, amends: s.id }; renderSheet();
+    } }, t("amend"))))));
+}
+
+// --- KPIs ------------------------------------------------------------------------------------
+
+const KPI_FIELDS = [["k_calls", "calls", ""], ["k_asked", "asked", ""], ["k_answered", "answered", ""],
+  ["k_rate15", "answer_rate_15s", "%"], ["k_conn", "connection_rate", "%"], ["k_aband", "abandonment", "%"],
+  ["k_wait", "average_wait", ""], ["k_talk", "average_talk", ""], ["k_ab", "ab_fallback_rate", "%"],
+  ["k_sat", "satisfaction_rate", "%"], ["k_resp", "response_rate", "%"]];
+const fmt = (v, unit) => (v === null || v === undefined ? "—" : `${v}${unit}`);
+
+async function loadKpi() {
+  const hours = $("#kpi-hours").value;
+  $("#kpi-csv").href = `/api/kpi.csv?hours=${hours}`;
+  kpiData = await api(`/api/kpi?hours=${hours}`);
+  renderKpi();
+}
+function renderKpi() {
+  if (!kpiData) return;
+  const total = kpiData.total;
+  $("#kpi-total").replaceChildren(...KPI_FIELDS.flatMap(([label, key, unit]) => [
+    el("dt", {}, t(label)), el("dd", { "data-kpi": key }, fmt(total[key], unit))]));
+  const alarm = $("#kpi-alarm");
+  alarm.hidden = !kpiData.alarm;
+  alarm.textContent = `${t("alarm")} ${kpiData.target}%: ${fmt(total.connection_rate, "%")}`;
+  const thead = el("tr", {}, el("th", {}, t("scope")), el("th", {}, t("id")),
+    ...KPI_FIELDS.map(([label]) => el("th", {}, t(label))));
+  const line = (scope, id, f) => el("tr", { "data-scope": scope, "data-id": id }, el("td", {}, scope),
+    el("td", {}, scope === "district" ? officeName(id) : id),
+    ...KPI_FIELDS.map(([, key, unit]) => el("td", { "data-kpi": key }, fmt(f[key], unit))));
+  $("#kpi-table thead").replaceChildren(thead);
+  $("#kpi-table tbody").replaceChildren(
+    ...Object.entries(kpiData.districts).map(([id, f]) => line("district", id, f)),
+    ...Object.entries(kpiData.agents).map(([id, f]) => line("agent", id, f)));
+  $("#chart-districts").replaceChildren(barChart(Object.entries(kpiData.districts).map(([id, f]) =>
+    [officeName(id), f.connection_rate]), 100, kpiData.target));
+  $("#chart-agents").replaceChildren(barChart(Object.entries(kpiData.agents).map(([id, f]) => [id, f.answered]), null, null));
+}
+// a horizontal bar chart in inline SVG (no library)
+function barChart(rows, max, target) {
+  const NS = "http://www.w3.org/2000/svg";
+  const mk = (tag, attrs, text) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    return n;
+  };
+  const h = 22, left = 90, width = 360;
+  const top = Math.max(1, max || Math.max(1, ...rows.map((r) => r[1] || 0)));
+  const svg = mk("svg", { width: left + width + 60, height: h * rows.length + 10, role: "img" });
+  rows.forEach(([label, value], i) => {
+    const y = 5 + i * h;
+    svg.append(mk("text", { x: left - 6, y: y + 14, "text-anchor": "end", class: "label" }, label));
+    const w = value === null || value === undefined ? 0 : (width * value) / top;
+    svg.append(mk("rect", { x: left, y, width: Math.max(0, w), height: h - 6,
+      class: target !== null && value !== null && value < target ? "bar low" : "bar" }));
+    svg.append(mk("text", { x: left + w + 4, y: y + 14, class: "value" }, value === null || value === undefined ? "—" : String(value)));
+  });
+  if (target !== null && target !== undefined) {
+    const x = left + (width * target) / top;
+    svg.append(mk("line", { x1: x, x2: x, y1: 0, y2: h * rows.length + 10, class: "target" }));
+  }
+  return svg;
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+async function start() {
+  me = await api("/api/me");
+  $("#who").textContent = `${me.username} · ${me.role}${me.district ? " · " + me.district : ""}`;
+  me.offices.forEach((o) => { officeNames[o.id] = o.name; });
+  const sel = $("#district");
+  me.offices.forEach((o) => sel.append(el("option", { value: o.id, "data-office": o.id }, o.name)));
+  if (me.district) sel.value = me.district;
+  sel.onchange = render;
+  $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hl-lang", lang); translate(); };
+  $("#kpi-refresh").onclick = loadKpi;
+  $("#kpi-hours").onchange = loadKpi;
+  $("#recent-refresh").onclick = loadRecent;
+  $("#score-form").onsubmit = saveScore;
+  $("#score-call").onchange = () => {
+    const c = recent.find((r) => r.linkedid === $("#score-call").value);
+    scoreTarget = c ? { linkedid: c.linkedid, agent_id: c.agent_id, caller: c.caller, amends: null } : null;
+    renderSheet();
+  };
+  $("#history-agent").onchange = loadHistory;
+  sheet = await api("/api/sheet");
+  connect();
+  translate();
+  setInterval(tick, 1000);
+  setInterval(refreshMonitor, 3000);
+  await loadKpi();
+  await loadRecent();
+  // agents for the history picker come with the first board
+  const wait = setInterval(() => {
+    if (!board) return;
+    clearInterval(wait);
+    $("#history-agent").replaceChildren(...board.agents.map((a) => el("option", { value: a.id }, `${a.name} ${a.id}`)));
+    loadHistory();
+  }, 100);
+}
+start();

@@ -1,0 +1,299 @@
+"""Accounts, sessions and the web app's guards (log-in, CSRF, headers, monitoring rules),
+against a real aiohttp server on loopback and a SQLite file; Asterisk is a recording fake."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from ivr.calltracker import CallSnapshot, LegSnapshot
+from ivr.config import default_web, load_directory
+from routing.presence import Presence
+from store.db import open_engine, session_factory
+from store.models import MonitorSession, Score
+from supervisor.auth import Accounts, AuthError, User, hash_password, verify_password
+from supervisor.hub import Hub
+from supervisor.live import Board, mask_number
+from supervisor.monitor import MonitorDesk, MonitorError, chanspy_action, may_monitor
+from supervisor.scoring import load_sheet
+from supervisor.web import Supervision, build_app
+from tests.conftest import REPO
+
+DIRECTORY = load_directory(REPO / "config" / "seats.toml")
+OFFICES = set(DIRECTORY.offices)
+PASSWORD = "correct horse battery"
+
+
+def test_passwords_are_salted_scrypt_and_verified() -> None:
+    one, two = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert one != two and one.startswith("scrypt$")
+    assert verify_password(PASSWORD, one) and not verify_password("wrong", one)
+    assert not verify_password(PASSWORD, "garbage")
+
+
+def accounts(tmp_path: Path, minutes: int = 60) -> Accounts:
+    return Accounts(session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}")), minutes)
+
+
+def test_users_are_checked_and_sessions_expire(tmp_path: Path) -> None:
+    acc = accounts(tmp_path)
+    with pytest.raises(AuthError, match="at least 10"):
+        acc.add("ann", "short", "supervisor", None, "", OFFICES)
+    with pytest.raises(AuthError, match="district"):
+        acc.add("ann", PASSWORD, "supervisor", "atlantis", "", OFFICES)
+    with pytest.raises(AuthError, match="phone"):
+        acc.add("ann", PASSWORD, "supervisor", None, "PJSIP/x,w(1)", OFFICES)
+    user = acc.add("ann", PASSWORD, "supervisor", "xihu", "PJSIP/sup9001", OFFICES)
+    with pytest.raises(AuthError, match="exists"):
+        acc.add("ann", PASSWORD, "qa", None, "", OFFICES)
+    assert acc.authenticate("ann", "wrong password!") is None
+    assert acc.authenticate("bob", PASSWORD) is None
+    assert acc.authenticate("ann", PASSWORD) == user
+    now = datetime.now(UTC)
+    token, csrf = acc.open_session(user, now)
+    assert acc.resume(token, now + timedelta(minutes=30)) == (user, csrf)
+    # use slid the expiry: 80 minutes after the start is 50 after the last use
+    assert acc.resume(token, now + timedelta(minutes=80)) is not None
+    assert acc.resume(token, now + timedelta(minutes=200)) is None
+    assert acc.resume("forged", now) is None
+    token, _ = acc.open_session(user)
+    acc.set_password("ann", "another good password")
+    assert acc.resume(token) is None  # a new password closes the sessions
+
+
+def test_monitoring_rules_and_the_chanspy_action_take_checked_values_only() -> None:
+    xihu = User("x", "supervisor", "xihu", "PJSIP/sup9001")
+    roles = ("supervisor", "admin")
+    assert may_monitor(xihu, "xihu", roles) is None
+    assert "only monitor agents of xihu" in (may_monitor(xihu, "city", roles) or "")
+    assert "role qa" in (may_monitor(User("q", "qa", None, "PJSIP/q"), "city", roles) or "")
+    assert "no phone" in (may_monitor(User("p", "admin", None, ""), "city", roles) or "")
+    action = chanspy_action("PJSIP/sup9001", "PJSIP/agent2001-0000000a", "whisper", "spy-1")
+    assert action["Application"] == "ChanSpy"
+    assert action["Data"] == "PJSIP/agent2001-0000000a,qdEw"
+    for spied in ("PJSIP/agent2001-0000000a,B", "Local/x@y", "PJSIP/a-0000000a\r\nAction: x"):
+        with pytest.raises(MonitorError):
+            chanspy_action("PJSIP/sup9001", spied, "listen", "spy-1")
+    with pytest.raises(MonitorError):
+        chanspy_action("PJSIP/sup9001", "PJSIP/agent2001-0000000a", "record", "spy-1")
+
+
+def test_caller_numbers_are_masked() -> None:
+    assert mask_number("13912345678") == "139****5678"
+    assert mask_number("110") == "110"
+
+
+# --- the web app -------------------------------------------------------------------------------
+
+T0 = datetime.now(UTC)
+
+
+class FakeAmi:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def action(self, name: str, **headers: Any) -> dict[str, str]:
+        self.sent.append((name, headers))
+        return {"Response": "Success"}
+
+
+def supervision(tmp_path: Path) -> tuple[Supervision, FakeAmi]:
+    sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+    acc = Accounts(sessions, 60)
+    acc.add("city", PASSWORD, "supervisor", None, "PJSIP/sup9001", OFFICES)
+    acc.add("xihu", PASSWORD, "supervisor", "xihu", "PJSIP/sup9002", OFFICES)
+    presence = Presence(DIRECTORY)
+    board = Board(DIRECTORY, presence.snapshot)
+    board.apply(
+        [
+            ("call.started", CallSnapshot("L1", "PJSIP/callers-1", "13912345678", "", "12333", T0)),
+            (
+                "leg.ringing",
+                LegSnapshot("U1", "L1", "PJSIP/agent1001-0000000a", "agent1001", "1001", T0),
+            ),
+            (
+                "leg.answered",
+                LegSnapshot("U1", "L1", "PJSIP/agent1001-0000000a", "agent1001", "1001", T0, T0),
+            ),
+        ]
+    )
+    ami = FakeAmi()
+    settings = default_web()
+    sup = Supervision(
+        settings=settings,
+        accounts=acc,
+        sessions=sessions,
+        directory=lambda: DIRECTORY,
+        board=board,
+        hub=Hub(board.snapshot, 0.05),
+        monitor=MonitorDesk(sessions, ami.action, settings.monitor_roles),
+        sheet=load_sheet(settings.score_sheet),
+    )
+    return sup, ami
+
+
+Client = Callable[[str, str], Awaitable[tuple[int, dict[str, str], str]]]
+
+
+def run(tmp_path: Path, body: Callable[[Supervision, str, FakeAmi], Awaitable[None]]) -> None:
+    async def main() -> None:
+        sup, ami = supervision(tmp_path)
+        server = TestServer(build_app(sup))
+        await server.start_server()
+        try:
+            await body(sup, str(server.make_url("")).rstrip("/"), ami)
+        finally:
+            await server.close()
+
+    asyncio.run(main())
+
+
+async def log_in(
+    http: aiohttp.ClientSession, base: str, user: str, password: str = PASSWORD
+) -> str:
+    """Logs in like the browser; returns the page's CSRF token."""
+    async with http.get(f"{base}/login") as page:
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert token is not None
+    form = {"csrf": token.group(1), "username": user, "password": password}
+    async with http.post(f"{base}/login", data=form, allow_redirects=False) as reply:
+        assert reply.status == 303, await reply.text()
+    async with http.get(f"{base}/") as page:
+        match = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
+    assert match is not None
+    return match.group(1)
+
+
+def test_without_a_session_only_the_login_page_is_reachable(tmp_path: Path) -> None:
+    async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            for path in ("/api/state", "/api/events", "/api/kpi", "/api/kpi.csv", "/api/sheet"):
+                async with http.get(base + path) as r:
+                    assert r.status == 401, path
+            async with http.get(base + "/", allow_redirects=False) as r:
+                assert r.status == 303 and r.headers["Location"] == "/login"
+            async with http.get(base + "/static/app.js", allow_redirects=False) as r:
+                assert r.status == 303
+            async with http.post(base + "/api/monitor", json={}) as r:
+                assert r.status == 401
+            async with http.get(base + "/login") as r:
+                assert r.status == 200
+                assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+                assert r.headers["X-Content-Type-Options"] == "nosniff"
+                assert r.headers["X-Frame-Options"] == "DENY"
+                cookie = r.headers["Set-Cookie"]
+                assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+    run(tmp_path, body)
+
+
+def test_log_in_needs_the_forms_token_and_the_right_password(tmp_path: Path) -> None:
+    async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            form = {"csrf": "made-up", "username": "city", "password": PASSWORD}
+            async with http.post(base + "/login", data=form, allow_redirects=False) as r:
+                assert r.status == 401  # no login cookie matches: the form is refused
+            async with http.get(base + "/login") as page:
+                found = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+            assert found is not None
+            form = {"csrf": found.group(1), "username": "city", "password": "not it at all"}
+            async with http.post(base + "/login", data=form, allow_redirects=False) as r:
+                assert r.status == 401
+            csrf = await log_in(http, base, "city")
+            async with http.get(base + "/api/state") as r:
+                state = await r.json()
+            assert state["calls"][0]["caller"] == "139****5678"
+            async with http.get(base + "/api/sheet") as r:
+                assert r.status == 200
+            assert csrf
+
+    run(tmp_path, body)
+
+
+def test_every_post_needs_the_sessions_csrf_token_and_a_same_site_origin(tmp_path: Path) -> None:
+    async def body(sup: Supervision, base: str, ami: FakeAmi) -> None:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            csrf = await log_in(http, base, "city")
+            request = {"linkedid": "L1", "mode": "listen"}
+            async with http.post(base + "/api/monitor", json=request) as r:
+                assert r.status == 403
+            async with http.post(
+                base + "/api/monitor", json=request, headers={"X-CSRF-Token": "wrong"}
+            ) as r:
+                assert r.status == 403
+            headers = {"X-CSRF-Token": csrf, "Origin": "http://evil.example"}
+            async with http.post(base + "/api/monitor", json=request, headers=headers) as r:
+                assert r.status == 403
+            assert ami.sent == []
+            async with http.post(
+                base + "/api/monitor", json=request, headers={"X-CSRF-Token": csrf}
+            ) as r:
+                assert r.status == 200, await r.text()
+            ((name, sent),) = ami.sent
+            assert name == "Originate" and sent["Channel"] == "PJSIP/sup9001"
+            assert sent["Data"] == "PJSIP/agent1001-0000000a,qdE"
+
+    run(tmp_path, body)
+
+
+def test_a_district_supervisor_cannot_monitor_another_district_and_it_is_audited(
+    tmp_path: Path,
+) -> None:
+    async def body(sup: Supervision, base: str, ami: FakeAmi) -> None:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            csrf = await log_in(http, base, "xihu")
+            async with http.post(
+                base + "/api/monitor",
+                json={"linkedid": "L1", "mode": "barge"},
+                headers={"X-CSRF-Token": csrf},
+            ) as r:
+                assert r.status == 403
+                assert "only monitor agents of xihu" in (await r.json())["error"]
+        assert ami.sent == []
+        with sup.sessions() as s:
+            (row,) = s.scalars(select(MonitorSession)).all()
+        assert (row.username, row.mode, row.linkedid) == ("xihu", "barge", "L1")
+        assert row.result.startswith("refused")
+
+    run(tmp_path, body)
+
+
+def test_a_vetoed_score_saves_as_zero_and_amendments_are_new_rows(tmp_path: Path) -> None:
+    async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
+        bands = {item.id: "excellent" for item in sup.sheet.items}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            csrf = await log_in(http, base, "city")
+            headers = {"X-CSRF-Token": csrf}
+            first = {"linkedid": "L1", "agent_id": "1001", "bands": bands, "veto_reason": "推诿"}
+            async with http.post(base + "/api/scores", json=first, headers=headers) as r:
+                saved = await r.json()
+            assert saved["total"] == 0 and saved["vetoed"]
+            fix = {**first, "veto_reason": "", "amends": saved["id"]}
+            async with http.post(base + "/api/scores", json=fix, headers=headers) as r:
+                amended = await r.json()
+            assert amended["total"] == 100
+            async with http.post(base + "/api/scores", json=fix, headers=headers) as r:
+                assert r.status == 409  # the first score was amended already
+            async with http.get(base + "/api/scores?agent=1001") as r:
+                history = await r.json()
+        assert [(h["id"], h["superseded"]) for h in history] == [
+            (amended["id"], False),
+            (saved["id"], True),
+        ]
+        with sup.sessions() as s:
+            rows = s.scalars(select(Score).order_by(Score.id)).all()
+        assert [(r.total, r.vetoed, r.amends) for r in rows] == [
+            (0.0, True, None),
+            (100.0, False, saved["id"]),
+        ]
+
+    run(tmp_path, body)

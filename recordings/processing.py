@@ -52,6 +52,7 @@ class ArchiveSettings:
     tolerance: float = 0.3  # seconds an archive copy may differ from its source
     playback: bool = True  # write a loudness-normalised copy for listening
     workers: int = 2  # recordings processed at once
+    measure: bool = True  # QA measures from the per-party files
 
 
 @dataclass
@@ -184,7 +185,7 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
         result.problems.append(f"{mixed.name} is missing")
         return result
     try:
-        if len(present) == 2:
+        if settings.measure and len(present) == 2:
             result.qa = measure(frame_levels(present["caller"]), frame_levels(present["agent"]))
         jobs = [(mixed, root / naming.archive_name(linkedid, ext))]
         jobs += [(src, root / naming.archive_name(linkedid, ext, p)) for p, src in present.items()]

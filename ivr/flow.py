@@ -24,9 +24,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from .interpreter import Instruction
 
 SCHEMA_VERSION = 1
 MENU_KEYS = set("0123456789*#")
@@ -240,6 +243,11 @@ class Flow:
     max_steps: int
     max_visits: int
     nodes: dict[str, Node] = field(default_factory=dict)
+    # the interpreter's instructions that depend on the node alone, made once per flow
+    # (they are immutable) instead of once per step; not part of the flow's value
+    instructions: dict[tuple[str, bool], Instruction] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def prompt_ids(self) -> set[str]:
         """Every catalogue prompt the flow plays (say-back words excluded)."""

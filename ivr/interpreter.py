@@ -104,6 +104,9 @@ class Finish:
 
 
 Instruction = Play | Ask | Collect | CheckHours | Lookup | Record | Transfer | Finish
+# nodes whose instruction depends on the node alone (and a menu's greeting) when there is no
+# preamble and no value to confirm: FlowRun.instruction() makes theirs once per flow
+_FIXED_KINDS = frozenset({PlayNode, MenuNode, CollectNode, HoursNode, MessageNode, HangupNode})
 
 
 @dataclass
@@ -146,11 +149,27 @@ class FlowRun:
     # --- what to do -------------------------------------------------------------------
 
     def instruction(self) -> Instruction:
-        node, pre = self.flow.nodes[self.node_id], self._preamble
-        if isinstance(node, PlayNode):
-            return Play(node.prompts)
+        # Without a preamble or a value to confirm, most nodes' instructions depend on the
+        # node alone (and, for a menu, long or short greeting): made once per flow.
+        fixed = not self._preamble and self._pending is None
+        if fixed:
+            found = self.flow.instructions.get((self.node_id, self._fresh))
+            if found is not None:
+                return found
+        node = self.flow.nodes[self.node_id]
+        made = self._instruction(node)
+        if fixed and type(node) in _FIXED_KINDS:
+            self.flow.instructions[(self.node_id, self._fresh)] = made
+        return made
+
+    def _instruction(self, node: Node) -> Instruction:
+        pre = self._preamble
         if isinstance(node, MenuNode):
             return Ask((*pre, node.prompt if self._fresh else node.short_prompt), node.timeout)
+        if isinstance(node, PlayNode):
+            return Play(node.prompts)
+        if isinstance(node, HoursNode):
+            return CheckHours()
         if isinstance(node, CollectNode):
             if self._pending is not None:
                 return Ask(("you_entered", *say_digits(self._pending), "confirm_reenter"), 6)
@@ -164,8 +183,6 @@ class FlowRun:
             )
         if isinstance(node, SayNode):
             return Play(node.prompts + self._say(node))
-        if isinstance(node, HoursNode):
-            return CheckHours()
         if isinstance(node, LookupNode):
             inputs = {k: self.resolve(v) for k, v in node.inputs.items()}
             return Lookup(node.source, inputs, node.slow_after, node.slow_prompt)
@@ -204,16 +221,26 @@ class FlowRun:
         self._preamble = ()
         key = outcome[6:] if outcome.startswith("digit:") else None
 
-        if isinstance(node, HangupNode):
-            self.finished = True
+        # the commonest kinds first
+        if isinstance(node, MenuNode):
+            self._menu(node, key)
         elif isinstance(node, (PlayNode, SayNode)):  # a tuple: `X | Y` builds a union per call
             self._after_play(node, key)
-        elif isinstance(node, MenuNode):
-            self._menu(node, key)
-        elif isinstance(node, CollectNode):
-            self._collect(node, outcome, key)
         elif isinstance(node, HoursNode):
             self._enter(node.open if outcome == "open" else node.closed)
+        elif isinstance(node, RouteNode):
+            if outcome == "answered":
+                self.finished = True
+            elif outcome == "self-service" and node.self_service:
+                self._enter(node.self_service)
+            elif outcome == "callback" and node.on_callback:
+                self._enter(node.on_callback)
+            else:
+                self._enter(node.no_answer)
+        elif isinstance(node, CollectNode):
+            self._collect(node, outcome, key)
+        elif isinstance(node, HangupNode):
+            self.finished = True
         elif isinstance(node, LookupNode):
             if outcome == "found":
                 self.variables.update(data or {})
@@ -225,15 +252,6 @@ class FlowRun:
                 self._enter(node.next)
             else:
                 self._enter(node.on_empty)
-        elif isinstance(node, RouteNode):
-            if outcome == "answered":
-                self.finished = True
-            elif outcome == "self-service" and node.self_service:
-                self._enter(node.self_service)
-            elif outcome == "callback" and node.on_callback:
-                self._enter(node.on_callback)
-            else:
-                self._enter(node.no_answer)
 
     def _after_play(self, node: PlayNode | SayNode, key: str | None) -> None:
         if key == AGENT_KEY:
@@ -309,31 +327,32 @@ class FlowRun:
         self._fresh = fresh
         self._preamble = preamble
 
-    def _over_limit(self, target: str) -> bool:
-        return not self.guarded and (
-            self.steps >= self.flow.max_steps or self.visits.get(target, 0) >= self.flow.max_visits
-        )
-
     def _enter(self, node_id: str) -> None:
         """Move to `node_id`, applying the guards, and settle set/switch nodes at once."""
-        for _ in range(len(self.flow.nodes) + 1):
+        flow, visits = self.flow, self.visits
+        for _ in range(len(flow.nodes) + 1):
             target = node_id
-            if self._over_limit(target):
+            if not self.guarded and (
+                self.steps >= flow.max_steps or visits.get(target, 0) >= flow.max_visits
+            ):
                 self.guarded = True  # going round in circles: a person takes over
-                target = self.flow.agent
+                target = flow.agent
             self.node_id = target
-            self.visits[target] = self.visits.get(target, 0) + 1
+            visits[target] = visits.get(target, 0) + 1
             self._fresh, self._pending = True, None
-            self.failures.pop(target, None)
-            self.timeouts.pop(target, None)
-            node = self.flow.nodes[target]
+            if self.failures:
+                self.failures.pop(target, None)
+            if self.timeouts:
+                self.timeouts.pop(target, None)
+            node = flow.nodes[target]
             if isinstance(node, MenuNode):
-                if target == self.flow.home:
+                if target == flow.home:
                     self.menus = [target]
                 elif target in self.menus:
                     del self.menus[self.menus.index(target) + 1 :]
                 else:
                     self.menus.append(target)
+                return
             if isinstance(node, SetNode):
                 self.variables.update({k: self.resolve(v) for k, v in node.values.items()})
                 self.path.append(Visit(target, "set"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from routing.directory import Directory
@@ -42,6 +42,7 @@ log = logging.getLogger("hotline.runtime")
 
 HANDLED_VARIABLE = "HOTLINE_HANDLED"  # the dialplan's fallback runs unless the controller sets it
 LOOKUP_TIMEOUT = 10.0
+FILES_REMEMBERED = 4096  # (prompts, language) pairs whose files are kept
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,21 @@ class Services:
     routing: RoutingDesk
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # (prompts, language) -> files: the same few prompt lists are resolved on every call
+    _files: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def files(self, prompts: tuple[str, ...], language: str) -> tuple[str, ...]:
+        """What Asterisk plays for `prompts` in `language`, remembered (`prompt_file` is
+        fixed for the services' life; said-back numbers make new lists, hence the cap)."""
+        key = (prompts, language)
+        found = self._files.get(key)
+        if found is None:
+            if len(self._files) >= FILES_REMEMBERED:
+                self._files.clear()
+            found = self._files[key] = tuple(self.prompt_file(p, language) for p in prompts)
+        return found
 
 
 @dataclass
@@ -82,31 +98,54 @@ class CallReport:
 async def run_call(
     run: FlowRun, channel: CallChannel, services: Services, call_id: str, caller: str = ""
 ) -> CallReport:
-    """Drive `run` to its end or to the caller's hang-up; returns the steps taken."""
+    """Drive `run` to its end or to the caller's hang-up; returns the steps taken.
+
+    Logging: each step at DEBUG, and one `ivr.path` line per call at INFO with every node and
+    outcome (the same path is stored with the call). A formatted log line costs more than the
+    whole step it describes, so the per-step lines are only built when DEBUG is on.
+    """
     report = CallReport()
+    steps, path, now = report.steps, run.path, services.now
     driver = _Driver(run, channel, services, call_id, caller)
+    perform = driver.perform
+    debug = log.isEnabledFor(logging.DEBUG)
     # nodes settled before the first instruction (set, switch)
-    report.steps += [Step(v.node, v.outcome, services.now(), 0.0) for v in run.path]
+    steps += [Step(v.node, v.outcome, now(), 0.0) for v in path]
     while not run.finished:
         node, step = run.node_id, run.instruction()
-        started, clock = services.now(), time.monotonic()
+        started, clock = now(), monotonic()
         try:
-            outcome, data = await driver.perform(step)
+            outcome, data = await perform(step)
         except ChannelGone:
-            report.steps.append(Step(node, "hangup", started, time.monotonic() - clock))
+            steps.append(Step(node, "hangup", started, monotonic() - clock))
             report.hung_up = True
             log.info("event=ivr.hangup call=%s node=%s", call_id, node)
+            _log_path(call_id, steps)
             return report
-        seen = len(run.path)
+        seen = len(path)
         run.advance(outcome, data)
-        taken = time.monotonic() - clock
-        for n, visit in enumerate(run.path[seen:]):  # this node, then any set/switch settled
-            report.steps.append(Step(visit.node, visit.outcome, started, taken if n == 0 else 0.0))
-            log.info(
-                "event=ivr.step call=%s node=%s outcome=%s", call_id, visit.node, visit.outcome
-            )
+        taken = monotonic() - clock
+        visit = path[seen]  # this node, then any set/switch nodes settled on the way
+        steps.append(Step(visit.node, visit.outcome, started, taken))
+        if len(path) > seen + 1:
+            steps += [Step(v.node, v.outcome, started, 0.0) for v in path[seen + 1 :]]
+        if debug:
+            for v in path[seen:]:
+                log.debug("event=ivr.step call=%s node=%s outcome=%s", call_id, v.node, v.outcome)
     await channel.set_variable(HANDLED_VARIABLE, "1")
+    _log_path(call_id, steps)
     return report
+
+
+def _log_path(call_id: str, steps: list[Step]) -> None:
+    """One line per call: the nodes and their outcomes, in order (`node:outcome>...`)."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "event=ivr.path call=%s steps=%d path=%s",
+            call_id,
+            len(steps),
+            ">".join([f"{s.node}:{s.outcome}" for s in steps]),
+        )
 
 
 class _Driver:
@@ -117,17 +156,17 @@ class _Driver:
         self.call_id, self.caller = call_id, caller
         self.messages = 0
 
-    def files(self, prompts: Sequence[str]) -> list[str]:
-        return [self.services.prompt_file(p, self.run.language) for p in prompts]
+    def files(self, prompts: tuple[str, ...]) -> tuple[str, ...]:
+        return self.services.files(prompts, self.run.variables["language"])
 
     async def perform(self, step: Instruction) -> tuple[str, Mapping[str, str] | None]:
         ch = self.channel
+        if isinstance(step, Ask):  # the commonest first
+            key = await ch.ask(self.files(step.prompts), step.timeout)
+            return (f"digit:{key}" if key else "timeout"), None
         if isinstance(step, Play):
             key = await ch.play(self.files(step.prompts), escape=step.keys)
             return (f"digit:{key}" if key else "done"), None
-        if isinstance(step, Ask):
-            key = await ch.ask(self.files(step.prompts), step.timeout)
-            return (f"digit:{key}" if key else "timeout"), None
         if isinstance(step, Collect):
             keys = await ch.collect(
                 self.files(step.prompts),
@@ -164,7 +203,7 @@ class _Driver:
             done, _ = await asyncio.wait({task}, timeout=step.slow_after)
             if not done and step.slow_prompt:  # tell the caller, then keep waiting
                 log.info("event=lookup.slow call=%s source=%s", self.call_id, step.source)
-                await self.channel.play(self.files([step.slow_prompt]))
+                await self.channel.play(self.files((step.slow_prompt,)))
             result = await asyncio.wait_for(task, LOOKUP_TIMEOUT)
         except (LookupFailed, TimeoutError) as exc:
             log.warning(
@@ -184,7 +223,7 @@ class _Driver:
     async def record(self, step: Record) -> tuple[str, Mapping[str, str] | None]:
         self.messages += 1
         asterisk_path, name = self.services.message_file(self.call_id, self.messages)
-        await self.channel.play(self.files([step.prompt]), escape="#")
+        await self.channel.play(self.files((step.prompt,)), escape="#")
         hung_up = await self.channel.record(asterisk_path, step.max_seconds)
         ticket = await self.services.open_ticket(
             MessageSaved(self.call_id, self.caller, step.category, name)
@@ -204,7 +243,7 @@ class _Driver:
         post = find_post(directory, step.post, step.business, step.district or None)
         if step.hold_prompt:
             key = await self.channel.play(
-                self.files([step.hold_prompt]), escape=step.self_service_key
+                self.files((step.hold_prompt,)), escape=step.self_service_key
             )
             if key:
                 return "self-service"
@@ -222,9 +261,9 @@ class _Driver:
                     return "no-answer"
                 if waiter is None:  # nobody free: wait in line, announced
                     waiter = desk.line.join(self.call_id, self.services.now())
-                    queued, next_announcement = time.monotonic(), 0.0
-                if time.monotonic() >= next_announcement:
-                    next_announcement = time.monotonic() + desk.queue.announce_every
+                    queued, next_announcement = monotonic(), 0.0
+                if monotonic() >= next_announcement:
+                    next_announcement = monotonic() + desk.queue.announce_every
                     key = await self.channel.play(
                         self.files(self.announcement(waiter, offer)),
                         escape="1" if offer else "",
@@ -233,7 +272,7 @@ class _Driver:
                     key = await self.channel.ask([], desk.queue.retry_every)
                 if key == "1" and offer and await desk.book_callback(request, waiter.joined_at):
                     return "callback"
-                waited = time.monotonic() - queued
+                waited = monotonic() - queued
                 # only the head of the line rings, and only after older callbacks
                 if desk.line.ahead(waiter) == 0 and not desk.callback_ahead_of(waiter.joined_at):
                     plan = await desk.plan(request)
@@ -269,11 +308,11 @@ class _Driver:
                 return True
         return False
 
-    def announcement(self, waiter: Waiter, offer_callback: bool) -> list[str]:
+    def announcement(self, waiter: Waiter, offer_callback: bool) -> tuple[str, ...]:
         """'N callers ahead of you; the expected wait is about M minutes', then the offer."""
         desk, language = self.services.routing, self.run.language
         minutes = desk.line.expected_wait_minutes(waiter, desk.agents_on_duty())
-        return [
+        return (
             "queue_position",
             *say_number(desk.line.ahead(waiter), language),
             "queue_position_end",
@@ -281,4 +320,4 @@ class _Driver:
             *say_number(minutes, language),
             "unit/minutes",
             "queue_callback_offer" if offer_callback else "queue_hold",
-        ]
+        )

@@ -198,3 +198,14 @@ def test_a_trailing_hash_after_a_full_length_id_does_not_count_as_an_answer() ->
     assert isinstance(readback, Ask) and readback.prompts[0] == "you_entered"
     run.advance("digit:1")
     assert run.variables["id_number"] == VALID_ID
+
+
+def test_instructions_made_once_per_flow_are_the_same_for_every_call() -> None:
+    first, second = start(), start()
+    ask = first.instruction()
+    assert second.instruction() is ask  # made once for the flow, shared: it is immutable
+    second.advance("digit:7")  # a wrong key: the preamble is this call's, never the flow's
+    assert second.instruction() == Ask(("invalid", "main_menu_short"), 6.0)
+    assert first.instruction() == Ask(("main_menu",), 6.0)
+    second.advance("digit:*")
+    assert second.instruction() is ask

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ivr.agi import ChannelGone
 from ivr.channel import DialResult
@@ -200,3 +203,23 @@ def test_with_everyone_busy_the_caller_hears_their_place_and_books_a_callback(
     with sessions() as session:
         (booked,) = session.query(Callback).all()
     assert (booked.number, booked.status, booked.linkedid) == ("13800000000", "pending", "1795.1")
+
+
+def test_a_call_logs_its_path_in_one_line_and_each_step_only_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "hotline.runtime"]
+
+    with caplog.at_level(logging.INFO, logger="hotline.runtime"):
+        call(ScriptedChannel(["", "2", None]), services())
+    assert not [line for line in lines() if "event=ivr.step" in line]
+    assert "event=ivr.hangup call=1795.1 node=policy_menu" in lines()
+    assert lines()[-1] == (
+        "event=ivr.path call=1795.1 steps=6 path=welcome:timeout>notice:done>mode:case:menu>"
+        "service_hours:open>main_menu:digit:2>policy_menu:hangup"
+    )
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="hotline.runtime"):
+        call(ScriptedChannel(["", "2", None]), services())
+    assert "event=ivr.step call=1795.1 node=main_menu outcome=digit:2" in lines()

@@ -134,7 +134,7 @@ def _auth(sup: Supervision) -> Any:
         token = request.cookies.get(SESSION_COOKIE, "")
         found = await asyncio.to_thread(sup.accounts.resume, token) if token else None
         if found is None:
-            if request.path.startswith("/api/"):
+            if request.path != "/":  # only the page itself sends a browser to the log-in
                 raise web.HTTPUnauthorized(
                     text='{"error":"log in first"}', content_type="application/json"
                 )
@@ -182,7 +182,11 @@ class _Handlers:
     # --- log-in ----------------------------------------------------------------------------
 
     async def login_page(self, request: web.Request, message: str = "") -> web.Response:
-        token = secrets.token_urlsafe(24)
+        # one token per browser while its cookie lives (a second tab or a favicon request
+        # must not invalidate the form already shown)
+        token = request.cookies.get(LOGIN_COOKIE, "")
+        if not (20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
+            token = secrets.token_urlsafe(24)
         page = _static("login.html").decode()
         page = page.replace("{{csrf}}", token).replace("{{message}}", escape(message))
         response = web.Response(text=page, content_type="text/html", status=401 if message else 200)

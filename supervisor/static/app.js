@@ -23,7 +23,7 @@ const T = {
     k_ab: "AB岗补位率", k_sat: "满意率", k_resp: "评价参与率",
     alarm: "接通率低于目标", monitoring: "监听会话", ringing_phone: "正在呼叫您的话机…",
     active: "进行中", switch_to: "切换为", saved: "已保存，得分", vetoed: "（一票否决）",
-    scope: "范围", id: "编号",
+    scope: "范围", id: "编号", call: "通话",
   },
   en: {
     title: "12333 hotline · supervisors", connecting: "Connecting…", live: "Live",
@@ -48,7 +48,7 @@ const T = {
     k_ab: "AB fallback", k_sat: "Satisfaction", k_resp: "Response rate",
     alarm: "Connection rate below target", monitoring: "Monitoring", ringing_phone: "Calling your phone…",
     active: "active", switch_to: "Switch to", saved: "Saved, score", vetoed: " (vetoed)",
-    scope: "Scope", id: "Id",
+    scope: "Scope", id: "Id", call: "Call",
   },
 };
 T.zh.available_state = "空闲";
@@ -93,11 +93,17 @@ async function api(path, body) {
   return data;
 }
 
+let connState = "connecting";
+function showConn() {
+  $("#conn").textContent = t(connState);
+  $("#conn").className = `conn ${connState === "live" ? "ok" : connState === "offline" ? "bad" : ""}`;
+}
 function translate() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   document.title = t("title");
+  showConn();
   render(); renderKpi(); renderSheet();
 }
 
@@ -108,10 +114,10 @@ function connect() {
   source.addEventListener("board", (e) => {
     board = JSON.parse(e.data);
     offset = Date.now() / 1000 - board.sent_at;
-    $("#conn").textContent = t("live"); $("#conn").className = "conn ok";
+    connState = "live"; showConn();
     render();
   });
-  source.onerror = () => { $("#conn").textContent = t("offline"); $("#conn").className = "conn bad"; };
+  source.onerror = () => { connState = "offline"; showConn(); };
 }
 
 function render() {

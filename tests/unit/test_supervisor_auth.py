@@ -182,7 +182,7 @@ def test_without_a_session_only_the_login_page_is_reachable(tmp_path: Path) -> N
             async with http.get(base + "/", allow_redirects=False) as r:
                 assert r.status == 303 and r.headers["Location"] == "/login"
             async with http.get(base + "/static/app.js", allow_redirects=False) as r:
-                assert r.status == 303
+                assert r.status == 401
             async with http.post(base + "/api/monitor", json={}) as r:
                 assert r.status == 401
             async with http.get(base + "/login") as r:

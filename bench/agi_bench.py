@@ -469,9 +469,7 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
     from ivr.channel import AgiChannel
     from ivr.controller import Controller
     from ivr.interpreter import FlowRun
-    from ivr.routing_desk import RouteRequest
     from ivr.runtime import run_call
-    from routing.router import Plan
 
     # the controller's files go to the scratch folder, never to the tree's var/
     settings = dataclasses.replace(
@@ -491,16 +489,9 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
     # longer send the lines that p and s replay (a set add/discard less per call).
     desk.claim = lambda agent_id: True  # type: ignore[method-assign]
     if kind == "hotline":
-        # h stores nothing: the desk has no database (no decision row) and skips the
-        # first-inquiry read, as a caller-less request does (without a database it would
-        # still hop to a worker thread to find no owner); k reads and stores as production
+        # h stores nothing: without a database the desk neither reads the first-inquiry owner
+        # (no hop to a worker thread) nor writes the decision row; k reads and stores
         desk.sessions = None
-        plan = desk.plan
-
-        async def plan_without_owner(request: RouteRequest) -> Plan:
-            return await plan(dataclasses.replace(request, caller=""))
-
-        desk.plan = plan_without_owner  # type: ignore[method-assign]
     calls.services.now = lambda: CLOCK  # office hours: agents answer
     if kind == "hotline-control":
         return controller.agi.handler, settings.agi
@@ -552,8 +543,10 @@ def serve_main(args: argparse.Namespace) -> None:
     if not args.cold_malloc:
         settle_malloc()
     tree = Path(args.tree).resolve()
-    if args.serve.startswith("hotline") and tree != ROOT:
-        sys.path.insert(0, str(tree))  # that tree's ivr/, routing/, ... before the installed one
+    if args.serve.startswith("hotline"):
+        # the tree's ivr/, routing/, supervisor/, ... before any installed copy (an editable
+        # install may not list a package added since)
+        sys.path.insert(0, str(tree))
     run = serve(args.serve, args.port, args.commands, tree)
     if args.profile:
         import cProfile

@@ -1,6 +1,7 @@
-"""Pushes the live board to browsers (SSE): changes are coalesced for `interval` seconds, the
-snapshot is encoded once, and each browser keeps only the newest (a slow one skips frames,
-never stalls the controller)."""
+"""Pushes the live board to browsers (SSE): a change after a quiet spell is pushed at once (on
+the loop's next turn); changes coming faster are coalesced, at most one push per `interval`
+seconds. Each snapshot is encoded once for every browser, and each browser keeps only the
+newest frame (a slow one skips frames, never stalls the controller)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,21 @@ class Hub:
         self.snapshot = snapshot
         self.interval = interval
         self.clients: set[asyncio.Queue[bytes]] = set()
-        self._pending: asyncio.TimerHandle | None = None
+        self._pending: asyncio.Handle | None = None
+        self._last_push = 0.0  # loop time
         self.last: bytes = b""
         self.pushed = 0
 
     def notify(self) -> None:
-        """Something changed; push within `interval` (several changes, one push)."""
+        """Something changed; push now, or `interval` after the last push (several changes,
+        one push)."""
         if self._pending is None:
             loop = asyncio.get_running_loop()
-            self._pending = loop.call_later(self.interval, self._push)
+            due = self._last_push + self.interval
+            if loop.time() >= due:
+                self._pending = loop.call_soon(self._push)
+            else:
+                self._pending = loop.call_at(due, self._push)
 
     def frame(self) -> bytes:
         data = self.snapshot(datetime.now(UTC))
@@ -35,6 +42,7 @@ class Hub:
         self._pending = None
         if not self.clients:
             return
+        self._last_push = asyncio.get_running_loop().time()
         self.last = self.frame()
         self.pushed += 1
         message = b"event: board\ndata: " + self.last + b"\n\n"

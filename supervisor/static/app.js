@@ -124,27 +124,27 @@ function render() {
   if (!board) return;
   const only = $("#district").value;
   const calls = board.calls.filter((c) => !only || c.district === only);
-  const tbody = $("#calls tbody");
-  tbody.replaceChildren(...calls.map((c) => {
-    const where = c.state === "ivr" || c.state === "queued" ? (c.node || t("ivr"))
-      : `${c.agent_name || ""} ${c.agent_id || ""}`;
-    const actions = el("td", { class: "actions" });
-    if (c.state === "talking" && me && me.may_monitor) {
-      for (const mode of ["listen", "whisper", "barge"]) {
-        actions.append(el("button", { type: "button", class: mode, "data-mode": mode,
-          "data-linkedid": c.linkedid, onclick: () => monitor(c.linkedid, mode) }, t(mode)));
+  syncRows($("#calls tbody"), calls, (c) => c.linkedid,
+    (c) => [c.state, c.node, c.agent_id, c.district, c.ab_step, c.asked_at, c.talk_since].join("|"), (c) => {
+      const where = c.state === "ivr" || c.state === "queued" ? (c.node || t("ivr"))
+        : `${c.agent_name || ""} ${c.agent_id || ""}`;
+      const actions = el("td", { class: "actions" });
+      if (c.state === "talking" && me && me.may_monitor) {
+        for (const mode of ["listen", "whisper", "barge"]) {
+          actions.append(el("button", { type: "button", class: mode, "data-mode": mode,
+            "data-linkedid": c.linkedid, onclick: () => monitor(c.linkedid, mode) }, t(mode)));
+        }
       }
-    }
-    if (c.agent_id && c.state === "talking") {
-      actions.append(el("button", { type: "button", class: "score", onclick: () => pickForScore(c) }, t("score")));
-    }
-    return el("tr", { "data-linkedid": c.linkedid, "data-state": c.state, class: c.state },
-      el("td", { class: "caller" }, c.caller), el("td", {}, officeName(c.district)),
-      el("td", { class: "state" }, stateName(c.state)), el("td", { class: "where" }, where),
-      el("td", {}, c.ab_step), el("td", { class: "tick", "data-from": c.asked_at || "",
-        "data-until": c.talk_since || "" }, ""),
-      el("td", { class: "tick", "data-from": c.talk_since || "" }, ""), actions);
-  }));
+      if (c.agent_id && c.state === "talking") {
+        actions.append(el("button", { type: "button", class: "score", onclick: () => pickForScore(c) }, t("score")));
+      }
+      return el("tr", { "data-linkedid": c.linkedid, "data-state": c.state, class: c.state },
+        el("td", { class: "caller" }, c.caller), el("td", {}, officeName(c.district)),
+        el("td", { class: "state" }, stateName(c.state)), el("td", { class: "where" }, where),
+        el("td", {}, c.ab_step), el("td", { class: "tick", "data-from": c.asked_at || "",
+          "data-until": c.talk_since || "" }, ""),
+        el("td", { class: "tick", "data-from": c.talk_since || "" }, ""), actions);
+    });
   $("#call-count").textContent = calls.length;
 
   const agents = board.agents.filter((a) => !only || a.office === only);
@@ -152,10 +152,11 @@ function render() {
   agents.forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
   $("#agent-summary").replaceChildren(...Object.entries(counts).map(([s, n]) =>
     el("span", { class: `pill ${s}` }, `${stateName(s)} ${n}`)));
-  $("#agents tbody").replaceChildren(...agents.map((a) => el("tr", { "data-agent": a.id, class: a.state },
-    el("td", {}, `${a.name} ${a.id}`), el("td", {}, officeName(a.office)),
-    el("td", { class: "state" }, stateName(a.state) + (a.reason ? ` (${a.reason})` : "")),
-    el("td", { class: "tick", "data-from": a.since || "" }, ""))));
+  syncRows($("#agents tbody"), agents, (a) => a.id, (a) => [a.state, a.reason, a.since, a.office].join("|"),
+    (a) => el("tr", { "data-agent": a.id, class: a.state },
+      el("td", {}, `${a.name} ${a.id}`), el("td", {}, officeName(a.office)),
+      el("td", { class: "state" }, stateName(a.state) + (a.reason ? ` (${a.reason})` : "")),
+      el("td", { class: "tick", "data-from": a.since || "" }, "")));
 
   const queue = board.queue.filter((q) => !only || q.district === only);
   $("#queue-count").textContent = queue.length;
@@ -176,6 +177,21 @@ function render() {
 
   renderMonitor(board.monitor || null);
   tick();
+}
+
+// keyed rows: a row is rebuilt only when what it shows changed (200 live calls, 10 frames/s)
+function syncRows(tbody, items, key, sig, build) {
+  const old = new Map([...tbody.children].map((tr) => [tr._key, tr]));
+  const rows = items.map((item) => {
+    const k = key(item), s = sig(item) + "|" + lang;
+    const tr = old.get(k);
+    if (tr && tr._sig === s) return tr;
+    const fresh = build(item);
+    fresh._key = k; fresh._sig = s;
+    return fresh;
+  });
+  const same = rows.length === tbody.children.length && rows.every((tr, i) => tbody.children[i] === tr);
+  if (!same) tbody.replaceChildren(...rows);
 }
 
 function tick() {

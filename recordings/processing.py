@@ -97,6 +97,29 @@ def probe_seconds(path: Path) -> float:
         raise ProcessingError(f"probe {path.name}: no duration") from None
 
 
+def probe_many(paths: list[Path]) -> list[float]:
+    """`probe_seconds` of several files, the ffprobe processes started together (each is
+    mostly start-up time)."""
+    args = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json"]
+    try:
+        procs = [
+            subprocess.Popen([*args, str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for p in paths
+        ]
+    except FileNotFoundError:
+        raise ProcessingError("ffprobe not found: install ffmpeg") from None
+    seconds = []
+    for path, proc in zip(paths, procs, strict=True):
+        out, err = proc.communicate(timeout=600)
+        try:
+            if proc.returncode != 0:
+                raise ValueError(err.decode(errors="replace").strip()[-200:])
+            seconds.append(float(json.loads(out)["format"]["duration"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ProcessingError(f"probe {path.name}: no duration ({exc})") from None
+    return seconds
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -191,8 +214,8 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
         jobs += [(src, root / naming.archive_name(linkedid, ext, p)) for p, src in present.items()]
         transcode(jobs, settings.format)
         verified = []
-        for src, dst in jobs:
-            expected, got = wav_info(src).seconds, probe_seconds(dst)
+        for (src, dst), got in zip(jobs, probe_many([dst for _, dst in jobs]), strict=True):
+            expected = wav_info(src).seconds
             if abs(expected - got) > settings.tolerance + expected * 0.002:
                 dst.unlink(missing_ok=True)
                 result.problems.append(

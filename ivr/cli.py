@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from routing.calendar import Calendar, parse_span
 from sandbox.rootfs import SandboxError
@@ -221,6 +222,54 @@ def cmd_top(args: argparse.Namespace) -> int:
         return 0
 
 
+def _supervisor_parsers(sub: Any) -> None:
+    """`hotline users ...` and `hotline top`: the supervisors' dashboard from the shell."""
+    us = sub.add_parser(
+        "users",
+        help="the dashboard's accounts: add, list, passwd",
+        description="Accounts for the supervisors' dashboard. Roles: supervisor (watch, listen / "
+        "whisper / barge, score), qa (watch, score), admin (everything). --district limits a "
+        "supervisor to one district's agents. Passwords are read from the terminal (twice) or, "
+        "with --password-stdin, as one line of standard input; at least 10 characters.",
+    )
+    us_sub = us.add_subparsers(dest="action", metavar="ACTION", required=True)
+    us_add = us_sub.add_parser("add", help="add an account", description="Add an account.")
+    us_add.add_argument("username", help="2-40 letters, digits, '.', '_' or '-'")
+    us_add.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    us_add.add_argument(
+        "--district", help="an office id of the seat directory (e.g. xihu); default: whole city"
+    )
+    us_add.add_argument(
+        "--phone",
+        default="",
+        help="the phone ChanSpy rings for listen / whisper / barge, e.g. PJSIP/sup9001",
+    )
+    us_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    us_sub.add_parser("list", help="list the accounts", description="List the accounts.")
+    us_pw = us_sub.add_parser(
+        "passwd",
+        help="set an account's password",
+        description="Set a new password; the account's open sessions are closed.",
+    )
+    us_pw.add_argument("username")
+    us_pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    us.set_defaults(func=cmd_users)
+
+    top = sub.add_parser(
+        "top",
+        help="the live board in the terminal (calls, agents, queue)",
+        description="Follow the running controller's dashboard in the terminal: live calls, "
+        "agents by state, the queue and alerts. Logs in with a dashboard account.",
+    )
+    top.add_argument("--user", required=True, help="a dashboard account")
+    top.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    top.add_argument("--once", action="store_true", help="print the board once and exit")
+    top.add_argument("--url", help="the dashboard's address (default: from [web] bind)")
+    top.set_defaults(func=cmd_top)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline",
@@ -348,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import recording_cmd
 
     recording_cmd.add_parser(sub).set_defaults(func=cmd_recordings)
+    _supervisor_parsers(sub)
     return parser
 
 

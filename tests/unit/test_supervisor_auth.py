@@ -297,3 +297,41 @@ def test_a_vetoed_score_saves_as_zero_and_amendments_are_new_rows(tmp_path: Path
         ]
 
     run(tmp_path, body)
+
+
+def test_users_command_adds_lists_and_refuses_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path)
+
+    def hotline(*args: str, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
+
+    added = hotline(
+        "users", "add", "wang", "--role", "qa", "--district", "xihu", "--password-stdin"
+    )
+    assert added.returncode == 0 and "added wang (qa, district xihu" in added.stdout
+    listed = hotline("users", "list")
+    assert listed.stdout.split() == ["wang", "qa", "xihu", "-"]
+    for args, message in [
+        (("users", "add", "wang", "--role", "qa"), "exists already"),
+        (("users", "add", "li", "--role", "qa", "--district", "mars"), "district 'mars'"),
+        (("users", "passwd", "nobody"), "no user 'nobody'"),
+    ]:
+        refused = hotline(*args, "--password-stdin")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert refused.stderr.startswith("hotline: error: ") and message in refused.stderr
+    short = hotline("users", "passwd", "wang", "--password-stdin", password="short")
+    assert short.returncode == 2 and "at least 10" in short.stderr
+    assert hotline("users", "--help").returncode == 0
+    assert hotline("top", "--help").returncode == 0

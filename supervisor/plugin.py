@@ -57,6 +57,7 @@ class SupervisorWeb:
             hub=self.hub,
             monitor=self.monitor,
             sheet=load_sheet(web.score_sheet),
+            recordings_root=settings.recordings.directory,
         )
         self.server = WebServer(self.supervision)
 

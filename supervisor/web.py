@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -26,9 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import WebSettings
+from recordings.access import AccessRefused, open_recording
 from routing.directory import Directory
 from store.db import write
-from store.models import Call, Score
+from store.models import Call, Recording, Score
 
 from . import reports
 from .auth import Accounts, User, csrf_ok
@@ -69,6 +71,7 @@ class Supervision:
     hub: Hub
     monitor: MonitorDesk
     sheet: Sheet
+    recordings_root: Path | None = None  # where the controller reads recordings
     failures: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -99,6 +102,8 @@ def build_app(sup: Supervision) -> web.Application:
             web.post("/api/scores", h.score_save),
             web.get("/api/scores", h.score_list),
             web.get("/api/recent", h.recent_calls),
+            web.get("/api/recording/{linkedid}", h.recording),
+            web.get("/api/recording/{linkedid}/audio", h.recording_audio),
             web.get("/api/kpi", h.kpi),
             web.get("/api/kpi.csv", h.kpi_csv),
         ]
@@ -416,6 +421,41 @@ class _Handlers:
         rows = await asyncio.to_thread(_recent, self.sup.sessions)
         return _json(rows)
 
+    # --- recordings (scoring afterwards) ---------------------------------------------------
+
+    async def recording(self, request: web.Request) -> web.Response:
+        """The call's catalogued recording and its QA measures (no file is opened here)."""
+        found = await asyncio.to_thread(
+            _recording_row, self.sup.sessions, request.match_info["linkedid"]
+        )
+        if found is None:
+            return _error("no catalogued recording for this call", 404)
+        return _json(found)
+
+    async def recording_audio(self, request: web.Request) -> web.StreamResponse:
+        """The audio, through recordings.access (inside the folder only, every attempt
+        audited)."""
+        found = await asyncio.to_thread(
+            _recording_row, self.sup.sessions, request.match_info["linkedid"]
+        )
+        if found is None or self.sup.recordings_root is None:
+            return _error("no catalogued recording for this call", 404)
+        user = request[USER_KEY].username
+        part = "playback" if found["playback"] else "best"
+        try:
+            path = await asyncio.to_thread(
+                open_recording,
+                self.sup.sessions,
+                self.sup.recordings_root,
+                int(str(found["id"])),
+                user,
+                "listen",
+                part=part,
+            )
+        except AccessRefused as exc:
+            return _error(str(exc), 404)
+        return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+
     # --- KPIs ------------------------------------------------------------------------------
 
     def _period(self, request: web.Request) -> tuple[datetime, datetime]:
@@ -505,6 +545,25 @@ def _scores(sessions: sessionmaker[Session], agent: str, linkedid: str) -> list[
             }
             for r in rows
         ]
+
+
+def _recording_row(sessions: sessionmaker[Session], linkedid: str) -> dict[str, Any] | None:
+    with sessions() as s:
+        row = s.scalars(select(Recording).where(Recording.linkedid == linkedid[:64])).first()
+        if row is None or row.purged_at is not None:
+            return None
+        return {
+            "id": row.id,
+            "seconds": row.seconds,
+            "state": row.state,
+            "playback": row.playback_path is not None,
+            "caller_talk": row.caller_talk,
+            "agent_talk": row.agent_talk,
+            "talk_ratio": row.talk_ratio,
+            "overlap": row.overlap,
+            "long_silences": row.long_silences,
+            "longest_silence": row.longest_silence,
+        }
 
 
 def _recent(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:

@@ -23,7 +23,8 @@ const T = {
     k_ab: "AB岗补位率", k_sat: "满意率", k_resp: "评价参与率",
     alarm: "接通率低于目标", monitoring: "监听会话", ringing_phone: "正在呼叫您的话机…",
     active: "进行中", switch_to: "切换为", saved: "已保存，得分", vetoed: "（一票否决）",
-    scope: "范围", id: "编号", call: "通话",
+    scope: "范围", id: "编号", call: "通话", q_len: "录音时长", q_caller: "来电方讲话",
+    q_agent: "坐席讲话", q_ratio: "讲话比", q_overlap: "抢话", q_silences: "长静默(>30秒)",
   },
   en: {
     title: "12333 hotline · supervisors", connecting: "Connecting…", live: "Live",
@@ -48,7 +49,8 @@ const T = {
     k_ab: "AB fallback", k_sat: "Satisfaction", k_resp: "Response rate",
     alarm: "Connection rate below target", monitoring: "Monitoring", ringing_phone: "Calling your phone…",
     active: "active", switch_to: "Switch to", saved: "Saved, score", vetoed: " (vetoed)",
-    scope: "Scope", id: "Id", call: "Call",
+    scope: "Scope", id: "Id", call: "Call", q_len: "Length", q_caller: "Caller talk",
+    q_agent: "Agent talk", q_ratio: "Talk ratio", q_overlap: "Overlap", q_silences: "Silences > 30 s",
   },
 };
 T.zh.available_state = "空闲";
@@ -250,6 +252,22 @@ async function loadRecent() {
   sel.replaceChildren(el("option", { value: "" }, "-"), ...recent.filter((c) => c.agent_id).map((c) =>
     el("option", { value: c.linkedid }, `${c.caller} · ${c.agent_id} · ${c.started_at.slice(0, 19).replace("T", " ")}`)));
 }
+async function loadRecording() {
+  const box = $("#recording");
+  box.replaceChildren();
+  if (!scoreTarget) return;
+  let rec;
+  try { rec = await api(`/api/recording/${encodeURIComponent(scoreTarget.linkedid)}`); } catch (e) { return; }
+  const m = (label, v, unit) => el("span", { class: "qa" }, `${t(label)}: ${v === null || v === undefined ? "—" : v + unit}`);
+  box.append(el("audio", { controls: true, preload: "none",
+    src: `/api/recording/${encodeURIComponent(scoreTarget.linkedid)}/audio` }),
+  m("q_len", rec.seconds !== null ? Math.round(rec.seconds) : null, " s"),
+  m("q_caller", rec.caller_talk !== null ? Math.round(rec.caller_talk) : null, " s"),
+  m("q_agent", rec.agent_talk !== null ? Math.round(rec.agent_talk) : null, " s"),
+  m("q_ratio", rec.talk_ratio !== null ? Math.round(rec.talk_ratio * 100) / 100 : null, ""),
+  m("q_overlap", rec.overlap !== null ? Math.round(rec.overlap) : null, " s"),
+  m("q_silences", rec.long_silences, ""));
+}
 function renderSheet() {
   const form = $("#score-form");
   if (!sheet) return;
@@ -376,7 +394,7 @@ async function start() {
   $("#score-call").onchange = () => {
     const c = recent.find((r) => r.linkedid === $("#score-call").value);
     scoreTarget = c ? { linkedid: c.linkedid, agent_id: c.agent_id, caller: c.caller, amends: null } : null;
-    renderSheet();
+    renderSheet(); loadRecording();
   };
   $("#history-agent").onchange = loadHistory;
   sheet = await api("/api/sheet");

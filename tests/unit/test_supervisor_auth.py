@@ -19,7 +19,7 @@ from ivr.calltracker import CallSnapshot, LegSnapshot
 from ivr.config import default_web, load_directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
-from store.models import MonitorSession, Score
+from store.models import MonitorSession, Recording, RecordingAccess, Score
 from supervisor.auth import Accounts, AuthError, User, hash_password, verify_password
 from supervisor.hub import Hub
 from supervisor.live import Board, mask_number
@@ -137,6 +137,7 @@ def supervision(tmp_path: Path) -> tuple[Supervision, FakeAmi]:
         hub=Hub(board.snapshot, 0.05),
         monitor=MonitorDesk(sessions, ami.action, settings.monitor_roles),
         sheet=load_sheet(settings.score_sheet),
+        recordings_root=tmp_path / "recordings",
     )
     return sup, ami
 
@@ -335,3 +336,36 @@ def test_users_command_adds_lists_and_refuses_in_one_line(tmp_path: Path) -> Non
     assert short.returncode == 2 and "at least 10" in short.stderr
     assert hotline("users", "--help").returncode == 0
     assert hotline("top", "--help").returncode == 0
+
+
+def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: Path) -> None:
+    async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
+        folder = tmp_path / "recordings"
+        folder.mkdir()
+        (folder / "L9.wav").write_bytes(b"RIFF" + b"\0" * 60)
+        with sup.sessions() as s, s.begin():
+            s.add(
+                Recording(
+                    linkedid="L9",
+                    path="L9.wav",
+                    seconds=61.0,
+                    caller_talk=20.0,
+                    agent_talk=35.0,
+                    talk_ratio=0.57,
+                    catalogued_at=T0,
+                )
+            )
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await log_in(http, base, "city")
+            async with http.get(base + "/api/recording/L9") as r:
+                measures = await r.json()
+            assert measures["seconds"] == 61.0 and measures["talk_ratio"] == 0.57
+            async with http.get(base + "/api/recording/L9/audio") as r:
+                assert r.status == 200 and (await r.read()).startswith(b"RIFF")
+            async with http.get(base + "/api/recording/nope/audio") as r:
+                assert r.status == 404
+        with sup.sessions() as s:
+            (access,) = s.scalars(select(RecordingAccess)).all()
+        assert (access.user, access.action, access.granted) == ("city", "listen", True)
+
+    run(tmp_path, body)

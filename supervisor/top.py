@@ -91,6 +91,13 @@ async def run_top(
     settings: Settings, username: str, password: str, once: bool = False, url: str | None = None
 ) -> int:
     base = url or f"http://{settings.web.host}:{settings.web.port}"
+    try:
+        return await _follow(base, username, password, once)
+    except aiohttp.ClientError as exc:
+        raise TopError(f"the dashboard at {base} went away: {exc}") from None
+
+
+async def _follow(base: str, username: str, password: str, once: bool) -> int:
     async with aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
         cookie_jar=aiohttp.CookieJar(unsafe=True),  # the dashboard is often on 127.0.0.1

@@ -369,3 +369,23 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
         assert (access.user, access.action, access.granted) == ("city", "listen", True)
 
     run(tmp_path, body)
+
+
+def test_hotline_top_logs_in_and_prints_the_board(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivr.config import load_settings
+    from supervisor.top import TopError, run_top
+    from tests.conftest import write_config
+
+    settings = load_settings(write_config(tmp_path / "config"))
+
+    async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
+        assert await run_top(settings, "city", PASSWORD, once=True, url=base) == 0
+        with pytest.raises(TopError, match="log-in refused"):
+            await run_top(settings, "city", "not the password", once=True, url=base)
+
+    run(tmp_path, body)
+    out = capsys.readouterr().out
+    assert "139****5678" in out and "talking" in out and "1001" in out
+    assert "王芳" in out  # agents with their names and states

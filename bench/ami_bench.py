@@ -33,8 +33,9 @@ weigh on the measured rows' garbage collections. Rows:
   hotline   + ivr.calltracker.CallTracker.handle (agent_for_endpoint as the controller's:
             Directory.agent_at_seat): the controller's _on_event minus the record writer and
             logging. The issue's subject; hotline/raw is the ratio with the goal (>= 0.7).
-  manager   hotline's whole production path: the same, but dispatched through panoramisk's
-            Manager.dispatch (pattern "*") and AmiClient._dispatch, as in the controller
+  manager   hotline's whole production path: the same, but handed on as AmiClient does it
+            (ivr.ami._Manager's one callback, then AmiClient._dispatch; with --tree on a tree
+            older than that, panoramisk's Manager.dispatch with the pattern "*")
 
 Lag mode (--lag, after the throughput rows unless --lag-only): a separate process runs an
 asyncio TCP server that plays Asterisk's AMI (banner, Login answered with Success and a
@@ -83,6 +84,7 @@ import router_bench as rb  # puts the tree to measure (--tree, else this one) on
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
+import ivr.ami
 from ivr.ami import AmiClient, Event, _Utf8Protocol, plain_event
 from ivr.calltracker import CallTracker, event_time
 from ivr.dialplan import INBOUND_CONTEXT
@@ -289,9 +291,10 @@ class Sink:
 
     def on_event(self, event: Event) -> None:
         self.events += 1
-        if apply_event(self.presence, self.directory, event, event_time(event)):
+        at = event_time(event)  # once, as the controller's _on_event does
+        if apply_event(self.presence, self.directory, event, at):
             self.presence_changes += 1
-        self.call_changes += len(self.tracker.handle(event))
+        self.call_changes += len(self.tracker.handle(event, at))
 
     def full(self, message: Any) -> None:
         self.on_event(plain_event(message))
@@ -302,11 +305,14 @@ def make_protocol(row: str, sink: Sink) -> Any:
     protocol.connection_made(_Transport())
     protocol.encoding = "utf8"  # as panoramisk's Manager sets it on connect
     if row == "manager":
-        manager = Manager(loop=None)
         client = AmiClient("127.0.0.1", 0, "bench", "x", on_event=sink.on_event)
-        manager.register_event("*", client._dispatch)
-        manager.callbacks["FullyBooted"].clear()  # its reconnect hook needs a running loop
-        protocol.factory = manager
+        if hasattr(ivr.ami, "_Manager"):  # AmiClient's own manager: one callback, no patterns
+            protocol.factory = ivr.ami._Manager(client._dispatch, loop=None)
+        else:  # an older tree (--tree): panoramisk's Manager with the pattern "*"
+            manager = Manager(loop=None)
+            manager.register_event("*", client._dispatch)
+            manager.callbacks["FullyBooted"].clear()  # its reconnect hook needs a running loop
+            protocol.factory = manager
     else:
         handle = {
             "raw": sink.count,
@@ -502,10 +508,11 @@ class LagSink(Sink):
         if stamp is None:
             return
         self.events += 1
-        if apply_event(self.presence, self.directory, event, event_time(event)):
+        at = event_time(event)
+        if apply_event(self.presence, self.directory, event, at):
             self.presence_lag.append(time.time() - float(stamp))
             self.presence_changes += 1
-        self.call_changes += len(self.tracker.handle(event))
+        self.call_changes += len(self.tracker.handle(event, at))
         self.event_lag.append(time.time() - float(stamp))
 
 

@@ -6,7 +6,8 @@ What it adds (see LIBRARY-FACTS.md):
 - actions are refused while disconnected, and actions that had no reply when the link dropped
   are failed, never replayed after the reconnect (a stale Originate must not dial later);
 - bytes are decoded incrementally, so a UTF-8 character split across reads survives;
-- events reach `on_event` as plain `dict[str, str]` and the callback must not block.
+- events reach `on_event` as plain `dict[str, str]` (straight from the protocol, without
+  panoramisk's per-pattern dispatch) and the callback must not block.
 """
 
 from __future__ import annotations
@@ -45,17 +46,46 @@ class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
             super().data_received(text.encode("utf-8"))
 
 
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager handing every event to one callback. Its own `dispatch` matches
+    each event against every registered pattern (fnmatch regexes) and, on FullyBooted, runs
+    the hook that re-sends actions that had no reply before a reconnect; we register no
+    patterns and never replay (`AmiClient._on_disconnect` fails those actions)."""
+
+    def __init__(self, on_message: Callable[[Mapping[str, Any]], None], **config: Any) -> None:
+        super().__init__(**config)
+        self.callbacks.clear()
+        self.patterns.clear()
+        self.on_message = on_message
+
+    def dispatch(self, event: Mapping[str, Any]) -> list[str]:
+        self.on_message(event)
+        return []
+
+
 def clean(value: object) -> str:
     return str(value).replace("\r", " ").replace("\n", " ")
 
 
 def plain_event(message: Mapping[str, Any]) -> Event:
-    """panoramisk's case-insensitive Message as a plain dict of str (the hot path of every
-    event: its stored (key, value) pairs are read directly, and only values that carry a line
-    break are cleaned)."""
+    """panoramisk's case-insensitive Message as a plain dict of str, line breaks in values
+    made spaces and a repeated header's values joined with ", ".
+
+    The hot path of every event: its stored (key, value) pairs become a dict in one step, and
+    one join tells whether any value needs more (a list, a non-str, a CR or LF); only then is
+    the event converted header by header."""
     store = getattr(message, "_store", None)
+    if type(store) is dict:
+        out: Event = dict(store.values())
+        try:
+            joined = "".join(out.values())
+        except TypeError:  # a repeated header (a list) or a value that is not a str
+            pass
+        else:
+            if "\r" not in joined and "\n" not in joined:
+                return out
     items = store.values() if isinstance(store, dict) else message.items()
-    out: Event = {}
+    out = {}
     for key, value in items:
         text = ", ".join(value) if isinstance(value, list) else str(value)
         out[str(key)] = clean(text) if "\r" in text or "\n" in text else text
@@ -100,7 +130,8 @@ class AmiClient:
                 os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else "timed out"
             )
             raise AmiError(f"cannot reach Asterisk AMI at {self.where}: {reason}") from None
-        manager = Manager(
+        manager = _Manager(
+            self._dispatch,
             host=self.host,
             port=self.port,
             username=self.username,
@@ -112,7 +143,6 @@ class AmiClient:
             on_login=self._on_login,
             on_disconnect=self._on_disconnect,
         )
-        manager.register_event("*", self._dispatch)
         self.manager = manager
         try:
             await asyncio.wait_for(manager.connect(), self.connect_timeout)
@@ -151,7 +181,7 @@ class AmiClient:
                 action.future.set_exception(AmiError("AMI connection lost before a reply"))
         log.warning("event=ami.disconnected where=%s dropped_actions=%d", self.where, len(stale))
 
-    def _dispatch(self, _manager: Manager, message: Mapping[str, Any]) -> None:
+    def _dispatch(self, message: Mapping[str, Any]) -> None:
         event = plain_event(message)
         if event.get("Event") == "FullyBooted":
             self.fully_booted.set()

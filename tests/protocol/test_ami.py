@@ -101,6 +101,31 @@ def test_login_is_awaited_and_a_split_chinese_character_survives() -> None:
     assert names == ["张三丰"]
 
 
+def test_events_arrive_as_plain_strings_with_line_breaks_blanked_and_repeats_joined() -> None:
+    events: list[Event] = []
+
+    async def body(ami: FakeAmi, port: int) -> None:
+        client = AmiClient("127.0.0.1", port, "hotline", "pw", on_event=events.append)
+        await client.connect()
+        await client.wait_fully_booted(2)
+        ami.push(
+            b"Event: UserEvent\r\nUserEvent: HotlineAgent\r\nEndpoint: agent1001\r\n\r\n"
+            b"Event: UserEvent\r\nUserEvent: Note\r\nText: a\nAction: Hangup\rb\r\n\r\n"
+            b"Event: DeviceStateChange\r\nState: INUSE\r\nState: ONHOLD\r\n\r\n"
+        )
+        await asyncio.sleep(0.2)
+        client.close()
+
+    run(body)
+    got = [{k: v for k, v in e.items() if k != "content"} for e in events]  # panoramisk's body
+    assert [e for e in got if e["Event"] != "FullyBooted"] == [
+        {"Event": "UserEvent", "UserEvent": "HotlineAgent", "Endpoint": "agent1001"},
+        {"Event": "UserEvent", "UserEvent": "Note", "Text": "a Action: Hangup b"},
+        {"Event": "DeviceStateChange", "State": "INUSE, ONHOLD"},
+    ]
+    assert all(type(v) is str for e in events for v in e.values())
+
+
 def test_a_wrong_secret_is_a_one_line_error() -> None:
     async def body(_ami: FakeAmi, port: int) -> None:
         client = AmiClient("127.0.0.1", port, "hotline", "wrong")

@@ -143,6 +143,7 @@ class Presence:
         self.wrapping = {a: t for a, t in self.wrapping.items() if a in self.agents}
         self._wrap_ends = [(t, a) for a, t in self.wrapping.items()]
         heapq.heapify(self._wrap_ends)
+        self._seat_of = {a: self.seats.get(agent.seat) for a, agent in directory.agents.items()}
         self._seat_agents: dict[str, list[str]] = {}
         for agent in directory.agents.values():
             self._seat_agents.setdefault(agent.seat, []).append(agent.id)
@@ -232,7 +233,8 @@ class Presence:
 
     def _refresh(self, agent_id: str, at: datetime) -> None:
         agent = self.agents[agent_id]
-        state = self._state_of(agent_id, agent, at)
+        seat = self._seat_of[agent_id]
+        state = self._state_of(agent, seat, at)
         old = self.view.get(agent_id)
         if old is None or old.state is not state or old.reason != agent.reason:
             since = at if old is None or old.state is not state else old.since
@@ -244,7 +246,6 @@ class Presence:
             new = AgentPresence(agent_id, state, since, idle, agent.reason)
             self.view[agent_id] = new
             self._move(agent_id, new)
-        seat = self.seats.get(self.directory.agents[agent_id].seat)
         if state is State.WRAP_UP and seat is not None and seat.last_busy_end is not None:
             ends = seat.last_busy_end + self.wrap_up
             if self.wrapping.get(agent_id) != ends:
@@ -284,8 +285,7 @@ class Presence:
                 away = self._away[pool]
                 away[place] = away.get(place, 0) + 1
 
-    def _state_of(self, agent_id: str, agent: _Agent, at: datetime) -> State:
-        seat = self.seats.get(self.directory.agents[agent_id].seat)
+    def _state_of(self, agent: _Agent, seat: _Seat | None, at: datetime) -> State:
         if not agent.logged_in:
             return State.LOGGED_OUT
         if seat is None or not seat.reachable:

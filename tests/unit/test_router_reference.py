@@ -157,7 +157,8 @@ def random_call(
         assert (seen.state is State.WRAP_UP) == (agent_id in p.wrapping)
         assert agent_id not in p.wrapping or p.wrapping[agent_id] > at
         if not reloaded:  # (a reload keeps a kept agent's state as it was)
-            assert seen.state is p._state_of(agent_id, p.agents[agent_id], at)
+            seat = p.seats.get(d.agents[agent_id].seat)
+            assert seen.state is p._state_of(p.agents[agent_id], seat, at)
     args = (d, post, business, district)
     fast = plan_call(*args, snap, 15, owner=owner, claimed=claimed, max_rings=max_rings)
     slow = reference_plan(*args, dict(snap), 15, owner, claimed, max_rings)

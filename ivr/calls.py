@@ -140,7 +140,7 @@ class CallHandler:
         await self._save_path(linkedid, report.steps)
         survey = self.flows.get(self.settings.surveys.flow)
         talked = bool(report.steps) and report.steps[-1].outcome == "answered"
-        agent_left = talked and not report.hung_up
+        agent_left = talked and not report.hung_up and not session.hung_up
         if survey is not None and self.settings.surveys.enabled and agent_left:
             # the agent hung up first (or sent the caller here): the caller hears the survey
             await self.survey(

@@ -209,7 +209,9 @@ def load_surveys(root: Table) -> SurveyPolicy:
     base = SurveyPolicy()
     hours = t.text("hours", f"{base.opens:%H:%M}-{base.closes:%H:%M}", "'HH:MM-HH:MM'")
     try:
-        opens, closes = (time.fromisoformat(part) for part in hours.split("-"))
+        opens, closes = (
+            time.max if part == "24:00" else time.fromisoformat(part) for part in hours.split("-")
+        )
     except ValueError:
         raise t.error("hours", "'HH:MM-HH:MM', e.g. '09:00-20:00'", hours) from None
     if not opens < closes:

@@ -1,11 +1,12 @@
 """When a post-call satisfaction survey may be placed: pure decisions, no I/O.
 
 A caller who spoke with an agent is asked once. If the in-call survey did not happen, a
-survey call is queued: it is due `delay` after the call ended, only inside the allowed
-local hours, retried a bounded number of times with spaced gaps, never to a do-not-call
-number and never more often than once per `per_caller` for one caller. After an outage the
-overdue surveys are not fired as a flood: at most `per_minute` survey calls start in any
-minute, oldest due first (the declared catch-up policy).
+survey call is queued: due `delay` after the call ended, started only inside the allowed
+local hours (checked when it starts, so a changed window applies to queued jobs), retried a
+bounded number of times with spaced gaps, never to a do-not-call number and never more
+often than once per `per_caller` for one caller. After an outage the overdue surveys are not
+fired as a flood: at most `per_minute` survey calls start in any minute, oldest due first
+(the declared catch-up policy).
 """
 
 from __future__ import annotations
@@ -51,18 +52,12 @@ def next_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> datetime
     return opening.astimezone(at.tzinfo)
 
 
-def first_due(ended: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> datetime:
-    return next_allowed(ended + policy.delay, policy, zone)
-
-
-def after_failure(
-    now: datetime, attempts: int, policy: SurveyPolicy, zone: ZoneInfo
-) -> datetime | None:
-    """When to try again after `attempts` unanswered survey calls; None: give up."""
+def after_failure(now: datetime, attempts: int, policy: SurveyPolicy) -> datetime | None:
+    """When the next survey call may go after `attempts` unanswered ones (the allowed hours
+    still apply then); None: give up."""
     if attempts >= policy.max_attempts:
         return None
-    gap = policy.retry_after[min(attempts, len(policy.retry_after)) - 1]
-    return next_allowed(now + gap, policy, zone)
+    return now + policy.retry_after[min(attempts, len(policy.retry_after)) - 1]
 
 
 def refusal(

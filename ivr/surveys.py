@@ -39,8 +39,7 @@ from .survey_policy import (
     RATINGS,
     SurveyPolicy,
     after_failure,
-    first_due,
-    next_allowed,
+    is_allowed,
     refusal,
     start_budget,
 )
@@ -192,7 +191,7 @@ class SurveyStore:
                         created_at=now,
                         status="skipped" if why else "pending",
                         result=why or "",
-                        next_attempt_at=first_due(ended, self.policy, self.zone),
+                        next_attempt_at=ended + self.policy.delay,
                     )
                 )
         except IntegrityError:
@@ -244,7 +243,7 @@ class SurveyStore:
         """Up to `budget` due jobs, oldest first, each moved to 'dialing' exactly once."""
         if budget <= 0:
             return []
-        if next_allowed(now, self.policy, self.zone) != now:
+        if not is_allowed(now, self.policy, self.zone):
             return []  # outside the allowed hours: nothing starts
         with self.sessions() as session:
             due = session.scalars(
@@ -293,7 +292,7 @@ class SurveyStore:
             job.result = why
             if answered:
                 job.status = "answered"
-            elif (again := after_failure(now, job.attempts, self.policy, self.zone)) is None:
+            elif (again := after_failure(now, job.attempts, self.policy)) is None:
                 job.status = "failed"
             else:
                 job.status, job.next_attempt_at = "pending", again

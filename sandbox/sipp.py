@@ -91,6 +91,22 @@ def caller_scenario(
     )
 
 
+def answering_scenario(audio: Path, script: Sequence[tuple[int, str]], ring_ms: int = 500) -> str:
+    """A phone that answers, presses keys per `script` ((wait ms, keys) steps, counted from
+    the answer) and waits for the hotline to hang up."""
+    presses = "\n".join(
+        _press(key, wait if n == 0 else KEY_GAP_MS)
+        for wait, string in script
+        for n, key in enumerate(string)
+    )
+    return (
+        _template("phone_answer.xml")
+        .replace("@RING_MS@", str(ring_ms))
+        .replace("@PRESSES@", presses)
+        .replace("@AUDIO@", str(audio))
+    )
+
+
 def _press(key: str, wait_ms: int) -> str:
     # The voice stream pauses while a key's RTP events play: interleaved with another SSRC,
     # Asterisk takes each event packet of the capture for a new key press (seen: 8 for one).

@@ -36,12 +36,14 @@ def write_config(
     agent_ports: tuple[int, ...] = (5071, 5072, 5073, 5074),
     hours: str | None = None,
     flows: str = "",
+    surveys: str = "enabled = false",
     extra: str = "",
 ) -> Path:
     """A complete controller configuration in `folder` (hotline.toml + seats.toml).
 
     `hours` replaces the agents' hours (e.g. '"mon-sun 00:00-24:00"' for always open, '' for
-    never); `flows` adds lines to [flows]; `extra` adds tables at the end."""
+    never); `flows` adds lines to [flows]; `surveys` is the [surveys] table (off by default:
+    only the survey tests hear surveys); `extra` adds tables at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     recordings = f"/var/lib/hotline-sandbox/{name}/recordings"
     (folder / "hotline.toml").write_text(
@@ -85,6 +87,8 @@ name = "{name}"
 sip_port = {sip_port}
 caller_match = ["127.0.0.2"]
 callers_contact = "sip:127.0.0.3:{sip_port + 20}"
+[surveys]
+{surveys}
 {extra}
 """,
         encoding="utf-8",

@@ -1,0 +1,177 @@
+"""Post-call satisfaction surveys on the real stack: in the call when the agent leaves first,
+as a queued survey call when the caller left first, placed once across a restart, never
+outside the allowed hours or to a do-not-call number."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from sandbox import sipp
+from store.models import ReviewItem, Survey, SurveyJob
+from tests.conftest import run_hotline
+from tests.stack.conftest import (
+    SIP_PORT,
+    Stack,
+    agent_phone,
+    place_call,
+    running_controller,
+    wait_for,
+)
+
+OPEN = 'enabled = true\ndelay_seconds = 0\nhours = "00:00-24:00"'
+
+
+def closed_now() -> str:
+    """A survey window that does not contain the present local time."""
+    hour = datetime.now(ZoneInfo("Asia/Shanghai")).hour
+    window = "00:00-01:00" if hour >= 2 else "12:00-13:00"
+    return f'enabled = true\ndelay_seconds = 0\nhours = "{window}"'
+
+
+def surveys(stack: Stack, linkedid: str) -> list[Survey]:
+    return list(
+        stack._query(lambda s: list(s.scalars(select(Survey).where(Survey.linkedid == linkedid))))
+    )
+
+
+def jobs(stack: Stack, number: str) -> list[SurveyJob]:
+    return list(
+        stack._query(lambda s: list(s.scalars(select(SurveyJob).where(SurveyJob.number == number))))
+    )
+
+
+def until_agent_leaves(stack: Stack, talk_s: float) -> int:
+    """Milliseconds from pressing 0 to a moment inside the survey's first prompt: the hold
+    prompt, a ring, the conversation, then a little of the survey question."""
+    return int((stack.prompt_seconds("transfer_hold") + 0.5 + talk_s + 2.5) * 1000)
+
+
+def test_when_the_agent_hangs_up_the_caller_rates_the_call_in_the_call(stack: Stack) -> None:
+    config = stack.config_with("survey-in-call", surveys=OPEN)
+    with running_controller(stack, config), agent_phone(stack, "sv-a", "agent1001", talk_ms=3000):
+        place_call(
+            stack,
+            "sv-in-call",
+            "13900000301",
+            script=[(3000, "0"), (until_agent_leaves(stack, 3.0), "2")],
+        )
+    call = stack.ended_call("13900000301")
+    path = stack.ivr_path(call.linkedid)
+    assert ("to_agent", "answered") in path
+    assert path[-3:] == [("ask", "digit:2"), ("satisfied", "set"), ("thanks", "done")], path
+    (rating,) = surveys(stack, call.linkedid)
+    assert (rating.rating, rating.agent_id, rating.channel, rating.caller_number) == (
+        "satisfied",
+        "1001",
+        "in-call",
+        "13900000301",
+    )
+
+
+def test_a_dissatisfied_rating_opens_a_review_item_for_the_agents_supervisor(
+    stack: Stack,
+) -> None:
+    config = stack.config_with("survey-review", surveys=OPEN)
+    with running_controller(stack, config), agent_phone(stack, "rv-a", "agent1001", talk_ms=3000):
+        # 3 dissatisfied, 2 the attitude, then # at the comment prompt: no voice comment
+        script = [(3000, "0"), (until_agent_leaves(stack, 3.0), "3"), (3000, "2"), (2500, "#")]
+        place_call(stack, "sv-review", "13900000302", script=script)
+    call = stack.ended_call("13900000302")
+    (rating,) = surveys(stack, call.linkedid)
+    assert (rating.rating, rating.reason) == ("dissatisfied", "attitude")
+    items = stack._query(
+        lambda s: list(s.scalars(select(ReviewItem).where(ReviewItem.linkedid == call.linkedid)))
+    )
+    assert [(i.agent_id, i.office, i.reason, i.recording, i.status) for i in items] == [
+        ("1001", "city", "attitude", call.recording, "open")
+    ]
+
+
+@contextmanager
+def callers_phone(stack: Stack, name: str, keys: str) -> Iterator[sipp.SippParty]:
+    """The caller's own phone on the far side of the callers' trunk: takes one call, answers,
+    presses `keys` 3 s in, waits for the hotline to hang up."""
+    work = stack.folder / name
+    scenario = sipp.answering_scenario(sipp.party_audio(work, sipp.CALLER_HZ), [(3000, keys)])
+    phone = sipp.start_agent(
+        work, "caller-phone", SIP_PORT + 20, scenario, max_calls=1, address="127.0.0.3"
+    )
+    try:
+        yield phone
+    finally:
+        phone.stop()
+
+
+def caller_leaves_first(stack: Stack, name: str, caller: str) -> None:
+    """0 for a person; the caller hangs up 2 s into the conversation (the agent talks 8 s)."""
+    with agent_phone(stack, f"{name}-a", "agent1001", talk_ms=8000):
+        hold_ms = int((stack.prompt_seconds("transfer_hold") + 0.5 + 2.0) * 1000)
+        place_call(stack, name, caller, script=[(3000, "0")], hangup_after_ms=hold_ms)
+
+
+def test_caller_hangs_up_first_then_a_survey_call_is_placed_once_across_a_restart(
+    stack: Stack,
+) -> None:
+    caller = "13900000303"
+    # queued while survey calls are not allowed: nothing is dialled
+    closed = stack.config_with("survey-closed", surveys=closed_now())
+    with running_controller(stack, closed) as controller:
+        caller_leaves_first(stack, "sv-left", caller)
+        wait_for(lambda: jobs(stack, caller), 20, "the survey job to be queued")
+        wait_for(lambda: "event=survey.queued" in controller.text(), 5, "the queue log line")
+        threading.Event().wait(4)  # due, but the clock ticks outside the allowed hours
+        (job,) = jobs(stack, caller)
+        assert (job.status, job.attempts) == ("pending", 0)
+        assert "event=survey.dialing" not in controller.text()
+    # the controller restarts in allowed hours: the survey call goes out, once
+    opened = stack.config_with("survey-open", surveys=OPEN)
+    with callers_phone(stack, "sv-phone", "1") as phone, running_controller(stack, opened) as again:
+        assert phone.process.wait(60) == 0, phone.log.read_text(errors="replace")[-1500:]
+        wait_for(lambda: "event=survey.rated" in again.text(), 10, "the rating")
+        # several ticks later still one attempt: the job is not placed twice
+        wait_for(lambda: "event=survey.attempt" in again.text(), 20, "the attempt's end")
+        threading.Event().wait(6)
+        assert again.text().count("event=survey.dialing") == 1
+    (job,) = jobs(stack, caller)
+    assert (job.status, job.attempts) == ("answered", 1)
+    (rating,) = surveys(stack, job.linkedid)
+    assert (rating.rating, rating.channel, rating.agent_id) == (
+        "very_satisfied",
+        "survey-call",
+        "1001",
+    )
+
+
+def test_no_survey_call_to_a_do_not_call_number(stack: Stack) -> None:
+    caller = "13900000304"
+    config = stack.config_with("survey-dnc", surveys=OPEN)
+    added = run_hotline(config, "survey", "dnc", "add", caller, "--note", "asked not to be called")
+    assert added.returncode == 0, added.stderr
+    with running_controller(stack, config) as controller:
+        caller_leaves_first(stack, "sv-dnc", caller)
+        wait_for(lambda: jobs(stack, caller), 20, "the call to be looked at for a survey")
+        threading.Event().wait(4)  # a couple of ticks
+        assert "event=survey.dialing" not in controller.text()
+    (job,) = jobs(stack, caller)
+    assert (job.status, job.result, job.attempts) == ("skipped", "do-not-call list", 0)
+    listed = run_hotline(config, "survey", "jobs", "--status", "skipped")
+    assert caller in listed.stdout and "do-not-call list" in listed.stdout
+
+
+def test_the_report_counts_what_callers_said(stack: Stack, tmp_path: Path) -> None:
+    """Runs after the calls above (same database): figures equal the stored ratings."""
+    config = stack.config_with("survey-report", surveys=OPEN)
+    result = run_hotline(config, "survey", "report", "--by", "agent", "--csv")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(",")[0]: line.split(",") for line in result.stdout.splitlines()[1:]}
+    rated = stack._query(lambda s: list(s.scalars(select(Survey))))
+    satisfied = sum(r.rating in ("very_satisfied", "satisfied") for r in rated)
+    assert int(rows["all"][2]) == len(rated)
+    assert float(rows["all"][6]) == round(satisfied / len(rated), 4)

@@ -72,6 +72,7 @@ class CallHandler:
             queue=rt.queue,
         )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
+        self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
         self.services = Services(
             directory=settings.directory,
             prompt_file=self.prompt_file,
@@ -129,7 +130,11 @@ class CallHandler:
         if flow.name == self.settings.surveys.flow:
             await self.survey_call(channel, flow, linkedid)
             return
-        report = await run_call(run, channel, self.services, linkedid, caller)
+        self.runs[linkedid] = run
+        try:
+            report = await run_call(run, channel, self.services, linkedid, caller)
+        finally:
+            self.runs.pop(linkedid, None)
         log.info(
             "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
             linkedid,

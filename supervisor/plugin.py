@@ -40,7 +40,7 @@ class SupervisorWeb:
             self.directory,
             presence=self._presence,
             waiting=lambda: [(w.call_id, w.joined_at) for w in desk.line.waiters],
-            node_of=lambda linkedid: None,  # TODO: the flow runs' current node (ivr/calls.py)
+            node_of=self._node_of,
             plan_of=desk.plans.get,
             thresholds=Thresholds(
                 web.wait_alert_seconds, web.long_call_seconds, web.abandon_alert_percent
@@ -60,6 +60,10 @@ class SupervisorWeb:
             recordings_root=settings.recordings.directory,
         )
         self.server = WebServer(self.supervision)
+
+    def _node_of(self, linkedid: str) -> str | None:
+        run = self.calls.runs.get(linkedid)
+        return run.node_id if run is not None else None
 
     def _presence(self, at: datetime) -> Mapping[str, AgentPresence]:
         return self.calls.presence.snapshot(at)

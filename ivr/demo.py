@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from recordings.wav import NotAWav, wav_info
 from sandbox import sipp
 from store.db import open_engine, session_factory
-from store.models import Call, IvrStep, Ticket
+from store.models import Call, IvrStep, Survey, Ticket
 
 from . import sandbox_cmd
 from .config import Settings
@@ -44,17 +44,24 @@ def _menu(s: Seconds) -> int:
     return int((s("recording_notice") + 1.5) * 1000)
 
 
+def _survey(s: Seconds, key: str) -> tuple[int, str]:
+    """From pressing 0 to inside the survey question: hold prompt, ring, 3 s of talk."""
+    return (int((s("transfer_hold") + 0.5 + 3 + 2.5) * 1000), key)
+
+
 SKIP = (2000, "5")  # a key during the greeting: Mandarin, go on
 DEMO_ID = "330106198005126726"  # config/example-contributions.csv, PIN 123456
 
 SCRIPT = [
     DemoCall(
-        "13800000001", "presses 0 during the greeting: an agent at once", lambda s: [(3000, "0")]
+        "13800000001",
+        "presses 0 during the greeting: an agent at once; rates the call 1 (very satisfied)",
+        lambda s: [(3000, "0"), _survey(s, "1")],
     ),
     DemoCall(
         "13900000002",
-        "policy information (2), then 0 from the submenu: an agent",
-        lambda s: [SKIP, (_menu(s), "2"), (1500, "0")],
+        "policy information (2), then 0 from the submenu: an agent; rates it 2 (satisfied)",
+        lambda s: [SKIP, (_menu(s), "2"), (1500, "0"), _survey(s, "2")],
     ),
     DemoCall(
         "057187000003",
@@ -222,6 +229,9 @@ def _report(settings: Settings, plan: list[DemoCall], started: datetime) -> None
                 print(
                     f"  ticket {ticket.number} ({ticket.category}, {ticket.seconds:.1f} s message)"
                 )
+            survey = session.scalar(select(Survey).where(Survey.linkedid == call.linkedid))
+            if survey is not None:
+                print(f"  survey: {survey.rating} ({survey.channel}, agent {survey.agent_id})")
             print(f"  recording {_recording(settings, call)}")
 
 

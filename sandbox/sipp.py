@@ -94,10 +94,15 @@ def caller_scenario(
 def answering_scenario(audio: Path, script: Sequence[tuple[int, str]], ring_ms: int = 500) -> str:
     """A phone that answers, presses keys per `script` ((wait ms, keys) steps, counted from
     the answer) and waits for the hotline to hang up."""
-    presses = "\n".join(
-        _press(key, wait if n == 0 else KEY_GAP_MS)
+    keys = [
+        (wait if n == 0 else KEY_GAP_MS, key)
         for wait, string in script
         for n, key in enumerate(string)
+    ]
+    # the last key ends the scenario's own steps: the hang-up it may cause can arrive at once,
+    # so no pause follows it (a BYE during a pause would abort the SIPp call)
+    presses = "\n".join(
+        _press(key, wait, last=n == len(keys) - 1) for n, (wait, key) in enumerate(keys)
     )
     return (
         _template("phone_answer.xml")
@@ -107,15 +112,18 @@ def answering_scenario(audio: Path, script: Sequence[tuple[int, str]], ring_ms: 
     )
 
 
-def _press(key: str, wait_ms: int) -> str:
+def _press(key: str, wait_ms: int, last: bool = False) -> str:
     # The voice stream pauses while a key's RTP events play: interleaved with another SSRC,
     # Asterisk takes each event packet of the capture for a new key press (seen: 8 for one).
-    return (
+    press = (
         f'<pause milliseconds="{wait_ms}"/>\n'
         '<nop><action><exec rtp_stream="pause"/></action></nop>\n'
-        f'<nop><action><exec play_pcap_audio="{dtmf_pcap(key)}"/></action></nop>\n'
-        '<pause milliseconds="250"/>\n'
-        '<nop><action><exec rtp_stream="resume"/></action></nop>'
+        f'<nop><action><exec play_pcap_audio="{dtmf_pcap(key)}"/></action></nop>'
+    )
+    if last:
+        return press
+    return press + (
+        '\n<pause milliseconds="250"/>\n<nop><action><exec rtp_stream="resume"/></action></nop>'
     )
 
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from sandbox import sipp
-from store.models import ReviewItem, Survey, SurveyJob
+from store.models import Call, ReviewItem, Survey, SurveyJob
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
+    SEAT_PORTS,
     SIP_PORT,
     Stack,
     agent_phone,
@@ -94,6 +95,26 @@ def test_a_dissatisfied_rating_opens_a_review_item_for_the_agents_supervisor(
     ]
 
 
+def test_an_agent_sends_the_caller_to_the_survey_with_star_5(stack: Stack) -> None:
+    config = stack.config_with("survey-feature", surveys=OPEN)
+    work = stack.folder / "sv-feature-a"
+    # the agent never hangs up: 2 s into the call they press *5, and Asterisk ends their leg
+    scenario = sipp.answering_scenario(sipp.party_audio(work, sipp.AGENT_HZ), [(2000, "*5")])
+    agent = sipp.start_agent(work, "agent1001", SEAT_PORTS["agent1001"], scenario, max_calls=1)
+    try:
+        with running_controller(stack, config):
+            after_star_5 = int((stack.prompt_seconds("transfer_hold") + 0.5 + 2.6 + 2.5) * 1000)
+            place_call(
+                stack, "sv-feature", "13900000305", script=[(3000, "0"), (after_star_5, "1")]
+            )
+        assert agent.process.wait(10) == 0, agent.log.read_text(errors="replace")[-1500:]
+    finally:
+        agent.stop()
+    call = stack.ended_call("13900000305")
+    (rating,) = surveys(stack, call.linkedid)
+    assert (rating.rating, rating.agent_id, rating.channel) == ("very_satisfied", "1001", "in-call")
+
+
 @contextmanager
 def callers_phone(stack: Stack, name: str, keys: str) -> Iterator[sipp.SippParty]:
     """The caller's own phone on the far side of the callers' trunk: takes one call, answers,
@@ -165,13 +186,51 @@ def test_no_survey_call_to_a_do_not_call_number(stack: Stack) -> None:
     assert caller in listed.stdout and "do-not-call list" in listed.stdout
 
 
-def test_the_report_counts_what_callers_said(stack: Stack, tmp_path: Path) -> None:
+def test_no_second_survey_for_a_caller_within_the_per_caller_limit(stack: Stack) -> None:
+    caller = "13900000306"
+    config = stack.config_with("survey-limit", surveys=OPEN + "\nper_caller_days = 30")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    engine = create_engine(stack.settings.database_url)
+    with Session(engine) as session, session.begin():
+        session.add(  # they rated an earlier call yesterday
+            Survey(
+                linkedid="earlier-call",
+                caller_number=caller,
+                rating="satisfied",
+                channel="in-call",
+                rated_at=yesterday,
+            )
+        )
+    engine.dispose()
+    with running_controller(stack, config) as controller:
+        caller_leaves_first(stack, "sv-limit", caller)
+        wait_for(lambda: jobs(stack, caller), 20, "the call to be looked at for a survey")
+        threading.Event().wait(4)
+        assert "event=survey.dialing" not in controller.text()
+    (job,) = jobs(stack, caller)
+    assert (job.status, job.result, job.attempts) == ("skipped", "surveyed recently", 0)
+
+
+def test_the_report_counts_what_callers_said(stack: Stack) -> None:
     """Runs after the calls above (same database): figures equal the stored ratings."""
     config = stack.config_with("survey-report", surveys=OPEN)
     result = run_hotline(config, "survey", "report", "--by", "agent", "--csv")
     assert result.returncode == 0, result.stderr
     rows = {line.split(",")[0]: line.split(",") for line in result.stdout.splitlines()[1:]}
-    rated = stack._query(lambda s: list(s.scalars(select(Survey))))
+    rated = stack._query(  # ratings of calls an agent answered, counted here independently
+        lambda s: list(
+            s.scalars(
+                select(Survey)
+                .join(Call, Call.linkedid == Survey.linkedid)
+                .where(Call.outcome == "answered")
+            )
+        )
+    )
+    assert rated, "the tests above stored ratings"
     satisfied = sum(r.rating in ("very_satisfied", "satisfied") for r in rated)
-    assert int(rows["all"][2]) == len(rated)
-    assert float(rows["all"][6]) == round(satisfied / len(rated), 4)
+    answered = len(
+        stack._query(lambda s: list(s.scalars(select(Call).where(Call.outcome == "answered"))))
+    )
+    assert (int(rows["all"][1]), int(rows["all"][2])) == (answered, len(rated))
+    assert float(rows["all"][6]) == round(satisfied / len(rated), 4)  # satisfaction rate
+    assert float(rows["all"][7]) == round(len(rated) / answered, 4)  # response rate

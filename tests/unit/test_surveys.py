@@ -244,3 +244,46 @@ def test_nothing_starts_outside_the_allowed_hours_and_dialing_is_not_redone(
     assert s.take_due(local(28, 9, 2), budget=5) == []
     assert jobs(s) == [("late", "unknown", 1, "controller stopped while dialing")]
     assert job.linkedid == "late"
+
+
+class FakeAmi:
+    """Answers every Originate as answered; counts them."""
+
+    logged_in = True
+
+    def __init__(self) -> None:
+        self.originated: list[dict[str, object]] = []
+
+    async def action(self, name: str, timeout: float, **headers: object) -> list[dict[str, str]]:
+        self.originated.append({"action": name, **headers})
+        return [{"Response": "Success"}, {"Event": "OriginateResponse", "Response": "Success"}]
+
+
+def test_after_an_outage_overdue_surveys_start_a_few_a_minute_oldest_first(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from ivr.surveys import SurveyDispatcher
+
+    s = store(tmp_path, per_minute=3, delay=timedelta(0))
+    for n in range(8):  # eight calls ended during the outage, each from another caller
+        answered_call(s, f"o{n}", f"1390000010{n}", local(27, 9, 10 + n))
+    clock = [local(27, 12)]
+    ami = FakeAmi()
+    dispatcher = SurveyDispatcher(s, ami, '"12333" <12333>', "callers", lambda: clock[0])  # type: ignore[arg-type]
+
+    async def tick() -> None:
+        await dispatcher.tick()
+        await asyncio.gather(*dispatcher.calls)
+
+    asyncio.run(tick())
+    assert [o["Variable"] for o in ami.originated] == [[f"HOTLINE_SURVEY={n}"] for n in (1, 2, 3)]
+    clock[0] = local(27, 12, 0) + timedelta(seconds=30)
+    asyncio.run(tick())  # the same minute: the cap is spent
+    assert len(ami.originated) == 3
+    clock[0] = local(27, 12, 1) + timedelta(seconds=5)
+    asyncio.run(tick())
+    assert len(ami.originated) == 6
+    assert ami.originated[0]["Channel"] == "PJSIP/13900000100@callers"
+    assert [j[1] for j in jobs(s)] == ["answered"] * 6 + ["pending"] * 2

@@ -38,8 +38,18 @@ from tests.stack.conftest import (
 WEB_PORT = 18333
 BASE = f"http://127.0.0.1:{WEB_PORT}"
 SUPERVISOR_PORT = SIP_PORT + 21  # the supervisor's own phone (a SIPp UAS on loopback)
-# dialled through the callers' trunk to a plain SIP address: a phone outside the seat directory
-SUPERVISOR_PHONE = f"PJSIP/callers/sip:supervisor@127.0.0.1:{SUPERVISOR_PORT}"
+# the supervisor's desk phone: its own endpoint, not a seat of the directory (no agent there)
+SUPERVISOR_PHONE = "PJSIP/supervisor9001"
+SUPERVISOR_ENDPOINT = f"""
+; added by tests/stack/test_dashboard.py: a supervisor's desk phone
+[supervisor9001](endpoint-common)
+context = hotline-supervisors
+aors = supervisor9001
+
+[supervisor9001]
+type = aor
+contact = sip:supervisor9001@127.0.0.1:{SUPERVISOR_PORT}
+"""
 PASSWORD = "dashboard-test-password"
 WEB = f"""
 [web]
@@ -125,9 +135,28 @@ class AmiWatch:
         return [e for e in list(self.events) if e["Event"] == kind and e["SpyeeChannel"] == spyee]
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.client.close)
+        async def shut() -> None:
+            self.client.close()
+            await asyncio.sleep(0.2)  # the transport closes on the loop's next turns
+
+        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
+
+
+def supervisor_endpoint(stack: Stack) -> None:
+    """The sandbox gets the supervisor's phone as an endpoint (once; PJSIP reloaded)."""
+    pjsip = stack.instance.home / "etc" / "pjsip.conf"
+    text = pjsip.read_text(encoding="utf-8")
+    if "[supervisor9001]" not in text:
+        pjsip.write_text(text + SUPERVISOR_ENDPOINT, encoding="utf-8")
+        stack.instance.cli("module reload res_pjsip.so")
+    wait_for(
+        lambda: "supervisor9001" in stack.instance.cli("pjsip show endpoints"),
+        10,
+        "the supervisor's endpoint in Asterisk",
+    )
 
 
 def add_user(config: Path, name: str, *options: str) -> None:
@@ -229,6 +258,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
     stack: Stack, browser: Browser
 ) -> None:
     config = stack.config_with("dashboard", extra=WEB)
+    supervisor_endpoint(stack)
     add_user(config, "city-sup", "--role", "supervisor", "--phone", SUPERVISOR_PHONE)
     add_user(
         config,
@@ -267,6 +297,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                 page.wait_for_selector(row, timeout=2000)
                 logged(controller, f"event=leg.answered linkedid={linkedid}")
                 page.wait_for_selector(f'{row}[data-state="talking"]', timeout=2000)
+                assert page.locator("#calls tbody tr").count() == 1
                 agent = page.inner_text(f"{row} td.where")
                 assert page.inner_text(f"{row} td.caller") == "139****0701"
                 assert ("1001" in agent) or ("1002" in agent)
@@ -292,7 +323,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                         f"ChanSpyStart for {mode}",
                     )
                     start = next(e for e in watch.events[starts:] if e["Event"] == "ChanSpyStart")
-                    assert start["SpyerChannel"].startswith("PJSIP/callers-")
+                    assert start["SpyerChannel"].startswith("PJSIP/supervisor9001-")
                     assert start["SpyeeChannel"].startswith(
                         ("PJSIP/agent1001-", "PJSIP/agent1002-")
                     )
@@ -300,6 +331,8 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                     page.wait_for_selector(
                         f'#monitor-bar [data-mode="{mode}"][data-active="yes"]', timeout=5000
                     )
+                    # the supervisor's own channel is not a call on the board
+                    assert page.locator("#calls tbody tr").count() == 1
                     if mode == "whisper":
                         page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
                 # end the session from the page: ChanSpy stops
@@ -323,6 +356,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
             expected = stored_kpis(stack)
             for key, value in expected.items():
                 assert page.inner_text(f'#kpi-total dd[data-kpi="{key}"]') == value, key
+            page.locator("#kpi-panel").screenshot(path=str(DOCS / "dashboard-kpi.png"))
     finally:
         watch.close()
         phone.stop()

@@ -24,7 +24,14 @@ setup(
         "aiohttp>=3.9",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6", "mypy>=1.10", "types-PyYAML", "playwright>=1.40"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+            "mypy>=1.10",
+            "types-PyYAML",
+            "playwright>=1.40",
+        ],
     },
     entry_points={"console_scripts": ["hotline=ivr.cli:main"]},
 )

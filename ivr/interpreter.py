@@ -14,7 +14,10 @@ A `FlowRun` says what the call should do next (`instruction()`) and is told what
 
 Global keys: 0 a person (from any menu or prompt), * repeat, # back to the previous menu.
 Runtime guards: a step limit per call and a visit limit per node; both lead to the flow's
-`agent` node, never to silence or a hang-up on a confused caller.
+`agent` node, never to silence or a hang-up on a confused caller. A caller still going round
+max_steps steps after that (the agent node's own way can loop: 0 again and again while the
+agents are closed) ends the flow `exhausted`: the call is left unhandled and the dialplan's
+fallback queue, a person, takes it.
 """
 
 from __future__ import annotations
@@ -109,13 +112,13 @@ Instruction = Play | Ask | Collect | CheckHours | Lookup | Record | Transfer | F
 _FIXED_KINDS = frozenset({PlayNode, MenuNode, CollectNode, HoursNode, MessageNode, HangupNode})
 
 
-@dataclass
+@dataclass(slots=True)
 class Visit:
     node: str
     outcome: str  # inputs of masked collect nodes are replaced by MASK
 
 
-@dataclass
+@dataclass(slots=True)  # slots: its attributes are read and set on every step
 class FlowRun:
     flow: Flow
     variables: dict[str, str] = field(default_factory=dict)
@@ -123,6 +126,7 @@ class FlowRun:
     steps: int = 0
     finished: bool = False
     guarded: bool = False  # a runtime guard handed the caller to a person
+    exhausted: bool = False  # still going round max_steps after that: the dialplan takes over
     path: list[Visit] = field(default_factory=list)
     visits: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
@@ -321,8 +325,10 @@ class FlowRun:
             self._stay(preamble=(prompt,))
 
     def _stay(self, fresh: bool = False, preamble: tuple[str, ...] = ()) -> None:
-        if not self.guarded and self.steps >= self.flow.max_steps:
-            self._enter(self.node_id)  # the guard redirects to a person
+        if self.steps >= self.flow.max_steps and (
+            not self.guarded or self.steps >= 2 * self.flow.max_steps
+        ):
+            self._enter(self.node_id)  # the guard redirects to a person, or ends the call
             return
         self._fresh = fresh
         self._preamble = preamble
@@ -330,6 +336,12 @@ class FlowRun:
     def _enter(self, node_id: str) -> None:
         """Move to `node_id`, applying the guards, and settle set/switch nodes at once."""
         flow, visits = self.flow, self.visits
+        if self.guarded and self.steps >= 2 * flow.max_steps:
+            # The guard handed the caller to the agent node max_steps ago and they are still
+            # going round (e.g. 0 again and again while the agents are closed): the flow ends
+            # here, unhandled, and the dialplan's fallback queue (a person) takes the call
+            self.finished = self.exhausted = True
+            return
         for _ in range(len(flow.nodes) + 1):
             target = node_id
             if not self.guarded and (

@@ -132,7 +132,10 @@ async def run_call(
         if debug:
             for v in path[seen:]:
                 log.debug("event=ivr.step call=%s node=%s outcome=%s", call_id, v.node, v.outcome)
-    await channel.set_variable(HANDLED_VARIABLE, "1")
+    if run.exhausted:  # left unhandled: the dialplan's fallback queue takes the caller
+        log.warning("event=ivr.exhausted call=%s node=%s steps=%d", call_id, run.node_id, run.steps)
+    else:
+        await channel.set_variable(HANDLED_VARIABLE, "1")
     _log_path(call_id, steps)
     return report
 

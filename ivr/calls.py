@@ -13,13 +13,16 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from recordings.naming import message_name
 from routing.directory import Directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
+from store.writebehind import WriteBehind
 
 from .agi import ChannelGone
-from .callrecords import save_ivr_path
+from .callrecords import ivr_path
 from .channel import AgiChannel, AgiConversation
 from .config import Settings
 from .flow import Flow, load_flows
@@ -59,6 +62,7 @@ class CallHandler:
         self.settings = settings
         self.flows, self.prompt_ids = load_call_flows(settings)
         self.sessions = session_factory(open_engine(settings.database_url))
+        self.store = WriteBehind(self.sessions)  # call data, kept while the db is away
         rt = settings.routing
         self.presence = presence or Presence(
             settings.directory, timedelta(seconds=rt.wrap_up_seconds), rt.agents_start_logged_in
@@ -70,6 +74,7 @@ class CallHandler:
             settings.flows.ring_timeout,
             rt.first_inquiry_days,
             queue=rt.queue,
+            store=self.store,
         )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
@@ -142,7 +147,7 @@ class CallHandler:
             len(report.steps),
             report.hung_up,
         )
-        await self._save_path(linkedid, report.steps)
+        self._save_path(linkedid, report.steps)
         survey = self.flows.get(self.settings.surveys.flow)
         talked = bool(report.steps) and report.steps[-1].outcome == "answered"
         agent_left = talked and not report.hung_up and not session.hung_up
@@ -152,11 +157,8 @@ class CallHandler:
                 channel, survey, linkedid, caller, run.language, "in-call", len(report.steps)
             )
 
-    async def _save_path(self, linkedid: str, steps: list[Step], first: int = 0) -> None:
-        try:
-            await asyncio.to_thread(save_ivr_path, self.sessions, linkedid, steps, first)
-        except Exception:
-            log.exception("event=store.failed what=ivr_path linkedid=%s", linkedid)
+    def _save_path(self, linkedid: str, steps: list[Step], first: int = 0) -> None:
+        self.store.submit("ivr_path", ivr_path(linkedid, steps, first))
 
     async def survey_call(self, channel: AgiChannel, flow: Flow, linkedid: str) -> None:
         """A survey call the controller placed: the job says which call is rated."""
@@ -200,7 +202,7 @@ class CallHandler:
         run = FlowRun(flow, variables={"language": language})
         services = replace(self.services, open_ticket=keep_comment)
         report = await run_call(run, channel, services, survey_linkedid or rated, caller)
-        await self._save_path(survey_linkedid or rated, report.steps, first_step)
+        self._save_path(survey_linkedid or rated, report.steps, first_step)
         rating = run.variables.get("rating", "")
         if rating not in RATINGS:
             log.info("event=survey.not-rated linkedid=%s channel=%s", rated, how)
@@ -213,15 +215,16 @@ class CallHandler:
             comments[-1] if comments else "",
             how,
         )
-        try:
-            stored = await asyncio.to_thread(self.surveys.save, saved, datetime.now(UTC))
-        except Exception:
-            log.exception("event=store.failed what=survey linkedid=%s", rated)
-            return
-        log.info(
-            "event=survey.%s linkedid=%s rating=%s channel=%s",
-            "rated" if stored else "duplicate",
-            rated,
-            rating,
-            how,
-        )
+        now = datetime.now(UTC)
+
+        def store(session: Session) -> None:
+            stored = self.surveys.save_in(session, saved, now)
+            log.info(
+                "event=survey.%s linkedid=%s rating=%s channel=%s",
+                "rated" if stored else "duplicate",
+                rated,
+                rating,
+                how,
+            )
+
+        self.store.submit("survey", store)

@@ -12,6 +12,7 @@ Nothing but AGI may be written to stdout.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from typing import Any
@@ -28,6 +29,8 @@ from asterisk.agi import (
 from .agi import AgiCommandFailed, ChannelGone, Reply, quote
 from .calls import CallHandler
 from .config import Settings
+
+log = logging.getLogger("hotline.classic")
 
 
 class Pyst2Session:
@@ -60,5 +63,16 @@ def run_classic(settings: Settings, flow: str) -> int:
     """Serve one call on stdin/stdout; pyst2 must run in the main thread (signals)."""
     with open(os.devnull, "w") as quiet:  # pyst2 narrates every line on stderr
         agi = AGI(stdin=sys.stdin, stdout=sys.stdout, stderr=quiet)
-        asyncio.run(CallHandler(settings).handle(Pyst2Session(agi), flow))
+        asyncio.run(_serve(CallHandler(settings), Pyst2Session(agi), flow))
     return 0
+
+
+FLUSH_SECONDS = 30.0  # a process per call cannot keep writes for long if the db is away
+
+
+async def _serve(handler: CallHandler, session: Pyst2Session, flow: str) -> None:
+    await handler.handle(session, flow)
+    try:
+        await asyncio.wait_for(handler.store.flush(), FLUSH_SECONDS)
+    except TimeoutError:
+        log.error("event=store.unwritten kept=%d", handler.store.queue.qsize())

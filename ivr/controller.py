@@ -19,7 +19,7 @@ from routing.directory import Directory
 from .agi import AgiSession, FastAgiServer
 from .ami import AmiClient, AmiError, Event, plain_event
 from .callbacks import CallbackDispatcher
-from .callrecords import CallRecordWriter
+from .callrecords import calls_and_legs, close_stale_calls
 from .calls import CallHandler
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
 from .config import Settings, load_directory
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from supervisor.plugin import SupervisorWeb
 
 log = logging.getLogger("hotline.controller")
+
+STOP_FLUSH_SECONDS = 10.0
 
 
 def mask_number(number: str) -> str:
@@ -58,9 +60,9 @@ class Controller:
         self.directory: Directory = settings.directory
         self.calls = CallHandler(settings)
         self.background: set[asyncio.Future[None]] = set()
-        self.records = CallRecordWriter(self.calls.sessions)
+        self.store = self.calls.store  # call data written behind, kept while the db is away
         self.recorder = Recorder(
-            settings.recordings, self.calls.sessions, lambda: self.directory, self.records.flush
+            settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
         )
         self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
         ami = settings.ami
@@ -120,7 +122,8 @@ class Controller:
         changes: list[Change] = self.tracker.handle(event, at)
         for kind, snap in changes:
             log.info(describe(kind, snap))
-        self.records.submit(changes)
+        if changes:
+            self.store.submit("calls", calls_and_legs(changes))
         if self.web is not None:
             self.web.on_event(event, changes, changed is not None)
         self.recorder.on_changes(changes)
@@ -167,6 +170,19 @@ class Controller:
                     is not None
                 )
         log.info("event=presence.resync seats=%d", seats)
+        await self._close_stale_calls()
+
+    async def _close_stale_calls(self) -> None:
+        asked = datetime.now(UTC)
+        try:
+            reply = await self.ami.action("CoreShowChannels", timeout=10)
+        except AmiError as exc:
+            log.warning("event=calls.resync-failed reason=%r", str(exc))
+            return
+        messages = reply if isinstance(reply, list) else [reply]
+        alive = {plain_event(m).get("Linkedid", "") for m in messages}
+        keep = alive | set(self.tracker.calls)
+        self.store.submit("stale_calls", close_stale_calls(keep, asked, datetime.now(UTC)))
 
     async def _on_agi(self, session: AgiSession) -> None:
         await self.calls.handle(session, session.script)
@@ -199,7 +215,6 @@ class Controller:
                 await self.agi.close()
                 self.ami.close()
                 raise
-        writer = asyncio.create_task(self.records.run())
         await asyncio.to_thread(self.callbacks.recover)
         # APScheduler is the clock only: what is due lives in the callback table
         self.clock.add_job(self.callbacks.tick, "interval", seconds=2, id="callbacks")
@@ -231,9 +246,12 @@ class Controller:
         if self.web is not None:
             await self.web.close()
         self.ami.close()
-        await self.records.flush()
+        try:  # what is still queued for the database, while it is reachable
+            await asyncio.wait_for(self.store.flush(), STOP_FLUSH_SECONDS)
+        except TimeoutError:
+            log.error("event=store.unwritten kept=%d", self.store.queue.qsize())
+        self.store.close()
         await self.recorder.close()
-        writer.cancel()
         log.info("event=controller.stopped")
 
 

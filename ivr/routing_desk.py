@@ -9,8 +9,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from routing.directory import Directory, Post
@@ -19,8 +21,12 @@ from routing.queueing import QueuePolicy
 from routing.router import DialStep, Plan, plan_call
 from store.db import write
 from store.models import Call, Callback, Leg, RouteDecision
+from store.writebehind import WriteBehind
 
 from .waiting import WaitingLine
+
+if TYPE_CHECKING:
+    from store.leases import AgentClaims
 
 log = logging.getLogger("hotline.routing")
 
@@ -47,8 +53,10 @@ class RoutingDesk:
         first_inquiry_days: int = 7,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         queue: QueuePolicy | None = None,
+        store: WriteBehind | None = None,
     ) -> None:
         self.directory = directory
+        self.store = store  # decisions are written behind the call (kept if the db is away)
         self.presence = presence
         self.sessions = sessions
         self.ring_timeout = ring_timeout
@@ -57,15 +65,20 @@ class RoutingDesk:
         self.queue = queue or QueuePolicy()
         self.line = WaitingLine(self.queue.average_handle_seconds)
         self.claimed: set[str] = set()  # agents being rung by one of our calls right now
+        # several controllers: claims are taken in the database too (share_claims)
+        self.shared: AgentClaims | None = None
+        self.tokens: dict[str, str] = {}  # our database claims, by agent
+        self.releasing: set[asyncio.Future[None]] = set()
         self.plans: dict[str, Plan] = {}  # each live call's latest plan (the dashboard's AB step)
         self.callbacks_waiting: list[datetime] = []  # pending callbacks' places in line
 
     async def plan(self, request: RouteRequest) -> Plan:
-        owner = (
-            await asyncio.to_thread(self.owner_of, request.caller)
-            if request.caller and self.sessions is not None
-            else None
-        )
+        owner = None
+        if request.caller and self.sessions is not None:
+            try:
+                owner = await asyncio.to_thread(self.owner_of, request.caller)
+            except SQLAlchemyError as exc:  # the call is routed all the same, without history
+                log.warning("event=route.no-history call=%s reason=%r", request.call_id, str(exc))
         plan = plan_call(
             self.directory,
             request.post,
@@ -79,16 +92,56 @@ class RoutingDesk:
         self.plans[request.call_id] = plan
         return plan
 
-    def claim(self, agent_id: str) -> bool:
-        """Take the agent for one ring; False if another call has them (no await in between:
-        the check and the claim happen in one step of the event loop)."""
+    def share_claims(self, claims: AgentClaims) -> None:
+        """Several controllers on one database: every claim is also a row in agent_claim."""
+        self.shared = claims
+
+    async def claim(self, agent_id: str, call_id: str = "") -> bool:
+        """Take the agent for one ring (and the talk that follows); False if another call has
+        them. In this process the check and the claim happen in one step of the event loop (no
+        await in between); with shared claims the database then decides between controllers."""
         if agent_id in self.claimed:
             return False
         self.claimed.add(agent_id)
+        if self.shared is None:
+            return True
+        try:
+            token = await asyncio.to_thread(self.shared.take, agent_id, call_id)
+        except SQLAlchemyError as exc:
+            # the database is away: our own claims still hold, and presence shows an agent
+            # ringing or talking for another controller's call; the call is not held up
+            log.warning("event=claim.no-database agent=%s reason=%r", agent_id, str(exc))
+            return True
+        except BaseException:  # cancelled: a row taken meanwhile is not renewed and expires
+            self.claimed.discard(agent_id)
+            raise
+        if token is None:
+            self.claimed.discard(agent_id)
+            log.info("event=claim.held-elsewhere agent=%s call=%s", agent_id, call_id)
+            return False
+        self.tokens[agent_id] = token
         return True
 
     def release(self, agent_id: str) -> None:
         self.claimed.discard(agent_id)
+        token = self.tokens.pop(agent_id, None)
+        if token is not None and self.shared is not None:
+            task = asyncio.ensure_future(asyncio.to_thread(self._release_shared, agent_id, token))
+            self.releasing.add(task)
+            task.add_done_callback(self.releasing.discard)
+
+    def _release_shared(self, agent_id: str, token: str) -> None:
+        assert self.shared is not None
+        try:
+            self.shared.release(agent_id, token)
+        except SQLAlchemyError as exc:  # the row expires with its lease
+            log.warning("event=claim.release-failed agent=%s reason=%r", agent_id, str(exc))
+
+    def renew_claims(self) -> None:
+        """Blocking (a worker thread): the database claims of calls still ringing or talking
+        live on; a dead controller's expire."""
+        if self.shared is not None and self.tokens:
+            self.shared.renew(list(self.tokens.values()))
 
     def agents_on_duty(self) -> int:
         snapshot = self.presence.snapshot(self.now())
@@ -175,7 +228,10 @@ class RoutingDesk:
             chain=chain,
             answered_by=answered,
         )
-        await asyncio.to_thread(self._store, row)
+        if self.store is not None:
+            self.store.submit("route_decision", lambda session: session.add(row))
+        else:
+            await asyncio.to_thread(self._store, row)
 
     def _store(self, row: RouteDecision | Callback) -> None:
         assert self.sessions is not None

@@ -86,54 +86,62 @@ class SurveyStore:
 
     def save(self, rating: Rating, now: datetime) -> bool:
         """Store a rating; False when the call was rated already (one rating per call)."""
+        with write(self.sessions) as session:
+            return self.save_in(session, rating, now)
+
+    def save_in(self, session: Session, rating: Rating, now: datetime) -> bool:
+        """`save` inside the caller's transaction (a savepoint keeps a duplicate harmless)."""
         if rating.rating not in RATINGS:
             raise ValueError(f"not a rating: {rating.rating!r}")
         try:
-            with write(self.sessions) as session:
-                agent, post = self._who_answered(session, rating.linkedid)
-                directory = self.directory()
-                district = ""
-                if post in directory.posts:
-                    district = directory.posts[post].district
-                elif agent in directory.agents:
-                    district = directory.agents[agent].office
-                survey = Survey(
-                    linkedid=rating.linkedid,
-                    caller_number=rating.caller,
-                    agent_id=agent,
-                    post=post,
-                    district=district,
-                    rating=rating.rating,
-                    reason=rating.reason,
-                    comment=rating.comment,
-                    channel=rating.channel,
-                    rated_at=now,
-                )
-                session.add(survey)
-                session.flush()
-                if rating.rating == "dissatisfied":
-                    call = session.get(Call, rating.linkedid)
-                    session.add(
-                        ReviewItem(
-                            linkedid=rating.linkedid,
-                            survey_id=survey.id,
-                            agent_id=agent,
-                            office=directory.agents[agent].office
-                            if agent in directory.agents
-                            else district,
-                            recording=call.recording if call else None,
-                            reason=rating.reason,
-                            created_at=now,
-                        )
-                    )
-                session.execute(
-                    update(SurveyJob)
-                    .where(SurveyJob.linkedid == rating.linkedid, SurveyJob.status == "pending")
-                    .values(status="rated", result=f"rated {rating.channel}")
-                )
+            with session.begin_nested():
+                self._add(session, rating, now)
         except IntegrityError:
             return False
         return True
+
+    def _add(self, session: Session, rating: Rating, now: datetime) -> None:
+        agent, post = self._who_answered(session, rating.linkedid)
+        directory = self.directory()
+        district = ""
+        if post in directory.posts:
+            district = directory.posts[post].district
+        elif agent in directory.agents:
+            district = directory.agents[agent].office
+        survey = Survey(
+            linkedid=rating.linkedid,
+            caller_number=rating.caller,
+            agent_id=agent,
+            post=post,
+            district=district,
+            rating=rating.rating,
+            reason=rating.reason,
+            comment=rating.comment,
+            channel=rating.channel,
+            rated_at=now,
+        )
+        session.add(survey)
+        session.flush()
+        if rating.rating == "dissatisfied":
+            call = session.get(Call, rating.linkedid)
+            session.add(
+                ReviewItem(
+                    linkedid=rating.linkedid,
+                    survey_id=survey.id,
+                    agent_id=agent,
+                    office=directory.agents[agent].office
+                    if agent in directory.agents
+                    else district,
+                    recording=call.recording if call else None,
+                    reason=rating.reason,
+                    created_at=now,
+                )
+            )
+        session.execute(
+            update(SurveyJob)
+            .where(SurveyJob.linkedid == rating.linkedid, SurveyJob.status == "pending")
+            .values(status="rated", result=f"rated {rating.channel}")
+        )
 
     @staticmethod
     def _who_answered(session: Session, linkedid: str) -> tuple[str | None, str]:

@@ -417,8 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _supervisor_errors() -> tuple[type[Exception], ...]:
     from supervisor.auth import AuthError
-    from supervisor.plugin import WebError
-    from supervisor.top import TopError
+    from supervisor.errors import TopError, WebError
 
     return (AuthError, WebError, TopError)
 

@@ -16,6 +16,7 @@ from routing.directory import Directory
 from routing.presence import AgentPresence
 
 from .auth import Accounts
+from .errors import WebError
 from .hub import Hub
 from .live import Board, Thresholds
 from .monitor import MonitorDesk
@@ -23,10 +24,6 @@ from .scoring import load_sheet
 from .web import Supervision, WebServer
 
 log = logging.getLogger("hotline.supervisor")
-
-
-class WebError(Exception):
-    """The dashboard cannot start (one line for the user)."""
 
 
 class SupervisorWeb:

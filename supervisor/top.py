@@ -16,11 +16,8 @@ import aiohttp
 
 from ivr.config import Settings
 
+from .errors import TopError
 from .live import AWAY
-
-
-class TopError(Exception):
-    """The dashboard cannot be reached or refuses the log-in (one line)."""
 
 
 async def login(session: aiohttp.ClientSession, base: str, username: str, password: str) -> None:

@@ -19,7 +19,7 @@ from ivr.calltracker import CallSnapshot, LegSnapshot
 from ivr.config import default_web, load_directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
-from store.models import MonitorSession, Recording, RecordingAccess, Score
+from store.models import Call, MonitorSession, Recording, RecordingAccess, RouteDecision, Score
 from supervisor.auth import Accounts, AuthError, User, hash_password, verify_password
 from supervisor.hub import Hub
 from supervisor.live import Board, mask_number
@@ -389,3 +389,32 @@ def test_hotline_top_logs_in_and_prints_the_board(
     out = capsys.readouterr().out
     assert "139****5678" in out and "talking" in out and "1001" in out
     assert "王芳" in out  # agents with their names and states
+
+
+def test_kpis_come_as_json_with_the_alarm_and_as_csv(tmp_path: Path) -> None:
+    async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
+        with sup.sessions() as s, s.begin():
+            s.add(
+                Call(
+                    linkedid="K1",
+                    caller_number="13900000009",
+                    started_at=T0 - timedelta(minutes=5),
+                    ended_at=T0 - timedelta(minutes=4),
+                    outcome="abandoned",
+                )
+            )
+            s.add(RouteDecision(linkedid="K1", decided_at=T0, post="pension-city", chain="x"))
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await log_in(http, base, "city")
+            async with http.get(base + "/api/kpi?hours=24") as r:
+                kpi = await r.json()
+            assert kpi["total"]["asked"] == 1 and kpi["total"]["connection_rate"] == 0.0
+            assert kpi["alarm"] is True and kpi["target"] == 95.0
+            async with http.get(base + "/api/kpi.csv") as r:
+                assert r.content_type == "text/csv"
+                lines = (await r.text()).splitlines()
+        assert lines[0].startswith("scope,id,calls,asked,answered,answered_15s,abandoned")
+        assert lines[1].startswith("total,city+districts,1,1,0,0,1,0.0,0.0,100.0")
+        assert lines[2].startswith("district,city,1,1,0")
+
+    run(tmp_path, body)

@@ -386,7 +386,7 @@ def _recording_settings(t: Table, directory: Path) -> RecordingSettings:
         asterisk_directory=t.text("asterisk_directory", str(directory)),
         archive=ArchiveSettings(
             format=fmt,
-            remove_source=t.flag("remove_source", True),
+            remove_source=t.flag("remove_source", False),  # absent: keep the WAVs
             tolerance=t.number("archive_tolerance", 0.3, 0.01),
             playback=t.flag("playback_copy", True),
             workers=t.integer("workers", 2, 1, 64),

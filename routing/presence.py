@@ -56,10 +56,11 @@ def why_not(presence: AgentPresence) -> str:
     return presence.state.value
 
 
-def idle_key(presence: AgentPresence) -> tuple[datetime, str]:
-    """A free agent's place in a pool: longest idle first, then by id."""
-    assert presence.idle_since is not None
-    return (presence.idle_since.replace(tzinfo=None), presence.agent_id)
+def wall_microseconds(at: datetime) -> int:
+    """`at`'s wall-clock time (its time zone ignored) in microseconds: the order of
+    `at.replace(tzinfo=None)`, as one int."""
+    seconds = at.toordinal() * 86400 + at.hour * 3600 + at.minute * 60 + at.second
+    return seconds * 1_000_000 + at.microsecond
 
 
 Pool = tuple[str, str]  # (office, skill); skill '' is all of the office's agents
@@ -67,21 +68,28 @@ Pool = tuple[str, str]  # (office, skill); skill '' is all of the office's agent
 
 class Snapshot(Mapping[str, AgentPresence]):
     """Every agent's presence (a read-only, live view of `Presence`) and, per pool of the
-    directory (`Directory.pool`), its available members in longest-idle order (`free`: sorted
-    `idle_key`s) and its other members counted by `why_not` (`away`)."""
+    directory (`Directory.pool`), its available members in longest-idle order and its other
+    members counted by `why_not` (`away`).
 
-    __slots__ = ("agents", "away", "directory", "free", "members", "pools_of")
+    A pool's `free` list holds sorted idle keys: an available agent's key is
+    `wall_microseconds(idle_since) * len(names) + their place in names` (names: the agents'
+    ids, sorted), so keys sort as (idle since, agent id) and `names[key % len(names)]` is the
+    agent. One int per entry keeps inserting and removing cheap."""
+
+    __slots__ = ("agents", "away", "directory", "free", "members", "names", "pools_of")
 
     def __init__(
         self,
         directory: Directory,
         agents: dict[str, AgentPresence],
-        free: dict[Pool, list[tuple[datetime, str]]],
+        free: dict[Pool, list[int]],
         away: dict[Pool, dict[str, int]],
         pools_of: dict[str, tuple[Pool, ...]],
         members: dict[Pool, frozenset[str]],
+        names: list[str],
     ) -> None:
         self.directory = directory
+        self.names = names
         self.agents = agents
         self.free = free
         self.away = away
@@ -154,7 +162,9 @@ class Presence:
                 if member.id in pools_of:
                     pools_of[member.id][pool] = None
         self._pools_of = {a: tuple(agent_pools) for a, agent_pools in pools_of.items()}
-        self._free: dict[Pool, list[tuple[datetime, str]]] = {pool: [] for pool in pools}
+        self._names = sorted(self.agents)
+        self._rank = {agent_id: n for n, agent_id in enumerate(self._names)}
+        self._free: dict[Pool, list[int]] = {pool: [] for pool in pools}
         self._away: dict[Pool, dict[str, int]] = {pool: {} for pool in pools}
         self._snapshot = Snapshot(
             directory,
@@ -163,8 +173,9 @@ class Presence:
             self._away,
             self._pools_of,
             {pool: frozenset(a.id for a in members) for pool, members in pools.items()},
+            self._names,
         )
-        self._places: dict[str, tuple[datetime, str] | str] = {}  # agent -> idle key or why not
+        self._places: dict[str, int | str] = {}  # agent -> their idle key, or why not
         for agent_id, presence in self.view.items():
             self._move(agent_id, presence)
         for agent_id in self.agents:
@@ -257,14 +268,17 @@ class Presence:
     def _move(self, agent_id: str, presence: AgentPresence) -> None:
         """Keep the agent's pools' indexes right: out of where they were (a free list, by
         their idle key, or a count, by their reason), into where they now are."""
-        place: tuple[datetime, str] | str = (
-            idle_key(presence) if presence.state is State.AVAILABLE else why_not(presence)
-        )
+        place: int | str
+        if presence.idle_since is not None:  # available
+            idle = wall_microseconds(presence.idle_since)
+            place = idle * len(self._names) + self._rank[agent_id]
+        else:
+            place = why_not(presence)
         was = self._places.get(agent_id)
         if was == place:
             return
         pools = self._pools_of[agent_id]
-        if isinstance(was, tuple):
+        if isinstance(was, int):
             for pool in pools:
                 free = self._free[pool]
                 del free[bisect_left(free, was)]
@@ -277,7 +291,7 @@ class Presence:
                 else:
                     del away[was]
         self._places[agent_id] = place
-        if isinstance(place, tuple):
+        if isinstance(place, int):
             for pool in pools:
                 insort(self._free[pool], place)
         else:

@@ -65,7 +65,7 @@ def plan_call(
     steps: list[DialStep] = []
     chain: list[str] = []
     tried: set[str] = set()
-    agents = presence.agents
+    agents, names = presence.agents, presence.names
 
     named = [(owner, "first-inquiry owner")] if owner else []
     if post is not None:
@@ -98,9 +98,10 @@ def plan_call(
         made = tables.steps(label, ring_timeout)
         chosen: list[str] = []
         skipped: dict[str, int] = {}
-        for _, agent_id in presence.free.get(pool, ()):
+        for key in presence.free.get(pool, ()):
             if len(steps) >= max_rings:
                 break
+            agent_id = names[key % len(names)]
             if agent_id in tried:
                 continue
             if agent_id in claimed:

@@ -7,7 +7,6 @@ stores and logs them. A call keys on linkedid; an agent leg on its uniqueid.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,4 +149,9 @@ class CallTracker:
 
 
 def _copy(snapshot: CallSnapshot | LegSnapshot) -> CallSnapshot | LegSnapshot:
-    return dataclasses.replace(snapshot)
+    """A copy for the record (the tracker keeps changing its own): the same fields, without
+    `dataclasses.replace`'s call of __init__ (a quarter of its cost; these have no
+    __post_init__)."""
+    copy = object.__new__(type(snapshot))
+    copy.__dict__.update(snapshot.__dict__)
+    return copy

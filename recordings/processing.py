@@ -48,7 +48,7 @@ class ProcessingError(Exception):
 @dataclass(frozen=True)
 class ArchiveSettings:
     format: str = "mp3"  # mp3 | opus
-    remove_source: bool = True  # remove the WAVs once every archive copy verified
+    remove_source: bool = False  # True: remove the WAVs once every archive copy verified
     tolerance: float = 0.3  # seconds an archive copy may differ from its source
     playback: bool = True  # write a loudness-normalised copy for listening
     workers: int = 2  # recordings processed at once

@@ -260,7 +260,7 @@ def test_archive_copies_verify_before_the_source_is_removed(
     cat = Catalogue(store, root)
     call_files(root, "3.1", seconds=5.0)
     cat.catalogue("3.1")
-    result = process(root, "3.1", ArchiveSettings(format=fmt))
+    result = process(root, "3.1", ArchiveSettings(format=fmt, remove_source=True))
     assert result.ok, result.problems
     assert result.archive_path == f"archive/3.1.{fmt}"
     assert abs(probe_seconds(root / result.archive_path) - 5.0) < 0.3

@@ -24,7 +24,10 @@ setup(
         "aiohttp>=3.9",
     ],
     extras_require={
+        # PostgreSQL, for several controllers on one database (psycopg 3 on the system libpq)
+        "postgres": ["psycopg>=3.1"],
         "test": [
+            "psycopg>=3.1",
             "pytest>=8",
             "hypothesis>=6.100",
             "ruff>=0.6",

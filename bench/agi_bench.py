@@ -487,7 +487,11 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
     # claimed while Dial and DIALSTATUS are on the wire; with 50 calls at a time to one post
     # the others would ring other agents or wait in the queue, and the sessions would no
     # longer send the lines that p and s replay (a set add/discard less per call).
-    desk.claim = lambda agent_id: True  # type: ignore[method-assign]
+
+    async def claim_always(agent_id: str, call_id: str = "") -> bool:
+        return True
+
+    desk.claim = claim_always  # type: ignore[method-assign]
     if kind == "hotline":
         # h stores nothing: without a database the desk neither reads the first-inquiry owner
         # (no hop to a worker thread) nor writes the decision row; k reads and stores

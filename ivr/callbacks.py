@@ -87,7 +87,11 @@ class CallbackDispatcher:
         post = self.desk.directory.posts.get(due.post) if due.post else None
         request = RouteRequest(due.linkedid, due.number, post, due.business, due.district)
         plan = await self.desk.plan(request)
-        step = next((s for s in plan.steps if self.desk.claim(s.agent_id)), None)
+        step = None
+        for candidate in plan.steps:
+            if await self.desk.claim(candidate.agent_id, due.linkedid):
+                step = candidate
+                break
         if step is None:
             return  # nobody free yet
         try:

@@ -107,6 +107,19 @@ class DialplanSettings:
     asterisk_config: Path  # Asterisk's configuration folder, where `dialplan load` writes
     agi: str  # "fastagi" (the controller) or "classic" (a process per call)
     classic_command: str  # for "classic": the program Asterisk runs, as Asterisk sees it
+    # further controllers: the dialplan starts each call at the next address in turn and tries
+    # the others when one cannot be reached (AGISTATUS=FAILURE)
+    agi_more: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ScaleSettings:
+    """Several controllers on one database ([database]; README "Two controllers on
+    PostgreSQL")."""
+
+    shared_claims: bool = False  # agent claims also in the database (on for PostgreSQL)
+    claim_lease: float = 30.0  # seconds a claim outlives its controller's last renewal
+    leader_lease: float = 15.0  # seconds the scheduler leader's lease outlives its last renewal
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,7 @@ class Settings:
     sandbox: SandboxSettings
     web: WebSettings = field(default_factory=lambda: default_web())
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)
 
 
 SHIPPED_SCORE_SHEET = Path(__file__).resolve().parent.parent / "supervisor" / "score_sheet.toml"
@@ -269,6 +283,11 @@ def load_settings(path: Path) -> Settings:
 
     db_t = root.table("database", required=False)
     database_url = _sqlite_relative(db_t.text("url", "sqlite:///../var/hotline.db"), path.parent)
+    scale = ScaleSettings(
+        shared_claims=db_t.flag("shared_claims", database_url.startswith("postgresql")),
+        claim_lease=db_t.number("claim_lease", 30.0, 3.0),
+        leader_lease=db_t.number("leader_lease", 15.0, 1.5),
+    )
 
     log_t = root.table("log", required=False)
     log_file = log_t.path("file") if "file" in log_t.data else None
@@ -334,6 +353,7 @@ def load_settings(path: Path) -> Settings:
         asterisk_config=dp_t.path("asterisk_config", "/etc/asterisk"),
         agi=dp_t.text("agi", "fastagi"),
         classic_command=dp_t.text("classic_command", "/usr/local/bin/hotline-agi"),
+        agi_more=tuple(_more_addresses(dp_t, (agi_host, agi_port))),
     )
     if dialplan.agi not in ("fastagi", "classic"):
         raise dp_t.error("agi", "'fastagi' or 'classic'", dialplan.agi)
@@ -370,7 +390,22 @@ def load_settings(path: Path) -> Settings:
         sandbox=sandbox,
         web=load_web(root),
         surveys=load_surveys(root),
+        scale=scale,
     )
+
+
+def _more_addresses(dp_t: Table, first: tuple[str, int]) -> list[tuple[str, int]]:
+    """[dialplan] agi_addresses: every controller Asterisk may reach, `agi_address` first."""
+    if "agi_addresses" not in dp_t.data:
+        return []
+    more = []
+    for value in dp_t.texts("agi_addresses"):
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise dp_t.error("agi_addresses", "'host:port' strings", value)
+        if (host, int(port)) != first and (host, int(port)) not in more:
+            more.append((host, int(port)))
+    return more
 
 
 def _recording_settings(t: Table, directory: Path) -> RecordingSettings:

@@ -9,12 +9,14 @@ import asyncio
 import logging
 import signal
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from routing.directory import Directory
+from store.leases import AgentClaims, LeaderLease, holder_name
 
 from .agi import AgiSession, FastAgiServer
 from .ami import AmiClient, AmiError, Event, plain_event
@@ -24,6 +26,7 @@ from .calls import CallHandler
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
+from .leader import SchedulerLeader
 from .presence_events import apply_event
 from .recorder import Recorder
 from .settings import ConfigError
@@ -91,6 +94,17 @@ class Controller:
         )
         self.clock = AsyncIOScheduler(
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        )
+        # several controllers on one database (README "Two controllers on PostgreSQL"): the
+        # timed jobs run on one leader; agents are claimed in the database too
+        scale = settings.scale
+        holder = holder_name(f"agi{settings.agi.port}")
+        self.claims = AgentClaims(self.calls.sessions, holder, timedelta(seconds=scale.claim_lease))
+        if scale.shared_claims:
+            self.calls.routing.share_claims(self.claims)
+        self.leader = SchedulerLeader(
+            LeaderLease(self.calls.sessions, holder, lease=timedelta(seconds=scale.leader_lease)),
+            self._on_elected,
         )
         # the supervisors' dashboard, in this loop (supervisor/plugin.py wires it)
         self.web: SupervisorWeb | None = None
@@ -187,6 +201,27 @@ class Controller:
     async def _on_agi(self, session: AgiSession) -> None:
         await self.calls.handle(session, session.script)
 
+    async def _on_elected(self) -> None:
+        """This controller now runs the timed jobs: first what a previous leader (or this
+        controller before a restart) left half done. Rows left 'dialing' are not redialled."""
+        await asyncio.to_thread(self.callbacks.recover)
+        surveys = self.settings.surveys.enabled
+        if surveys and (stuck := await asyncio.to_thread(self.calls.surveys.recover)):
+            log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
+        self.recorder.start()
+
+    async def _renew_claims(self) -> None:
+        try:
+            await asyncio.to_thread(self.calls.routing.renew_claims)
+        except SQLAlchemyError as exc:  # they expire unless renewed in time
+            log.warning("event=claim.renew-failed reason=%r", str(exc))
+
+    def _release_claims(self) -> None:
+        try:
+            self.claims.release_all()
+        except SQLAlchemyError as exc:
+            log.warning("event=claim.release-failed reason=%r", str(exc))
+
     async def connect_ami(self) -> None:
         while True:
             try:
@@ -215,21 +250,28 @@ class Controller:
                 await self.agi.close()
                 self.ami.close()
                 raise
-        await asyncio.to_thread(self.callbacks.recover)
+        # the scheduler lease first: a lone controller leads (and recovers) from its start
+        await self.leader.renew()
+        gate = self.leader.gate
+        self.clock.add_job(self.leader.renew, "interval", seconds=self.leader.every, id="leader")
+        if self.settings.scale.shared_claims:
+            self.clock.add_job(
+                self._renew_claims,
+                "interval",
+                seconds=self.settings.scale.claim_lease / 3,
+                id="claims",
+            )
         # APScheduler is the clock only: what is due lives in the callback table
-        self.clock.add_job(self.callbacks.tick, "interval", seconds=2, id="callbacks")
-        # recordings: reconcile the folder with the catalogue now and on the clock
-        self.recorder.start()
+        self.clock.add_job(gate(self.callbacks.tick), "interval", seconds=2, id="callbacks")
+        # recordings: reconcile the folder with the catalogue (at election) and on the clock
         self.clock.add_job(
-            self.recorder.maintain,
+            gate(self.recorder.maintain),
             "interval",
             seconds=self.settings.recordings.reconcile_every,
             id="recordings",
         )
         if self.settings.surveys.enabled:
-            if stuck := await asyncio.to_thread(self.calls.surveys.recover):
-                log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
-            self.clock.add_job(self.surveys.tick, "interval", seconds=2, id="surveys")
+            self.clock.add_job(gate(self.surveys.tick), "interval", seconds=2, id="surveys")
         if self.web is not None:
             self.clock.add_job(self.web.tick, "interval", seconds=1, id="dashboard")
         self.clock.start()
@@ -242,6 +284,9 @@ class Controller:
         await stop.wait()
         log.info("event=controller.stopping")
         self.clock.shutdown(wait=False)
+        await self.leader.step_down()
+        if self.settings.scale.shared_claims:
+            await asyncio.to_thread(self._release_claims)
         await self.agi.close()
         if self.web is not None:
             await self.web.close()

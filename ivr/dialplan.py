@@ -63,9 +63,48 @@ def render_survey(settings: Settings) -> str:
     record = mixmonitor_application(settings.recordings.asterisk_directory)
     return f"""[{SURVEY_CONTEXT}]
 exten => s,1,{record}
- same => n,AGI({_agi(settings, settings.surveys.flow)})
+{_same(_agi_steps(settings, settings.surveys.flow))}
  same => n,Hangup()
 """
+
+
+def _agi_steps(settings: Settings, flow: str) -> list[str]:
+    """The dialplan steps that enter the controller: one AGI() with one controller; with
+    several ([dialplan] agi_addresses) each call starts at the next one in turn (a global
+    counter: round-robin) and goes on to the others while AGISTATUS is FAILURE (that
+    controller could not be reached, or died before handling the call). DNS SRV (`hagi://`)
+    would need a DNS server; this needs nothing but the dialplan."""
+    dp = settings.dialplan
+    if dp.agi == "classic" or not dp.agi_more:
+        return [f"AGI({_agi(settings, flow)})"]
+    addresses = [(dp.agi_host, dp.agi_port), *dp.agi_more]
+    urls = [f"agi://{host}:{port}/{flow}" for host, port in addresses]
+    n = len(urls)
+    turn = "HOTLINE_AGI_TURN"
+    steps = [
+        f"Set(GLOBAL({turn})=$[(0${{GLOBAL({turn})}} + 1) % {n}])",
+        f"Goto(agi_turn_${{GLOBAL({turn})}})",
+    ]
+    for first in range(n):
+        order = urls[first:] + urls[:first]
+        steps.append(f"(agi_turn_{first}),AGI({order[0]})")
+        for url in order[1:]:
+            steps += [
+                f'GotoIf($["${{AGISTATUS}}" != "FAILURE" | "${{{HANDLED_VARIABLE}}}" = "1"]'
+                "?agi_done)",
+                f"Verbose(1,hotline: controller unreachable (AGISTATUS=${{AGISTATUS}}): {url})",
+                f"AGI({url})",
+            ]
+        steps.append("Goto(agi_done)")
+    steps.append("(agi_done),NoOp()")
+    return steps
+
+
+def _same(steps: list[str]) -> str:
+    """Steps as ` same => n,...` lines (`(label),App()` becomes `n(label),App()`)."""
+    return "\n".join(
+        f" same => n{step}" if step.startswith("(") else f" same => n,{step}" for step in steps
+    )
 
 
 def _agi(settings: Settings, flow: str) -> str:
@@ -120,11 +159,11 @@ def render_seats() -> str:
 def render_inbound(settings: Settings) -> str:
     dp = settings.dialplan
     record = mixmonitor_application(settings.recordings.asterisk_directory)
-    agi = _agi(settings, settings.flows.entry)
+    agi = _same(_agi_steps(settings, settings.flows.entry))
     return f"""[{INBOUND_CONTEXT}]
 exten => {dp.number},1,Answer()
  same => n,{record}
- same => n,AGI({agi})
+{agi}
  same => n,GotoIf($["${{{HANDLED_VARIABLE}}}" = "1"]?handled)
  same => n,Verbose(1,hotline: controller did not handle the call \
 (AGISTATUS=${{AGISTATUS}}): fallback queue)

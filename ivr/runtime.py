@@ -290,7 +290,7 @@ class _Driver:
         """Ring the plan's agents in turn; True when one answered."""
         desk = self.services.routing
         for attempt in plan.steps:
-            if not desk.claim(attempt.agent_id):
+            if not await desk.claim(attempt.agent_id, self.call_id):
                 attempts.append((attempt, "CLAIMED"))  # another call rings them now
                 continue
             try:

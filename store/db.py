@@ -1,5 +1,10 @@
 """The engine and sessions. Tables are created on start (create-on-start; see README).
 
+Two back-ends: SQLite, the embedded default, and PostgreSQL (`postgresql+psycopg://...`, the
+psycopg 3 driver) when several controllers share one database. On PostgreSQL the tables are
+created under a transaction-scoped advisory lock, so two controllers starting together do not
+race each other's CREATE TABLE; connections are checked before use (a restarted server).
+
 SQLite runs in WAL mode with `synchronous=NORMAL` and a busy timeout, and every write
 transaction begins with `BEGIN IMMEDIATE`: a read-then-write transaction under the default
 deferred mode fails at once with "database is locked" when another writer is active.
@@ -11,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,12 +27,26 @@ class StoreError(Exception):
     """The database cannot be opened or written (one line for the user)."""
 
 
+CREATE_LOCK = 12333  # PostgreSQL advisory lock key held while tables are created
+
+
 def open_engine(url: str) -> Engine:
+    from . import leases  # noqa: F401  (its tables are created with the others)
+
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine)
-        Base.metadata.create_all(engine)
+            Base.metadata.create_all(engine)
+        elif engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK})
+                Base.metadata.create_all(conn)
+        else:
+            raise StoreError(
+                f"the database {engine_label(url)}: hotline runs on SQLite or PostgreSQL "
+                f"(postgresql+psycopg://...), not {engine.dialect.name}"
+            )
         _check_schema(engine, url)
     except SQLAlchemyError as exc:
         raise StoreError(

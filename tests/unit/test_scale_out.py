@@ -1,0 +1,326 @@
+"""Several controllers on one database: agent claims in the database (two routing desks never
+hold one agent), the scheduler leader's lease (one leader; taken over when it expires), and a
+survey call placed once when the leader dies mid-call and the follower takes over.
+
+Each scenario is a function of the database URL: here on SQLite files; the same functions run
+on a real PostgreSQL server in tests/stack/test_scale_out.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import load_directory
+from ivr.leader import SchedulerLeader
+from ivr.routing_desk import RoutingDesk
+from ivr.survey_policy import SurveyPolicy
+from ivr.surveys import SurveyDispatcher, SurveyStore
+from routing.directory import Directory
+from routing.presence import Presence
+from store.db import open_engine, session_factory, write
+from store.leases import AgentClaim, AgentClaims, LeaderLease
+from store.models import Call, Leg, SurveyJob
+from tests.conftest import REPO
+
+DIRECTORY = load_directory(REPO / "config" / "seats.toml")
+AGENT = next(iter(DIRECTORY.agents))
+# 10:00 in Hangzhou on a weekday: inside the survey calls' allowed hours
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    """One fake time for leases (UTC) and the leader's own monotonic clock."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def now(self) -> datetime:
+        return T0 + timedelta(seconds=self.seconds)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+
+def sessions_for(url: str) -> sessionmaker[Session]:
+    return session_factory(open_engine(url))
+
+
+def desk(url: str, holder: str, clock: Clock) -> RoutingDesk:
+    """A routing desk as a controller on `url` has it, with claims shared in the database."""
+    sessions = sessions_for(url)
+    d = RoutingDesk(DIRECTORY, Presence(DIRECTORY), sessions)
+    d.share_claims(AgentClaims(sessions, holder, timedelta(seconds=30), clock.now))
+    return d
+
+
+async def settle(d: RoutingDesk) -> None:
+    """Wait for the desk's releases to reach the database."""
+    await asyncio.gather(*d.releasing)
+
+
+# --- the scenarios (also run on PostgreSQL) ------------------------------------------------
+
+
+def two_desks_never_hold_one_agent(url: str) -> None:
+    clock = Clock()
+    a, b = desk(url, "controller-a", clock), desk(url, "controller-b", clock)
+
+    async def scenario() -> None:
+        assert await a.claim(AGENT, "call-1")
+        assert not await a.claim(AGENT, "call-2"), "the in-process fast path"
+        assert not await b.claim(AGENT, "call-3"), "another controller's claim"
+        a.release(AGENT)
+        await settle(a)
+        assert await b.claim(AGENT, "call-3")
+        assert not await a.claim(AGENT, "call-4")
+        assert AGENT not in a.claimed, "a refused claim leaves nothing behind"
+        b.release(AGENT)
+        await settle(b)
+        # many claims at once from both desks: exactly one wins
+        results = await asyncio.gather(
+            *(d.claim(AGENT, f"race-{i}") for i in range(8) for d in (a, b))
+        )
+        assert sum(results) == 1
+
+    asyncio.run(scenario())
+
+
+def a_dead_controllers_claim_expires_and_a_live_ones_is_renewed(url: str) -> None:
+    clock = Clock()
+    a, b = desk(url, "controller-a", clock), desk(url, "controller-b", clock)
+
+    async def scenario() -> None:
+        assert await a.claim(AGENT, "long-call")
+        for _ in range(5):  # a conversation far longer than the 30 s lease, renewed
+            clock.seconds += 20
+            await asyncio.to_thread(a.renew_claims)
+            assert not await b.claim(AGENT, "other")
+        # controller a dies (no more renewals): its claim expires, then b may ring the agent
+        clock.seconds += 25
+        assert not await b.claim(AGENT, "other")
+        clock.seconds += 10
+        assert await b.claim(AGENT, "other")
+
+    asyncio.run(scenario())
+
+
+def one_leader_and_a_takeover_when_its_lease_expires(url: str) -> None:
+    clock = Clock()
+    lease = timedelta(seconds=6)
+    elected: list[str] = []
+
+    def leader(name: str) -> SchedulerLeader:
+        async def on_elected() -> None:
+            elected.append(name)
+
+        return SchedulerLeader(
+            LeaderLease(sessions_for(url), name, lease=lease, now=clock.now),
+            on_elected,
+            clock.monotonic,
+        )
+
+    a, b = leader("a"), leader("b")
+
+    async def scenario() -> None:
+        await a.renew()
+        await b.renew()
+        assert (a.is_leader, b.is_leader) == (True, False)
+        for _ in range(4):  # a renews in time: b never leads
+            clock.seconds += 2
+            await a.renew()
+            await b.renew()
+            assert (a.is_leader, b.is_leader) == (True, False)
+        # a stops (killed: no renewal, no give-up); a's own view ends with its lease
+        clock.seconds += 5
+        await b.renew()
+        assert not b.is_leader, "not before the lease has expired"
+        clock.seconds += 1.5
+        assert not a.is_leader, "a stale leader stops running jobs by its own clock"
+        await b.renew()
+        assert b.is_leader
+        await a.renew()  # a comes back: it is a follower now
+        assert (a.is_leader, b.is_leader) == (False, True)
+        # a clean stop gives the lease up at once
+        await b.step_down()
+        await a.renew()
+        assert a.is_leader
+        assert elected == ["a", "b", "a"]
+
+    asyncio.run(scenario())
+
+
+class FakeAmi:
+    """Asterisk's side of Originate: `hang` keeps the call ringing until the process dies."""
+
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+        self.logged_in = True
+        self.originated: list[str] = []
+
+    async def action(self, name: str, timeout: float = 0, **headers: Any) -> Any:
+        assert name == "Originate"
+        self.originated.append(headers["Variable"][0])
+        if self.hang:
+            await asyncio.Event().wait()
+        return [{"Event": "OriginateResponse", "Response": "Success"}]
+
+
+def answered_call(sessions: sessionmaker[Session], linkedid: str, caller: str) -> None:
+    ended = T0 - timedelta(minutes=10)
+    with write(sessions) as session:
+        session.add(
+            Call(
+                linkedid=linkedid,
+                caller_number=caller,
+                started_at=ended - timedelta(minutes=3),
+                answered_at=ended - timedelta(minutes=2),
+                ended_at=ended,
+                outcome="answered",
+            )
+        )
+        session.add(
+            Leg(
+                uniqueid=f"{linkedid}.1",
+                linkedid=linkedid,
+                channel=f"PJSIP/{AGENT}-1",
+                endpoint="agent1001",
+                agent_id=AGENT,
+                ring_at=ended - timedelta(minutes=2),
+                answered_at=ended - timedelta(minutes=2),
+                ended_at=ended,
+                dial_status="ANSWER",
+            )
+        )
+
+
+def a_survey_call_is_placed_once_when_the_leader_dies(url: str) -> None:
+    clock = Clock()
+    policy = SurveyPolicy(opens=datetime.min.time(), per_caller=timedelta(0))
+    lease = timedelta(seconds=6)
+
+    def directory() -> Directory:
+        return DIRECTORY
+
+    class Controller:
+        def __init__(self, name: str, hang: bool) -> None:
+            sessions = sessions_for(url)
+            self.store = SurveyStore(sessions, directory, policy)
+            self.ami = FakeAmi(hang)
+            self.surveys = SurveyDispatcher(
+                self.store,
+                self.ami,  # type: ignore[arg-type]
+                '"12333" <12333>',
+                "callers",
+                clock.now,
+            )
+
+            async def on_elected() -> None:
+                await asyncio.to_thread(self.store.recover)
+
+            self.leader = SchedulerLeader(
+                LeaderLease(sessions, name, lease=lease, now=clock.now),
+                on_elected,
+                clock.monotonic,
+            )
+            self.tick = self.leader.gate(self.surveys.tick)
+
+        async def beat(self) -> None:  # what the clock runs every 2 s
+            await self.leader.renew()
+            await self.tick()
+            await asyncio.sleep(0.05)  # the placing tasks start
+
+    async def scenario() -> None:
+        a, b = Controller("a", hang=True), Controller("b", hang=False)
+        answered_call(a.store.sessions, "call-1", "13800000001")
+        await a.beat()
+        await b.beat()
+        assert len(a.ami.originated) == 1, "the leader placed the survey call"
+        assert b.ami.originated == []
+        # the leader dies while the survey call rings: its tasks are gone, nothing renews
+        for task in a.surveys.calls:
+            task.cancel()
+        for _ in range(6):  # the follower keeps beating through the takeover and after
+            clock.seconds += 2
+            await b.beat()
+        assert b.leader.is_leader
+        answered_call(b.store.sessions, "call-2", "13800000002")
+        for _ in range(3):
+            clock.seconds += 2
+            await b.beat()
+        with b.store.sessions() as session:
+            rows = session.execute(
+                select(SurveyJob.linkedid, SurveyJob.status, SurveyJob.attempts).order_by(
+                    SurveyJob.linkedid
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [("call-1", "unknown", 1), ("call-2", "answered", 1)]
+        placed = a.ami.originated + b.ami.originated
+        assert len(placed) == 2 and len(set(placed)) == 2, placed  # each survey call once
+
+    asyncio.run(scenario())
+
+
+SCENARIOS: list[Callable[[str], None]] = [
+    two_desks_never_hold_one_agent,
+    a_dead_controllers_claim_expires_and_a_live_ones_is_renewed,
+    one_leader_and_a_takeover_when_its_lease_expires,
+    a_survey_call_is_placed_once_when_the_leader_dies,
+]
+
+
+# --- on SQLite ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path / 'shared.db'}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
+def test_on_one_sqlite_file(scenario: Callable[[str], None], sqlite_url: str) -> None:
+    scenario(sqlite_url)
+
+
+def test_a_claim_goes_ahead_on_local_claims_when_the_database_is_away(
+    sqlite_url: str,
+) -> None:
+    clock = Clock()
+    a = desk(sqlite_url, "controller-a", clock)
+
+    def away(*_args: object) -> str | None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    assert a.shared is not None
+    a.shared.take = away  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        assert await a.claim(AGENT, "call-1"), "the call is not held up"
+        assert not await a.claim(AGENT, "call-2"), "our own claims still hold"
+        a.release(AGENT)
+        assert await a.claim(AGENT, "call-3")
+
+    asyncio.run(scenario())
+
+
+def test_without_shared_claims_the_desk_keeps_to_memory(sqlite_url: str) -> None:
+    sessions = sessions_for(sqlite_url)
+    d = RoutingDesk(DIRECTORY, Presence(DIRECTORY), sessions)
+
+    async def scenario() -> None:
+        assert await d.claim(AGENT)
+        assert not await d.claim(AGENT)
+        d.release(AGENT)
+        assert await d.claim(AGENT)
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        assert session.scalars(select(AgentClaim)).all() == []
+        assert session.execute(text("SELECT 1")).scalar() == 1

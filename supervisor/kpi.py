@@ -198,7 +198,9 @@ def compute(
         wait = max(0.0, (first.answered_at - asked_at).total_seconds())
         rating = ratings.get(call.linkedid)
         for figures in [*buckets, *([agent_bucket] if agent_bucket else [])]:
-            figures.asked += figures is agent_bucket
+            if figures is agent_bucket:  # an agent's calls are the calls they answered
+                figures.calls += 1
+                figures.asked += 1
             figures.answered += 1
             figures.answered_15s += wait <= ANSWER_SECONDS
             figures.wait_total += wait

@@ -358,7 +358,7 @@ function barChart(rows, max, target) {
     if (text !== undefined) n.textContent = text;
     return n;
   };
-  const h = 22, left = 90, width = 360;
+  const h = 22, left = 150, width = 360;
   const top = Math.max(1, max || Math.max(1, ...rows.map((r) => r[1] || 0)));
   const svg = mk("svg", { width: left + width + 60, height: h * rows.length + 10, role: "img" });
   rows.forEach(([label, value], i) => {

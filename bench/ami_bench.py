@@ -36,6 +36,9 @@ weigh on the measured rows' garbage collections. Rows:
   manager   hotline's whole production path: the same, but handed on as AmiClient does it
             (ivr.ami._Manager's one callback, then AmiClient._dispatch; with --tree on a tree
             older than that, panoramisk's Manager.dispatch with the pattern "*")
+  followed  manager, with AmiClient told the events the controller follows (FOLLOWED below):
+            the others are dropped before conversion. What the controller gets once it passes
+            that set (ivr/controller.py does not yet)
 
 Lag mode (--lag, after the throughput rows unless --lag-only): a separate process runs an
 asyncio TCP server that plays Asterisk's AMI (banner, Login answered with Success and a
@@ -65,6 +68,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import inspect
 import json
 import os
 import random
@@ -98,7 +102,17 @@ RECORDING = ROOT / "tests" / "data" / "ami_first_call.jsonl"
 RESULTS = ROOT / "bench" / "results"
 BANNER = "Asterisk Call Manager/9.0.0\r\n"
 GOAL = 0.7  # hotline's events/s at least this share of raw panoramisk's
-ROWS = ("raw", "utf8", "plain", "presence", "hotline", "manager")
+# The events hotline's controller follows, by consumer (ivr/controller.py wires them):
+# presence (ivr.presence_events), call records (ivr.calltracker), callbacks' results (UserEvent),
+# the supervisors' monitor (supervisor/monitor.py). The "followed" row passes them to AmiClient.
+FOLLOWED = frozenset(
+    {"DeviceStateChange", "UserEvent"}
+    | {"Newchannel", "Newstate", "DialBegin", "DialEnd", "Hangup"}
+    | {"OriginateResponse", "ChanSpyStart", "ChanSpyStop"}
+)
+ROWS: tuple[str, ...] = ("raw", "utf8", "plain", "presence", "hotline", "manager")
+if "events" in inspect.signature(AmiClient).parameters:  # not in trees before 2026-11-28
+    ROWS += ("followed",)
 CALLER_UID, AGENT_UID = "1795817906.6", "1795817911.7"
 CALLER_CHAN, AGENT_CHAN = "callers-00000006", "agent1001-00000007"
 EXTRA_CHANGES = ("login", "logout", "pause", "resume")
@@ -304,8 +318,9 @@ def make_protocol(row: str, sink: Sink) -> Any:
     protocol: Any = AMIProtocol() if row == "raw" else _Utf8Protocol()
     protocol.connection_made(_Transport())
     protocol.encoding = "utf8"  # as panoramisk's Manager sets it on connect
-    if row == "manager":
-        client = AmiClient("127.0.0.1", 0, "bench", "x", on_event=sink.on_event)
+    if row in ("manager", "followed"):
+        follow = {"events": FOLLOWED} if row == "followed" else {}
+        client = AmiClient("127.0.0.1", 0, "bench", "x", on_event=sink.on_event, **follow)
         if hasattr(ivr.ami, "_Manager"):  # AmiClient's own manager: one callback, no patterns
             protocol.factory = ivr.ami._Manager(client._dispatch, loop=None)
         else:  # an older tree (--tree): panoramisk's Manager with the pattern "*"
@@ -348,10 +363,12 @@ class Feeder:
         self.wall += time.perf_counter() - wall
         self.cpu += time.process_time() - cpu
 
-    def report(self) -> dict[str, Any]:
-        events = self.sink.events
+    def report(self, stream_events: int | None = None) -> dict[str, Any]:
+        """`stream_events`: the events fed, when the row's sink saw only some (followed)."""
+        events = stream_events or self.sink.events
         return {
             "events": events,
+            "delivered": self.sink.events,
             "seconds": round(self.wall, 4),
             "cpu_seconds": round(self.cpu, 4),
             "events_per_s": round(events / self.wall),
@@ -374,8 +391,15 @@ def throughput(args: argparse.Namespace, directory: Directory, data: list[bytes]
             k = (n + r) % len(ROWS)
             for row in ROWS[k:] + ROWS[:k]:
                 feeders[row].feed(piece)
-        rows = {row: feeder.report() for row, feeder in feeders.items()}
+        fed = feeders["raw"].sink.events
+        rows = {
+            row: feeder.report(fed if row == "followed" else None)
+            for row, feeder in feeders.items()
+        }
         counts = {row: v["events"] for row, v in rows.items()}
+        outcome = {row: (v["presence_changes"], v["call_changes"]) for row, v in rows.items()}
+        if any(outcome[row] != outcome["hotline"] for row in ROWS[4:]):
+            raise SystemExit(f"ami_bench: rows changed presence/calls differently: {outcome}")
         if len(set(counts.values())) != 1:
             raise SystemExit(f"ami_bench: rows saw different event counts: {counts}")
         raw = rows["raw"]["events_per_s"]
@@ -389,6 +413,7 @@ def throughput(args: argparse.Namespace, directory: Directory, data: list[bytes]
             f"round {r + 1}: "
             + ", ".join(f"{row} {rows[row]['events_per_s']:,}/s" for row in ROWS)
             + f"; hotline/raw {ratios['hotline/raw']:.2f}, manager/raw {ratios['manager/raw']:.2f}"
+            + (f", followed/raw {ratios['followed/raw']:.2f}" if "followed" in ROWS else "")
         )
     summary: dict[str, Any] = {
         f"{row}_events_per_s": round(
@@ -748,7 +773,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"\nmedian over {args.rounds} rounds: raw {s['raw_events_per_s']:,}/s, hotline "
                 f"{s['hotline_events_per_s']:,}/s; hotline/raw {s['hotline/raw']:.2f} (goal >= "
                 f"{GOAL}: {'met' if s['goal_met'] else 'NOT met'}); manager/raw "
-                f"{s['manager/raw']:.2f}; us/event: "
+                f"{s['manager/raw']:.2f}"
+                + (f"; followed/raw {s['followed/raw']:.2f}" if "followed" in ROWS else "")
+                + "; us/event: "
                 + ", ".join(f"{row} {s[f'{row}_us_per_event']:.1f}" for row in ROWS)
             )
         del data

@@ -16,7 +16,7 @@ import asyncio
 import codecs
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
 from panoramisk import Manager
@@ -92,6 +92,15 @@ def plain_event(message: Mapping[str, Any]) -> Event:
     return out
 
 
+def event_name(message: Mapping[str, Any]) -> object:
+    """A panoramisk Message's Event header, read without converting the message."""
+    store = getattr(message, "_store", None)
+    if type(store) is dict:
+        pair = store.get("event")
+        return pair[1] if pair else None
+    return message.get("Event")
+
+
 class AmiClient:
     def __init__(
         self,
@@ -103,10 +112,14 @@ class AmiClient:
         on_login: Callable[[], None] | None = None,
         connect_timeout: float = 5.0,
         action_timeout: float = 5.0,
+        events: Collection[str] | None = None,
     ) -> None:
+        """`events`: the event names `on_event` follows (None: every event); the others are
+        dropped before they are converted, which is most of a busy Asterisk's stream."""
         self.host, self.port, self.username = host, port, username
         self._secret = secret
         self.on_event = on_event
+        self.events = None if events is None else frozenset(events) | {"FullyBooted"}
         self.on_login_cb = on_login
         self.connect_timeout = connect_timeout
         self.action_timeout = action_timeout
@@ -182,6 +195,8 @@ class AmiClient:
         log.warning("event=ami.disconnected where=%s dropped_actions=%d", self.where, len(stale))
 
     def _dispatch(self, message: Mapping[str, Any]) -> None:
+        if self.events is not None and event_name(message) not in self.events:
+            return
         event = plain_event(message)
         if event.get("Event") == "FullyBooted":
             self.fully_booted.set()

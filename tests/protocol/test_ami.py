@@ -126,6 +126,30 @@ def test_events_arrive_as_plain_strings_with_line_breaks_blanked_and_repeats_joi
     assert all(type(v) is str for e in events for v in e.values())
 
 
+def test_only_the_events_followed_reach_on_event_and_fully_booted_is_still_seen() -> None:
+    events: list[Event] = []
+
+    async def body(ami: FakeAmi, port: int) -> None:
+        client = AmiClient(
+            "127.0.0.1", port, "hotline", "pw", on_event=events.append, events={"Hangup"}
+        )
+        await client.connect()
+        await client.wait_fully_booted(2)
+        ami.push(
+            b"Event: VarSet\r\nVariable: X\r\n\r\n"
+            b"Event: Hangup\r\nUniqueid: 1.1\r\n\r\n"
+            b"Event: Newexten\r\nExten: 12333\r\n\r\n"
+        )
+        await asyncio.sleep(0.2)
+        client.close()
+
+    run(body)
+    assert [(e["Event"], e.get("Uniqueid")) for e in events] == [
+        ("FullyBooted", None),
+        ("Hangup", "1.1"),
+    ]
+
+
 def test_a_wrong_secret_is_a_one_line_error() -> None:
     async def body(_ami: FakeAmi, port: int) -> None:
         client = AmiClient("127.0.0.1", port, "hotline", "wrong")

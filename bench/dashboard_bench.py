@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import random
 import statistics
 import sys
@@ -152,6 +153,7 @@ async def main() -> int:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     directory = load_directory(REPO / "config" / "seats.toml")
     # 200 calls need more than the four sample agents: 120 agents spread over the offices
     from dataclasses import replace
@@ -274,6 +276,8 @@ async def main() -> int:
     costs = sorted(handle_costs)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "calls": args.calls,
         "events_per_s": round(events / elapsed, 1),
         "seconds": elapsed,

@@ -122,6 +122,7 @@ function connect() {
   source.onerror = () => { connState = "offline"; showConn(); };
 }
 
+let lastAlerts = "";
 function render() {
   if (!board) return;
   const only = $("#district").value;
@@ -167,15 +168,21 @@ function render() {
   $("#longest-wait").dataset.from = queue.length ? queue[0].joined_at : "";
   $("#longest-wait").className = "tick";
 
-  $("#districts tbody").replaceChildren(...board.districts.map((d) => el("tr",
-    { "data-district": d.id, class: d.agents && d.away === d.agents ? "all-away" : "" },
-    el("td", {}, officeName(d.id)), el("td", {}, d.calls), el("td", {}, d.queued),
-    el("td", {}, d.agents), el("td", {}, d.available), el("td", {}, d.away))));
+  syncRows($("#districts tbody"), board.districts, (d) => d.id,
+    (d) => [d.calls, d.queued, d.agents, d.available, d.away].join("|"),
+    (d) => el("tr", { "data-district": d.id, class: d.agents && d.away === d.agents ? "all-away" : "" },
+      el("td", {}, officeName(d.id)), el("td", {}, d.calls), el("td", {}, d.queued),
+      el("td", {}, d.agents), el("td", {}, d.available), el("td", {}, d.away)));
 
-  $("#alerts").replaceChildren(...board.alerts.filter((a) => !only || !a.district || a.district === only)
-    .map((a) => el("div", { class: `alert ${a.kind}`, "data-kind": a.kind }, t(a.kind) + " · " +
+  const alerts = board.alerts.filter((a) => !only || !a.district || a.district === only);
+  const alertKey = JSON.stringify(alerts) + lang;
+  if (alertKey !== lastAlerts) {
+    lastAlerts = alertKey;
+    $("#alerts").querySelectorAll(".alert:not(.flash)").forEach((n) => n.remove());
+    $("#alerts").append(...alerts.map((a) => el("div", { class: `alert ${a.kind}`, "data-kind": a.kind }, t(a.kind) + " · " +
       [a.district ? officeName(a.district) : "", a.agent_id || "", a.seconds ? secs(a.seconds) : "",
         a.percent !== undefined ? `${a.percent}%` : ""].filter(Boolean).join(" · "))));
+  }
 
   renderMonitor(board.monitor || null);
   tick();
@@ -201,7 +208,8 @@ function tick() {
   document.querySelectorAll(".tick").forEach((node) => {
     const from = parseFloat(node.dataset.from);
     const until = parseFloat(node.dataset.until);
-    node.textContent = isNaN(from) ? "-" : secs((isNaN(until) ? n : until) - from);
+    const text = isNaN(from) ? "-" : secs((isNaN(until) ? n : until) - from);
+    if (node.textContent !== text) node.textContent = text;
   });
 }
 

@@ -19,7 +19,6 @@ step (NTP) when the controllers run on several machines. Blocking: call from a w
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import Callable, Collection
@@ -58,10 +57,11 @@ class SchedulerLease(Base):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # held without a break
 
 
-def holder_name(label: str = "") -> str:
-    """This controller process, as the lease tables name it: host, pid, a random tail."""
-    tail = uuid.uuid4().hex[:8]
-    return f"{socket.gethostname()}:{os.getpid()}{':' + label if label else ''}:{tail}"
+def holder_name(label: str) -> str:
+    """This controller, as the lease tables name it: the host and a label unique on it (the
+    FastAGI port). Stable across restarts: a controller restarted after a crash takes its own
+    lease and claims back at once instead of waiting for them to expire."""
+    return f"{socket.gethostname()}:{label}"
 
 
 def _utcnow() -> datetime:

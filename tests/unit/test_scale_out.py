@@ -8,13 +8,14 @@ on a real PostgreSQL server in tests/stack/test_scale_out.py."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,8 +50,25 @@ class Clock:
         return self.seconds
 
 
+OPEN: list[Engine] = []  # engines a scenario opened, disposed when it ends
+
+
 def sessions_for(url: str) -> sessionmaker[Session]:
-    return session_factory(open_engine(url))
+    engine = open_engine(url)
+    OPEN.append(engine)
+    return session_factory(engine)
+
+
+def disposing(scenario: Callable[[str], None]) -> Callable[[str], None]:
+    @functools.wraps(scenario)
+    def run(url: str) -> None:
+        try:
+            scenario(url)
+        finally:
+            while OPEN:
+                OPEN.pop().dispose()
+
+    return run
 
 
 def desk(url: str, holder: str, clock: Clock) -> RoutingDesk:
@@ -69,6 +87,7 @@ async def settle(d: RoutingDesk) -> None:
 # --- the scenarios (also run on PostgreSQL) ------------------------------------------------
 
 
+@disposing
 def two_desks_never_hold_one_agent(url: str) -> None:
     clock = Clock()
     a, b = desk(url, "controller-a", clock), desk(url, "controller-b", clock)
@@ -93,6 +112,7 @@ def two_desks_never_hold_one_agent(url: str) -> None:
     asyncio.run(scenario())
 
 
+@disposing
 def a_dead_controllers_claim_expires_and_a_live_ones_is_renewed(url: str) -> None:
     clock = Clock()
     a, b = desk(url, "controller-a", clock), desk(url, "controller-b", clock)
@@ -112,6 +132,7 @@ def a_dead_controllers_claim_expires_and_a_live_ones_is_renewed(url: str) -> Non
     asyncio.run(scenario())
 
 
+@disposing
 def one_leader_and_a_takeover_when_its_lease_expires(url: str) -> None:
     clock = Clock()
     lease = timedelta(seconds=6)
@@ -201,6 +222,7 @@ def answered_call(sessions: sessionmaker[Session], linkedid: str, caller: str) -
         )
 
 
+@disposing
 def a_survey_call_is_placed_once_when_the_leader_dies(url: str) -> None:
     clock = Clock()
     policy = SurveyPolicy(opens=datetime.min.time(), per_caller=timedelta(0))
@@ -289,9 +311,8 @@ def test_on_one_sqlite_file(scenario: Callable[[str], None], sqlite_url: str) ->
     scenario(sqlite_url)
 
 
-def test_a_claim_goes_ahead_on_local_claims_when_the_database_is_away(
-    sqlite_url: str,
-) -> None:
+@disposing
+def a_claim_goes_ahead_on_local_claims_when_the_database_is_away(sqlite_url: str) -> None:
     clock = Clock()
     a = desk(sqlite_url, "controller-a", clock)
 
@@ -310,7 +331,8 @@ def test_a_claim_goes_ahead_on_local_claims_when_the_database_is_away(
     asyncio.run(scenario())
 
 
-def test_without_shared_claims_the_desk_keeps_to_memory(sqlite_url: str) -> None:
+@disposing
+def without_shared_claims_the_desk_keeps_to_memory(sqlite_url: str) -> None:
     sessions = sessions_for(sqlite_url)
     d = RoutingDesk(DIRECTORY, Presence(DIRECTORY), sessions)
 
@@ -324,3 +346,11 @@ def test_without_shared_claims_the_desk_keeps_to_memory(sqlite_url: str) -> None
     with sessions() as session:
         assert session.scalars(select(AgentClaim)).all() == []
         assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_claim_goes_ahead_on_local_claims_when_the_database_is_away(sqlite_url: str) -> None:
+    a_claim_goes_ahead_on_local_claims_when_the_database_is_away(sqlite_url)
+
+
+def test_without_shared_claims_the_desk_keeps_to_memory(sqlite_url: str) -> None:
+    without_shared_claims_the_desk_keeps_to_memory(sqlite_url)

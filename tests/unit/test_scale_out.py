@@ -19,7 +19,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import load_directory
+from ivr.config import Settings, load_directory, load_settings
+from ivr.dialplan import render_inbound
 from ivr.leader import SchedulerLeader
 from ivr.routing_desk import RoutingDesk
 from ivr.survey_policy import SurveyPolicy
@@ -29,7 +30,7 @@ from routing.presence import Presence
 from store.db import open_engine, session_factory, write
 from store.leases import AgentClaim, AgentClaims, LeaderLease
 from store.models import Call, Leg, SurveyJob
-from tests.conftest import REPO
+from tests.conftest import REPO, write_config
 
 DIRECTORY = load_directory(REPO / "config" / "seats.toml")
 AGENT = next(iter(DIRECTORY.agents))
@@ -354,3 +355,42 @@ def test_a_claim_goes_ahead_on_local_claims_when_the_database_is_away(sqlite_url
 
 def test_without_shared_claims_the_desk_keeps_to_memory(sqlite_url: str) -> None:
     without_shared_claims_the_desk_keeps_to_memory(sqlite_url)
+
+
+# --- configuration and the dialplan for several controllers --------------------------------
+
+
+def two_controller_settings(tmp_path: Path, url: str) -> Settings:
+    config = write_config(tmp_path, agi_port=4573)
+    text = config.read_text()
+    text = text.replace('url = "sqlite:///hotline.db"', f'url = "{url}"\nleader_lease = 6')
+    text = text.replace(
+        "[dialplan]\n", '[dialplan]\nagi_addresses = ["127.0.0.1:4573", "10.0.0.2:4574"]\n'
+    )
+    config.write_text(text)
+    return load_settings(config)
+
+
+def test_postgresql_turns_shared_claims_on_and_sqlite_keeps_them_in_memory(
+    tmp_path: Path,
+) -> None:
+    pg = two_controller_settings(tmp_path / "pg", "postgresql+psycopg://h:p@127.0.0.1:1/h")
+    assert pg.scale.shared_claims and pg.scale.leader_lease == 6
+    assert pg.dialplan.agi_more == (("10.0.0.2", 4574),)
+    lite = load_settings(write_config(tmp_path / "lite"))
+    assert not lite.scale.shared_claims and lite.dialplan.agi_more == ()
+
+
+def test_the_dialplan_takes_controllers_in_turn_and_the_next_on_failure(tmp_path: Path) -> None:
+    settings = two_controller_settings(tmp_path, "sqlite:///x.db")
+    inbound = render_inbound(settings)
+    a, b = "agi://127.0.0.1:4573/12333", "agi://10.0.0.2:4574/12333"
+    lines = [line.split(",", 1)[1] if "," in line else line for line in inbound.splitlines()]
+    assert "Set(GLOBAL(HOTLINE_AGI_TURN)=$[(0${GLOBAL(HOTLINE_AGI_TURN)} + 1) % 2])" in lines
+    assert inbound.index(f"n(agi_turn_0),AGI({a})") < inbound.index(f"AGI({b})")
+    assert inbound.index(f"n(agi_turn_1),AGI({b})") < inbound.rindex(f"AGI({a})")
+    assert inbound.count('"${AGISTATUS}" != "FAILURE"') == 2
+    # then, as with one controller, the fallback queue for a call nobody handled
+    assert inbound.index("n(agi_done)") < inbound.index("Queue(hotline-fallback")
+    one = load_settings(write_config(tmp_path / "one"))
+    assert "HOTLINE_AGI_TURN" not in render_inbound(one)

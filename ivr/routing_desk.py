@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotline.routing")
 
 
-CALLBACK_NUMBER = re.compile(r"^\d{3,20}$")  # a caller ID we will dial back: digits only
+# a caller ID we will dial back: ASCII digits only (\d takes any script's digits and $ a
+# trailing newline)
+CALLBACK_NUMBER = re.compile(r"^[0-9]{3,20}\Z")
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def refusal(
     policy: SurveyPolicy,
 ) -> str | None:
     """Why no survey call may go to this caller, or None when one may."""
-    if not number.isdigit() or not 3 <= len(number) <= 20:
+    if not (number.isascii() and number.isdigit()) or not 3 <= len(number) <= 20:
         return "no callable number"
     if do_not_call:
         return "do-not-call list"

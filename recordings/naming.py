@@ -23,8 +23,11 @@ DIALPLAN_FILE_EXPRESSION = f"{LINKEDID_EXPRESSION}.wav"
 PARTIES = ("caller", "agent")
 ARCHIVE_FOLDER = "archive"
 PLAYBACK_FOLDER = "playback"
-_LINKEDID = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
-_FILE = re.compile(r"^(?P<linkedid>[0-9A-Za-z._-]{1,64}?)(?:-(?P<party>caller|agent))?\.wav$")
+# starts with a letter or digit: never a hidden file, never read as a command-line option
+_LINKEDID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}\Z")
+_FILE = re.compile(
+    r"^(?P<linkedid>[0-9A-Za-z][0-9A-Za-z._-]{0,63}?)(?:-(?P<party>caller|agent))?\.wav\Z"
+)
 
 
 def _checked(linkedid: str) -> str:

@@ -201,8 +201,11 @@ class ControllerProcess:
 
 
 @contextmanager
-def running_controller(stack: Stack, config: Path | None = None) -> Iterator[ControllerProcess]:
-    """`hotline serve` as a process; on exit it must stop cleanly on SIGTERM (exit 0)."""
+def running_controller(
+    stack: Stack, config: Path | None = None, killed: bool = False
+) -> Iterator[ControllerProcess]:
+    """`hotline serve` as a process; on exit it must stop cleanly on SIGTERM (exit 0), unless
+    the test `killed` it on purpose."""
     log = stack.folder / f"controller-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -230,6 +233,9 @@ def running_controller(stack: Stack, config: Path | None = None) -> Iterator[Con
                 process.kill()
                 process.wait()
                 pytest.fail("the controller did not stop within 15 s of SIGTERM")
+    if killed:
+        assert process.returncode == -signal.SIGKILL, proc.text()
+        return
     assert process.returncode == 0, proc.text()
     assert "event=controller.stopped" in proc.text()
 

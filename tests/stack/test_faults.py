@@ -66,7 +66,7 @@ def test_controller_killed_mid_call_the_caller_reaches_a_person_and_the_row_is_c
         max_calls=1,
     )
     try:
-        with running_controller(stack) as first:
+        with running_controller(stack, killed=True) as first:
             # the caller listens to the menus and presses nothing
             silent = sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), caller)
             party = sipp.start_caller(work, "caller", silent, SIP_PORT, timeout_s=90)

@@ -4,10 +4,10 @@ The controller's own path is driven with synthetic AMI events for N concurrent c
 200): each event goes through the real call tracker (`ivr.calltracker`), presence
 (`ivr.presence_events`) and the dashboard's board and SSE hub (`supervisor.plugin` does the
 same), served by the real aiohttp app on loopback. Real headless Chromium (Debian's chromium,
-driven by Playwright) shows the real dashboard page, logged in; a hook added before the page's
-scripts runs after the page's own `board` handler (so after it rendered the frame) and notes,
-for every probe call, when it first appeared: `Date.now()` there minus the wall-clock time
-the probe's Newchannel was handed to the tracker, on the same machine.
+driven by Playwright) shows the real dashboard page, logged in; the page calls a hook right
+after it drew a frame, which notes, for every probe call, when it first appeared on screen:
+`Date.now()` there minus the wall-clock time the probe's Newchannel was handed to the tracker,
+on the same machine.
 
 Load: N calls are kept live; each call goes IVR -> agent ringing -> talking -> hang-up and is
 replaced by a new one, so events keep flowing at `--rate` events/s (default 200/s: about ten
@@ -53,30 +53,19 @@ from supervisor.web import Supervision, build_app  # noqa: E402
 
 PASSWORD = "benchmark-password"
 HOOK = """
-(() => {
-  window.__lat = []; window.__seen = new Set(); window.__frames = 0; window.__work = [];
-  const Native = window.EventSource;
-  window.EventSource = function (url) {
-    const source = new Native(url);
-    let began = 0;
-    // registered before the page's own handler, and the next one after it: their difference
-    // is what the page spends on a frame (parse and draw)
-    source.addEventListener("board", () => { began = performance.now(); });
-    setTimeout(() => source.addEventListener("board", (e) => {
-      const now = Date.now();
-      window.__work.push(performance.now() - began);
-      window.__frames += 1;
-      const data = JSON.parse(e.data);
-      for (const c of data.calls) {
-        if (c.linkedid.startsWith("probe-") && !window.__seen.has(c.linkedid)) {
-          window.__seen.add(c.linkedid);
-          window.__lat.push(now - parseFloat(c.linkedid.split("-")[1]));
-        }
-      }
-    }), 0);
-    return source;
-  };
-})();
+window.__lat = []; window.__seen = new Set(); window.__frames = 0; window.__work = [];
+// called by the page right after it drew a frame (its parse and draw time given)
+window.__drawn = (board, work) => {
+  const now = Date.now();
+  window.__frames += 1;
+  window.__work.push(work);
+  for (const c of board.calls) {
+    if (c.linkedid.startsWith("probe-") && !window.__seen.has(c.linkedid)) {
+      window.__seen.add(c.linkedid);
+      window.__lat.push(now - parseFloat(c.linkedid.split("-")[1]));
+    }
+  }
+};
 """
 
 

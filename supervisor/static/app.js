@@ -113,12 +113,22 @@ function translate() {
 
 function connect() {
   const source = new EventSource("/api/events");
+  // only the newest frame is drawn: frames that arrived while the page was busy are skipped
+  let latest = null;
   source.addEventListener("board", (e) => {
-    board = JSON.parse(e.data);
-    offset = Date.now() / 1000 - board.sent_at;
-    connState = "live"; showConn();
-    render();
+    const queued = latest !== null;
+    latest = e.data;
+    if (!queued) setTimeout(drawLatest, 0);
   });
+  function drawLatest() {
+    const began = performance.now();
+    board = JSON.parse(latest);
+    latest = null;
+    offset = Date.now() / 1000 - board.sent_at;
+    if (connState !== "live") { connState = "live"; showConn(); }
+    render();
+    if (window.__drawn) window.__drawn(board, performance.now() - began);  // benchmark hook
+  }
   source.onerror = () => { connState = "offline"; showConn(); };
 }
 

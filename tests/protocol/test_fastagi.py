@@ -232,6 +232,10 @@ def test_arguments_are_quoted_and_line_breaks_refused() -> None:
     for bad in ("a\nEXEC System rm", "a\rb", "a\0b"):
         with pytest.raises(ValueError):
             quote(bad)
+        for _ in range(2):  # refused every time: only good lines are remembered
+            with pytest.raises(ValueError):
+                format_command("SET VARIABLE", "X", bad)
+    assert format_command("SET VARIABLE", "X", "a b") == b'SET VARIABLE "X" "a b"\n'
 
 
 def test_reply_parsing() -> None:
@@ -239,3 +243,52 @@ def test_reply_parsing() -> None:
     timeout = parse_reply("200 result= (timeout)")
     assert (timeout.result, timeout.data) == ("", "timeout")
     assert parse_reply("200 result=1 (PJSIP/agent1001-0001)").data == "PJSIP/agent1001-0001"
+
+
+def test_replies_cut_across_reads_or_early_hangup_notices_are_read_whole() -> None:
+    got: list[object] = []
+
+    async def handler(session: AgiSession) -> None:
+        got.append((await session.command("STREAM FILE", "hello", "")).rest)
+        await asyncio.sleep(0.1)  # the caller hangs up between two commands
+        got.append((await session.command("GET VARIABLE", "DIALSTATUS")).data)
+        got.append(session.hung_up)
+
+    async def body(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(headers())
+        await reader.readline()
+        for part in (b"200 res", b"ult=0 endp", b"os=1234\n"):
+            writer.write(part)
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        writer.write(b"HANGUP\n")
+        await reader.readline()
+        writer.write(b"200 result=1 (ANSWER)\n")
+        await asyncio.sleep(0.1)
+        writer.close()
+
+    asyncio.run(with_server(handler, body))
+    assert got == ["endpos=1234", "ANSWER", True]
+
+
+def test_a_reply_line_over_the_limit_fails_the_command_not_the_server() -> None:
+    outcomes: list[str] = []
+
+    async def handler(session: AgiSession) -> None:
+        try:
+            await session.command("GET VARIABLE", "X")
+        except AgiCommandFailed as exc:
+            outcomes.append(str(exc))
+
+    async def body(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(headers())
+        await reader.readline()
+        writer.write(b"200 result=1 (" + b"x" * 40_000)
+        await writer.drain()
+        await reader.read()  # the server ends the session
+        writer.close()
+
+    asyncio.run(with_server(handler, body))
+    assert outcomes == ["GET VARIABLE: a reply line longer than 16384 bytes"]

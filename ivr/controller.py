@@ -129,7 +129,10 @@ class Controller:
     def _on_event(self, event: Event) -> None:
         at = event_time(event)
         changed = apply_event(self.calls.presence, self.directory, event, at) or (
-            self.callbacks.on_result(event) if event.get("Event") == "UserEvent" else None
+            # every controller hears a callback's result; the leader (who placed it) keeps it
+            self.callbacks.on_result(event)
+            if event.get("Event") == "UserEvent" and self.leader.is_leader
+            else None
         )
         if changed:
             log.info(changed)

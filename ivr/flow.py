@@ -538,6 +538,9 @@ def load_flow(
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # a SafeLoader
     except OSError as exc:
         raise FlowError([Problem(path, 0, None, f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        text = f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"
+        raise FlowError([Problem(path, 0, None, text)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0

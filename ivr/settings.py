@@ -26,6 +26,12 @@ def load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -46,7 +52,8 @@ class Table:
         if key in self.data:
             return self.data[key]
         if default is _MISSING:
-            raise ConfigError(f"{self.file}: {self.where} {key}: missing; expected {expected}")
+            where = f"{self.where} {key}" if self.where else key
+            raise ConfigError(f"{self.file}: {where}: missing; expected {expected}")
         return default
 
     def table(self, key: str, required: bool = True) -> Table:

@@ -143,7 +143,8 @@ class Controller:
             self.store.submit("calls", calls_and_legs(changes))
         if self.web is not None:
             self.web.on_event(event, changes, changed is not None)
-        self.recorder.on_changes(changes)
+        if self.leader.is_leader:  # one controller catalogues and processes each recording;
+            self.recorder.on_changes(changes)  # a new leader's reconciliation catches up
 
     def reload_directory(self) -> None:
         """SIGHUP: read the seat directory again; a broken file keeps the old one running."""

@@ -186,7 +186,8 @@ class Accounts:
             user = s.get(WebUser, row.username)
             if user is None or user.disabled:
                 return None
-            row.expires_at = now + self.lifetime
+            if _aware(row.expires_at) < now + self.lifetime - timedelta(minutes=1):
+                row.expires_at = now + self.lifetime  # slid at most once a minute
             return User(user.username, user.role, user.district, user.phone), row.csrf
 
     def close_session(self, token: str) -> None:

@@ -213,6 +213,10 @@ class _Handlers:
                 request, "表单已过期，请重试 / The form expired, try again"
             )
         now = time.monotonic()
+        if len(self.sup.failures) > 10_000:  # forget names nobody tried lately
+            self.sup.failures = {
+                k: v for k, v in self.sup.failures.items() if v and now - v[-1] < LOCK_SECONDS
+            }
         recent = [t for t in self.sup.failures.get(username, []) if now - t < LOCK_SECONDS]
         self.sup.failures[username] = recent
         if len(recent) >= MAX_FAILURES:
@@ -293,12 +297,17 @@ class _Handlers:
         for key, value in SECURITY_HEADERS.items():
             response.headers[key] = value
         await response.prepare(request)
+        token = request.cookies.get(SESSION_COOKIE, "")
         queue = self.sup.hub.subscribe()
         try:
             while True:
                 try:
                     message = await asyncio.wait_for(queue.get(), 15)
                 except TimeoutError:
+                    # a stream outlives no session: logged out or expired, it ends here
+                    still = await asyncio.to_thread(self.sup.accounts.resume, token)
+                    if still is None:
+                        break
                     message = b": keep-alive\n\n"
                 await response.write(message)
         except (ConnectionResetError, asyncio.CancelledError):

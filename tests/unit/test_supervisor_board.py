@@ -55,3 +55,24 @@ def test_alerts_for_a_long_wait_a_long_call_and_a_district_with_every_seat_away(
     districts = {d["id"]: d for d in snap["districts"]}  # type: ignore[union-attr]
     assert districts["xihu"]["away"] == 2 and districts["city"]["calls"] == 2
     assert len(districts) == 14  # the city centre and the 13 districts and counties
+
+
+def test_a_caller_in_hotlines_line_shows_queued_with_the_longest_wait_first() -> None:
+    t0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    line = [("B", t0 + timedelta(seconds=30)), ("A", t0 + timedelta(seconds=10))]
+    board = Board(
+        DIRECTORY,
+        Presence(DIRECTORY, started=t0).snapshot,
+        waiting=lambda: line,
+        node_of={"C": "main_menu"}.get,
+    )
+    board.apply(
+        [
+            ("call.started", CallSnapshot(cid, "PJSIP/c", f"1390000000{n}", "", "12333", t0))
+            for n, cid in enumerate("ABC")
+        ]
+    )
+    snap = board.snapshot(t0 + timedelta(seconds=40))
+    states = {c["linkedid"]: (c["state"], c["node"]) for c in snap["calls"]}  # type: ignore[union-attr]
+    assert states == {"A": ("queued", ""), "B": ("queued", ""), "C": ("ivr", "main_menu")}
+    assert [w["linkedid"] for w in snap["queue"]] == ["A", "B"]  # type: ignore[union-attr]

@@ -91,8 +91,9 @@ class SupervisorWeb:
             ) from None
         log.info("event=web.ready url=http://%s:%d/", self.settings.host, self.settings.port)
 
-    def tick(self) -> None:
-        """Once a second: queue joins and wrap-ups end without an AMI event."""
+    async def tick(self) -> None:
+        """Once a second: queue joins, IVR nodes and wrap-up ends come without an AMI event.
+        (A coroutine: APScheduler runs plain functions in a thread, off the loop.)"""
         if self.hub.clients:
             self.hub.notify()
 

@@ -9,7 +9,8 @@ Steps for one call (`process`):
 2. Archive: the mixed file and each party's file to MP3 or Ogg/Opus in one ffmpeg run.
 3. Verify: each archive copy's duration (ffprobe) against its source WAV's, within
    `tolerance`; a copy that does not match is deleted and the source kept.
-4. Playback: a loudness-normalised copy (EBU R128, ffmpeg's loudnorm) of the mixed file.
+4. Playback: a loudness-normalised copy of the mixed file (active speech at -20 dBFS,
+   limited), for listening.
 5. Only when every copy verified, and `remove_source` is set, the source WAVs are removed.
 
 Runs in worker threads (the work is in ffmpeg processes); `process_many` bounds how many at
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import naming
-from .qa import FRAME_MS, QaMeasures, measure
+from .qa import FRAME_MS, QaMeasures, measure, playback_gain
 from .wav import wav_info
 
 ARCHIVE_CODECS: dict[str, tuple[str, list[str]]] = {
@@ -182,13 +183,16 @@ def transcode(sources: list[tuple[Path, Path]], fmt: str) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def normalise(src: Path, dst: Path, fmt: str) -> None:
-    """A loudness-normalised copy for listening (EBU R128 -16 LUFS, true peak -1.5 dB)."""
+def normalise(src: Path, dst: Path, fmt: str, gain_db: float) -> None:
+    """A copy for listening at an even loudness: the gain that brings the call's active speech
+    level to -20 dBFS (`qa.playback_gain`, from the levels already streamed), and a limiter
+    so no peak clips. One streaming pass; no resampling (loudnorm's 192 kHz upsampling cost
+    ten times the archive itself, measured)."""
     _, codec = ARCHIVE_CODECS[fmt]
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.part")
     args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(src)]
-    args += ["-af", "loudnorm=I=-16:TP=-1.5:LRA=11", "-ar", "8000", *codec]
+    args += ["-af", f"volume={gain_db:.2f}dB,alimiter=limit=0.9", *codec]
     args += ["-f", "ogg" if fmt == "opus" else "mp3", str(tmp)]
     try:
         _run(args, f"normalise {src.name}")
@@ -232,7 +236,7 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
             result.archive_sha256 = sha256_of(main_archive)
         if settings.playback:
             playback = root / naming.playback_name(linkedid, ext)
-            normalise(mixed, playback, settings.format)
+            normalise(mixed, playback, settings.format, playback_gain(frame_levels(mixed)))
             result.playback_path = playback.relative_to(root).as_posix()
         if settings.remove_source and not result.problems and len(verified) == len(jobs):
             for src in verified:

@@ -7,6 +7,7 @@ processing step streams out of ffmpeg; nothing here reads a file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +39,16 @@ def activity(levels: Sequence[int], threshold: int = TALK_RMS) -> list[bool]:
                     out[j] = True
             last_on = i
     return out
+
+
+def playback_gain(levels: Sequence[int], target_dbfs: float = -20.0) -> float:
+    """dB to bring the active speech level (frames above the talk threshold) to `target_dbfs`,
+    kept within -10..+20 dB; 0 when nobody spoke."""
+    active = [level for level in levels if level >= TALK_RMS]
+    if not active:
+        return 0.0
+    rms = math.sqrt(sum(level * level for level in active) / len(active))
+    return round(max(-10.0, min(20.0, target_dbfs - 20 * math.log10(rms / 32768))), 2)
 
 
 def measure(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recordings.catalogue import Catalogue, Filters
 from recordings.processing import ArchiveSettings, frame_levels, probe_seconds, process
-from recordings.qa import measure
+from recordings.qa import measure, playback_gain
 from recordings.retention import (
     DiskState,
     PurgeCandidate,
@@ -105,6 +105,13 @@ def test_qa_measures_talk_overlap_and_long_silences_from_levels() -> None:
     assert (qa.caller_talk, qa.agent_talk, qa.overlap) == (10.0, 14.0, 2.0)
     assert qa.long_silences == 1 and qa.longest_silence == 40.0
     assert qa.talk_ratio == pytest.approx(10 / 14, abs=0.001)
+
+
+def test_the_playback_gain_brings_speech_to_minus_20_dbfs_within_bounds() -> None:
+    assert playback_gain([3277] * 10 + [0] * 100) == pytest.approx(0.0, abs=0.01)
+    assert playback_gain([328] * 10) == pytest.approx(20.0, abs=0.02)  # -40 dBFS: +20 dB
+    assert playback_gain([32000] * 10) == -10.0  # bounded
+    assert playback_gain([0] * 10) == 0.0  # nobody spoke
 
 
 def test_short_pauses_inside_speech_count_as_speech() -> None:
@@ -267,6 +274,7 @@ def test_archive_copies_verify_before_the_source_is_removed(
     assert sorted(result.removed) == ["3.1-agent.wav", "3.1-caller.wav", "3.1.wav"]
     assert result.qa is not None and result.qa.caller_talk == pytest.approx(1.0, abs=0.1)
     assert result.qa.agent_talk == pytest.approx(3.5, abs=0.1)
+    assert result.playback_path and abs(probe_seconds(root / result.playback_path) - 5.0) < 0.3
     cat.apply_processed(result)
     row = cat.get("3.1")
     assert row is not None and row.state == "archived"

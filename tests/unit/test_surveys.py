@@ -287,3 +287,26 @@ def test_after_an_outage_overdue_surveys_start_a_few_a_minute_oldest_first(
     assert len(ami.originated) == 6
     assert ami.originated[0]["Channel"] == "PJSIP/13900000100@callers"
     assert [j[1] for j in jobs(s)] == ["answered"] * 6 + ["pending"] * 2
+
+
+def test_the_report_groups_by_day_in_local_time_and_shows_the_response_rate() -> None:
+    from ivr.survey_report import AnsweredCall, as_csv, as_text, summarize
+
+    calls = [  # 23:30 UTC on the 26th is the 27th in Hangzhou
+        AnsweredCall(
+            "a", datetime(2026, 11, 26, 23, 30, tzinfo=UTC), "2001", "p", "xihu", "satisfied"
+        ),
+        AnsweredCall("b", local(27, 10), "2001", "p", "xihu", "dissatisfied"),
+        AnsweredCall("c", local(27, 11), "2002", "p", "xihu", None),
+        AnsweredCall("d", local(28, 9), "2002", "p", "xihu", "very_satisfied"),
+    ]
+    rows = summarize(calls, "day", ZONE)
+    assert [(r.key, r.answered, r.rated, r.satisfaction, r.response) for r in rows] == [
+        ("2026-11-27", 3, 2, 0.5, 2 / 3),
+        ("2026-11-28", 1, 1, 1.0, 1.0),
+        ("all", 4, 3, 2 / 3, 0.75),
+    ]
+    by_agent = summarize(calls, "agent", ZONE)
+    assert [r.key for r in by_agent] == ["2001", "2002", "all"]
+    assert as_csv(by_agent, "agent").splitlines()[1] == "2001,2,2,0,1,1,0.5000,1.0000"
+    assert "50.0%" in as_text(by_agent, "agent").splitlines()[1]

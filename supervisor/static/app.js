@@ -129,7 +129,11 @@ function connect() {
     render();
     if (window.__drawn) window.__drawn(board, performance.now() - began);  // benchmark hook
   }
-  source.onerror = () => { connState = "offline"; showConn(); };
+  source.onerror = () => {
+    connState = "offline"; showConn();
+    // a stream refused for good (the session expired): back to the log-in page
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => api("/api/me").then(connect, () => {}), 3000);
+  };
 }
 
 let lastAlerts = "";

@@ -45,7 +45,10 @@ class Table:
         self.where = where
 
     def error(self, key: str, expected: str, got: Any = _MISSING) -> ConfigError:
-        tail = "" if got is _MISSING else f", got {got!r}"
+        # a secret's value is never shown, even a wrong one (it may be the right secret in
+        # the wrong form: a number, a list)
+        secret = any(word in key.lower() for word in ("secret", "password", "token"))
+        tail = "" if got is _MISSING or secret else f", got {got!r}"
         return ConfigError(f"{self.file}: {self.where} {key}: expected {expected}{tail}")
 
     def _get(self, key: str, default: Any, expected: str) -> Any:

@@ -53,6 +53,12 @@ def open_engine(url: str) -> Engine:
             f"cannot open the database {engine_label(url)}: {exc.__class__.__name__}: "
             f"{str(exc.orig) if hasattr(exc, 'orig') else exc}"
         ) from None
+    except (ValueError, ImportError) as exc:  # a malformed URL (its port), no such driver
+        # (the URL is not shown: it may not parse, so its password could not be hidden)
+        raise StoreError(
+            f"[database] url: not a database hotline can open ({exc.__class__.__name__}): "
+            "expected sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME"
+        ) from None
     return engine
 
 

@@ -65,12 +65,15 @@ def report(
 ) -> Report:
     with sessions() as session:
         calls, decisions = load_rows(session, since, until)
-        ids = [c.linkedid for c in calls]
+        ids = {c.linkedid for c in calls}
+        # by time, not by an IN list of every call (SQLite caps bound parameters); a survey
+        # call may come days after the call it rates
         ratings = {
             linkedid: rating
             for linkedid, rating in session.execute(
-                select(Survey.linkedid, Survey.rating).where(Survey.linkedid.in_(ids))
+                select(Survey.linkedid, Survey.rating).where(Survey.rated_at >= since)
             )
+            if linkedid in ids
         }
     return compute(
         calls,

@@ -6,11 +6,13 @@ the frame levels of the PCM that ffmpeg streams out, one chunk at a time.
 
 Steps for one call (`process`):
 1. QA measures from the per-party files (talk time, ratio, overlap, long silences).
-2. Archive: the mixed file and each party's file to MP3 or Ogg/Opus in one ffmpeg run.
+2. Archive: the mixed file and each party's file to MP3 or Ogg/Opus in one ffmpeg run, which
+   also writes the playback copy (step 4).
 3. Verify: each archive copy's duration (ffprobe) against its source WAV's, within
    `tolerance`; a copy that does not match is deleted and the source kept.
-4. Playback: a loudness-normalised copy of the mixed file (active speech at -20 dBFS,
-   limited), for listening.
+4. Playback: a loudness-normalised copy of the mixed file (its active speech brought to
+   -20 dBFS, limited), for listening; one streaming pass, no resampling (ffmpeg's loudnorm
+   upsamples to 192 kHz and cost ten times the archive itself, measured).
 5. Only when every copy verified, and `remove_source` is set, the source WAVs are removed.
 
 Runs in worker threads (the work is in ffmpeg processes); `process_many` bounds how many at
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import subprocess
 import warnings
@@ -136,44 +139,75 @@ def _audioop() -> Any:
     return audioop
 
 
-def frame_levels(path: Path, frame_ms: int = FRAME_MS) -> list[int]:
-    """RMS per frame of a recording, streamed out of ffmpeg as 8 kHz 16-bit mono PCM."""
+def frame_levels(*paths: Path, frame_ms: int = FRAME_MS) -> list[list[int]]:
+    """RMS per frame of each recording, streamed out of one ffmpeg process as 8 kHz 16-bit
+    PCM (several files: one channel each, interleaved; the shorter ones padded with silence)."""
     audioop = _audioop()
+    n = len(paths)
     frame_bytes = 8000 * frame_ms // 1000 * 2
-    chunk = frame_bytes * (CHUNK_SECONDS * 1000 // frame_ms)
-    args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path)]
-    args += ["-f", "s16le", "-ac", "1", "-ar", "8000", "-"]
-    levels: list[int] = []
+    chunk = frame_bytes * n * (CHUNK_SECONDS * 1000 // frame_ms)
+    args = ["ffmpeg", "-v", "error", "-nostdin"]
+    for path in paths:
+        args += ["-i", str(path)]
+    if n > 1:
+        longest = max(wav_info(p).seconds for p in paths)
+        pads = "".join(f"[{i}:a]aformat=channel_layouts=mono,apad[p{i}];" for i in range(n))
+        merge = "".join(f"[p{i}]" for i in range(n)) + f"amerge=inputs={n}[m]"
+        args += ["-filter_complex", pads + merge, "-map", "[m]", "-t", f"{longest:.3f}"]
+    args += ["-f", "s16le", "-ac", str(n), "-ar", "8000", "-"]
+    levels: list[list[int]] = [[] for _ in paths]
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
-        rest = b""
+        rest, step = b"", frame_bytes * n
         while data := proc.stdout.read(chunk):
             data = rest + data
-            whole = len(data) - len(data) % frame_bytes
-            view = memoryview(data)
-            levels += [
-                audioop.rms(view[i : i + frame_bytes], 2) for i in range(0, whole, frame_bytes)
-            ]
+            whole = len(data) - len(data) % step
             rest = data[whole:]
+            for c, channel in enumerate(_channels(audioop, data[:whole], n)):
+                view = memoryview(channel)
+                levels[c] += [
+                    audioop.rms(view[i : i + frame_bytes], 2)
+                    for i in range(0, len(channel), frame_bytes)
+                ]
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
-        raise ProcessingError(f"levels of {path.name}: ffmpeg failed: {err.strip()[-200:]}")
+        names = ", ".join(p.name for p in paths)
+        raise ProcessingError(f"levels of {names}: ffmpeg failed: {err.strip()[-200:]}")
     return levels
 
 
-def transcode(sources: list[tuple[Path, Path]], fmt: str) -> None:
+def _channels(audioop: Any, data: bytes, n: int) -> list[bytes]:
+    if n == 1:
+        return [data]
+    if n == 2:
+        return [audioop.tomono(data, 2, 1, 0), audioop.tomono(data, 2, 0, 1)]
+    samples = memoryview(data).cast("h")
+    return [samples[c::n].tobytes() for c in range(n)]
+
+
+def transcode(
+    sources: list[tuple[Path, Path]], fmt: str, playback: tuple[Path, float] | None = None
+) -> None:
     """Each source WAV to its archive copy, in one ffmpeg run; written to a temporary name
-    and renamed, so a half-written copy never carries the final name."""
+    and renamed, so a half-written copy never carries the final name. `playback`: also the
+    first source, at `gain` dB with a limiter so no peak clips (an even loudness for
+    listening), to that path."""
     _, codec = ARCHIVE_CODECS[fmt]
+    container = "ogg" if fmt == "opus" else "mp3"
     args = ["ffmpeg", "-v", "error", "-nostdin", "-y"]
     for src, _dst in sources:
         args += ["-i", str(src)]
     temps = []
-    for n, (_src, dst) in enumerate(sources):
+    outputs: list[tuple[int, Path, list[str]]] = [
+        (n, dst, []) for n, (_src, dst) in enumerate(sources)
+    ]
+    if playback is not None:
+        outputs.append((0, playback[0], ["-af", f"volume={playback[1]:.2f}dB,alimiter=limit=0.9"]))
+    for n, dst, filters in outputs:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.part")
         temps.append((tmp, dst))
-        args += ["-map", f"{n}:a", *codec, "-f", "ogg" if fmt == "opus" else "mp3", str(tmp)]
+        args += ["-map", f"{n}:a", *filters, *codec, "-f", container, str(tmp)]
     try:
         _run(args, f"archive {sources[0][0].name}")
         for tmp, dst in temps:
@@ -181,24 +215,6 @@ def transcode(sources: list[tuple[Path, Path]], fmt: str) -> None:
     finally:
         for tmp, _dst in temps:
             tmp.unlink(missing_ok=True)
-
-
-def normalise(src: Path, dst: Path, fmt: str, gain_db: float) -> None:
-    """A copy for listening at an even loudness: the gain that brings the call's active speech
-    level to -20 dBFS (`qa.playback_gain`, from the levels already streamed), and a limiter
-    so no peak clips. One streaming pass; no resampling (loudnorm's 192 kHz upsampling cost
-    ten times the archive itself, measured)."""
-    _, codec = ARCHIVE_CODECS[fmt]
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part")
-    args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(src)]
-    args += ["-af", f"volume={gain_db:.2f}dB,alimiter=limit=0.9", *codec]
-    args += ["-f", "ogg" if fmt == "opus" else "mp3", str(tmp)]
-    try:
-        _run(args, f"normalise {src.name}")
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
@@ -212,11 +228,20 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
         result.problems.append(f"{mixed.name} is missing")
         return result
     try:
-        if settings.measure and len(present) == 2:
-            result.qa = measure(frame_levels(present["caller"]), frame_levels(present["agent"]))
+        gain = 0.0
+        if len(present) == 2 and (settings.measure or settings.playback):
+            caller, agent = frame_levels(present["caller"], present["agent"])
+            result.qa = measure(caller, agent) if settings.measure else None
+            # the mixed file's level from the parties' (uncorrelated: powers add)
+            gain = playback_gain(
+                [int(math.hypot(c, a)) for c, a in zip(caller, agent, strict=True)]
+            )
+        elif settings.playback:
+            gain = playback_gain(frame_levels(mixed)[0])
         jobs = [(mixed, root / naming.archive_name(linkedid, ext))]
         jobs += [(src, root / naming.archive_name(linkedid, ext, p)) for p, src in present.items()]
-        transcode(jobs, settings.format)
+        playback = root / naming.playback_name(linkedid, ext) if settings.playback else None
+        transcode(jobs, settings.format, (playback, gain) if playback else None)
         verified = []
         for (src, dst), got in zip(jobs, probe_many([dst for _, dst in jobs]), strict=True):
             expected = wav_info(src).seconds
@@ -234,9 +259,7 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
             result.archive_path = main_archive.relative_to(root).as_posix()
             result.archive_format = settings.format
             result.archive_sha256 = sha256_of(main_archive)
-        if settings.playback:
-            playback = root / naming.playback_name(linkedid, ext)
-            normalise(mixed, playback, settings.format, playback_gain(frame_levels(mixed)))
+        if playback is not None and playback.is_file():
             result.playback_path = playback.relative_to(root).as_posix()
         if settings.remove_source and not result.problems and len(verified) == len(jobs):
             for src in verified:

@@ -121,9 +121,13 @@ def test_short_pauses_inside_speech_count_as_speech() -> None:
 
 def test_levels_streamed_from_a_file_show_who_spoke(root: Path) -> None:
     tone_spans(root / "c.wav", 4.0, [(0.0, 1.0)])
-    levels = frame_levels(root / "c.wav")
+    (levels,) = frame_levels(root / "c.wav")
     assert len(levels) == 200
     assert min(levels[:45]) > 3000 and max(levels[55:]) == 0
+    tone_spans(root / "a.wav", 3.0, [(2.0, 3.0)], hz=1000)  # shorter: padded with silence
+    caller, agent = frame_levels(root / "c.wav", root / "a.wav")
+    assert caller == levels and len(agent) == 200
+    assert max(agent[:95]) == 0 and min(agent[105:145]) > 3000 and max(agent[150:]) == 0
 
 
 # --- the catalogue ----------------------------------------------------------------------
@@ -280,5 +284,5 @@ def test_archive_copies_verify_before_the_source_is_removed(
     assert row is not None and row.state == "archived"
     assert [v.status for v in cat.verify([row])] == ["ok"]
     # the per-party archive copies hold the right party: the caller's is quiet after 1 s
-    levels = frame_levels(root / f"archive/3.1-caller.{fmt}")
+    (levels,) = frame_levels(root / f"archive/3.1-caller.{fmt}")
     assert max(levels[:40]) > 1000 and max(levels[75:]) < 300

@@ -301,6 +301,29 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                 agent = page.inner_text(f"{row} td.where")
                 assert page.inner_text(f"{row} td.caller") == "139****0701"
                 assert ("1001" in agent) or ("1002" in agent)
+                # the terminal view shows the same call, from the same controller
+                top = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "ivr.cli",
+                        "-c",
+                        str(config),
+                        "top",
+                        "--once",
+                        "--user",
+                        "city-sup",
+                        "--password-stdin",
+                    ],
+                    input=PASSWORD + "\n",
+                    capture_output=True,
+                    text=True,
+                    cwd=REPO,
+                    check=False,
+                    timeout=30,
+                )
+                assert top.returncode == 0, top.stderr
+                assert "139****0701" in top.stdout and "talking" in top.stdout
                 # another district's supervisor is refused, and nothing is originated
                 xihu.select_option("#district", "")  # the whole city, not only Xihu
                 xihu.wait_for_selector(f'{row}[data-state="talking"]', timeout=2000)
@@ -357,6 +380,8 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
             for key, value in expected.items():
                 assert page.inner_text(f'#kpi-total dd[data-kpi="{key}"]') == value, key
             page.locator("#kpi-panel").screenshot(path=str(DOCS / "dashboard-kpi.png"))
+            # the dashboard's clock and handlers ran clean in the controller
+            assert "Traceback" not in controller.text()
     finally:
         watch.close()
         phone.stop()

@@ -418,3 +418,65 @@ def test_kpis_come_as_json_with_the_alarm_and_as_csv(tmp_path: Path) -> None:
         assert lines[2].startswith("district,city,1,1,0")
 
     run(tmp_path, body)
+
+
+def test_a_monitoring_session_follows_asterisks_events_into_the_audit(tmp_path: Path) -> None:
+    sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+    ami = FakeAmi()
+    changes: list[int] = []
+    desk = MonitorDesk(sessions, ami.action, ("supervisor",), lambda: changes.append(1))
+    boss = User("boss", "supervisor", None, "PJSIP/sup9001")
+    spied = "PJSIP/agent1001-0000000a"
+
+    async def main() -> None:
+        live = await desk.start(boss, "barge", "L1", "1001", "city", spied)
+        ((_, sent),) = ami.sent
+        assert sent["Data"] == f"{spied},qdEB"
+        desk.on_event(
+            {
+                "Event": "OriginateResponse",
+                "ActionID": live.action_id,
+                "Response": "Success",
+                "Channel": "PJSIP/sup9001-00000001",
+            }
+        )
+        desk.on_event(
+            {
+                "Event": "ChanSpyStart",
+                "SpyerChannel": "PJSIP/sup9001-00000001",
+                "SpyeeChannel": spied,
+            }
+        )
+        assert desk.sessions_of("boss") == [
+            {"id": live.id, "mode": "barge", "linkedid": "L1", "active": True, "ringing": False}
+        ]
+        with pytest.raises(MonitorError, match="another supervisor"):
+            await desk.end(User("eve", "supervisor", None, "PJSIP/x"), live.id)
+        await desk.end(boss, live.id)
+        assert ami.sent[-1] == ("Hangup", {"Channel": "PJSIP/sup9001-00000001"})
+        desk.on_event(
+            {
+                "Event": "ChanSpyStop",
+                "SpyerChannel": "PJSIP/sup9001-00000001",
+                "SpyeeChannel": spied,
+            }
+        )
+        assert desk.sessions_of("boss") == []
+        # a phone that does not answer: the session is dropped, the audit says why
+        other = await desk.start(boss, "listen", "L2", "1001", "city", spied)
+        desk.on_event(
+            {
+                "Event": "OriginateResponse",
+                "ActionID": other.action_id,
+                "Response": "Failure",
+                "Reason": "3",
+            }
+        )
+        await asyncio.sleep(0.2)  # the audit updates run off the loop
+
+    asyncio.run(main())
+    with sessions() as s:
+        rows = s.scalars(select(MonitorSession).order_by(MonitorSession.id)).all()
+    assert [(r.mode, r.result) for r in rows] == [("barge", "ended"), ("listen", "no answer: 3")]
+    assert rows[0].started_at is not None and rows[0].ended_at is not None
+    assert changes  # the board was told

@@ -1,0 +1,291 @@
+"""Scale-out on a real PostgreSQL server (Debian's package, a cluster started here on loopback
+as the postgres user and removed afterwards): the claim and leader scenarios of
+tests/unit/test_scale_out.py on PostgreSQL, then two controllers sharing it behind one
+sandbox Asterisk. If PostgreSQL cannot be set up the tests fail; they never skip."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from sandbox.postgres import Cluster, PostgresError
+from store.db import open_engine
+from store.leases import SchedulerLease
+from store.models import Call, RouteDecision
+from tests.conftest import REPO, run_hotline, write_config
+from tests.stack.conftest import (
+    AGENT_PORTS,
+    ALWAYS_OPEN,
+    AMI_PORT,
+    SIP_PORT,
+    Stack,
+    agent_phone,
+    place_call,
+    wait_for,
+)
+from tests.unit.test_scale_out import SCENARIOS
+
+AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once
+PORT_A, PORT_B = 14573, 14574  # A is the stack's usual FastAGI port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Cluster]:
+    if shutil.which("runuser") is None:
+        pytest.fail("runuser is missing (util-linux): PostgreSQL cannot be started")
+    folder = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
+    cluster = Cluster(folder, free_port())
+    try:
+        cluster.start()
+    except PostgresError as exc:
+        cluster.stop(remove=True)
+        pytest.fail(f"PostgreSQL could not be set up: {exc}")
+    yield cluster
+    cluster.stop(remove=True)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
+def test_on_postgresql(scenario: Callable[[str], None], postgres: Cluster) -> None:
+    scenario(postgres.database(f"scenario_{scenario.__name__[:40]}"))
+
+
+def test_open_engine_creates_and_checks_the_tables_on_postgresql(postgres: Cluster) -> None:
+    url = postgres.database("fresh")
+    # two controllers starting at once: the advisory lock keeps their CREATE TABLEs apart
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            open_engine(url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    engine = open_engine(url)  # and once more on the existing tables (the schema check)
+    try:
+        with Session(engine) as session:
+            assert session.scalars(select(Call)).all() == []
+    finally:
+        engine.dispose()
+
+
+# --- two controllers, one Asterisk, one PostgreSQL --------------------------------------
+
+
+class Controller:
+    """`hotline serve` as a process we may kill."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        wait_for(
+            lambda: "event=controller.ready" in self.text() or self.process.poll() is not None,
+            30,
+            "the controller to be ready",
+        )
+        assert self.process.poll() is None, f"the controller exited at start:\n{self.text()}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def controller_config(stack: Stack, name: str, port: int, url: str) -> Path:
+    config = write_config(
+        stack.folder / name,
+        ami_port=AMI_PORT,
+        agi_port=port,
+        sip_port=SIP_PORT,
+        name="pytest",
+        agent_ports=AGENT_PORTS,
+        hours=ALWAYS_OPEN,
+    )
+    text = config.read_text()
+    text = text.replace(
+        'url = "sqlite:///hotline.db"',
+        f'url = "{url}"\nleader_lease = 3\nclaim_lease = 6',
+    )
+    text = text.replace(
+        "[dialplan]\n",
+        f'[dialplan]\nagi_addresses = ["127.0.0.1:{PORT_A}", "127.0.0.1:{PORT_B}"]\n',
+    )
+    config.write_text(text)
+    return config
+
+
+def no_agent_rang_for_two_calls_at_once(engine_url: str, callers: list[str]) -> None:
+    engine = create_engine(engine_url)
+    try:
+        with Session(engine) as session:
+            calls = session.scalars(select(Call).where(Call.caller_number.in_(callers))).all()
+            spans: dict[str, list[tuple[float, float]]] = {}
+            for call in calls:
+                for leg in call.legs:
+                    assert leg.ended_at is not None
+                    spans.setdefault(leg.agent_id or leg.endpoint, []).append(
+                        (leg.ring_at.timestamp(), leg.ended_at.timestamp())
+                    )
+    finally:
+        engine.dispose()
+    for agent, found in spans.items():
+        found.sort()
+        for (_, end), (start, _) in itertools.pairwise(found):
+            assert start >= end - 0.05, f"agent {agent} rang for two calls at once: {found}"
+
+
+def handled(engine_url: str, caller: str) -> tuple[str, str | None]:
+    """The call's outcome and who answered, per the controller's own route decision."""
+    engine = create_engine(engine_url)
+    try:
+        with Session(engine) as session:
+            call = session.scalars(select(Call).where(Call.caller_number == caller)).one()
+            decision = session.scalars(
+                select(RouteDecision).where(RouteDecision.linkedid == call.linkedid)
+            ).first()
+            return call.outcome, decision.answered_by if decision else "no decision"
+    finally:
+        engine.dispose()
+
+
+def ended(engine_url: str, callers: list[str]) -> Callable[[], bool]:
+    def check() -> bool:
+        engine = create_engine(engine_url)
+        try:
+            with Session(engine) as session:
+                rows = session.scalars(select(Call).where(Call.caller_number.in_(callers))).all()
+                return len(rows) == len(callers) and all(c.ended_at for c in rows)
+        finally:
+            engine.dispose()
+
+    return check
+
+
+def leader(engine_url: str) -> str:
+    engine = create_engine(engine_url)
+    try:
+        with Session(engine) as session:
+            lease = session.get(SchedulerLease, "scheduler")
+            return lease.holder if lease else ""
+    finally:
+        engine.dispose()
+
+
+def test_two_controllers_share_one_asterisk_and_one_postgresql(
+    stack: Stack, postgres: Cluster
+) -> None:
+    url = postgres.database("two_controllers")
+    config_a = controller_config(stack, "ctl-a", PORT_A, url)
+    config_b = controller_config(stack, "ctl-b", PORT_B, url)
+    loaded = run_hotline(config_a, "dialplan", "load")
+    assert loaded.returncode == 0, loaded.stderr
+    shown = stack.instance.cli("dialplan show hotline-inbound")
+    assert f"agi://127.0.0.1:{PORT_A}/" in shown and f"agi://127.0.0.1:{PORT_B}/" in shown
+    a = b = None
+    try:
+        a = Controller(config_a, stack.folder / "ctl-a.log")
+        a.wait_ready()
+        b = Controller(config_b, stack.folder / "ctl-b.log")
+        b.wait_ready()
+        assert f"agi{PORT_A}" in leader(url), "the first controller leads"
+        assert "event=leader.elected" not in b.text()
+
+        # 1. four callers at once for two agents, through both controllers (the callers hang
+        # up first: 12 s after answer, while the agents would talk for 15 s)
+        callers = [f"1390000031{n}" for n in range(4)]
+        with (
+            agent_phone(stack, "so-a", "agent1001", talk_ms=15_000),
+            agent_phone(stack, "so-b", "agent1002", talk_ms=15_000),
+        ):
+            threads = [
+                threading.Thread(
+                    target=place_call,
+                    args=(stack, f"so-{n}", caller),
+                    kwargs={"script": AGENT_NOW, "hangup_after_ms": 12_000, "timeout": 60},
+                )
+                for n, caller in enumerate(callers)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(90)
+        wait_for(ended(url, callers), 20, "the four calls stored as ended")
+        no_agent_rang_for_two_calls_at_once(url, callers)
+        wait_for(
+            lambda: all(handled(url, c)[1] != "no decision" for c in callers),
+            15,
+            "a route decision for every call (each went through a controller)",
+        )
+        outcomes = [handled(url, c) for c in callers]
+        assert all(who != "no decision" for _, who in outcomes), outcomes
+        assert sum(outcome == "answered" for outcome, _ in outcomes) >= 2, outcomes
+        for ctl in (a, b):  # the round-robin gave each controller calls
+            assert ctl.text().count("event=route.decision") >= 1, ctl.text()[-3000:]
+
+        # 2. the leader dies: calls still go through the other, which takes the jobs over
+        before = b.text().count("event=route.decision")
+        a.process.kill()
+        a.process.wait()
+        later = [f"1390000032{n}" for n in range(2)]
+        with (
+            agent_phone(stack, "so-c", "agent1001", talk_ms=2000),
+            agent_phone(stack, "so-d", "agent1002", talk_ms=2000),
+        ):
+            for n, caller in enumerate(later):
+                place_call(stack, f"so-after-{n}", caller, script=AGENT_NOW, timeout=60)
+        wait_for(ended(url, later), 20, "the calls after the kill stored as ended")
+        wait_for(
+            lambda: all(handled(url, c)[1] != "no decision" for c in later),
+            15,
+            "the route decisions of the calls after the kill",
+        )
+        for caller in later:
+            outcome, who = handled(url, caller)
+            assert outcome == "answered" and who not in (None, "no decision"), (caller, who)
+        assert b.text().count("event=route.decision") == before + 2
+        wait_for(lambda: "event=leader.elected" in b.text(), 10, "the other controller to lead")
+        assert f"agi{PORT_B}" in leader(url)
+    finally:
+        for ctl in (a, b):
+            if ctl is not None:
+                ctl.stop()
+        restored = run_hotline(stack.config, "dialplan", "load")
+        assert restored.returncode == 0, restored.stderr

@@ -27,6 +27,7 @@ import math
 import os
 import subprocess
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from typing import Any, TypeVar
 
 from . import naming
 from .qa import FRAME_MS, QaMeasures, measure, playback_gain
-from .wav import wav_info
+from .wav import NotAWav, wav_info
 
 ARCHIVE_CODECS: dict[str, tuple[str, list[str]]] = {
     # format: (extension, ffmpeg codec options) for 8 kHz mono speech
@@ -139,50 +140,59 @@ def _audioop() -> Any:
     return audioop
 
 
-def frame_levels(*paths: Path, frame_ms: int = FRAME_MS) -> list[list[int]]:
-    """RMS per frame of each recording, streamed out of one ffmpeg process as 8 kHz 16-bit
-    PCM (several files: one channel each, interleaved; the shorter ones padded with silence)."""
-    audioop = _audioop()
-    n = len(paths)
-    frame_bytes = 8000 * frame_ms // 1000 * 2
-    chunk = frame_bytes * n * (CHUNK_SECONDS * 1000 // frame_ms)
-    args = ["ffmpeg", "-v", "error", "-nostdin"]
-    for path in paths:
-        args += ["-i", str(path)]
-    if n > 1:
-        longest = max(wav_info(p).seconds for p in paths)
-        pads = "".join(f"[{i}:a]aformat=channel_layouts=mono,apad[p{i}];" for i in range(n))
-        merge = "".join(f"[p{i}]" for i in range(n)) + f"amerge=inputs={n}[m]"
-        args += ["-filter_complex", pads + merge, "-map", "[m]", "-t", f"{longest:.3f}"]
-    args += ["-f", "s16le", "-ac", str(n), "-ar", "8000", "-"]
-    levels: list[list[int]] = [[] for _ in paths]
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None
-        rest, step = b"", frame_bytes * n
-        while data := proc.stdout.read(chunk):
-            data = rest + data
-            whole = len(data) - len(data) % step
-            rest = data[whole:]
-            for c, channel in enumerate(_channels(audioop, data[:whole], n)):
-                view = memoryview(channel)
-                levels[c] += [
-                    audioop.rms(view[i : i + frame_bytes], 2)
-                    for i in range(0, len(channel), frame_bytes)
-                ]
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        names = ", ".join(p.name for p in paths)
-        raise ProcessingError(f"levels of {names}: ffmpeg failed: {err.strip()[-200:]}")
+def frame_levels(*paths: Path, frame_ms: int = FRAME_MS) -> list[array[int]]:
+    """RMS per frame of each recording (the shorter ones padded with silence to the longest).
+
+    A MixMonitor WAV (8 kHz mono 16-bit) is read in chunks straight from the file, up to the
+    samples its header (or, unfinalised, the bytes on disk) holds; anything else is streamed
+    out of ffmpeg as such PCM. One chunk in memory at a time; levels kept as 32-bit ints."""
+    levels = [_levels_of(path, frame_ms) for path in paths]
+    longest = max((len(one) for one in levels), default=0)
+    for one in levels:
+        one.extend([0] * (longest - len(one)))
     return levels
 
 
-def _channels(audioop: Any, data: bytes, n: int) -> list[bytes]:
-    if n == 1:
-        return [data]
-    if n == 2:
-        return [audioop.tomono(data, 2, 1, 0), audioop.tomono(data, 2, 0, 1)]
-    samples = memoryview(data).cast("h")
-    return [samples[c::n].tobytes() for c in range(n)]
+def _levels_of(path: Path, frame_ms: int) -> array[int]:
+    audioop = _audioop()
+    frame_bytes = 8000 * frame_ms // 1000 * 2
+    chunk = frame_bytes * (CHUNK_SECONDS * 1000 // frame_ms)
+    levels: array[int] = array("i")
+
+    def add(data: bytes) -> None:
+        view = memoryview(data)
+        levels.extend(
+            audioop.rms(view[i : i + frame_bytes], 2)
+            for i in range(0, len(data) - frame_bytes + 1, frame_bytes)
+        )
+
+    try:
+        info = wav_info(path)
+        plain = (info.sample_rate, info.channels, info.bits) == (8000, 1, 16)
+    except (NotAWav, OSError):
+        plain = False
+    if plain:
+        with path.open("rb") as fh:
+            fh.seek(info.data_start)
+            left = info.data_bytes
+            while left > 0 and (data := fh.read(min(chunk, left))):
+                left -= len(data)
+                add(data)
+        return levels
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path)]
+    args += ["-f", "s16le", "-ac", "1", "-ar", "8000", "-"]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        rest = b""
+        while data := proc.stdout.read(chunk):
+            data = rest + data
+            whole = len(data) - len(data) % frame_bytes
+            add(data[:whole])
+            rest = data[whole:]
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise ProcessingError(f"levels of {path.name}: ffmpeg failed: {err.strip()[-200:]}")
+    return levels
 
 
 def transcode(
@@ -233,9 +243,7 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
             caller, agent = frame_levels(present["caller"], present["agent"])
             result.qa = measure(caller, agent) if settings.measure else None
             # the mixed file's level from the parties' (uncorrelated: powers add)
-            gain = playback_gain(
-                [int(math.hypot(c, a)) for c, a in zip(caller, agent, strict=True)]
-            )
+            gain = playback_gain(int(math.hypot(c, a)) for c, a in zip(caller, agent, strict=True))
         elif settings.playback:
             gain = playback_gain(frame_levels(mixed)[0])
         jobs = [(mixed, root / naming.archive_name(linkedid, ext))]

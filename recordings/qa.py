@@ -8,7 +8,7 @@ processing step streams out of ffmpeg; nothing here reads a file.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 FRAME_MS = 20
@@ -41,7 +41,7 @@ def activity(levels: Sequence[int], threshold: int = TALK_RMS) -> list[bool]:
     return out
 
 
-def playback_gain(levels: Sequence[int], target_dbfs: float = -20.0) -> float:
+def playback_gain(levels: Iterable[int], target_dbfs: float = -20.0) -> float:
     """dB to bring the active speech level (frames above the talk threshold) to `target_dbfs`,
     kept within -10..+20 dB; 0 when nobody spoke."""
     active = [level for level in levels if level >= TALK_RMS]

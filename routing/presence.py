@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -104,6 +104,19 @@ class Snapshot(Mapping[str, AgentPresence]):
 
     def __len__(self) -> int:
         return len(self.agents)
+
+    # the dict's own (read-only) views and look-ups, not Mapping's Python-level ones
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self.agents
+
+    def keys(self) -> KeysView[str]:
+        return self.agents.keys()
+
+    def values(self) -> ValuesView[AgentPresence]:
+        return self.agents.values()
+
+    def items(self) -> ItemsView[str, AgentPresence]:
+        return self.agents.items()
 
 
 @dataclass

@@ -107,7 +107,7 @@ GOAL = 0.7  # hotline's events/s at least this share of raw panoramisk's
 # the supervisors' monitor (supervisor/monitor.py). The "followed" row passes them to AmiClient.
 FOLLOWED = frozenset(
     {"DeviceStateChange", "UserEvent"}
-    | {"Newchannel", "Newstate", "DialBegin", "DialEnd", "Hangup"}
+    | set(CallTracker._handlers)  # Newchannel, Newstate, DialBegin, DialEnd, Hangup, ...
     | {"OriginateResponse", "ChanSpyStart", "ChanSpyStop"}
 )
 ROWS: tuple[str, ...] = ("raw", "utf8", "plain", "presence", "hotline", "manager")

@@ -138,6 +138,7 @@ def controller_config(stack: Stack, name: str, port: int, url: str) -> Path:
         name="pytest",
         agent_ports=AGENT_PORTS,
         hours=ALWAYS_OPEN,
+        extra="[routing]\nwrap_up_seconds = 0",  # an agent is free again when a call ends
     )
     text = config.read_text()
     text = text.replace(
@@ -262,6 +263,7 @@ def test_two_controllers_share_one_asterisk_and_one_postgresql(
 
         # 2. the leader dies: calls still go through the other, which takes the jobs over
         before = b.text().count("event=route.decision")
+        mark = stack.log_mark()
         a.process.kill()
         a.process.wait()
         later = [f"1390000032{n}" for n in range(2)]
@@ -281,6 +283,8 @@ def test_two_controllers_share_one_asterisk_and_one_postgresql(
             outcome, who = handled(url, caller)
             assert outcome == "answered" and who not in (None, "no decision"), (caller, who)
         assert b.text().count("event=route.decision") == before + 2
+        # one of the two started at A's turn: refused, so the dialplan went on to B
+        assert "hotline: controller unreachable" in stack.asterisk_log()[mark:]
         wait_for(lambda: "event=leader.elected" in b.text(), 10, "the other controller to lead")
         assert f"agi{PORT_B}" in leader(url)
     finally:

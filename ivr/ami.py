@@ -16,6 +16,7 @@ import asyncio
 import codecs
 import logging
 import os
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
@@ -61,6 +62,26 @@ class _Manager(Manager):  # type: ignore[misc]
     def dispatch(self, event: Mapping[str, Any]) -> list[str]:
         self.on_message(event)
         return []
+
+
+# Asterisk sends caller names C-escaped over AMI (ast_escape_c: a name's \ and " arrive as
+# \\ and \"): undone for the printable ones, so a name is kept as the caller sent it; escaped
+# control characters (\n, \r, ...) stay escaped, two plain characters.
+_C_ESCAPED_NAMES = (
+    "CallerIDName",
+    "ConnectedLineName",
+    "DestCallerIDName",
+    "DestConnectedLineName",
+)
+_C_ESCAPE = re.compile(r"\\([\\\"'?])")
+
+
+def unescape_names(event: Event) -> Event:
+    for key in _C_ESCAPED_NAMES:
+        value = event.get(key)
+        if value is not None and "\\" in value:
+            event[key] = _C_ESCAPE.sub(r"\1", value)
+    return event
 
 
 def clean(value: object) -> str:
@@ -197,7 +218,7 @@ class AmiClient:
     def _dispatch(self, message: Mapping[str, Any]) -> None:
         if self.events is not None and event_name(message) not in self.events:
             return
-        event = plain_event(message)
+        event = unescape_names(plain_event(message))
         if event.get("Event") == "FullyBooted":
             self.fully_booted.set()
         if self.on_event is not None:

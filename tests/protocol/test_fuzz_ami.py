@@ -200,3 +200,50 @@ def test_no_header_value_adds_a_line_or_an_action(value: str) -> None:
     assert set(sent) == {"Action", "ActionID", "UserEvent", "Data", "Variable"}
     blanked = value.replace("\r", " ").replace("\n", " ")
     assert sent["Data"] == blanked
+
+
+def ast_escape_c(text: str) -> str:
+    """Asterisk's ast_escape_c (main/utils.c), as AMI applies it to caller names."""
+    table = dict(zip("\a\b\f\n\r\t\v\\'\"?", "abfnrtv\\'\"?", strict=True))
+    return "".join("\\" + table[c] if c in table else c for c in text)
+
+
+@FUZZ
+@given(
+    name=st.lists(st.one_of(st.sampled_from(['"', "\\", "'", "?", '\\"', "张"]), VALUE), max_size=8)
+    .map("".join)
+    .filter(lambda s: not set(s) & set("\a\b\f\n\r\t\v"))  # (control: next test)
+)
+def test_caller_names_arrive_as_the_caller_sent_them(name: str) -> None:
+    """AMI C-escapes caller names; the adapter undoes it for printable characters."""
+    events: list[Event] = []
+    name = name.strip()
+
+    async def body(ami: FakeAmi, port: int) -> None:
+        client = await connected(port, events)
+        escaped = ast_escape_c(name)
+        ami.push(
+            wire("Newchannel", {"CallerIDName": escaped, "ConnectedLineName": escaped})
+            + wire("DialBegin", {"DestCallerIDName": escaped, "Uniqueid": "1.1"})
+        )
+        await settle(events, 2)
+        client.close()
+
+    run(body)
+    got = received(events)
+    assert got[0].get("CallerIDName", "") == name
+    assert got[0].get("ConnectedLineName", "") == name
+    assert got[1].get("DestCallerIDName", "") == name
+
+
+def test_escaped_control_characters_in_a_name_stay_two_plain_characters() -> None:
+    events: list[Event] = []
+
+    async def body(ami: FakeAmi, port: int) -> None:
+        client = await connected(port, events)
+        ami.push(wire("Newchannel", {"CallerIDName": ast_escape_c("a\nAction: Hangup\r\tb")}))
+        await settle(events, 1)
+        client.close()
+
+    run(body)
+    assert received(events)[0]["CallerIDName"] == "a\\nAction: Hangup\\r\\tb"

@@ -394,7 +394,9 @@ async def drive(
 # --- servers under test (subprocesses) -----------------------------------------------------
 
 
-async def serve(kind: str, port: int, commands_file: str | None, tree: Path) -> None:
+async def serve(
+    kind: str, port: int, commands_file: str | None, tree: Path, gc_freeze: bool = False
+) -> None:
     """The server side, in its own process: prints `READY <port>`, stops on SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -414,6 +416,8 @@ async def serve(kind: str, port: int, commands_file: str | None, tree: Path) -> 
 
         app.add_route(SCRIPT, route)
         tcp = await asyncio.start_server(app.handler, "127.0.0.1", port)
+        if gc_freeze:
+            freeze_heap()
         print(f"READY {tcp.sockets[0].getsockname()[1]}", flush=True)
         await stop.wait()
         tcp.close()
@@ -432,6 +436,8 @@ async def serve(kind: str, port: int, commands_file: str | None, tree: Path) -> 
             agi.max_sessions,
         )
         await server.start()
+        if gc_freeze:
+            freeze_heap()
         assert server.server is not None
         print(f"READY {server.server.sockets[0].getsockname()[1]}", flush=True)
         await stop.wait()
@@ -529,6 +535,17 @@ def split_command(line: str) -> tuple[str, list[str]]:
     return verb.strip(), args
 
 
+def freeze_heap() -> None:
+    """--gc-freeze: what a controller calling gc.freeze() once started would do. Everything
+    built so far (settings, flows, directory, the imported libraries: a large heap in the
+    controller's process) moves to the permanent generation, so full collections no longer
+    walk it again and again while calls are served."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def settle_malloc() -> None:
     """Free one 1 MiB block, so that glibc raises its mmap threshold above 256 KiB.
 
@@ -551,7 +568,7 @@ def serve_main(args: argparse.Namespace) -> None:
         # the tree's ivr/, routing/, supervisor/, ... before any installed copy (an editable
         # install may not list a package added since)
         sys.path.insert(0, str(tree))
-    run = serve(args.serve, args.port, args.commands, tree)
+    run = serve(args.serve, args.port, args.commands, tree, args.gc_freeze)
     if args.profile:
         import cProfile
 
@@ -575,6 +592,7 @@ class ServerProcess:
         self.kind, self.tree, self.commands_file, self.profile = kind, tree, commands_file, profile
         self.cpus: set[int] = set()  # pinned to these CPUs, when not empty
         self.cold_malloc = False
+        self.gc_freeze = False
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
 
@@ -583,6 +601,8 @@ class ServerProcess:
         argv += ["--tree", str(self.tree)]
         if self.cold_malloc:
             argv.append("--cold-malloc")
+        if self.gc_freeze:
+            argv.append("--gc-freeze")
         if self.commands_file:
             argv += ["--commands", str(self.commands_file)]
         if self.profile:
@@ -792,6 +812,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     hotline = ServerProcess("hotline", tree, None, prof("hotline"))
     hotline.cpus = server_cpus
     hotline.cold_malloc = args.cold_malloc
+    hotline.gc_freeze = args.gc_freeze
     await hotline.start()
     running = [hotline]
     try:
@@ -822,6 +843,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 server = ServerProcess(SERVE[key], tree, commands_file, prof(SERVE[key]))
                 server.cpus = server_cpus
                 server.cold_malloc = args.cold_malloc
+                server.gc_freeze = args.gc_freeze
                 await server.start()
                 running.append(server)
             expected = len(commands)
@@ -894,6 +916,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_sessions": args.warmup,
         "slices": args.slices,
         "malloc": "cold" if args.cold_malloc else "settled",
+        "gc_freeze": args.gc_freeze,
         "pinned": {"generator": sorted(generator_cpus), "servers": sorted(server_cpus)}
         if pin
         else None,
@@ -966,6 +989,12 @@ def main(argv: list[str] | None = None) -> None:
         "--cold-malloc",
         action="store_true",
         help="leave glibc's mmap threshold as each process has it (see settle_malloc)",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="each TCP server calls gc.freeze() once started (an experiment: hotline's "
+        "controller does not do it yet)",
     )
     parser.add_argument(
         "--quick",

@@ -184,7 +184,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--long-minutes", type=int, default=60)
     ap.add_argument("--quick", action="store_true", help="6 calls of 20-40 s, 1 round, 5 min")
+    ap.add_argument("--memory-only", action="store_true", help="only the long call's memory")
     args = ap.parse_args()
+    if args.memory_only:
+        args.calls = 0
     if args.quick:
         args.calls, args.min, args.max, args.rounds, args.long_minutes = 6, 20.0, 40.0, 1, 5
 
@@ -211,14 +214,14 @@ def main() -> int:
         ),
     }
     times: dict[str, list[float]] = {k: [] for k in variants}
-    for r in range(args.rounds):
+    for r in range(0 if args.memory_only else args.rounds):
         order = list(variants) if r % 2 == 0 else list(reversed(variants))
         for name in order:
             times[name].append(timed(variants[name]))
             print(f"round {r + 1} {name:<10} {times[name][-1]:7.2f} s")
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = {k: statistics.median(v) for k, v in times.items() if v}
     throughput = {k: audio / v for k, v in med.items()}
-    ratios = {k: throughput[k] / throughput["plain"] for k in variants if k != "plain"}
+    ratios = {k: throughput[k] / throughput["plain"] for k in med if k != "plain"}
 
     long_dir = work / "long"
     long_dir.mkdir()

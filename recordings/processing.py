@@ -102,9 +102,15 @@ def probe_seconds(path: Path) -> float:
         raise ProcessingError(f"probe {path.name}: no duration") from None
 
 
-def probe_many(paths: list[Path]) -> list[float]:
-    """`probe_seconds` of several files, the ffprobe processes started together (each is
-    mostly start-up time)."""
+PROBE_TOGETHER_SECONDS = 600.0  # longer copies are probed one at a time (memory)
+
+
+def probe_many(paths: list[Path], together: bool = True) -> list[float]:
+    """`probe_seconds` of several files. `together`: the ffprobe processes start at once (for
+    short files each is mostly start-up time); for long ones they run one after the other,
+    since each ffprobe of a one-hour MP3 holds 15-30 MB (measured)."""
+    if not together:
+        return [s for p in paths for s in probe_many([p])]
     args = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json"]
     try:
         procs = [
@@ -251,7 +257,9 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
         playback = root / naming.playback_name(linkedid, ext) if settings.playback else None
         transcode(jobs, settings.format, (playback, gain) if playback else None)
         verified = []
-        for (src, dst), got in zip(jobs, probe_many([dst for _, dst in jobs]), strict=True):
+        together = wav_info(mixed).seconds < PROBE_TOGETHER_SECONDS
+        probed = probe_many([dst for _, dst in jobs], together)
+        for (src, dst), got in zip(jobs, probed, strict=True):
             expected = wav_info(src).seconds
             if abs(expected - got) > settings.tolerance + expected * 0.002:
                 dst.unlink(missing_ok=True)

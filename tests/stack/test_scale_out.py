@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sandbox.postgres import Cluster, PostgresError
 from store.db import open_engine
 from store.leases import SchedulerLease
-from store.models import Call, RouteDecision
+from store.models import Call, RouteDecision, SurveyJob
 from tests.conftest import REPO, run_hotline, write_config
 from tests.stack.conftest import (
     AGENT_PORTS,
@@ -35,6 +35,7 @@ from tests.stack.conftest import (
     place_call,
     wait_for,
 )
+from tests.stack.test_surveys import OPEN, caller_leaves_first, callers_phone
 from tests.unit.test_scale_out import SCENARIOS
 
 AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once
@@ -129,7 +130,9 @@ class Controller:
                 self.process.wait()
 
 
-def controller_config(stack: Stack, name: str, port: int, url: str) -> Path:
+def controller_config(
+    stack: Stack, name: str, port: int, url: str, surveys: str = "enabled = false"
+) -> Path:
     config = write_config(
         stack.folder / name,
         ami_port=AMI_PORT,
@@ -139,6 +142,7 @@ def controller_config(stack: Stack, name: str, port: int, url: str) -> Path:
         agent_ports=AGENT_PORTS,
         hours=ALWAYS_OPEN,
         extra="[routing]\nwrap_up_seconds = 0",  # an agent is free again when a call ends
+        surveys=surveys,
     )
     text = config.read_text()
     text = text.replace(
@@ -287,6 +291,48 @@ def test_two_controllers_share_one_asterisk_and_one_postgresql(
         assert "hotline: controller unreachable" in stack.asterisk_log()[mark:]
         wait_for(lambda: "event=leader.elected" in b.text(), 10, "the other controller to lead")
         assert f"agi{PORT_B}" in leader(url)
+    finally:
+        for ctl in (a, b):
+            if ctl is not None:
+                ctl.stop()
+        restored = run_hotline(stack.config, "dialplan", "load")
+        assert restored.returncode == 0, restored.stderr
+
+
+def test_a_survey_call_is_placed_once_when_the_leader_dies_while_placing_it(
+    stack: Stack, postgres: Cluster
+) -> None:
+    url = postgres.database("survey_leader")
+    config_a = controller_config(stack, "sv-ctl-a", PORT_A, url, surveys=OPEN)
+    config_b = controller_config(stack, "sv-ctl-b", PORT_B, url, surveys=OPEN)
+    loaded = run_hotline(config_a, "dialplan", "load")
+    assert loaded.returncode == 0, loaded.stderr
+    caller = "13900000330"
+    a = b = None
+    try:
+        a = Controller(config_a, stack.folder / "sv-ctl-a.log")
+        a.wait_ready()
+        b = Controller(config_b, stack.folder / "sv-ctl-b.log")
+        b.wait_ready()
+        with callers_phone(stack, "svl-phone", "1") as phone:
+            caller_leaves_first(stack, "svl-call", caller)  # then A, the leader, queues a job
+            wait_for(lambda: "event=survey.dialing" in a.text(), 30, "the survey call placed")
+            a.process.kill()  # the leader dies while its survey call is on the way
+            a.process.wait()
+            assert phone.process.wait(60) == 0, phone.log.read_text(errors="replace")[-1500:]
+        wait_for(lambda: "event=leader.elected" in b.text(), 10, "B to take the jobs over")
+        ticks = b.text().count("Running job")
+        wait_for(lambda: b.text().count("Running job") >= ticks + 6, 20, "more of B's ticks")
+        assert "event=survey.dialing" not in b.text(), "the new leader placed it again"
+        assert a.text().count("event=survey.dialing") == 1
+        engine = create_engine(url)
+        try:
+            with Session(engine) as session:
+                (job,) = session.scalars(select(SurveyJob).where(SurveyJob.number == caller))
+        finally:
+            engine.dispose()
+        # placed once; the dead leader never heard how it went, so it is not redialled
+        assert (job.attempts, job.status) == (1, "unknown"), (job.attempts, job.status)
     finally:
         for ctl in (a, b):
             if ctl is not None:

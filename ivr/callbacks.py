@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.db import write
 from store.models import Callback
 
-from .ami import AmiClient, AmiError
+from .ami import AmiClient, AmiError, originate_response
 from .dialplan import CALLBACK_CONTEXT, CALLBACK_EVENT
 from .routing_desk import RouteRequest, RoutingDesk
 
@@ -125,11 +125,8 @@ class CallbackDispatcher:
         except AmiError as exc:
             log.warning("event=callback.originate-failed id=%d reason=%r", due.id, str(exc))
             return False
-        messages: list[Mapping[str, Any]] = reply if isinstance(reply, list) else [reply]
-        return any(
-            m.get("Event") == "OriginateResponse" and m.get("Response") == "Success"
-            for m in messages
-        )
+        final = originate_response(reply)
+        return final is not None and final.get("Response") == "Success"
 
     def on_result(self, event: Mapping[str, str]) -> str | None:
         """The dialplan's report of the call to the caller (a UserEvent). AMI callbacks must

@@ -104,16 +104,7 @@ def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
     _build_prompts(settings)
     sandbox_cmd.up(settings, say=lambda line: print("  " + line))
     controller = _start_controller(settings, workdir)
-    agents = [
-        sipp.start_agent(
-            workdir,
-            seat.endpoint,
-            int(seat.contact.rsplit(":", 1)[1]),
-            sipp.agent_scenario(sipp.party_audio(workdir, sipp.AGENT_HZ), talk_ms=3000),
-        )
-        for seat in settings.directory.seats.values()
-        if seat.contact
-    ]
+    agents = start_agents(settings, workdir)
     started = datetime.now(UTC)
     plan = [SCRIPT[i % len(SCRIPT)] for i in range(calls)]
     try:
@@ -152,6 +143,20 @@ def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
         "'hotline sandbox down' stops it."
     )
     return 0
+
+
+def start_agents(settings: Settings, workdir: Path) -> list[sipp.SippParty]:
+    """A SIPp phone on every seat with a static contact: rings, answers, talks 3 s."""
+    return [
+        sipp.start_agent(
+            workdir,
+            seat.endpoint,
+            int(seat.contact.rsplit(":", 1)[1]),
+            sipp.agent_scenario(sipp.party_audio(workdir, sipp.AGENT_HZ), talk_ms=3000),
+        )
+        for seat in settings.directory.seats.values()
+        if seat.contact
+    ]
 
 
 def _build_prompts(settings: Settings) -> None:

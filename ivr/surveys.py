@@ -34,7 +34,7 @@ from store.models import (
     SurveyJob,
 )
 
-from .ami import AmiClient, AmiError
+from .ami import AmiClient, AmiError, originate_response
 from .survey_policy import (
     RATINGS,
     SurveyPolicy,
@@ -382,8 +382,7 @@ class SurveyDispatcher:
                 Async="true",
                 Variable=[f"{SURVEY_VARIABLE}={job.id}"],
             )
-            messages: list[Mapping[str, Any]] = reply if isinstance(reply, list) else [reply]
-            final = next((m for m in messages if m.get("Event") == "OriginateResponse"), None)
+            final = originate_response(reply)
             answered = final is not None and final.get("Response") == "Success"
             why = "answered" if answered else _reason(final)
         except AmiError as exc:

@@ -132,8 +132,10 @@ class Recorder:
                     verdict.message,
                 )
             if self.settings.process_after_call:
+                # a backlog (after an outage) one at a time: fresh calls keep the other workers
                 pending = await asyncio.to_thread(self.catalogue.pending_processing)
-                await asyncio.gather(*(self.process(linkedid) for linkedid in pending))
+                for linkedid in pending:
+                    await self.process(linkedid)
             if self.settings.auto_purge:
                 await asyncio.to_thread(self._purge)
         except Exception:

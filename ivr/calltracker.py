@@ -169,3 +169,6 @@ def _copy(snapshot: CallSnapshot | LegSnapshot) -> CallSnapshot | LegSnapshot:
     copy = object.__new__(type(snapshot))
     copy.__dict__.update(snapshot.__dict__)
     return copy
+
+
+FOLLOWED_EVENTS = frozenset(CallTracker._handlers)  # the AMI events the tracker folds

@@ -24,10 +24,12 @@ from .ami import AmiClient, AmiError, Event, plain_event
 from .callbacks import CallbackDispatcher
 from .callrecords import calls_and_legs, close_stale_calls
 from .calls import CallHandler
+from .calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
 from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
+from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event
 from .recorder import Recorder
 from .settings import ConfigError
@@ -58,6 +60,18 @@ def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
     )
 
 
+def followed_events(settings: Settings) -> frozenset[str]:
+    """The AMI events some part of the controller reads: the others (most of a busy
+    Asterisk's stream) are dropped before they are converted. A new consumer of events must
+    add its names here, or it sees nothing."""
+    followed = TRACKED_EVENTS | PRESENCE_EVENTS | {"UserEvent"}  # callbacks' results
+    if settings.web.enabled:
+        from supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
+
+        followed |= MONITOR_EVENTS
+    return followed
+
+
 class Controller:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -79,6 +93,7 @@ class Controller:
             on_login=self._on_login,
             connect_timeout=ami.connect_timeout,
             action_timeout=ami.action_timeout,
+            events=followed_events(settings),
         )
         self.callbacks = CallbackDispatcher(
             self.calls.routing,

@@ -11,6 +11,8 @@ from routing.presence import Presence
 
 from .dialplan import AGENT_EVENT, PAUSE_REASONS
 
+FOLLOWED_EVENTS = frozenset({"DeviceStateChange", "UserEvent"})  # what apply_event reads
+
 
 def apply_event(
     presence: Presence, directory: Directory, event: Mapping[str, str], at: datetime

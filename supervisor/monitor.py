@@ -34,6 +34,8 @@ log = logging.getLogger("hotline.supervisor.monitor")
 
 MODES = {"listen": "qdE", "whisper": "qdEw", "barge": "qdEB"}
 # an agent's channel as Asterisk names it, e.g. PJSIP/agent1001-0000000a
+# the AMI events MonitorDesk.on_event reads (the controller drops the others unread)
+FOLLOWED_EVENTS = frozenset({"OriginateResponse", "ChanSpyStart", "ChanSpyStop", "Hangup"})
 SPIED_CHANNEL = re.compile(r"^PJSIP/[A-Za-z0-9_.-]{1,64}-[0-9a-f]{8}$")
 
 

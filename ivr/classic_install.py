@@ -109,6 +109,9 @@ ring_timeout = {flows.ring_timeout}
 number = "{settings.dialplan.number}"
 fallback_seats = [{", ".join(f'"{s}"' for s in settings.dialplan.fallback_seats)}]
 asterisk_config = "{instance_etc(inside)}"
+[surveys]
+enabled = {str(settings.surveys.enabled).lower()}
+flow = "{settings.surveys.flow}"
 """
 
 

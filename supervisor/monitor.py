@@ -19,8 +19,10 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -240,13 +242,21 @@ class MonitorDesk:
         self.on_change()
 
     def _later(self, row_id: int, **values: object) -> None:
-        """AMI callbacks must not block: the audit update runs off the loop."""
-        task = asyncio.ensure_future(asyncio.to_thread(self._update, row_id, **values))
+        """AMI callbacks must not block: the audit update runs off the loop, in one worker
+        thread so that updates land in the order the events came (active, then ended)."""
+        loop = asyncio.get_running_loop()
+        task = loop.run_in_executor(_AUDIT_WRITER, partial(self._update, row_id, **values))
         _background.add(task)
         task.add_done_callback(_background.discard)
 
 
+_AUDIT_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-audit")
 _background: set[asyncio.Future[None]] = set()
+
+
+async def audit_written() -> None:
+    """Wait for the audit updates queued so far."""
+    await asyncio.gather(*_background)
 
 
 def _success(reply: Any) -> bool:

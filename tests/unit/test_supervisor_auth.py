@@ -23,7 +23,13 @@ from store.models import Call, MonitorSession, Recording, RecordingAccess, Route
 from supervisor.auth import Accounts, AuthError, User, hash_password, verify_password
 from supervisor.hub import Hub
 from supervisor.live import Board, mask_number
-from supervisor.monitor import MonitorDesk, MonitorError, chanspy_action, may_monitor
+from supervisor.monitor import (
+    MonitorDesk,
+    MonitorError,
+    audit_written,
+    chanspy_action,
+    may_monitor,
+)
 from supervisor.scoring import load_sheet
 from supervisor.web import Supervision, build_app
 from tests.conftest import REPO
@@ -472,7 +478,7 @@ def test_a_monitoring_session_follows_asterisks_events_into_the_audit(tmp_path: 
                 "Reason": "3",
             }
         )
-        await asyncio.sleep(0.2)  # the audit updates run off the loop
+        await audit_written()  # the audit updates run off the loop, in order
 
     asyncio.run(main())
     with sessions() as s:

@@ -274,7 +274,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
     work.mkdir(parents=True, exist_ok=True)
     phone = sipp.start_agent(work, "supervisor", SUPERVISOR_PORT, SUPERVISOR_SCENARIO)
     watch = AmiWatch(stack)
-    caller = "13900000701"
+    caller = "13900000951"
     try:
         with (
             running_controller(stack, config) as controller,
@@ -299,7 +299,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                 page.wait_for_selector(f'{row}[data-state="talking"]', timeout=2000)
                 assert page.locator("#calls tbody tr").count() == 1
                 agent = page.inner_text(f"{row} td.where")
-                assert page.inner_text(f"{row} td.caller") == "139****0701"
+                assert page.inner_text(f"{row} td.caller") == "139****0951"
                 assert ("1001" in agent) or ("1002" in agent)
                 # the terminal view shows the same call, from the same controller
                 top = subprocess.run(
@@ -323,7 +323,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                     timeout=30,
                 )
                 assert top.returncode == 0, top.stderr
-                assert "139****0701" in top.stdout and "talking" in top.stdout
+                assert "139****0951" in top.stdout and "talking" in top.stdout
                 # another district's supervisor is refused, and nothing is originated
                 xihu.select_option("#district", "")  # the whole city, not only Xihu
                 xihu.wait_for_selector(f'{row}[data-state="talking"]', timeout=2000)

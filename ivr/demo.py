@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from recordings.wav import NotAWav, wav_info
+from recordings.wav import wav_info
 from sandbox import sipp
 from store.db import open_engine, session_factory
-from store.models import Call, IvrStep, Survey, Ticket
+from store.models import Call, IvrStep, Recording, Survey, Ticket
 
 from . import sandbox_cmd
 from .config import Settings
@@ -138,10 +138,12 @@ def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
         f"\nlogs: controller {settings.log_file}; Asterisk "
         f"{sandbox_cmd.instance_for(settings).home / 'log'}; SIPp {workdir}"
     )
-    print(
-        "dashboard: not built yet (issue 7). The sandbox keeps running: "
-        "'hotline sandbox down' stops it."
-    )
+    if settings.web.enabled:
+        print(
+            f"dashboard: http://{settings.web.host}:{settings.web.port}/ while `hotline serve` "
+            "runs (an account first: hotline users add NAME --role supervisor)"
+        )
+    print("The sandbox keeps running: 'hotline sandbox down' stops it.")
     return 0
 
 
@@ -237,14 +239,13 @@ def _report(settings: Settings, plan: list[DemoCall], started: datetime) -> None
             survey = session.scalar(select(Survey).where(Survey.linkedid == call.linkedid))
             if survey is not None:
                 print(f"  survey: {survey.rating} ({survey.channel}, agent {survey.agent_id})")
-            print(f"  recording {_recording(settings, call)}")
+            print(f"  recording {_recording(session, call)}")
 
 
-def _recording(settings: Settings, call: Call) -> str:
-    if not call.recording:
-        return "-"
-    path = settings.recordings.directory / call.recording
-    try:
-        return f"{path} ({wav_info(path).seconds:.1f} s)"
-    except (OSError, NotAWav):
-        return f"{path} (missing)"
+def _recording(session: Session, call: Call) -> str:
+    """The catalogue's word on the call's recording (the WAV may be archived by now)."""
+    rec = session.scalar(select(Recording).where(Recording.linkedid == call.linkedid))
+    if rec is None:
+        return "not catalogued yet (see `hotline recordings reconcile`)"
+    where = rec.archive_path or rec.path
+    return f"{where} ({rec.seconds:.1f} s, {rec.state})"

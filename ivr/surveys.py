@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -324,8 +324,6 @@ class SurveyStore:
 
 def _utc(t: datetime) -> datetime:
     """SQLite hands times back naive (they were stored as UTC)."""
-    from datetime import UTC
-
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 

@@ -31,6 +31,7 @@ from ivr import sandbox_cmd  # noqa: E402
 from ivr.config import load_settings  # noqa: E402
 from ivr.demo import _build_prompts, _seconds, _start_controller, start_agents  # noqa: E402
 from sandbox.load import account, place_load  # noqa: E402
+from sandbox.lock import stack_lock  # noqa: E402
 from store.db import open_engine, session_factory  # noqa: E402
 
 MIX = {"self-service": 5.0, "agent": 3.0, "gives-up": 2.0}
@@ -42,6 +43,11 @@ def main() -> int:
     parser.add_argument("--concurrent", type=int, default=300, help="callers up at once")
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to place calls")
     args = parser.parse_args()
+    with stack_lock():  # not beside the real-stack tests: they share ports and the CPUs
+        return soak(args)
+
+
+def soak(args: argparse.Namespace) -> int:
     settings = load_settings(Path(args.config))
     workdir = REPO / "var" / "soak"
     workdir.mkdir(parents=True, exist_ok=True)

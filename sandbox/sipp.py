@@ -195,7 +195,7 @@ def start_agent(
         "-mi",
         address,
         "-mp",
-        str(40000 + (contact_port % 1000) * 4),
+        str(44000 + (contact_port % 4096) * 4),  # 4 ports each; 5071 and 15071 apart
         "-nostdin",
         "-trace_err",
         "-error_file",

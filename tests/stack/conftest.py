@@ -3,7 +3,6 @@ SIPp callers and agents. If the stack cannot be set up the tests fail, loudly; t
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
@@ -26,6 +25,7 @@ from ivr.config import Settings, load_settings
 from recordings.wav import wav_info
 from sandbox import sipp
 from sandbox.instance import Instance
+from sandbox.lock import stack_lock
 from sandbox.rootfs import SandboxError
 from store.models import Call, IvrStep, RouteDecision, Ticket
 from tests.conftest import REPO, write_config
@@ -131,20 +131,6 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-STACK_LOCK = Path("/tmp/hotline-stack-tests.lock")
-
-
-@contextmanager
-def stack_lock() -> Iterator[None]:
-    """One real-stack session at a time on this machine: they share the sandbox's ports."""
-    with STACK_LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for another session to finish
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

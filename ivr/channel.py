@@ -88,14 +88,25 @@ class AgiChannel:
 
     async def play(self, prompts: Sequence[str], escape: str = "") -> str:
         for prompt in prompts:
-            number = (await self.session.command("STREAM FILE", prompt, escape)).number
+            reply = await self.session.command("STREAM FILE", prompt, escape)
+            number = reply.number
             if number < 0:
-                if self.session.hung_up:
-                    raise ChannelGone("hung up during playback")
-                log.warning("event=prompt.missing prompt=%s", prompt)
+                await self._playback_failed(reply, prompt)
             elif number > 0:
                 return chr(number)
         return ""
+
+    async def _playback_failed(self, reply: Reply, prompt: str) -> None:
+        """STREAM FILE answers -1 both for a file it cannot open and for a caller who hung up
+        while it played; Asterisk's HANGUP notice may come only after the reply. A file that
+        never opened ends at endpos 0; otherwise, or if the channel is gone when asked, it
+        was the caller who left."""
+        if self.session.hung_up or _endpos(reply) > 0:
+            raise ChannelGone("hung up during playback")
+        status = await self.session.command("CHANNEL STATUS")
+        if self.session.hung_up or status.code != 200 or status.number < 0:
+            raise ChannelGone("hung up during playback")
+        log.warning("event=prompt.missing prompt=%s", prompt)
 
     async def wait_for_digit(self, timeout: float) -> str:
         number = (await self.session.command("WAIT FOR DIGIT", str(int(timeout * 1000)))).number
@@ -108,11 +119,10 @@ class AgiChannel:
         # coroutine layer costs on every command and again on every suspend and resume
         command = self.session.command
         for prompt in prompts:
-            number = (await command("STREAM FILE", prompt, ALL_KEYS)).number
+            reply = await command("STREAM FILE", prompt, ALL_KEYS)
+            number = reply.number
             if number < 0:
-                if self.session.hung_up:
-                    raise ChannelGone("hung up during playback")
-                log.warning("event=prompt.missing prompt=%s", prompt)
+                await self._playback_failed(reply, prompt)
             elif number > 0:
                 return chr(number)
         number = (await command("WAIT FOR DIGIT", str(int(timeout * 1000)))).number
@@ -172,3 +182,10 @@ class AgiChannel:
 
     async def set_variable(self, name: str, value: str) -> None:
         await self.session.command("SET VARIABLE", name, value)
+
+
+def _endpos(reply: Reply) -> int:
+    """The sample a STREAM FILE reply says playback reached ("endpos=1234"), 0 if none."""
+    _, found, value = reply.rest.partition("endpos=")
+    head = value.split(" ", 1)[0]
+    return int(head) if found and head.isdigit() else 0

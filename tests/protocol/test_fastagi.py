@@ -21,6 +21,7 @@ from ivr.agi import (
     parse_reply,
     quote,
 )
+from ivr.channel import AgiChannel
 
 HEADERS = (
     b"agi_network: yes\nagi_network_script: 12333?x=1\nagi_request: agi://127.0.0.1/12333\n"
@@ -292,3 +293,44 @@ def test_a_reply_line_over_the_limit_fails_the_command_not_the_server() -> None:
 
     asyncio.run(with_server(handler, body))
     assert outcomes == ["GET VARIABLE: a reply line longer than 16384 bytes"]
+
+
+def test_a_failed_prompt_is_told_apart_from_a_caller_who_hung_up_during_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """STREAM FILE answers -1 for a missing file and for a hang-up mid-prompt alike: the first
+    is logged and the menu goes on, the second ends the call without a false alarm."""
+    outcomes: list[str] = []
+
+    async def handler(session: AgiSession) -> None:
+        channel = AgiChannel(session)
+        outcomes.append(await channel.play(["missing", "next"], "12"))  # file never opened
+        for _ in range(2):  # played some of it, then the caller left; or gone when asked
+            try:
+                await channel.play(["hello"])
+            except ChannelGone:
+                outcomes.append("gone")
+
+    async def body(port: int) -> None:
+        seen = await asterisk(
+            port,
+            {
+                b"STREAM FILE": [
+                    b"200 result=-1 endpos=0\n",
+                    b"200 result=49 endpos=800\n",
+                    b"200 result=-1 endpos=12000\n",
+                    b"200 result=-1 endpos=0\n",
+                ],
+                b"CHANNEL STATUS": [
+                    b"200 result=6\n",
+                    b"511 Command Not Permitted on a dead channel or intercept routine\n",
+                ],
+            },
+        )
+        assert sum(line.startswith(b"CHANNEL STATUS") for line in seen) == 2
+
+    with caplog.at_level("WARNING", logger="hotline"):
+        asyncio.run(with_server(handler, body))
+    assert outcomes == ["1", "gone", "gone"]
+    missing = [r.getMessage() for r in caplog.records if "prompt.missing" in r.getMessage()]
+    assert missing == ["event=prompt.missing prompt=missing"]

@@ -140,6 +140,7 @@ class CallHandler:
             report = await run_call(run, channel, self.services, linkedid, caller)
         finally:
             self.runs.pop(linkedid, None)
+            self.routing.plans.pop(linkedid, None)  # nothing of an ended call is kept
         log.info(
             "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
             linkedid,

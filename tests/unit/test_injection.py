@@ -158,10 +158,8 @@ def handler(tmp_path: Path) -> CallHandler:
     return CallHandler(load_settings(write_config(tmp_path)))
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
-def test_a_fastagi_call_from_a_hostile_caller_id_sends_none_of_it_to_asterisk(
-    handler: CallHandler, hostile: str
-) -> None:
+def fastagi_call(handler: CallHandler, caller: str, name: str) -> list[bytes]:
+    """One whole call through the controller's handler; the commands it sent Asterisk."""
     commands: list[bytes] = []
 
     async def serve(session: AgiSession) -> None:
@@ -174,7 +172,7 @@ def test_a_fastagi_call_from_a_hostile_caller_id_sends_none_of_it_to_asterisk(
         port = server.server.sockets[0].getsockname()[1]
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(agi_headers(hostile, hostile))
+            writer.write(agi_headers(caller, name))
             state: dict[str, int] = {}
             while line := await asyncio.wait_for(reader.readline(), 10):
                 commands.append(line)
@@ -186,7 +184,25 @@ def test_a_fastagi_call_from_a_hostile_caller_id_sends_none_of_it_to_asterisk(
             await asyncio.wait_for(handler.store.flush(), 10)
 
     asyncio.run(main())  # the call ended: the server closed the connection
-    assert_clean(commands, hostile)
+    return commands
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_fastagi_call_from_a_hostile_caller_id_sends_none_of_it_to_asterisk(
+    handler: CallHandler, hostile: str
+) -> None:
+    assert_clean(fastagi_call(handler, hostile, hostile), hostile)
+
+
+def test_nothing_of_an_ended_call_stays_in_the_controller(tmp_path: Path) -> None:
+    """Per-call state is dropped when the call ends: the routing plans of ended calls were
+    kept whenever the dashboard (which also dropped them) was off."""
+    config = write_config(tmp_path, hours='"mon-sun 00:00-24:00"')
+    handler = CallHandler(load_settings(config))
+    commands = fastagi_call(handler, "13800000001", "Zhang")
+    assert any(c.startswith(b'EXEC "Dial"') for c in commands)  # routed to an agent
+    assert handler.runs == {}
+    assert handler.routing.plans == {}
 
 
 @pytest.mark.parametrize("hostile", [HOSTILE[1], HOSTILE[5]])

@@ -5,8 +5,8 @@
 Starts the sandbox (as `hotline demo` does) and a controller, SIPp agents on every seat, then
 keeps about `--concurrent` simulated callers up on Local channels (sandbox/load.py: a mix of
 self-service only, an agent then the survey, a caller who gives up) for `--minutes`. Every
-10 s it samples the channels up and the controller's RSS; afterwards it accounts for every
-call (ended call row, catalogued recording, survey state) and reports the controller's
+10 s it samples the callers and channels up and the controller's RSS; afterwards it accounts
+for every call (ended call row, catalogued recording, survey state) and reports the controller's
 overhead on the greeting step per minute (p50/p99) and its memory over time, so a leak or a
 growing latency shows as a slope. Results go to bench/results/soak-<time>.json. Needs root.
 The CI runs a reduced version (tests/stack/test_soak.py).
@@ -91,15 +91,19 @@ def soak(args: argparse.Namespace) -> int:
         "refused": len(result.placed) - len(placed),
         "accounting": asdict(tally),
         "channels_up": result.concurrency,
+        "callers_up": result.callers,
         "controller_rss_kb": result.memory,
     }
     out = REPO / "bench" / "results" / f"soak-{datetime.now(UTC):%Y-%m-%dT%H%M%S}.json"
     out.write_text(json.dumps(report, indent=1))
     peak = max((up for _, up in result.concurrency), default=0)
+    callers = sorted(up for at, up in result.callers if at > 60)
     print(
         f"calls {tally.calls}: ended {tally.ended}, recorded {tally.recorded}, missing "
         f"{len(tally.missing)}; agent-answered {tally.agent_answered}, with a survey state "
-        f"{tally.survey_state}; peak channels up {peak}"
+        f"{tally.survey_state}; peak channels up {peak}; callers up after the first minute: "
+        f"median {callers[len(callers) // 2] if callers else 0}, "
+        f"range {callers[0] if callers else 0}-{callers[-1] if callers else 0}"
     )
     for minute, p50, p99 in tally.welcome_overhead_ms:
         print(f"  minute {minute:3.0f}: greeting overhead p50 {p50:6.0f} ms  p99 {p99:6.0f} ms")

@@ -70,6 +70,7 @@ def minutes(points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
 
 def render(result: dict[str, Any]) -> str:
     channels = minutes(result["channels_up"])
+    callers = minutes(result.get("callers_up", []))  # older results counted channels only
     rss = [(t, kb / 1024) for t, kb in minutes(result["controller_rss_kb"])]
     overhead = result["accounting"]["welcome_overhead_ms"]
     x_max = max([t for t, _ in channels + rss] + [m + 1 for m, _, _ in overhead] + [1.0])
@@ -80,7 +81,13 @@ def render(result: dict[str, Any]) -> str:
         f"{acc['recorded']} recorded, {len(acc['missing'])} missing"
     )
     body = [f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{escape(heading)}</text>']
-    body += panel(TOP, "channels up (Asterisk)", "chan", [("channels", channels)], x_max)
+    body += panel(
+        TOP,
+        "callers and channels up (Asterisk)",
+        "up",
+        [("channels", channels), ("callers", callers)],
+        x_max,
+    )
     body += panel(TOP + PANEL, "controller memory (RSS)", "MB", [("RSS MB", rss)], x_max)
     body += panel(
         TOP + 2 * PANEL,

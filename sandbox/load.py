@@ -65,6 +65,7 @@ class Placed:
 class LoadResult:
     placed: list[Placed] = field(default_factory=list)
     concurrency: list[tuple[float, int]] = field(default_factory=list)  # (s, channels up)
+    callers: list[tuple[float, int]] = field(default_factory=list)  # (s, simulated callers up)
     memory: list[tuple[float, int]] = field(default_factory=list)  # (s, controller RSS kB)
 
 
@@ -85,7 +86,9 @@ async def place_load(
     progress: Callable[[str], None] = lambda _line: None,
     first_number: int | None = None,
 ) -> LoadResult:
-    """Originate callers for `seconds`, at the rate that keeps about `concurrent` up. Each
+    """Originate callers for `seconds`, at the rate that keeps about `concurrent` up (the
+    rate starts from the mix's expected call length and follows the callers counted up every
+    10 s: calls end sooner than expected when callers wait less or the queue is short). Each
     caller has its own number (by default 1370, six digits of the clock, a 5-digit count:
     unique across runs on one database)."""
     if first_number is None:
@@ -93,7 +96,7 @@ async def place_load(
     plays = stories(prompt_seconds)
     names, weights = zip(*mix.items(), strict=True)
     mean = sum(w * (plays[n].wait + plays[n].hold + 8) for n, w in mix.items()) / sum(weights)
-    gap = mean / concurrent  # seconds between originations
+    gap = mean / concurrent  # seconds between originations, adjusted as callers are counted
     ami = settings.ami
     client = AmiClient(ami.host, ami.port, ami.username, ami.secret, action_timeout=30)
     await client.connect()
@@ -122,22 +125,31 @@ async def place_load(
             placed.accepted = False
 
     async def sample() -> None:
+        nonlocal gap
         while True:
             elapsed = time.monotonic() - start
             try:
                 reply = await client.action("CoreShowChannels", timeout=20)
-                up = sum(
-                    1
+                channels = [
+                    m.get("Channel", "")
                     for m in (reply if isinstance(reply, list) else [reply])
                     if m.get("Event") == "CoreShowChannel"
-                )
-                result.concurrency.append((elapsed, up))
+                ]
+                result.concurrency.append((elapsed, len(channels)))
+                # each simulated caller is one Local channel pair; its ;2 half is the caller
+                callers = sum(1 for c in channels if c.startswith("Local/") and c.endswith(";2"))
+                result.callers.append((elapsed, callers))
+                if callers and elapsed > mean:  # once the first callers could have ended
+                    # gently: callers answer a change of rate only a call's length later
+                    gap *= min(1.25, max(0.8, (callers / concurrent) ** 0.3))
             except AmiError:
                 pass
             result.memory.append((elapsed, rss_kb(controller_pid)))
             up = result.concurrency[-1][1] if result.concurrency else 0
+            callers = result.callers[-1][1] if result.callers else 0
             progress(
-                f"{elapsed:5.0f} s  calls placed {n:5d}  channels up {up:4d}  "
+                f"{elapsed:5.0f} s  calls placed {n:5d}  callers up {callers:4d}  "
+                f"channels up {up:4d}  "
                 f"controller RSS {result.memory[-1][1] / 1024:.0f} MB"
             )
             await asyncio.sleep(10)

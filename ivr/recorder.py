@@ -12,8 +12,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from recordings import naming
@@ -27,6 +28,20 @@ from .config import RecordingSettings
 log = logging.getLogger("hotline.recordings")
 
 STARTED_CHECK_SECONDS = 3.0  # after answer, the call's recording must exist by then
+LOCKED_RETRIES = (1.0, 2.0, 4.0, 8.0)  # pauses when SQLite says the database is locked
+
+T = TypeVar("T")
+
+
+async def _stored(work: Callable[..., T], *args: object) -> T:
+    """`work` in a worker thread, tried again while SQLite answers 'database is locked': a
+    busy minute (hundreds of calls ending) keeps writers queued past the busy timeout."""
+    for pause in LOCKED_RETRIES:
+        try:
+            return await asyncio.to_thread(work, *args)
+        except OperationalError:
+            await asyncio.sleep(pause)
+    return await asyncio.to_thread(work, *args)
 
 
 class Recorder:
@@ -86,12 +101,18 @@ class Recorder:
             )
             if not closed:
                 log.warning("event=recording.not-closed linkedid=%s (repairing)", linkedid)
-            row = await asyncio.to_thread(self.catalogue.catalogue, linkedid)
+            row = await _stored(self.catalogue.catalogue, linkedid)
             if row is None:
                 log.error("event=recording.missing linkedid=%s (the call had no file)", linkedid)
                 return
             if self.settings.process_after_call and row.state in ("ok", "repaired"):
                 await self.process(linkedid)
+        except OperationalError as exc:  # not lost: the clock's reconciliation catalogues it
+            log.error(
+                "event=recording.catalogue-deferred linkedid=%s reason=%r",
+                linkedid,
+                str(exc.orig),
+            )
         except Exception:
             log.exception("event=recording.catalogue-failed linkedid=%s", linkedid)
 
@@ -100,7 +121,7 @@ class Recorder:
             result = await asyncio.to_thread(
                 process, self.settings.directory, linkedid, self.settings.archive
             )
-            await asyncio.to_thread(self.catalogue.apply_processed, result)
+            await _stored(self.catalogue.apply_processed, result)
         if result.problems:
             log.warning(
                 "event=recording.process-problem linkedid=%s problems=%r",

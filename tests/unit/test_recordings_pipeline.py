@@ -3,6 +3,7 @@ audio, the catalogue against a folder (crash leftovers included), archive copies
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import struct
@@ -286,3 +287,32 @@ def test_archive_copies_verify_before_the_source_is_removed(
     # the per-party archive copies hold the right party: the caller's is quiet after 1 s
     (levels,) = frame_levels(root / f"archive/3.1-caller.{fmt}")
     assert max(levels[:40]) > 1000 and max(levels[75:]) < 300
+
+
+def test_catalogue_writes_wait_out_a_locked_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of calls ending together keep SQLite's writers queued past the busy timeout
+    (the 300-caller soak): the recorder tries again instead of dropping the catalogue row."""
+    from sqlalchemy.exc import OperationalError
+
+    from ivr import recorder
+
+    monkeypatch.setattr(recorder, "LOCKED_RETRIES", (0.0, 0.0))
+    calls: list[str] = []
+
+    def write(linkedid: str) -> str:
+        calls.append(linkedid)
+        if len(calls) < 3:
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        return f"row {linkedid}"
+
+    assert asyncio.run(recorder._stored(write, "1795.1")) == "row 1795.1"
+    assert calls == ["1795.1"] * 3
+    calls.clear()
+
+    def never(linkedid: str) -> str:
+        calls.append(linkedid)
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    with pytest.raises(OperationalError):  # the caller logs it; reconciliation catalogues later
+        asyncio.run(recorder._stored(never, "1795.2"))
+    assert len(calls) == 3

@@ -27,10 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sqlalchemy.exc import OperationalError  # noqa: E402
+
 from ivr import sandbox_cmd  # noqa: E402
 from ivr.config import load_settings  # noqa: E402
 from ivr.demo import _build_prompts, _seconds, _start_controller, start_agents  # noqa: E402
-from sandbox.load import account, place_load  # noqa: E402
+from sandbox.load import Account, account, place_load  # noqa: E402
 from sandbox.lock import stack_lock  # noqa: E402
 from store.db import open_engine, session_factory  # noqa: E402
 
@@ -71,13 +73,22 @@ def soak(args: argparse.Namespace) -> int:
         )
         placed = [p for p in result.placed if p.accepted]
         welcome_ms = (_seconds(settings, "welcome_lang") + 1) * 1000
+
+        def count() -> Account:
+            for _ in range(30):  # SQLite: the controller's writers may hold it past the timeout
+                try:
+                    return account(sessions, placed, welcome_ms)
+                except OperationalError:
+                    time.sleep(2)
+            return account(sessions, placed, welcome_ms)
+
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:  # the last calls end, their recordings land
-            tally = account(sessions, placed, welcome_ms)
+            tally = count()
             if tally.ended == tally.calls and tally.recorded == tally.calls:
                 break
             time.sleep(5)
-        tally = account(sessions, placed, welcome_ms)
+        tally = count()
     finally:
         for agent in agents:
             agent.stop()

@@ -133,7 +133,7 @@ class Recorder:
                 "event=recording.processed linkedid=%s archive=%s removed=%d",
                 linkedid,
                 result.archive_path,
-                len(result.removed),
+                len(result.removable),
             )
 
     async def maintain(self) -> None:

@@ -217,6 +217,14 @@ class Catalogue:
         row.keep_until = self.retention.keep_until(row.category, row.ended_at)
 
     def apply_processed(self, result: Processed) -> None:
+        """Store what processing made; then, the row naming the archive, remove the verified
+        source WAVs (a crash before that leaves WAVs beside an archived row, never a row
+        pointing at deleted files)."""
+        self._store_processed(result)
+        for name in result.removable:
+            (self.root / name).unlink(missing_ok=True)
+
+    def _store_processed(self, result: Processed) -> None:
         with write(self.sessions) as session:
             row = session.scalars(
                 select(Recording).where(Recording.linkedid == result.linkedid)
@@ -238,13 +246,13 @@ class Catalogue:
             row.processed_at = datetime.now(UTC)
             if result.problems:
                 row.note = ("processing: " + "; ".join(result.problems))[:400]
-            if result.removed:
+            if result.removable:
                 row.state = "archived"
-                if f"{result.linkedid}-caller.wav" in result.removed:
+                if f"{result.linkedid}-caller.wav" in result.removable:
                     row.caller_path = naming.archive_name(
                         result.linkedid, result.archive_format or "mp3", "caller"
                     )
-                if f"{result.linkedid}-agent.wav" in result.removed:
+                if f"{result.linkedid}-agent.wav" in result.removable:
                     row.agent_path = naming.archive_name(
                         result.linkedid, result.archive_format or "mp3", "agent"
                     )

@@ -13,7 +13,9 @@ Steps for one call (`process`):
 4. Playback: a loudness-normalised copy of the mixed file (its active speech brought to
    -20 dBFS, limited), for listening; one streaming pass, no resampling (ffmpeg's loudnorm
    upsamples to 192 kHz and cost ten times the archive itself, measured).
-5. Only when every copy verified, and `remove_source` is set, the source WAVs are removed.
+5. Only when every copy verified, and `remove_source` is set, the source WAVs may go: they are
+   listed in `removable`, and the catalogue removes them once its row names the archive (a
+   crash in between must not leave a row pointing at deleted WAVs: seen in a soak).
 
 Runs in worker threads (the work is in ffmpeg processes); `process_many` bounds how many at
 once. Nothing here touches the database: the catalogue stores the `Processed` result.
@@ -70,7 +72,7 @@ class Processed:
     archive_sha256: str | None = None
     playback_path: str | None = None
     qa: QaMeasures | None = None
-    removed: list[str] = field(default_factory=list)
+    removable: list[str] = field(default_factory=list)  # verified sources: the catalogue removes
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -292,9 +294,7 @@ def process(root: Path, linkedid: str, settings: ArchiveSettings) -> Processed:
         if playback is not None and playback.is_file():
             result.playback_path = playback.relative_to(root).as_posix()
         if settings.remove_source and not result.problems and len(verified) == len(jobs):
-            for src in verified:
-                src.unlink()
-                result.removed.append(src.name)
+            result.removable = [src.name for src in verified]
     except (ProcessingError, OSError, ValueError) as exc:
         result.problems.append(str(exc))
     return result

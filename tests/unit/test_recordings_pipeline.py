@@ -276,13 +276,17 @@ def test_archive_copies_verify_before_the_source_is_removed(
     assert result.ok, result.problems
     assert result.archive_path == f"archive/3.1.{fmt}"
     assert abs(probe_seconds(root / result.archive_path) - 5.0) < 0.3
-    assert sorted(result.removed) == ["3.1-agent.wav", "3.1-caller.wav", "3.1.wav"]
+    sources = ["3.1-agent.wav", "3.1-caller.wav", "3.1.wav"]
+    assert sorted(result.removable) == sources
+    # the WAVs go only once the row names the archive (apply_processed, below)
+    assert all((root / name).is_file() for name in sources)
     assert result.qa is not None and result.qa.caller_talk == pytest.approx(1.0, abs=0.1)
     assert result.qa.agent_talk == pytest.approx(3.5, abs=0.1)
     assert result.playback_path and abs(probe_seconds(root / result.playback_path) - 5.0) < 0.3
     cat.apply_processed(result)
     row = cat.get("3.1")
     assert row is not None and row.state == "archived"
+    assert not any((root / name).exists() for name in sources)
     assert [v.status for v in cat.verify([row])] == ["ok"]
     # the per-party archive copies hold the right party: the caller's is quiet after 1 s
     (levels,) = frame_levels(root / f"archive/3.1-caller.{fmt}")

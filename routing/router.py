@@ -50,8 +50,10 @@ class Plan:
         "_made",
         "_max_rings",
         "_named",
+        "_named_at",
+        "_owner",
         "_pools",
-        "_pools_left",
+        "_pools_at",
         "_presence",
         "_ring_timeout",
         "_skill",
@@ -73,7 +75,7 @@ class Plan:
         self,
         tables: _Tables,
         post: Post | None,
-        named: list[tuple[str, str]],
+        owner: str | None,
         skill: str,
         pools: tuple[tuple[str, str], ...],
         presence: Snapshot,
@@ -81,12 +83,15 @@ class Plan:
         claimed: Collection[str],
         max_rings: int,
     ) -> None:
+        # positions in tables' shared tuples stand for what is left: nothing is copied per call
         self.post = post
         self._tables = tables
-        self._named = named  # (agent, label), taken from the end
+        self._owner = owner  # asked first, then None
+        self._named = tables.named(post) if post is not None else ()  # (agent, label): A, B
+        self._named_at = 0
         self._skill = skill
-        self._pools = pools  # (office, label), taken from the end
-        self._pools_left = len(pools)
+        self._pools = pools  # (office, label): the district's, then the city's
+        self._pools_at = 0
         self._presence = presence
         self._ring_timeout = ring_timeout
         self._claimed = claimed
@@ -114,8 +119,13 @@ class Plan:
         if self._done:
             return None
         named, tried, claimed = self._named, self._tried, self._claimed
-        while named:  # the owner, A and B, each named in the chain (max_rings does not cut them)
-            agent_id, label = named.pop()
+        # the owner, A and B, each named in the chain (max_rings does not cut them)
+        while self._owner is not None or self._named_at < len(named):
+            if self._owner is not None:
+                agent_id, label, self._owner = self._owner, "first-inquiry owner", None
+            else:
+                agent_id, label = named[self._named_at]
+                self._named_at += 1
             if agent_id in tried:
                 continue
             tried.add(agent_id)
@@ -134,7 +144,7 @@ class Plan:
             self._chain.append(f"{label} {agent_id} {why}")
         while len(self._steps) < self._max_rings:
             if not self._label:
-                if not self._pools_left:
+                if self._pools_at == len(self._pools):
                     break
                 self._open()
             found = self._from_pool()
@@ -147,8 +157,8 @@ class Plan:
         return None
 
     def _open(self) -> None:
-        self._pools_left -= 1
-        office, self._label = self._pools[self._pools_left]
+        office, self._label = self._pools[self._pools_at]
+        self._pools_at += 1
         self._free_key = (office, self._skill)
         self._made = self._tables.steps(self._label, self._ring_timeout)
         self._chosen, self._skipped = [], {}
@@ -219,21 +229,13 @@ def plan_call(
     if presence.directory is not directory:
         raise ValueError("plan_call: the presence snapshot is of another seat directory")
     tables = _tables(directory)
-    known = directory.agents
-    named: list[tuple[str, str]] = []  # in reverse order: taken from the end
-    if post is not None:
-        a_label, b_label = tables.post_labels(post)
-        if post.b in known:
-            named.append((post.b, b_label))
-        if post.a in known:
-            named.append((post.a, a_label))
-    if owner and owner in known:
-        named.append((owner, "first-inquiry owner"))
+    if not owner or owner not in directory.agents:
+        owner = None
     skill = post.business if post is not None else business
     return Plan(
         tables,
         post,
-        named,
+        owner,
         skill,
         tables.pools(district),
         presence,
@@ -280,19 +282,31 @@ class _Tables:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self._steps: dict[tuple[str, int], dict[str, DialStep]] = {}
-        self._posts: dict[str, tuple[str, str]] = {}
-        city = tuple((o, "city pool") for o in reversed(directory.city_offices))
+        self._named: dict[str, tuple[Post, tuple[tuple[str, str], ...]]] = {}
+        city = tuple((o, "city pool") for o in directory.city_offices)
         self._pools: dict[str | None, tuple[tuple[str, str], ...]] = {
-            o.id: (*city, (o.id, f"district pool {o.id}"))
+            o.id: ((o.id, f"district pool {o.id}"), *city)
             for o in directory.offices.values()
             if o.kind != "city"
         }
         self._city_pools = city
 
     def pools(self, district: str | None) -> tuple[tuple[str, str], ...]:
-        """(office, label) in reverse order: the caller's district's pool (a known office
-        that is not a city one), then the city pools."""
+        """(office, label) in order: the caller's district's pool (a known office that is not
+        a city one), then the city pools."""
         return self._pools.get(district, self._city_pools)
+
+    def named(self, post: Post) -> tuple[tuple[str, str], ...]:
+        """The post's A and B who are in the directory, with their labels."""
+        found = self._named.get(post.id)
+        if found is None or found[0] is not post:  # (a post of another directory, same id)
+            named = tuple(
+                (agent_id, f"post {post.id} {role}")
+                for agent_id, role in ((post.a, "A"), (post.b, "B"))
+                if agent_id in self.directory.agents
+            )
+            found = self._named[post.id] = (post, named)
+        return found[1]
 
     def steps(self, label: str, timeout: int) -> dict[str, DialStep]:
         """The steps made so far with this label and timeout, by agent."""
@@ -308,12 +322,6 @@ class _Tables:
             seat = self.directory.agents[agent_id].seat
             found = made[agent_id] = DialStep(agent_id, seat, timeout, f"{label} {agent_id}")
         return found
-
-    def post_labels(self, post: Post) -> tuple[str, str]:
-        labels = self._posts.get(post.id)
-        if labels is None:
-            labels = self._posts[post.id] = (f"post {post.id} A", f"post {post.id} B")
-        return labels
 
 
 _last: list[_Tables] = []  # the tables of the directory routed last (reloads replace it)

@@ -42,7 +42,6 @@ class Plan:
 
     __slots__ = (
         "_chain",
-        "_chosen",
         "_claimed",
         "_done",
         "_free_key",
@@ -52,24 +51,26 @@ class Plan:
         "_named",
         "_named_at",
         "_owner",
+        "_passed",
+        "_pool_from",
         "_pools",
         "_pools_at",
         "_presence",
         "_ring_timeout",
         "_skill",
-        "_skipped",
         "_steps",
         "_tables",
         "_tried",
         "post",
     )
     # the pool being walked (set when it is opened): its label ('' when none is open), its
-    # free list's key, its steps by agent, the members chosen and those skipped, by reason
+    # free list's key, its steps by agent, where its steps begin in `steps`, and how many of
+    # its free members were passed over as ringing for another call
     _label: str
     _free_key: Pool
     _made: dict[str, DialStep]
-    _chosen: list[str]
-    _skipped: dict[str, int]
+    _pool_from: int
+    _passed: int
 
     def __init__(
         self,
@@ -161,7 +162,7 @@ class Plan:
         self._pools_at += 1
         self._free_key = (office, self._skill)
         self._made = self._tables.steps(self._label, self._ring_timeout)
-        self._chosen, self._skipped = [], {}
+        self._pool_from, self._passed = len(self._steps), 0
 
     def _from_pool(self) -> DialStep | None:
         """The open pool's longest-idle free member not yet in the chain. The free list is
@@ -173,13 +174,12 @@ class Plan:
                 continue
             tried.add(agent_id)
             if agent_id in claimed:
-                self._skipped[CLAIMED] = self._skipped.get(CLAIMED, 0) + 1
+                self._passed += 1
                 continue
             step = self._made.get(agent_id) or self._tables.step(
                 agent_id, self._label, self._ring_timeout
             )
             self._steps.append(step)
-            self._chosen.append(agent_id)
             return step
         return None
 
@@ -188,20 +188,25 @@ class Plan:
         other members are counted by reason too."""
         if not self._label:
             return
+        skipped = {CLAIMED: self._passed} if self._passed else {}
         if count_away:
-            _count_away(self._presence, self._free_key, self._tried, self._claimed, self._skipped)
-        entry = self._pool_entry()
+            _count_away(self._presence, self._free_key, self._tried, self._claimed, skipped)
+        entry = self._pool_entry(skipped)
         if entry:
             self._chain.append(entry)
         self._label = ""
 
-    def _pool_entry(self) -> str:
-        """The open pool's entry in the chain ('' if none is open, or nothing to say)."""
+    def _pool_entry(self, skipped: dict[str, int] | None = None) -> str:
+        """The open pool's entry in the chain ('' if none is open, or nothing to say):
+        its members chosen, then those skipped by reason (`skipped`, else the ones passed
+        over so far)."""
         if not self._label:
             return ""
-        parts = [", ".join(self._chosen)] if self._chosen else []
-        if self._skipped:
-            parts += [f"{n} {why}" for why, n in sorted(self._skipped.items()) if n]
+        if skipped is None:
+            skipped = {CLAIMED: self._passed} if self._passed else {}
+        chosen = [s.agent_id for s in self._steps[self._pool_from :]]
+        parts = [", ".join(chosen)] if chosen else []
+        parts += [f"{n} {why}" for why, n in sorted(skipped.items()) if n]
         return f"{self._label}: {'; '.join(parts)}" if parts else ""
 
 

@@ -33,7 +33,9 @@ class Plan:
     """One call's route, decided a step at a time: `next_step()` gives the next agent to ring
     (None: the caller waits in line), read from presence and claims as they are at that moment
     (the snapshot and the claimed set are live views), so an agent who came free while an
-    earlier one rang can be rung. Agents already named in the chain are not taken again.
+    earlier one rang can be rung. Agents already named in the chain are not taken again. (After
+    a directory reload a plan reads the old directory's presence as it was at the reload: a
+    call in progress ends its routing on the directory it started with.)
 
     `steps` are the steps given so far; `chain` the decision so far, skipped candidates
     included, ending in "queue" / "then queue" once the plan is drained. With presence and

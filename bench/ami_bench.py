@@ -50,7 +50,7 @@ is an ivr.ami.AmiClient whose on_event does what the controller's does (apply_ev
 CallTracker.handle); the lag of an event is the receiver's time.time() right after apply_event
 minus its Timestamp (same host, same clock). Presence starts from router_bench's busy steady
 state. Per rate, once alone and once with routing decisions (Presence.snapshot + find_post +
-plan_call) on the same event loop at --lag-decisions per second, as in the controller's one
+plan_call, drained) on the same event loop at --lag-decisions per second, as in the controller's one
 loop. Per row, beside the lag percentiles: the client's CPU share, its involuntary context
 switches (preemption by other processes), the garbage collections by generation and the longest
 collection pause, and the decisions' mean and longest cost.
@@ -544,7 +544,9 @@ class LagSink(Sink):
 async def decide_forever(
     sink: LagSink, per_s: float, rng: random.Random, costs: list[float]
 ) -> None:
-    """Routing decisions on the same loop, as RoutingDesk.plan makes them (no owner query)."""
+    """Routing decisions on the same loop, as RoutingDesk.plan makes them (no owner query),
+    each plan drained at once (as if every ring failed at once: the most a call's routing
+    costs the loop)."""
     directory = sink.directory
     names, shares = list(rb.BUSINESSES), list(rb.BUSINESSES.values())
     districts = [o for o, office in directory.offices.items() if office.kind != "city"]
@@ -553,15 +555,17 @@ async def decide_forever(
         await asyncio.sleep(rng.expovariate(per_s))
         t = time.perf_counter()
         business, district = rng.choices(names, shares)[0], rng.choice(districts)
-        plan_call(
+        plan = plan_call(
             directory,
             find_post(directory, "", business, district),
             business,
             district,
-            sink.presence.snapshot(dt.datetime.now(dt.UTC)),
+            sink.presence.snapshot(),
             rb.RING_TIMEOUT,
             owner=rng.choice(agents) if rng.random() < rb.OWNER_SHARE else None,
         )
+        while plan.next_step() is not None:
+            pass
         costs.append(time.perf_counter() - t)
 
 

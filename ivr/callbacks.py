@@ -87,11 +87,9 @@ class CallbackDispatcher:
         post = self.desk.directory.posts.get(due.post) if due.post else None
         request = RouteRequest(due.linkedid, due.number, post, due.business, due.district)
         plan = await self.desk.plan(request)
-        step = None
-        for candidate in plan.steps:
-            if await self.desk.claim(candidate.agent_id, due.linkedid):
-                step = candidate
-                break
+        step = plan.next_step()
+        while step is not None and not await self.desk.claim(step.agent_id, due.linkedid):
+            step = plan.next_step()  # held by another controller: the next one
         if step is None:
             return  # nobody free yet
         try:

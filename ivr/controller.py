@@ -78,6 +78,8 @@ class Controller:
         self.directory: Directory = settings.directory
         self.calls = CallHandler(settings)
         self.background: set[asyncio.Future[None]] = set()
+        self.wrap_up_timer: asyncio.TimerHandle | None = None  # the next wrap-up's end
+        self.wrap_up_due: datetime | None = None
         self.store = self.calls.store  # call data written behind, kept while the db is away
         self.recorder = Recorder(
             settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
@@ -152,6 +154,7 @@ class Controller:
         )
         if changed:
             log.info(changed)
+            self._time_wrap_ups()
         changes: list[Change] = self.tracker.handle(event, at)
         for kind, snap in changes:
             log.info(describe(kind, snap))
@@ -161,6 +164,25 @@ class Controller:
             self.web.on_event(event, changes, changed is not None)
         if self.leader.is_leader:  # one controller catalogues and processes each recording;
             self.recorder.on_changes(changes)  # a new leader's reconciliation catches up
+
+    def _time_wrap_ups(self) -> None:
+        """Wrap-ups end by the clock, not by an event: presence is told when the next one ends,
+        so a routing decision reads presence without doing that work."""
+        end = self.calls.presence.next_wrap_up_end()
+        if end == self.wrap_up_due:
+            return
+        if self.wrap_up_timer is not None:
+            self.wrap_up_timer.cancel()
+            self.wrap_up_timer = None
+        self.wrap_up_due = end
+        if end is not None:
+            delay = max(0.0, (end - datetime.now(UTC)).total_seconds())
+            self.wrap_up_timer = asyncio.get_running_loop().call_later(delay, self._end_wrap_ups)
+
+    def _end_wrap_ups(self) -> None:
+        self.wrap_up_timer = self.wrap_up_due = None
+        self.calls.presence.expire(datetime.now(UTC))
+        self._time_wrap_ups()
 
     def reload_directory(self) -> None:
         """SIGHUP: read the seat directory again; a broken file keeps the old one running."""
@@ -174,6 +196,7 @@ class Controller:
         self.directory = directory
         self.settings = replace(self.settings, directory=directory)
         self.calls.use_directory(directory)
+        self._time_wrap_ups()
         if self.web is not None:
             self.web.use_directory(directory)
         log.info(
@@ -204,6 +227,7 @@ class Controller:
                     is not None
                 )
         log.info("event=presence.resync seats=%d", seats)
+        self._time_wrap_ups()
         await self._close_stale_calls()
 
     async def _close_stale_calls(self) -> None:
@@ -309,6 +333,8 @@ class Controller:
         )
         await stop.wait()
         log.info("event=controller.stopping")
+        if self.wrap_up_timer is not None:
+            self.wrap_up_timer.cancel()
         self.clock.shutdown(wait=False)
         await self.leader.step_down()
         if self.settings.scale.shared_claims:

@@ -1,5 +1,6 @@
-"""Carrying routing out for the runtime: the plan from presence and history, claims so two
-calls never ring the same free agent at once, and the decision stored with its reasons."""
+"""Carrying routing out for the runtime: the plan from presence and history (its steps decided
+one at a time as the runtime rings), claims so two calls never ring the same free agent at once,
+and the decision stored with its reasons when the call's routing ends."""
 
 from __future__ import annotations
 
@@ -86,10 +87,10 @@ class RoutingDesk:
             request.post,
             request.business,
             request.district or None,
-            self.presence.snapshot(self.now()),
+            self.presence.snapshot(),
             self.ring_timeout,
             owner=owner,
-            claimed=self.claimed,
+            claimed=self.claimed,  # live: each step skips the agents claimed at that moment
         )
         self.plans[request.call_id] = plan
         return plan
@@ -146,7 +147,7 @@ class RoutingDesk:
             self.shared.renew(list(self.tokens.values()))
 
     def agents_on_duty(self) -> int:
-        snapshot = self.presence.snapshot(self.now())
+        snapshot = self.presence.snapshot()
         return sum(
             1 for p in snapshot.values() if p.state.value not in ("logged-out", "unreachable")
         )

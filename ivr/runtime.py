@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import monotonic
 from zoneinfo import ZoneInfo
@@ -252,13 +252,14 @@ class _Driver:
                 return "self-service"
         request = RouteRequest(self.call_id, self.caller, post, step.business, step.district)
         offer = step.offer_callback and desk.offers_callback(request)
-        plan = first = await desk.plan(request)
+        first = await desk.plan(request)
+        plan: Plan | None = first
         attempts: list[tuple[DialStep, str]] = []
         waiter: Waiter | None = None
         waited = 0.0
         try:
             while True:
-                if await self.ring(plan, attempts):
+                if plan is not None and await self.ring(plan, attempts):
                     return "answered"
                 if not desk.queue.enabled or waited >= desk.queue.max_wait:
                     return "no-answer"
@@ -280,16 +281,17 @@ class _Driver:
                 if desk.line.ahead(waiter) == 0 and not desk.callback_ahead_of(waiter.joined_at):
                     plan = await desk.plan(request)
                 else:
-                    plan = replace(plan, steps=())
+                    plan = None
         finally:
             if waiter is not None:
                 desk.line.leave(waiter)
             await desk.record(request, first, attempts, waited)
 
     async def ring(self, plan: Plan, attempts: list[tuple[DialStep, str]]) -> bool:
-        """Ring the plan's agents in turn; True when one answered."""
+        """Ring the plan's agents in turn, each step decided when the one before has failed;
+        True when one answered."""
         desk = self.services.routing
-        for attempt in plan.steps:
+        while (attempt := plan.next_step()) is not None:
             if not await desk.claim(attempt.agent_id, self.call_id):
                 attempts.append((attempt, "CLAIMED"))  # another call rings them now
                 continue

@@ -137,7 +137,7 @@ class _Agent:
 class Presence:
     """Kept up to date fact by fact, at the facts' own times, so `snapshot()` is a read (the
     router takes one per decision) and time in state is exact. Only agents in wrap-up are
-    looked at again as time passes (a heap of their wrap-ups' ends)."""
+    looked at again as time passes (a heap of their wrap-ups' ends, applied by `expire`)."""
 
     directory: Directory
     wrap_up: timedelta = timedelta(seconds=10)
@@ -198,6 +198,7 @@ class Presence:
     # --- facts from Asterisk and from agents ------------------------------------------------
 
     def device(self, endpoint: str, state: str, at: datetime) -> None:
+        self.expire(at)
         seat = self.seats.get(endpoint)
         if seat is None:
             return
@@ -212,43 +213,58 @@ class Presence:
         self._refresh_seat(endpoint, at)
 
     def contact(self, endpoint: str, reachable: bool, at: datetime) -> None:
+        self.expire(at)
         seat = self.seats.get(endpoint)
         if seat is not None:
             seat.reachable = reachable
             self._refresh_seat(endpoint, at)
 
     def login(self, agent_id: str, at: datetime) -> None:
+        self.expire(at)
         if agent_id in self.agents:
             self.agents[agent_id].logged_in = True
             self._refresh(agent_id, at)
 
     def logout(self, agent_id: str, at: datetime) -> None:
+        self.expire(at)
         if agent_id in self.agents:
             agent = self.agents[agent_id]
             agent.logged_in, agent.paused, agent.reason = False, False, ""
             self._refresh(agent_id, at)
 
     def pause(self, agent_id: str, reason: str, at: datetime) -> None:
+        self.expire(at)
         if agent_id in self.agents:
             agent = self.agents[agent_id]
             agent.paused, agent.reason = True, reason
             self._refresh(agent_id, at)
 
     def resume(self, agent_id: str, at: datetime) -> None:
+        self.expire(at)
         if agent_id in self.agents:
             agent = self.agents[agent_id]
             agent.paused, agent.reason = False, ""
             self._refresh(agent_id, at)
 
-    # --- what the router sees ----------------------------------------------------------------
+    # --- the clock, and what the router sees --------------------------------------------------
 
-    def snapshot(self, at: datetime) -> Snapshot:
-        """Every agent's state at `at` (a read-only view: wrap-ups that ended are applied)."""
+    def expire(self, at: datetime) -> None:
+        """Wrap-ups that ended by `at` end (each at its own end time). Every fact does this
+        first; the controller also calls it when the next one ends (`next_wrap_up_end`), so the
+        router reads presence without doing this work."""
         ends = self._wrap_ends
         while ends and ends[0][0] <= at:
             end, agent_id = heapq.heappop(ends)
             if self.wrapping.get(agent_id) == end:  # else a later call moved it, or it ended
                 self._refresh(agent_id, end)
+
+    def next_wrap_up_end(self) -> datetime | None:
+        """When the next wrap-up ends (it may have been moved or ended since: expire then
+        just finds nothing to do)."""
+        return self._wrap_ends[0][0] if self._wrap_ends else None
+
+    def snapshot(self) -> Snapshot:
+        """Every agent's presence as of the last fact or `expire`: a read-only, live view."""
         return self._snapshot
 
     def _refresh_seat(self, endpoint: str, at: datetime) -> None:

@@ -56,7 +56,7 @@ class LiveCall:
 @dataclass
 class Board:
     directory: Directory
-    presence: Callable[[datetime], Mapping[str, AgentPresence]]
+    presence: Callable[[], Mapping[str, AgentPresence]]
     waiting: Callable[[], Iterable[tuple[str, datetime]]] = lambda: ()
     node_of: Callable[[str], str | None] = lambda _linkedid: None
     plan_of: Callable[[str], Plan | None] = lambda _linkedid: None
@@ -160,7 +160,7 @@ class Board:
         waiting = dict(self.waiting())
         calls = [self.live_call(c, now, waiting) for c in self.calls.values()]
         calls.sort(key=lambda c: float(str(c["started_at"])))
-        presence = self.presence(now)
+        presence = self.presence()
         agents: list[dict[str, object]] = []
         for agent in self.directory.agents.values():
             p = presence.get(agent.id)

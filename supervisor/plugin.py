@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 
 from ivr.ami import AmiClient
 from ivr.calls import CallHandler
 from ivr.calltracker import Change
 from ivr.config import Settings
 from routing.directory import Directory
-from routing.presence import AgentPresence
 
 from .auth import Accounts
 from .errors import WebError
@@ -35,7 +33,7 @@ class SupervisorWeb:
         desk = calls.routing
         self.board = Board(
             self.directory,
-            presence=self._presence,
+            presence=calls.presence.snapshot,
             waiting=lambda: [(w.call_id, w.joined_at) for w in desk.line.waiters],
             node_of=self._node_of,
             plan_of=desk.plans.get,
@@ -61,9 +59,6 @@ class SupervisorWeb:
     def _node_of(self, linkedid: str) -> str | None:
         run = self.calls.runs.get(linkedid)
         return run.node_id if run is not None else None
-
-    def _presence(self, at: datetime) -> Mapping[str, AgentPresence]:
-        return self.calls.presence.snapshot(at)
 
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory

@@ -104,13 +104,17 @@ class CallHandler:
         name = message_name(call_id, n)
         return f"{self.settings.recordings.asterisk_directory}/{name}", name
 
-    async def handle(self, session: AgiConversation, flow_name: str) -> None:
+    async def handle(self, session: AgiConversation, flow_name: str, site: str = "main") -> None:
+        """`site`: the Asterisk box the call is on, as its dialplan named itself."""
         name = flow_name
         flow = self.flows.get(name)
         uniqueid = session.headers.get("agi_uniqueid", "?")
         if flow is None:
             log.warning("event=agi.unknown-flow uniqueid=%s flow=%r", uniqueid, name)
             return  # HOTLINE_HANDLED stays unset: the dialplan's fallback takes the call
+        if site != "main" and site not in self.settings.directory.sites:
+            log.warning("event=agi.unknown-site uniqueid=%s site=%r", uniqueid, site)
+            return  # a dialplan from another configuration: the fallback queue, a person
         channel = AgiChannel(session)
         caller = session.headers.get("agi_callerid", "")
         try:
@@ -127,17 +131,18 @@ class CallHandler:
             },
         )
         log.info(
-            "event=ivr.start linkedid=%s flow=%s district=%s",
+            "event=ivr.start linkedid=%s flow=%s district=%s site=%s",
             linkedid,
             flow.name,
             run.variables["district"] or "-",
+            site,
         )
         if flow.name == self.settings.surveys.flow:
             await self.survey_call(channel, flow, linkedid)
             return
         self.runs[linkedid] = run
         try:
-            report = await run_call(run, channel, self.services, linkedid, caller)
+            report = await run_call(run, channel, self.services, linkedid, caller, site)
         finally:
             self.runs.pop(linkedid, None)
             self.routing.plans.pop(linkedid, None)  # nothing of an ended call is kept

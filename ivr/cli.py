@@ -99,7 +99,13 @@ def cmd_dialplan(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.action == "render":
-        print(dialplan.render(settings), end="")
+        site = args.target or "main"
+        if site != "main" and site not in settings.directory.sites:
+            known = ", ".join(sorted(settings.directory.sites)) or "none"
+            raise ConfigError(
+                f"dialplan render: no site {site!r} in {settings.seats_file} (sites: {known})"
+            )
+        print(dialplan.render(settings, site), end="")
         return 0
     if args.action == "load":
         for line in dialplan.install(settings):
@@ -316,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         "dialplan",
         help="check, render, load and draw the call flows",
         description="check [FOLDER]: validate every flow and report all problems with file:line "
-        "and node; render: print the Asterisk contexts for the hotline number; load: install "
+        "and node; render [SITE]: print the Asterisk contexts for the hotline number (of a "
+        "[[site]] box: install them there by hand); load: install "
         "them in Asterisk's configuration (extensions_hotline.conf, included from "
         "extensions.conf) and reload over AMI; graph [FLOW] [-o FILE]: draw a flow (SVG/PNG).",
     )
@@ -325,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         nargs="?",
         help="check: a folder of flow files (default [flows] directory); "
+        "render: a [[site]] id (default the main box); "
         "graph: the flow's name (default the entry flow)",
     )
     dp.add_argument("-o", "--output", help="graph: the picture to write (.svg, .png or .dot)")

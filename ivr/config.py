@@ -494,8 +494,11 @@ def load_directory(path: Path) -> Directory:
             trunk=t.text("trunk"),
             address=t.text("address"),
             sip_port=t.integer("sip_port", 5060, 1, 65535),
-            ami_port=t.integer("ami_port") if "ami_port" in t.data else None,
+            ami_port=t.integer("ami_port", lo=1, hi=65535) if "ami_port" in t.data else None,
+            main_trunk=t.text("main_trunk", "main"),
         )
+        if site.id == "main":
+            raise t.error("id", "a name other than 'main' (the [ami] box is 'main')", site.id)
         sites[site.id] = site
     agents = {}
     for t in root.tables("agent"):

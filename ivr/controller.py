@@ -9,9 +9,11 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,19 +86,34 @@ class Controller:
         self.recorder = Recorder(
             settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
         )
-        self.tracker = CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint)
+        # Every Asterisk whose calls enter this controller: the main box ([ami]) and each
+        # [[site]] box with an AMI port. Each one's events feed presence (its own seats) and
+        # its own call tracker; call-control actions (callbacks, surveys, the dashboard's
+        # listening) go to the main box only.
         ami = settings.ami
-        self.ami = AmiClient(
-            ami.host,
-            ami.port,
-            ami.username,
-            ami.secret,
-            on_event=self._on_event,
-            on_login=self._on_login,
-            connect_timeout=ami.connect_timeout,
-            action_timeout=ami.action_timeout,
-            events=followed_events(settings),
-        )
+        boxes = {"main": (ami.host, ami.port)} | {
+            site.id: (site.address, site.ami_port)
+            for site in settings.directory.sites.values()
+            if site.ami_port is not None
+        }
+        self.trackers = {
+            site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint) for site in boxes
+        }
+        self.amis = {
+            site: AmiClient(
+                host,
+                port,
+                ami.username,
+                ami.secret,
+                on_event=partial(self._on_event, site),
+                on_login=partial(self._on_login, site),
+                connect_timeout=ami.connect_timeout,
+                action_timeout=ami.action_timeout,
+                events=followed_events(settings),
+            )
+            for site, (host, port) in boxes.items()
+        }
+        self.ami = self.amis["main"]
         self.callbacks = CallbackDispatcher(
             self.calls.routing,
             self.ami,
@@ -144,9 +161,9 @@ class Controller:
         agent = self.directory.agent_at_seat(endpoint)
         return agent.id if agent else None
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, site: str, event: Event) -> None:
         at = event_time(event)
-        changed = apply_event(self.calls.presence, self.directory, event, at) or (
+        changed = apply_event(self.calls.presence, self.directory, event, at, site) or (
             # every controller hears a callback's result; the leader (who placed it) keeps it
             self.callbacks.on_result(event)
             if event.get("Event") == "UserEvent" and self.leader.is_leader
@@ -155,12 +172,12 @@ class Controller:
         if changed:
             log.info(changed)
             self._time_wrap_ups()
-        changes: list[Change] = self.tracker.handle(event, at)
+        changes: list[Change] = self.trackers[site].handle(event, at)
         for kind, snap in changes:
             log.info(describe(kind, snap))
         if changes:
             self.store.submit("calls", calls_and_legs(changes))
-        if self.web is not None:
+        if self.web is not None and site == "main":  # its monitoring acts on the main box
             self.web.on_event(event, changes, changed is not None)
         if self.leader.is_leader:  # one controller catalogues and processes each recording;
             self.recorder.on_changes(changes)  # a new leader's reconciliation catches up
@@ -206,44 +223,53 @@ class Controller:
             len(directory.posts),
         )
 
-    def _on_login(self) -> None:
+    def _on_login(self, site: str) -> None:
         """On every (re)connect: presence is re-read from Asterisk, never left stale."""
-        self.background.add(task := asyncio.ensure_future(self.resync()))
+        self._spawn(self.resync(site))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self.background.add(task := asyncio.ensure_future(work))
         task.add_done_callback(self.background.discard)
 
-    async def resync(self) -> None:
+    async def resync(self, site: str = "main") -> None:
         try:
-            reply = await self.ami.action("DeviceStateList", timeout=10)
+            reply = await self.amis[site].action("DeviceStateList", timeout=10)
         except AmiError as exc:
-            log.warning("event=presence.resync-failed reason=%r", str(exc))
+            log.warning("event=presence.resync-failed site=%s reason=%r", site, str(exc))
             return
         messages = reply if isinstance(reply, list) else [reply]
         seats = 0
         for message in messages:
             event = plain_event(message)
             if event.get("Event") == "DeviceStateChange":
+                at = event_time(event)
                 seats += (
-                    apply_event(self.calls.presence, self.directory, event, event_time(event))
-                    is not None
+                    apply_event(self.calls.presence, self.directory, event, at, site) is not None
                 )
-        log.info("event=presence.resync seats=%d", seats)
+        log.info("event=presence.resync site=%s seats=%d", site, seats)
         self._time_wrap_ups()
         await self._close_stale_calls()
 
     async def _close_stale_calls(self) -> None:
+        """Calls stored as live that no followed Asterisk still has are closed. The call rows
+        do not say which box a call is on, so every box is asked; with one box unreachable
+        nothing is closed (its calls may be alive)."""
         asked = datetime.now(UTC)
-        try:
-            reply = await self.ami.action("CoreShowChannels", timeout=10)
-        except AmiError as exc:
-            log.warning("event=calls.resync-failed reason=%r", str(exc))
-            return
-        messages = reply if isinstance(reply, list) else [reply]
-        alive = {plain_event(m).get("Linkedid", "") for m in messages}
-        keep = alive | set(self.tracker.calls)
+        keep: set[str] = set()
+        for site, ami in self.amis.items():
+            try:
+                reply = await ami.action("CoreShowChannels", timeout=10)
+            except AmiError as exc:
+                log.warning("event=calls.resync-failed site=%s reason=%r", site, str(exc))
+                return
+            messages = reply if isinstance(reply, list) else [reply]
+            keep |= {plain_event(m).get("Linkedid", "") for m in messages}
+            keep |= set(self.trackers[site].calls)
         self.store.submit("stale_calls", close_stale_calls(keep, asked, datetime.now(UTC)))
 
     async def _on_agi(self, session: AgiSession) -> None:
-        await self.calls.handle(session, session.script)
+        # a site box's dialplan names the box in the first argument (dialplan._agi_steps)
+        await self.calls.handle(session, session.script, session.arg(1) or "main")
 
     async def _on_elected(self) -> None:
         """This controller now runs the timed jobs: first what a previous leader (or this
@@ -266,23 +292,32 @@ class Controller:
         except SQLAlchemyError as exc:
             log.warning("event=claim.release-failed reason=%r", str(exc))
 
-    async def connect_ami(self) -> None:
+    async def connect_ami(self, ami: AmiClient, wait: bool) -> None:
         while True:
             try:
-                await self.ami.connect()
+                await ami.connect()
                 return
             except AmiError as exc:
-                if not self.settings.ami.wait_for_asterisk:
+                if not wait:
                     raise
-                log.warning("event=ami.waiting reason=%r retry_in=2s", str(exc))
+                log.warning("event=ami.waiting where=%s reason=%r retry_in=2s", ami.where, str(exc))
                 await asyncio.sleep(2)
 
+    def close_ami(self) -> None:
+        for ami in self.amis.values():
+            ami.close()
+
     async def run(self, stop: asyncio.Event) -> None:
-        await self.connect_ami()
+        await self.connect_ami(self.ami, self.settings.ami.wait_for_asterisk)
+        # a site box that is down must not keep the controller (and the main box's calls)
+        # from starting: it is followed from whenever it answers
+        for site, ami in self.amis.items():
+            if site != "main":
+                self._spawn(self.connect_ami(ami, wait=True))
         try:
             await self.agi.start()
         except OSError as exc:
-            self.ami.close()
+            self.close_ami()
             raise AmiError(
                 f"cannot listen for FastAGI on {self.settings.agi.host}:"
                 f"{self.settings.agi.port}: {exc.strerror}"
@@ -292,7 +327,7 @@ class Controller:
                 await self.web.start()
             except Exception:
                 await self.agi.close()
-                self.ami.close()
+                self.close_ami()
                 raise
         # the scheduler lease first: a lone controller leads (and recovers) from its start
         await self.leader.renew()
@@ -329,7 +364,7 @@ class Controller:
             "event=controller.ready agi=%s:%d ami=%s",
             self.settings.agi.host,
             self.settings.agi.port,
-            self.ami.where,
+            ",".join(f"{site}@{ami.where}" for site, ami in self.amis.items()),
         )
         await stop.wait()
         log.info("event=controller.stopping")
@@ -342,7 +377,9 @@ class Controller:
         await self.agi.close()
         if self.web is not None:
             await self.web.close()
-        self.ami.close()
+        for task in self.background:  # a site box still being waited for, a resync
+            task.cancel()
+        self.close_ami()
         try:  # what is still queued for the database, while it is reachable
             await asyncio.wait_for(self.store.flush(), STOP_FLUSH_SECONDS)
         except TimeoutError:

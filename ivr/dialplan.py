@@ -19,6 +19,8 @@ FALLBACK_QUEUE = "hotline-fallback"
 
 
 SEATS_CONTEXT = "hotline-seats"
+SITE_TRUNK_CONTEXT = "hotline-from-site"  # where a trunk from another site's box enters
+RELAY_RING = 120  # seconds a relayed seat rings (the call's own Dial times out first)
 CALLBACK_CONTEXT = "hotline-callback"
 CALLBACK_EVENT = "HotlineCallback"
 CALLERS_TRUNK = "callers"
@@ -30,17 +32,35 @@ SURVEY_FEATURE = "hotline-survey"  # features.conf applicationmap entry
 SURVEY_FEATURE_CODE = "*5"  # an agent sends the caller to the survey (and leaves the call)
 
 
-def render(settings: Settings) -> str:
-    """Everything hotline puts in Asterisk's dialplan (extensions_hotline.conf)."""
+def render(settings: Settings, site: str = "main") -> str:
+    """Everything hotline puts in `site`'s Asterisk dialplan (extensions_hotline.conf): the
+    main box's ([ami]), or a `[[site]]` box's, whose calls enter the same controllers."""
     return "\n".join(
         [
-            render_inbound(settings),
+            render_inbound(settings, site),
             render_seats(),
             render_callback(settings),
             render_agent_leg(),
-            render_survey(settings),
+            render_survey(settings, site),
+            render_from_site(settings, site),
         ]
     )
+
+
+def render_from_site(settings: Settings, site: str) -> str:
+    """Calls for a seat coming over a trunk from another box: a box's own seats, and on the
+    main box every seat (relayed on to its box: `Directory.dial_target`). One extension per
+    seat: the dialled name never reaches Dial() unchecked."""
+    directory = settings.directory
+    lines = [f"[{SITE_TRUNK_CONTEXT}]"]
+    for endpoint, seat in directory.seats.items():
+        if site == "main" or seat.site == site:
+            target = directory.dial_target(endpoint, site)
+            lines += [
+                f"exten => {endpoint},1,Dial(PJSIP/{target},{RELAY_RING})",
+                " same => n,Hangup()",
+            ]
+    return "\n".join(lines) + "\n"
 
 
 def render_features() -> str:
@@ -57,28 +77,30 @@ exten => s,1,Set(DYNAMIC_FEATURES={SURVEY_FEATURE})
 """
 
 
-def render_survey(settings: Settings) -> str:
+def render_survey(settings: Settings, site: str = "main") -> str:
     """A survey call the controller originated to a caller: recorded like any call, then the
     survey flow (the job's id rides in HOTLINE_SURVEY, set by the controller)."""
     record = mixmonitor_application(settings.recordings.asterisk_directory)
     return f"""[{SURVEY_CONTEXT}]
 exten => s,1,{record}
-{_same(_agi_steps(settings, settings.surveys.flow))}
+{_same(_agi_steps(settings, settings.surveys.flow, site))}
  same => n,Hangup()
 """
 
 
-def _agi_steps(settings: Settings, flow: str) -> list[str]:
+def _agi_steps(settings: Settings, flow: str, site: str = "main") -> list[str]:
     """The dialplan steps that enter the controller: one AGI() with one controller; with
     several ([dialplan] agi_addresses) each call starts at the next one in turn (a global
     counter: round-robin) and goes on to the others while AGISTATUS is FAILURE (that
     controller could not be reached, or died before handling the call). DNS SRV (`hagi://`)
-    would need a DNS server; this needs nothing but the dialplan."""
+    would need a DNS server; this needs nothing but the dialplan. A site box names itself in
+    the AGI's first argument: the controller dials seats from where the call is."""
     dp = settings.dialplan
     if dp.agi == "classic" or not dp.agi_more:
-        return [f"AGI({_agi(settings, flow)})"]
+        return [f"AGI({_agi(settings, flow, site)})"]
     addresses = [(dp.agi_host, dp.agi_port), *dp.agi_more]
     urls = [f"agi://{host}:{port}/{flow}" for host, port in addresses]
+    arg = "" if site == "main" else f",{site}"
     n = len(urls)
     turn = "HOTLINE_AGI_TURN"
     steps = [
@@ -87,13 +109,13 @@ def _agi_steps(settings: Settings, flow: str) -> list[str]:
     ]
     for first in range(n):
         order = urls[first:] + urls[:first]
-        steps.append(f"(agi_turn_{first}),AGI({order[0]})")
+        steps.append(f"(agi_turn_{first}),AGI({order[0]}{arg})")
         for url in order[1:]:
             steps += [
                 f'GotoIf($["${{AGISTATUS}}" != "FAILURE" | "${{{HANDLED_VARIABLE}}}" = "1"]'
                 "?agi_done)",
                 f"Verbose(1,hotline: controller unreachable (AGISTATUS=${{AGISTATUS}}): {url})",
-                f"AGI({url})",
+                f"AGI({url}{arg})",
             ]
         steps.append("Goto(agi_done)")
     steps.append("(agi_done),NoOp()")
@@ -107,11 +129,16 @@ def _same(steps: list[str]) -> str:
     )
 
 
-def _agi(settings: Settings, flow: str) -> str:
+def _agi(settings: Settings, flow: str, site: str) -> str:
     dp = settings.dialplan
     if dp.agi == "classic":  # a process per call; its arguments are ours, never the caller's
+        if site != "main":
+            raise DialplanError(
+                f"{settings.file}: [dialplan] agi = 'classic' serves the main box only; "
+                f"site {site!r} needs agi = 'fastagi'"
+            )
         return f"{dp.classic_command},{flow}"
-    return f"agi://{dp.agi_host}:{dp.agi_port}/{flow}"
+    return f"agi://{dp.agi_host}:{dp.agi_port}/{flow}" + ("" if site == "main" else f",{site}")
 
 
 def render_callback(settings: Settings) -> str:
@@ -156,10 +183,10 @@ def render_seats() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_inbound(settings: Settings) -> str:
+def render_inbound(settings: Settings, site: str = "main") -> str:
     dp = settings.dialplan
     record = mixmonitor_application(settings.recordings.asterisk_directory)
-    agi = _same(_agi_steps(settings, settings.flows.entry))
+    agi = _same(_agi_steps(settings, settings.flows.entry, site))
     return f"""[{INBOUND_CONTEXT}]
 exten => {dp.number},1,Answer()
  same => n,{record}

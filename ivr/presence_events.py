@@ -15,18 +15,23 @@ FOLLOWED_EVENTS = frozenset({"DeviceStateChange", "UserEvent"})  # what apply_ev
 
 
 def apply_event(
-    presence: Presence, directory: Directory, event: Mapping[str, str], at: datetime
+    presence: Presence,
+    directory: Directory,
+    event: Mapping[str, str],
+    at: datetime,
+    site: str = "main",
 ) -> str | None:
-    """Apply one event; returns a log description when it changed something we follow."""
+    """Apply one event from `site`'s Asterisk; returns a log description when it changed
+    something we follow."""
     kind = event.get("Event")
     if kind == "DeviceStateChange":
         tech, _, endpoint = event.get("Device", "").partition("/")
-        # this Asterisk's own seats only: another site's seat is not an endpoint here (its
-        # device reads INVALID), so its presence comes from the answers to our rings
+        # that Asterisk's own seats only: another site's seat is not an endpoint there (its
+        # device reads INVALID); its state comes from its own box's AMI, if followed
         if (
             tech != "PJSIP"
             or endpoint not in directory.seats
-            or directory.seats[endpoint].site != "main"
+            or directory.seats[endpoint].site != site
         ):
             return None
         presence.device(endpoint, event.get("State", ""), at)

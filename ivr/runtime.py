@@ -96,9 +96,15 @@ class CallReport:
 
 
 async def run_call(
-    run: FlowRun, channel: CallChannel, services: Services, call_id: str, caller: str = ""
+    run: FlowRun,
+    channel: CallChannel,
+    services: Services,
+    call_id: str,
+    caller: str = "",
+    site: str = "main",
 ) -> CallReport:
-    """Drive `run` to its end or to the caller's hang-up; returns the steps taken.
+    """Drive `run` to its end or to the caller's hang-up; returns the steps taken. `site`:
+    the Asterisk box the call is on (seats are dialled from there).
 
     Logging: each step at DEBUG, and one `ivr.path` line per call at INFO with every node and
     outcome (the same path is stored with the call). A formatted log line costs more than the
@@ -106,7 +112,7 @@ async def run_call(
     """
     report = CallReport()
     steps, path, now = report.steps, run.path, services.now
-    driver = _Driver(run, channel, services, call_id, caller)
+    driver = _Driver(run, channel, services, call_id, caller, site)
     perform = driver.perform
     debug = log.isEnabledFor(logging.DEBUG)
     # nodes settled before the first instruction (set, switch)
@@ -153,10 +159,16 @@ def _log_path(call_id: str, steps: list[Step]) -> None:
 
 class _Driver:
     def __init__(
-        self, run: FlowRun, channel: CallChannel, services: Services, call_id: str, caller: str
+        self,
+        run: FlowRun,
+        channel: CallChannel,
+        services: Services,
+        call_id: str,
+        caller: str,
+        site: str,
     ) -> None:
         self.run, self.channel, self.services = run, channel, services
-        self.call_id, self.caller = call_id, caller
+        self.call_id, self.caller, self.site = call_id, caller, site
         self.messages = 0
 
     def files(self, prompts: tuple[str, ...]) -> tuple[str, ...]:
@@ -296,7 +308,7 @@ class _Driver:
                 attempts.append((attempt, "CLAIMED"))  # another call rings them now
                 continue
             try:
-                target = self.services.directory.dial_target(attempt.endpoint)
+                target = self.services.directory.dial_target(attempt.endpoint, self.site)
                 result = await self.channel.dial(target, attempt.timeout)
             finally:
                 desk.release(attempt.agent_id)

@@ -17,10 +17,7 @@ from sandbox.rootfs import SandboxError, ensure_rootfs
 from .ami import AmiClient, AmiError
 from .classic_install import install_classic
 from .config import Settings
-from .dialplan import SEATS_CONTEXT, render, render_features
-
-FROM_MAIN = "hotline-from-main"  # a site box's context for calls coming over the trunk
-CONVERSATION_RING = 120  # seconds a site box rings its seat (the main box's Dial times out)
+from .dialplan import SITE_TRUNK_CONTEXT, render, render_features
 
 
 def sandbox_spec(settings: Settings) -> SandboxSpec:
@@ -41,7 +38,9 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         features=render_features(),
         recordings_dir=settings.recordings.asterisk_directory,
         trunks=tuple(
-            Trunk(site.trunk, f"sip:{site.address}:{site.sip_port}", site.address, SEATS_CONTEXT)
+            Trunk(
+                site.trunk, f"sip:{site.address}:{site.sip_port}", site.address, SITE_TRUNK_CONTEXT
+            )
             for site in settings.directory.sites.values()
         ),
     )
@@ -56,29 +55,40 @@ def _phones(settings: Settings, site: str) -> tuple[SeatPhone, ...]:
 
 
 def site_instances(settings: Settings) -> list[tuple[Site, Instance]]:
-    """One more sandbox Asterisk per site with an AMI port: another box with its own seats,
-    on its own loopback address, joined to the main one by a trunk both ways."""
+    """One more sandbox Asterisk per site with an AMI port: another box with its own seats and
+    callers (from the same addresses as the main box's), on its own loopback address, joined
+    to the main one by a trunk both ways, its calls entering the same controllers."""
     main = settings.sandbox
     out = []
     for site in settings.directory.sites.values():
         if site.ami_port is None:
             continue
+        name = f"{main.name}-{site.id}"
+        phones = _phones(settings, site.id)
         spec = SandboxSpec(
-            name=f"{main.name}-{site.id}",
+            name=name,
             ami_port=site.ami_port,
             ami_username=settings.ami.username,
             ami_secret=settings.ami.secret,
             ami_admin=None,
             sip_port=site.sip_port,
-            caller_match=(),
+            caller_match=main.caller_match,
             callers_contact=None,
-            seats=_phones(settings, site.id),
-            fallback_seats=(),
-            extensions=f"[{FROM_MAIN}]\n"
-            f"exten => _[a-zA-Z0-9].,1,Dial(PJSIP/${{EXTEN}},{CONVERSATION_RING})\n",
+            seats=phones,
+            fallback_seats=tuple(phone.endpoint for phone in phones),
+            extensions=render(settings, site.id),
+            features=render_features(),
             recordings_dir=settings.recordings.asterisk_directory,
             bind_address=site.address,
-            trunks=(Trunk("main", f"sip:127.0.0.1:{main.sip_port}", "127.0.0.1", FROM_MAIN),),
+            trunks=(
+                Trunk(
+                    site.main_trunk,
+                    f"sip:127.0.0.1:{main.sip_port}",
+                    "127.0.0.1",
+                    SITE_TRUNK_CONTEXT,
+                ),
+            ),
+            system_name=name,
         )
         out.append((site, Instance(main.rootfs, spec)))
     return out
@@ -122,11 +132,8 @@ def up(
     pid = instance.start()
     for site, other in site_instances(settings):
         other.start()
-        asyncio.run(
-            _wait_booted(
-                replace(settings, ami=replace(settings.ami, port=site.ami_port or 0)), boot_timeout
-            )
-        )
+        box_ami = replace(settings.ami, host=site.address, port=site.ami_port or 0)
+        asyncio.run(_wait_booted(replace(settings, ami=box_ami), boot_timeout))
         say(f"site '{site.id}' up: SIP udp {site.address}:{site.sip_port}, trunk '{site.trunk}'")
     copied = install_prompts(settings, instance)
     install_classic(settings, instance)

@@ -33,13 +33,17 @@ class Seat:
 
 @dataclass(frozen=True)
 class Site:
-    """Another Asterisk box with seats, joined to the main one by a SIP trunk."""
+    """Another Asterisk box with seats (and maybe callers of its own), joined to the main one
+    by a SIP trunk."""
 
     id: str
     trunk: str  # the PJSIP endpoint on the main Asterisk that reaches it
-    address: str  # its SIP address (the trunk's contact and identify match)
+    address: str  # its SIP address (the trunk's contact and identify match) and AMI host
     sip_port: int = 5060
-    ami_port: int | None = None  # the sandbox only: its AMI port, to see it booted
+    # its AMI port: the controllers follow its events too (its seats' states, its callers'
+    # calls) with the [ami] user; None: a box of seats only, known from the answers to rings
+    ami_port: int | None = None
+    main_trunk: str = "main"  # the PJSIP endpoint on this box that reaches the main one
 
 
 @dataclass(frozen=True)
@@ -73,13 +77,19 @@ class Directory:
     calendar: Calendar = field(default_factory=Calendar)  # when agents answer
     timezone: str = "Asia/Shanghai"
 
-    def dial_target(self, endpoint: str) -> str:
-        """What PJSIP dials for a seat: the endpoint here, or endpoint@trunk on another site
-        (a seat is addressed as (site, endpoint))."""
+    def dial_target(self, endpoint: str, site: str = "main") -> str:
+        """What PJSIP dials for a seat from a call on `site`: the endpoint on the same box,
+        else endpoint@trunk (a seat is addressed as (site, endpoint)). Trunks join each box
+        to the main one: a box's call reaches every other seat through the main box, which
+        relays it (dialplan.render_from_site)."""
         seat = self.seats.get(endpoint)
-        if seat is None or seat.site == "main" or seat.site not in self.sites:
+        home = seat.site if seat is not None and seat.site in self.sites else "main"
+        here = site if site in self.sites else "main"
+        if home == here:
             return endpoint
-        return f"{endpoint}@{self.sites[seat.site].trunk}"
+        if here != "main":
+            return f"{endpoint}@{self.sites[here].main_trunk}"
+        return f"{endpoint}@{self.sites[home].trunk}"
 
     def district_of_number(self, number: str) -> str | None:
         """The district a caller number belongs to, by the longest matching prefix."""

@@ -214,8 +214,10 @@ def start_caller(
     number: str = "12333",
     address: str = "127.0.0.2",
     timeout_s: int = 90,
+    asterisk: str = "127.0.0.1",
 ) -> SippParty:
-    """One call from `address` to the hotline; the process exits 0 when the call succeeded."""
+    """One call from `address` to the hotline on the Asterisk at `asterisk`:`sip_port`; the
+    process exits 0 when the call succeeded."""
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / f"{name}.xml"
     xml.write_text(scenario, encoding="utf-8")
@@ -244,6 +246,6 @@ def start_caller(
         "-trace_err",
         "-error_file",
         str(workdir / f"{name}.errors.log"),
-        f"127.0.0.1:{sip_port}",
+        f"{asterisk}:{sip_port}",
     ]
     return SippParty(_spawn(command, workdir, log), log)

@@ -269,9 +269,11 @@ def place_call(
     script: list[tuple[int, str]] | None = None,
     hangup_after_ms: int | None = None,
     timeout: float = 120,
+    asterisk: str = "127.0.0.1",
 ) -> None:
-    """One SIPp call to 12333 pressing keys per `script` ((wait ms, keys) steps); waits for it
-    to end and asserts SIPp saw it through."""
+    """One SIPp call to 12333 (on the Asterisk at `asterisk`, the stack's SIP port) pressing
+    keys per `script` ((wait ms, keys) steps); waits for it to end and asserts SIPp saw it
+    through."""
     work = stack.folder / name
     scenario = sipp.caller_scenario(
         sipp.party_audio(work, sipp.CALLER_HZ),
@@ -279,7 +281,9 @@ def place_call(
         script=script or [],
         hangup_after_ms=hangup_after_ms,
     )
-    party = sipp.start_caller(work, "caller", scenario, SIP_PORT, timeout_s=int(timeout))
+    party = sipp.start_caller(
+        work, "caller", scenario, SIP_PORT, timeout_s=int(timeout), asterisk=asterisk
+    )
     try:
         code = party.process.wait(timeout + 10)
     finally:

@@ -20,9 +20,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings, load_directory, load_settings
-from ivr.dialplan import render_inbound
+from ivr.dialplan import render, render_inbound
 from ivr.leader import SchedulerLeader
+from ivr.presence_events import apply_event
 from ivr.routing_desk import RoutingDesk
+from ivr.settings import ConfigError
 from ivr.survey_policy import SurveyPolicy
 from ivr.surveys import SurveyDispatcher, SurveyStore
 from routing.directory import Directory
@@ -394,3 +396,71 @@ def test_the_dialplan_takes_controllers_in_turn_and_the_next_on_failure(tmp_path
     assert inbound.index("n(agi_done)") < inbound.index("Queue(hotline-fallback")
     one = load_settings(write_config(tmp_path / "one"))
     assert "HOTLINE_AGI_TURN" not in render_inbound(one)
+
+
+# --- two Asterisk sites sharing the controllers --------------------------------------------
+
+BOX = """
+[[site]]
+id = "xihu-box"
+trunk = "site-xihu-box"
+address = "10.0.0.4"
+ami_port = 5038
+"""
+
+
+def two_site_settings(tmp_path: Path) -> Settings:
+    config = two_controller_settings(tmp_path, "sqlite:///x.db").file
+    seats = config.parent / "seats.toml"
+    text = seats.read_text().replace(
+        'endpoint = "agent2002"\noffice = "xihu"',
+        'endpoint = "agent2002"\noffice = "xihu"\nsite = "xihu-box"',
+    )
+    seats.write_text(text + BOX)
+    return load_settings(config)
+
+
+def test_a_seat_is_dialled_from_the_box_the_call_is_on(tmp_path: Path) -> None:
+    directory = two_site_settings(tmp_path).directory
+    # a call on the main box: its own seats, the box's through the main box's trunk to it
+    assert directory.dial_target("agent1001") == "agent1001"
+    assert directory.dial_target("agent2002") == "agent2002@site-xihu-box"
+    # a call on the box: its own seat, every other one through its trunk to the main box
+    assert directory.dial_target("agent2002", "xihu-box") == "agent2002"
+    assert directory.dial_target("agent1001", "xihu-box") == "agent1001@main"
+
+
+def test_a_site_box_enters_the_same_controllers_naming_itself(tmp_path: Path) -> None:
+    settings = two_site_settings(tmp_path)
+    box = render(settings, "xihu-box")
+    assert "n(agi_turn_0),AGI(agi://127.0.0.1:4573/12333,xihu-box)" in box
+    assert "AGI(agi://10.0.0.2:4574/12333,xihu-box)" in box
+    assert "Queue(hotline-fallback" in box  # its own safety net
+    main = render(settings)
+    assert ",xihu-box)" not in main.split("[hotline-from-site]")[0]
+    # over the trunks: the box rings its own seat; the main box its own and relays the box's
+    assert box.split("[hotline-from-site]")[1].strip().splitlines() == [
+        "exten => agent2002,1,Dial(PJSIP/agent2002,120)",
+        " same => n,Hangup()",
+    ]
+    relay = main.split("[hotline-from-site]")[1]
+    assert "exten => agent1001,1,Dial(PJSIP/agent1001,120)" in relay
+    assert "exten => agent2002,1,Dial(PJSIP/agent2002@site-xihu-box,120)" in relay
+
+
+def test_a_seats_state_counts_only_from_its_own_box(tmp_path: Path) -> None:
+    directory = two_site_settings(tmp_path).directory
+    presence = Presence(directory, timedelta(0))
+    busy = {"Event": "DeviceStateChange", "Device": "PJSIP/agent2002", "State": "INUSE"}
+    assert apply_event(presence, directory, busy, T0) is None  # INVALID on the main box
+    assert presence.snapshot()["2002"].state.value == "available"
+    assert apply_event(presence, directory, busy, T0, "xihu-box") is not None
+    assert presence.snapshot()["2002"].state.value == "talking"
+
+
+def test_a_site_cannot_be_called_main(tmp_path: Path) -> None:
+    settings = two_site_settings(tmp_path)
+    seats = settings.seats_file
+    seats.write_text(seats.read_text().replace('id = "xihu-box"', 'id = "main"'))
+    with pytest.raises(ConfigError, match=r"\[\[site\]\] #1 id: expected a name other than"):
+        load_settings(settings.file)

@@ -1,7 +1,8 @@
 """Scale-out on a real PostgreSQL server (Debian's package, a cluster started here on loopback
 as the postgres user and removed afterwards): the claim and leader scenarios of
 tests/unit/test_scale_out.py on PostgreSQL, then two controllers sharing it behind one
-sandbox Asterisk. If PostgreSQL cannot be set up the tests fail; they never skip."""
+sandbox Asterisk, and behind two sandbox Asterisk sites. If PostgreSQL cannot be set up the
+tests fail; they never skip."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from ivr import sandbox_cmd
+from ivr.config import load_settings
+from sandbox.instance import Instance
 from sandbox.postgres import Cluster, PostgresError
 from store.db import open_engine
 from store.leases import SchedulerLease
@@ -339,3 +343,150 @@ def test_a_survey_call_is_placed_once_when_the_leader_dies_while_placing_it(
                 ctl.stop()
         restored = run_hotline(stack.config, "dialplan", "load")
         assert restored.returncode == 0, restored.stderr
+
+
+# --- two Asterisk sites, one controller pool, one PostgreSQL -------------------------------
+
+BOX = "xihu-box"
+BOX_ADDRESS = "127.0.0.4"  # its SIP and AMI address (the main box is on 127.0.0.1)
+BOX_SITE = f"""
+[[site]]
+id = "{BOX}"
+trunk = "site-{BOX}"
+address = "{BOX_ADDRESS}"
+sip_port = {SIP_PORT}
+ami_port = 15238
+"""
+
+
+def with_box(config: Path) -> Path:
+    """The seat agent2002 on the box, the box followed over AMI (as in test_sites.py)."""
+    seats = config.parent / "seats.toml"
+    text = seats.read_text().replace(
+        'endpoint = "agent2002"\noffice = "xihu"',
+        f'endpoint = "agent2002"\noffice = "xihu"\nsite = "{BOX}"',
+    )
+    assert f'site = "{BOX}"' in text
+    seats.write_text(text + BOX_SITE)
+    return config
+
+
+def answered_legs(engine_url: str, caller: str) -> tuple[str, list[str]]:
+    """The call's linkedid and the seats that answered it."""
+    engine = create_engine(engine_url)
+    try:
+        with Session(engine) as session:
+            call = session.scalars(select(Call).where(Call.caller_number == caller)).one()
+            return call.linkedid, [leg.endpoint for leg in call.legs if leg.answered_at]
+    finally:
+        engine.dispose()
+
+
+def box_log(box: Instance) -> str:
+    return (box.home / "log" / "messages.log").read_text(errors="replace")
+
+
+def calls_at_once(stack: Stack, calls: list[tuple[str, str, str]]) -> None:
+    """(name, caller number, Asterisk address) each pressing 0 for a person, all at once."""
+    threads = [
+        threading.Thread(
+            target=place_call,
+            args=(stack, name, caller),
+            kwargs={"script": AGENT_NOW, "timeout": 60, "asterisk": asterisk},
+        )
+        for name, caller, asterisk in calls
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+
+
+def test_two_sites_share_one_controller_pool_and_one_postgresql(
+    stack: Stack, postgres: Cluster
+) -> None:
+    url = postgres.database("two_sites")
+    config_a = with_box(controller_config(stack, "site-ctl-a", PORT_A, url))
+    config_b = with_box(controller_config(stack, "site-ctl-b", PORT_B, url))
+    settings = load_settings(config_a)
+    ((_site, box),) = sandbox_cmd.site_instances(settings)
+    a = b = None
+    try:
+        # both boxes' dialplans enter the pool: the main box reloaded, the box started
+        sandbox_cmd.up(settings, say=lambda _line: None)
+        shown = box.cli("dialplan show hotline-inbound")
+        assert f"agi://127.0.0.1:{PORT_A}/12333,{BOX}" in shown, shown
+        assert f"agi://127.0.0.1:{PORT_B}/12333,{BOX}" in shown, shown
+        a = Controller(config_a, stack.folder / "site-ctl-a.log")
+        b = Controller(config_b, stack.folder / "site-ctl-b.log")
+        for ctl in (a, b):
+            ctl.wait_ready()
+            wait_for(
+                lambda ctl=ctl: f"event=presence.resync site={BOX}" in ctl.text(),
+                15,
+                "the controller to follow the box's AMI",
+            )
+        with (
+            agent_phone(stack, "ts-2001", "agent2001", behaviour="busy"),
+            agent_phone(stack, "ts-1002", "agent1002", behaviour="busy"),
+            agent_phone(stack, "ts-1001", "agent1001", talk_ms=4000),
+            agent_phone(stack, "ts-2002", "agent2002", talk_ms=4000),  # rung by the box
+        ):
+            # 1. two callers at each box at once; two agents answer, one on each box: Xihu
+            # numbers want 2002 (on the box) first, the others 1001 (main), so each agent is
+            # wanted by calls on both boxes through both controllers
+            main_calls = ["057187000311", "13900000341"]
+            box_calls = ["057187000312", "13900000342"]
+            calls_at_once(
+                stack,
+                [(f"ts-m{n}", c, "127.0.0.1") for n, c in enumerate(main_calls)]
+                + [(f"ts-b{n}", c, BOX_ADDRESS) for n, c in enumerate(box_calls)],
+            )
+            callers = main_calls + box_calls
+            wait_for(ended(url, callers), 20, "the four calls stored as ended")
+            no_agent_rang_for_two_calls_at_once(url, callers)
+            wait_for(
+                lambda: all(handled(url, c)[1] != "no decision" for c in callers),
+                15,
+                "a route decision for every call",
+            )
+            assert [handled(url, c)[0] for c in callers] == ["answered"] * 4
+            # the calls are the boxes' own (the box's ids carry its system name)
+            box_prefix = f"{settings.sandbox.name}-{BOX}-"
+            linkedids = [answered_legs(url, c)[0] for c in callers]
+            assert [lid.startswith(box_prefix) for lid in linkedids] == [False] * 2 + [True] * 2
+            # each box's round-robin gave each controller one of its two calls
+            for ctl in (a, b):
+                assert "site=main" in ctl.text() and f"site={BOX}" in ctl.text(), ctl.text()[-3000:]
+
+            # 2. B dies: A serves both boxes; each box's call is answered across the trunk.
+            # Two calls went in at each box, so each box's next call is B's turn: refused,
+            # its dialplan goes on to A
+            before = a.text().count("event=route.decision")
+            main_mark, box_mark = stack.log_mark(), len(box_log(box))
+            b.process.kill()
+            b.process.wait()
+            at_main, at_box = "057187000313", "13900000343"
+            calls_at_once(stack, [("ts-m9", at_main, "127.0.0.1"), ("ts-b9", at_box, BOX_ADDRESS)])
+            wait_for(ended(url, [at_main, at_box]), 20, "the calls after the kill stored as ended")
+            wait_for(
+                lambda: a.text().count("event=route.decision") == before + 2,
+                15,
+                "A's route decisions of the calls after the kill",
+            )
+        unreachable = (
+            f"hotline: controller unreachable (AGISTATUS=FAILURE): agi://127.0.0.1:{PORT_B}"
+        )
+        assert unreachable in stack.asterisk_log()[main_mark:]
+        assert unreachable in box_log(box)[box_mark:]
+        assert handled(url, at_main) == ("answered", "2002")  # main box -> the box's seat
+        assert handled(url, at_box) == ("answered", "1001")  # the box -> the main box's seat
+        assert answered_legs(url, at_main)[1] == ["agent2002"]
+        assert answered_legs(url, at_box)[1] == ["agent1001"]
+        assert "Called PJSIP/agent1001@main" in box_log(box)  # it rang the main box's seat
+    finally:
+        for ctl in (a, b):
+            if ctl is not None:
+                ctl.stop()
+        box.stop()
+        sandbox_cmd.up(stack.settings, say=lambda _line: None)  # the single-site sandbox again

@@ -114,7 +114,9 @@ def _agi_steps(settings: Settings, flow: str, site: str = "main") -> list[str]:
             steps += [
                 f'GotoIf($["${{AGISTATUS}}" != "FAILURE" | "${{{HANDLED_VARIABLE}}}" = "1"]'
                 "?agi_done)",
-                f"Verbose(1,hotline: controller unreachable (AGISTATUS=${{AGISTATUS}}): {url})",
+                # names the address tried next (the one that failed is the one before it)
+                "Verbose(1,hotline: controller unreachable (AGISTATUS=${AGISTATUS})"
+                f" -> trying {url})",
                 f"AGI({url}{arg})",
             ]
         steps.append("Goto(agi_done)")

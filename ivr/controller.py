@@ -215,6 +215,7 @@ class Controller:
             return
         messages = reply if isinstance(reply, list) else [reply]
         alive = {plain_event(m).get("Linkedid", "") for m in messages}
+        self.tracker.forget_gone(alive, asked)  # their rows are closed just below
         keep = alive | set(self.tracker.calls)
         self.store.submit("stale_calls", close_stale_calls(keep, asked, datetime.now(UTC)))
 

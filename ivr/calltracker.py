@@ -150,6 +150,24 @@ class CallTracker:
             changes.append(("call.ended", _copy(call)))
         return changes
 
+    def forget_gone(self, alive: set[str], asked_at: datetime) -> list[str]:
+        """After a reconnect: the calls Asterisk no longer has (it restarted or crashed, and
+        their Hangup events went down with the link) are dropped with their legs, else their
+        rows would be kept live for ever. Calls that started after `asked_at` stay: their
+        channels may be missing from the list only because it was made first. Returns the
+        linkedids dropped."""
+        gone = {
+            linkedid
+            for linkedid, call in self.calls.items()
+            if linkedid not in alive and call.started_at < asked_at
+        }
+        for linkedid in gone:
+            del self.calls[linkedid]
+            self.answered_calls.discard(linkedid)
+        for uid in [uid for uid, leg in self.legs.items() if leg.linkedid in gone]:
+            del self.legs[uid]
+        return sorted(gone)
+
     _handlers: ClassVar[
         dict[str, Callable[[CallTracker, Mapping[str, str], datetime], list[Change]]]
     ] = {

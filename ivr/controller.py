@@ -263,8 +263,10 @@ class Controller:
                 log.warning("event=calls.resync-failed site=%s reason=%r", site, str(exc))
                 return
             messages = reply if isinstance(reply, list) else [reply]
-            keep |= {plain_event(m).get("Linkedid", "") for m in messages}
-            keep |= set(self.trackers[site].calls)
+            alive = {plain_event(m).get("Linkedid", "") for m in messages}
+            # calls this box no longer has lost their Hangup (a restart): their rows close below
+            self.trackers[site].forget_gone(alive, asked)
+            keep |= alive | set(self.trackers[site].calls)
         self.store.submit("stale_calls", close_stale_calls(keep, asked, datetime.now(UTC)))
 
     async def _on_agi(self, session: AgiSession) -> None:

@@ -49,6 +49,21 @@ log = logging.getLogger("hotline.recordings")
 
 DistrictOf = Callable[[str, str], str]  # (post id, caller number) -> district id or ""
 
+DISK_FULL = "the recordings disk was full"
+FULL_BELOW = 2**20  # bytes free: under this the disk counts as full (about 20 s of one call)
+
+
+def disk_full_note(free_bytes: int) -> str:
+    """Why a call's recording is flagged when the disk was full as it ended, or ''.
+
+    MixMonitor stops writing when the disk fills while the call goes on, and what it leaves
+    is a valid, shorter WAV: without this it would pass for the whole call. (Its length is no
+    guide: MixMonitor writes nothing through stretches where no audio flows, such as a
+    caller waiting on a lookup, so whole recordings also come out shorter than their calls.)"""
+    if free_bytes >= FULL_BELOW:
+        return ""
+    return f"{DISK_FULL} ({free_bytes} bytes free) when the call ended: it may stop short"
+
 
 @dataclass(frozen=True)
 class FileFacts:
@@ -177,20 +192,26 @@ class Catalogue:
             if row is None:
                 row = Recording(linkedid=linkedid, path=mixed.name, catalogued_at=now)
                 session.add(row)
+            earlier_cut = row.note if (row.note or "").startswith(DISK_FULL) else ""  # stays cut
             row.path, row.format = mixed.name, "wav"
             row.seconds, row.bytes, row.sha256 = facts.seconds, facts.bytes, facts.sha256
             row.state, row.note = facts.state, facts.note
             row.caller_path = parties.get("caller")
             row.agent_path = parties.get("agent")
             self._call_facts(session, row, mtime)
+            cut = disk_full_note(shutil.disk_usage(self.root).free) or earlier_cut
+            if cut and row.state in ("ok", "repaired"):
+                row.state, row.note = "flagged", cut
             session.flush()
             session.expunge(row)
+        if cut:
+            log.error("event=recording.disk-full linkedid=%s %s", linkedid, cut)
         log.info(
             "event=recording.catalogued linkedid=%s seconds=%.2f bytes=%d state=%s",
             linkedid,
-            facts.seconds,
-            facts.bytes,
-            facts.state,
+            row.seconds,
+            row.bytes,
+            row.state,
         )
         return row
 

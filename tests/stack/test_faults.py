@@ -1,15 +1,25 @@
-"""Faults on the real stack: the database away for a while, the controller killed mid-call.
+"""Faults on the real stack: the database away for a while, the controller killed mid-call, a
+data source that never answers, Asterisk crashing with calls up, the recordings disk filling.
 Callers still reach a person; nothing the controller had to store is lost."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import select
 
+from ivr.config import load_settings
 from sandbox import sipp
-from store.models import IvrStep, RouteDecision
+from store.models import IvrStep, Recording, RouteDecision
+from tests.conftest import run_hotline
 from tests.stack.conftest import (
     AGENT_PORTS,
     SIP_PORT,
@@ -19,6 +29,8 @@ from tests.stack.conftest import (
     running_controller,
     wait_for,
 )
+from tests.stack.test_ivr import ID, SKIP_GREETING, to_main_menu
+from tests.stack.test_routing import AGENT_NOW, chain
 
 
 def database_file(stack: Stack) -> str:
@@ -94,3 +106,234 @@ def test_controller_killed_mid_call_the_caller_reaches_a_person_and_the_row_is_c
             s.scalars(select(RouteDecision).where(RouteDecision.linkedid == call.linkedid))
         )
     )
+
+
+def test_a_lookup_that_never_answers_ends_at_a_person_and_the_next_call_is_served(
+    stack: Stack,
+) -> None:
+    # The contribution records sit on a share whose server is gone: opening the file blocks
+    # for ever (as on a hard-mounted NFS share). Here the database is a FIFO nobody writes:
+    # sqlite's open() blocks the same way, in the lookup's thread.
+    config = stack.config_with("lookup-hangs", extra="[routing]\nwrap_up_seconds = 0")
+    share = config.parent / "contributions-on-a-dead-share.db"
+    os.mkfifo(share)
+    text = config.read_text().replace('database = "contributions.db"', f'database = "{share}"')
+    assert str(share) in text
+    config.write_text(text)
+    caller, next_caller = "13900000403", "13900000404"
+    try:
+        with (
+            running_controller(stack, config) as controller,
+            agent_phone(stack, "lookup-hangs-agent", talk_ms=1500),
+        ):
+            place_call(
+                stack,
+                "lookup-hangs",
+                caller,
+                script=[
+                    SKIP_GREETING,
+                    (to_main_menu(stack), "1"),
+                    (1500, ID + "#"),
+                    (1500, "1"),  # 1 confirms during the read-back
+                    (1500, "123456"),
+                ],
+            )
+            call = stack.ended_call(caller)
+            assert "event=lookup.failed" in controller.text()
+            # the lookup's thread is still stuck in open(): the next caller is served all the same
+            place_call(
+                stack,
+                "after-the-hang",
+                next_caller,
+                script=AGENT_NOW,
+            )
+            following = stack.ended_call(next_caller)
+        # ...and the controller still stopped cleanly (running_controller: exit 0 on SIGTERM)
+    finally:
+        _unblock(share)
+    path = stack.ivr_path(call.linkedid)
+    assert path[-4:] == [
+        ("query_lookup", "error"),
+        ("query_error", "done"),
+        ("agent_hours", "open"),
+        ("to_agent", "answered"),
+    ]
+    assert call.outcome == "answered" and call.ended_at is not None
+    assert following.outcome == "answered" and following.legs[0].agent_id == "1001"
+
+
+def _unblock(fifo: os.PathLike[str]) -> None:
+    """Let a reader stuck opening `fifo` go (it then reads an empty file)."""
+    with contextlib.suppress(OSError):  # ENXIO: nobody is waiting on it any more
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_after_restart(
+    stack: Stack,
+) -> None:
+    """Asterisk dies as in a crash (SIGKILL: no Hangup event, no BYE) while one caller talks
+    to agent 1001, one rings agent 1002 and one listens to the menu; it is started again."""
+    from ivr import sandbox_cmd
+
+    config = stack.config_with("asterisk-crash", extra="[routing]\nwrap_up_seconds = 0")
+    talking, ringing, in_menu = "13900000405", "13900000406", "13900000407"
+    work = stack.folder / "asterisk-crash"
+    with running_controller(stack, config) as controller:
+        with ExitStack() as up:
+            up.enter_context(agent_phone(stack, "crash-a", "agent1001", talk_ms=60_000))
+            up.enter_context(agent_phone(stack, "crash-b", "agent1002", behaviour="no-answer"))
+            for number, script in ((talking, AGENT_NOW), (ringing, AGENT_NOW), (in_menu, [])):
+                scenario = sipp.caller_scenario(
+                    sipp.party_audio(work, sipp.CALLER_HZ), number, script=script
+                )
+                party = sipp.start_caller(work, number, scenario, SIP_PORT, timeout_s=90)
+                up.callback(party.stop)
+                wait_for(lambda n=number: stack.calls_from(n), 20, f"the call from {number}")
+                if number == talking:
+                    wait_for(
+                        lambda: "endpoint=agent1001 state=INUSE" in controller.text(),
+                        20,
+                        "agent 1001 talking",
+                    )
+                elif number == ringing:
+                    wait_for(
+                        lambda: "endpoint=agent1002 agent=1002 status=-" in controller.text(),
+                        20,
+                        "agent 1002 rung",
+                    )
+            wait_for(
+                lambda: controller.text().count("event=ivr.start") == 3, 20, "the third caller"
+            )
+            pid = stack.instance.pid()
+            assert pid is not None
+            os.killpg(pid, signal.SIGKILL)
+            stack.instance.stop()  # reaps it
+            wait_for(lambda: "event=ami.disconnected" in controller.text(), 20, "AMI down")
+            mark = len(controller.text())
+            stack.instance = sandbox_cmd.up(stack.settings, say=lambda _line: None)
+            wait_for(
+                lambda: "event=presence.resync" in controller.text()[mark:],
+                30,
+                "presence read again after the reconnect",
+            )
+        # nothing was replayed to the new Asterisk: it has no channel before the next call
+        assert "0 active channels" in stack.instance.cli("core show channels count")
+        # the dead calls' rows are closed, none left 'live'
+        for number in (talking, ringing, in_menu):
+            wait_for(
+                lambda n=number: stack.calls_from(n)[0].ended_at is not None,
+                20,
+                f"the row of {number} closed",
+            )
+            (call,) = stack.calls_from(number)
+            assert call.outcome == "unknown"
+            assert all(leg.ended_at is not None for leg in call.legs)
+        # both agents are free again (1001 not left talking, 1002 not left ringing or
+        # claimed): the next call rings A, who is busy on the phone, then B, who answers
+        with (
+            agent_phone(stack, "crash-a2", "agent1001", behaviour="busy"),
+            agent_phone(stack, "crash-b2", "agent1002", max_calls=1, talk_ms=1500) as b,
+        ):
+            place_call(stack, "after-the-crash", "13900000408", script=AGENT_NOW)
+            assert b.process.wait(10) == 0
+    assert chain(stack, "13900000408").endswith("| rang: 1001 BUSY, 1002 ANSWER")
+
+
+SMALL_DISK = "/var/lib/hotline-sandbox/pytest/recordings-small"  # as Asterisk sees it
+
+
+@contextmanager
+def small_recordings_disk(stack: Stack, megabytes: int) -> Iterator[Path]:
+    """A tmpfs of its own for the recordings, inside the sandbox's root (the chrooted Asterisk
+    writes there): filling it endangers nothing else. Unmounted after."""
+    folder = stack.instance.host_path(SMALL_DISK)
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "hotline-test-disk", str(folder)],
+        check=True,
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path, name: str, leave_bytes: int) -> None:
+    """A ballast file that leaves `leave_bytes` free on the folder's filesystem (0: full)."""
+    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+    with (folder / name).open("ab") as ballast, contextlib.suppress(OSError):  # ENOSPC
+        for _ in range(max(0, free - leave_bytes) // 4096):
+            ballast.write(b"\0" * 4096)
+            ballast.flush()
+
+
+def recording_of(stack: Stack, linkedid: str) -> Recording | None:
+    query = select(Recording).where(Recording.linkedid == linkedid)
+    return stack._query(lambda s: s.scalars(query).first())  # type: ignore[no-any-return]
+
+
+def test_the_recordings_disk_filling_up_alarms_early_and_no_recording_stops_silently(
+    stack: Stack,
+) -> None:
+    with small_recordings_disk(stack, megabytes=4) as disk:
+        config = stack.config_with("disk-full", extra="[routing]\nwrap_up_seconds = 0")
+        usual = stack.settings.recordings
+        text = config.read_text().replace(
+            f'directory = "{usual.directory}"\nasterisk_directory = "{usual.asterisk_directory}"',
+            f'directory = "{disk}"\nasterisk_directory = "{SMALL_DISK}"\n'
+            "reconcile_every = 1\ndisk_warn_free_percent = 50\ndisk_min_free_mb = 1\n"
+            "process_after_call = false",
+        )
+        # its own database: a controller reconciles the catalogue against its folder, and the
+        # session's other recordings are not on this disk
+        text = text.replace(stack.settings.database_url, "sqlite:///hotline.db")
+        assert SMALL_DISK in text and "sqlite:///hotline.db" in text
+        config.write_text(text)
+        own = replace(stack, settings=load_settings(config))
+        loaded = run_hotline(config, "dialplan", "load")  # MixMonitor now writes to the disk
+        assert loaded.returncode == 0, loaded.stderr
+        try:
+            fill(disk, "ballast-1", leave_bytes=2_000_000)  # of 4 MB: 48% free, under the 50%
+            with running_controller(stack, config) as controller:
+                wait_for(
+                    lambda: "event=recordings.disk-warning" in controller.text(),
+                    20,
+                    "the early disk alarm",
+                )
+                # while the alarm stands, calls are recorded whole
+                with agent_phone(stack, "disk-a", talk_ms=3000):
+                    place_call(stack, "disk-early", "13900000409", script=AGENT_NOW)
+                early = own.ended_call("13900000409")
+                wait_for(lambda: recording_of(own, early.linkedid), 20, "the recording")
+                first = recording_of(own, early.linkedid)
+                assert first is not None and first.state == "ok" and first.seconds > 3
+                # the disk fills up while the next caller talks to the agent
+                work = stack.folder / "disk-full"
+                scenario = sipp.caller_scenario(
+                    sipp.party_audio(work, sipp.CALLER_HZ), "13900000410", script=AGENT_NOW
+                )
+                with agent_phone(stack, "disk-b", talk_ms=4000):
+                    party = sipp.start_caller(work, "caller", scenario, SIP_PORT)
+                    try:
+                        wait_for(
+                            lambda: controller.text().count("event=leg.answered") == 2,
+                            30,
+                            "the second call answered",
+                        )
+                        fill(disk, "ballast-2", leave_bytes=0)
+                        assert party.process.wait(60) == 0  # the call itself went on
+                    finally:
+                        party.stop()
+                full = own.ended_call("13900000410")
+                wait_for(lambda: recording_of(own, full.linkedid), 20, "the cut recording")
+                wait_for(
+                    lambda: "event=recordings.disk-critical" in controller.text(),
+                    20,
+                    "the critical disk alarm",
+                )
+                cut = recording_of(own, full.linkedid)
+                assert cut is not None
+                assert cut.state == "flagged" and "disk was full" in cut.note, cut.note
+        finally:
+            restored = run_hotline(stack.config, "dialplan", "load")
+            assert restored.returncode == 0, restored.stderr

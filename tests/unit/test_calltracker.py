@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from ivr.calltracker import CallSnapshot, CallTracker, LegSnapshot, endpoint_of
 from tests.conftest import DATA
@@ -120,3 +121,28 @@ def test_an_originated_local_caller_gets_its_caller_id_and_no_phantom_agent_leg(
         "soak",
         "abandoned",
     )
+
+
+def test_after_a_reconnect_calls_asterisk_no_longer_has_are_forgotten_with_their_legs() -> None:
+    """Asterisk crashed with two calls up (no Hangup event ever came); a third started after
+    the channel list was asked for and must stay."""
+    tracker = CallTracker("hotline-inbound", {"agent1001": "1001"}.get)
+    for uid, at in (("1.1", "100.0"), ("2.1", "101.0"), ("3.1", "200.0")):
+        call = {"Uniqueid": uid, "Linkedid": uid, "Context": "hotline-inbound", "Exten": "12333"}
+        tracker.handle({"Event": "Newchannel", **call, "Timestamp": at})
+    tracker.handle(
+        {
+            "Event": "DialBegin",
+            "Linkedid": "1.1",
+            "DestUniqueid": "1.2",
+            "DestChannel": "PJSIP/agent1001-00000001",
+            "Timestamp": "102.0",
+        }
+    )
+    tracker.handle(
+        {"Event": "DialEnd", "DestUniqueid": "1.2", "DialStatus": "ANSWER", "Timestamp": "103.0"}
+    )
+    asked = datetime.fromtimestamp(150.0, UTC)
+    assert tracker.forget_gone({"2.1"}, asked) == ["1.1"]
+    assert set(tracker.calls) == {"2.1", "3.1"}
+    assert tracker.legs == {} and tracker.answered_calls == set()

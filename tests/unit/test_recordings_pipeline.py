@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import shutil
 import struct
 import time
 import wave
@@ -200,6 +201,23 @@ def test_a_finished_call_is_catalogued_with_its_links(
         assert s.scalar(select(func.count()).select_from(Recording)) == 1
     assert [r.linkedid for r in cat.find(Filters(agent="1001", category="complaint"))] == ["1700.1"]
     assert cat.find(Filters(agent="100")) == []
+
+
+def test_a_recording_catalogued_while_the_disk_is_full_is_flagged_not_passed_for_whole(
+    store: sessionmaker[Session], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MixMonitor stopped writing when the disk filled; the call went on; the file left is a
+    valid, shorter WAV."""
+    seed_call(store, "1700.6")
+    call_files(root, "1700.6", seconds=0.5)
+    usage = shutil.disk_usage(root)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=4096))
+    row = Catalogue(store, root).catalogue("1700.6")
+    assert row is not None and row.state == "flagged"
+    assert row.note.startswith("the recordings disk was full (4096 bytes free)")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=2**30))
+    again = Catalogue(store, root).catalogue("1700.6")  # space freed: the file is still cut
+    assert again is not None and (again.state, again.note) == ("flagged", row.note)
 
 
 def test_reconciliation_leaves_no_orphans_no_phantoms_and_no_duplicates(

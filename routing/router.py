@@ -10,7 +10,7 @@ being rung for another call, is skipped with the reason written into the chain, 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .directory import Directory, Post
@@ -50,7 +50,7 @@ class Plan:
         "_claimed",
         "_done",
         "_max_rings",
-        "_named_at",
+        "_named",
         "_owner",
         "_passed",
         "_pool",
@@ -69,7 +69,7 @@ class Plan:
     _passed: int
     _route: _Route
     _owner: str | None
-    _named_at: int
+    _named: tuple[tuple[str, str, DialStep], ...]  # the post's A and B not yet asked
     _pools_at: int
     _presence: Snapshot
     _claimed: Collection[str]
@@ -115,34 +115,26 @@ class Plan:
         if self._owner is not None:
             agent_id, self._owner = self._owner, None
             tried.append(agent_id)
-            place = places.get(agent_id)
-            if agent_id in claimed:
-                why: str | None = CLAIMED
-            elif place.__class__ is int:
+            place = CLAIMED if agent_id in claimed else places.get(agent_id)
+            if isinstance(place, int):  # available: their idle key
                 step = route.owner_step(agent_id)
                 self._steps.append(step)
                 self._chain.append((OWNER, agent_id, None))
                 return step
-            else:
-                why = "unknown" if place is None else place  # type: ignore[assignment]
-            self._chain.append((OWNER, agent_id, why))
-        named = route.named
-        while self._named_at < len(named):
-            agent_id, label, step = named[self._named_at]
-            self._named_at += 1
-            if agent_id in tried:
-                continue
-            tried.append(agent_id)
-            place = places.get(agent_id)
-            if agent_id in claimed:
-                why = CLAIMED
-            elif place.__class__ is int:
-                self._steps.append(step)
-                self._chain.append((label, agent_id, None))
-                return step
-            else:
-                why = "unknown" if place is None else place  # type: ignore[assignment]
-            self._chain.append((label, agent_id, why))
+            self._chain.append((OWNER, agent_id, "unknown" if place is None else place))
+        if self._named:
+            for n, (agent_id, label, step) in enumerate(self._named, 1):
+                if agent_id in tried:
+                    continue
+                tried.append(agent_id)
+                place = CLAIMED if agent_id in claimed else places.get(agent_id)
+                if isinstance(place, int):
+                    self._named = self._named[n:]
+                    self._steps.append(step)
+                    self._chain.append((label, agent_id, None))
+                    return step
+                self._chain.append((label, agent_id, "unknown" if place is None else place))
+            self._named = ()
         steps = self._steps
         while len(steps) < self._max_rings:
             pool = self._pool
@@ -155,8 +147,9 @@ class Plan:
             # the open pool's longest-idle free member not yet in the chain: the free list is
             # read from its head each time, it may have changed since the last step
             names = self._presence.names
+            size = len(names)
             for key in self._presence.free.get(pool[1], ()):
-                agent_id = names[key % len(names)]
+                agent_id = names[key % size]
                 if agent_id in tried:
                     continue
                 tried.append(agent_id)
@@ -236,7 +229,8 @@ def plan_call(
     plan = _new(Plan)
     plan._route = route  # shared by every call of this post, district and ring timeout
     plan._owner = owner or None  # asked first, then None
-    plan._named_at = plan._pools_at = 0  # positions in the route's tuples: what is left
+    plan._named = route.named  # (agent, label, step): A and B, then what is left of them
+    plan._pools_at = 0  # the next of the route's pools
     plan._pool = None
     plan._presence = presence
     plan._claimed = claimed
@@ -286,7 +280,8 @@ _PoolRoute = tuple[str, Pool, dict[str, DialStep]]  # label, free list's key, st
 class _Route:
     """What every call of one post, business, district and ring timeout shares: the post's A
     and B with their labels and dial steps, the pools to walk (label, free list's key, steps
-    by agent), and the timeout's steps for a first-inquiry owner. Steps are immutable."""
+    by agent), and the timeout's steps for a first-inquiry owner. Steps are immutable; every
+    step a call of this route can take is made here, once, not while a call is routed."""
 
     __slots__ = ("named", "owner_steps", "pools", "post", "tables", "timeout")
 
@@ -305,10 +300,10 @@ class _Route:
             else ()
         )
         self.pools: tuple[_PoolRoute, ...] = tuple(
-            (label, (office, skill), tables.steps(label, timeout))
+            (label, (office, skill), tables.made(label, timeout, tables.members(office, skill)))
             for office, label in tables.pools(district)
         )
-        self.owner_steps = tables.steps(OWNER, timeout)
+        self.owner_steps = tables.made(OWNER, timeout, tables.directory.agents)
 
     def owner_step(self, agent_id: str) -> DialStep:
         return self.owner_steps.get(agent_id) or self.tables.step(agent_id, OWNER, self.timeout)
@@ -339,6 +334,8 @@ class _Tables:
     def route(self, post: Post | None, business: str, district: str | None, timeout: int) -> _Route:
         skill = post.business if post is not None else business
         route = _Route(self, post, skill, district, timeout)
+        if len(self.routes) >= 10_000:  # districts come from callers' numbers: keep it bounded
+            self.routes.clear()
         self.routes[(post.id if post is not None else None, business, district)] = route
         return route
 
@@ -366,6 +363,17 @@ class _Tables:
             made = self._steps[(label, timeout)] = {}
         return made
 
+    def members(self, office: str, skill: str) -> list[str]:
+        return [agent.id for agent in self.directory.pool(office, skill)]
+
+    def made(self, label: str, timeout: int, agent_ids: Iterable[str]) -> dict[str, DialStep]:
+        """The steps with this label and timeout, made for `agent_ids` if they were not yet."""
+        made = self.steps(label, timeout)
+        for agent_id in agent_ids:
+            if agent_id not in made:
+                self.step(agent_id, label, timeout)
+        return made
+
     def step(self, agent_id: str, label: str, timeout: int) -> DialStep:
         made = self.steps(label, timeout)
         found = made.get(agent_id)
@@ -390,4 +398,5 @@ def find_post(
     """A route's post: named, or found by business in the district, else the city's."""
     if post_id:
         return directory.posts.get(post_id)
-    return directory.find_post(business, district)
+    posts = directory.post_index  # Directory.find_post, without the second call
+    return posts.get((business, district)) or posts.get((business, "city"))

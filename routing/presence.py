@@ -74,7 +74,8 @@ class Snapshot(Mapping[str, AgentPresence]):
     A pool's `free` list holds sorted idle keys: an available agent's key is
     `wall_microseconds(idle_since) * len(names) + their place in names` (names: the agents'
     ids, sorted), so keys sort as (idle since, agent id) and `names[key % len(names)]` is the
-    agent. One int per entry keeps inserting and removing cheap."""
+    agent. One int per entry keeps inserting and removing cheap. `places` gives each agent's
+    idle key or, if not available, `why_not`'s words: one look-up tells the router both."""
 
     __slots__ = ("agents", "away", "directory", "free", "members", "names", "places", "pools_of")
 

@@ -102,11 +102,11 @@ class Directory:
 
     def find_post(self, business: str, district: str | None) -> Post | None:
         """The post for this business in the district, else the city's post for it."""
-        posts = self._post_index
+        posts = self.post_index
         return posts.get((business, district)) or posts.get((business, "city"))
 
     @cached_property
-    def _post_index(self) -> dict[tuple[str, str | None], Post]:
+    def post_index(self) -> dict[tuple[str, str | None], Post]:
         """(business, district) -> the first post listed for it."""
         index: dict[tuple[str, str | None], Post] = {}
         for post in self.posts.values():

@@ -74,9 +74,10 @@ class Snapshot(Mapping[str, AgentPresence]):
     A pool's `free` list holds sorted idle keys: an available agent's key is
     `wall_microseconds(idle_since) * len(names) + their place in names` (names: the agents'
     ids, sorted), so keys sort as (idle since, agent id) and `names[key % len(names)]` is the
-    agent. One int per entry keeps inserting and removing cheap."""
+    agent. One int per entry keeps inserting and removing cheap. `places` gives each agent's
+    idle key or, if not available, `why_not`'s words: one look-up tells the router both."""
 
-    __slots__ = ("agents", "away", "directory", "free", "members", "names", "pools_of")
+    __slots__ = ("agents", "away", "directory", "free", "members", "names", "places", "pools_of")
 
     def __init__(
         self,
@@ -87,6 +88,7 @@ class Snapshot(Mapping[str, AgentPresence]):
         pools_of: dict[str, tuple[Pool, ...]],
         members: dict[Pool, frozenset[str]],
         names: list[str],
+        places: dict[str, int | str],
     ) -> None:
         self.directory = directory
         self.names = names
@@ -95,6 +97,9 @@ class Snapshot(Mapping[str, AgentPresence]):
         self.away = away
         self.pools_of = pools_of  # agent -> the pools they are a member of
         self.members = members  # pool -> its members' ids
+        # agent -> their idle key (an int: available) or why not (`why_not`, a str): what the
+        # router asks of the agents it names, one look-up each
+        self.places = places
 
     def __getitem__(self, agent_id: str) -> AgentPresence:
         return self.agents[agent_id]
@@ -179,6 +184,7 @@ class Presence:
         self._rank = {agent_id: n for n, agent_id in enumerate(self._names)}
         self._free: dict[Pool, list[int]] = {pool: [] for pool in pools}
         self._away: dict[Pool, dict[str, int]] = {pool: {} for pool in pools}
+        self._places: dict[str, int | str] = {}  # agent -> their idle key, or why not
         self._snapshot = Snapshot(
             directory,
             self.view,
@@ -187,8 +193,8 @@ class Presence:
             self._pools_of,
             {pool: frozenset(a.id for a in members) for pool, members in pools.items()},
             self._names,
+            self._places,
         )
-        self._places: dict[str, int | str] = {}  # agent -> their idle key, or why not
         for agent_id, presence in self.view.items():
             self._move(agent_id, presence)
         for agent_id in self.agents:

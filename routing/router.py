@@ -10,7 +10,7 @@ being rung for another call, is skipped with the reason written into the chain, 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .directory import Directory, Post
@@ -40,70 +40,48 @@ class Plan:
     `steps` are the steps given so far; `chain` the decision so far, skipped candidates
     included, ending in "queue" / "then queue" once the plan is drained. With presence and
     claims unchanged, draining a plan gives the steps and chain a whole plan made at once
-    would (tests/unit/test_router_reference.py)."""
+    would (tests/unit/test_router_reference.py).
+
+    Making a plan stores references only (the route's shared, precomputed tables); the chain
+    is kept as (label, agent, why) records and written out when it is read."""
 
     __slots__ = (
         "_chain",
         "_claimed",
         "_done",
-        "_free_key",
-        "_label",
-        "_made",
         "_max_rings",
         "_named",
-        "_named_at",
         "_owner",
         "_passed",
+        "_pool",
         "_pool_from",
-        "_pools",
         "_pools_at",
         "_presence",
-        "_ring_timeout",
-        "_skill",
+        "_route",
         "_steps",
-        "_tables",
         "_tried",
-        "post",
     )
-    # the pool being walked (set when it is opened): its label ('' when none is open), its
-    # free list's key, its steps by agent, where its steps begin in `steps`, and how many of
-    # its free members were passed over as ringing for another call
-    _label: str
-    _free_key: Pool
-    _made: dict[str, DialStep]
+    # the pool being walked: (label, free list's key, steps by agent), or None when none is
+    # open; set when it is opened, where its steps begin in `steps` and how many of its free
+    # members were passed over as ringing for another call
+    _pool: _PoolRoute | None
     _pool_from: int
     _passed: int
+    _route: _Route
+    _owner: str | None
+    _named: tuple[tuple[str, str, DialStep], ...]  # the post's A and B not yet asked
+    _pools_at: int
+    _presence: Snapshot
+    _claimed: Collection[str]
+    _max_rings: int
+    _steps: list[DialStep]
+    _chain: list[tuple[str, str, str | None] | str]
+    _tried: list[str]
+    _done: bool
 
-    def __init__(
-        self,
-        tables: _Tables,
-        post: Post | None,
-        owner: str | None,
-        skill: str,
-        pools: tuple[tuple[str, str], ...],
-        presence: Snapshot,
-        ring_timeout: int,
-        claimed: Collection[str],
-        max_rings: int,
-    ) -> None:
-        # positions in tables' shared tuples stand for what is left: nothing is copied per call
-        self.post = post
-        self._tables = tables
-        self._owner = owner  # asked first, then None
-        self._named = tables.named(post) if post is not None else ()  # (agent, label): A, B
-        self._named_at = 0
-        self._skill = skill
-        self._pools = pools  # (office, label): the district's, then the city's
-        self._pools_at = 0
-        self._presence = presence
-        self._ring_timeout = ring_timeout
-        self._claimed = claimed
-        self._max_rings = max_rings
-        self._steps: list[DialStep] = []
-        self._chain: list[str] = []
-        self._tried: set[str] = set()  # named in the chain: never taken again
-        self._done = False
-        self._label = ""
+    @property
+    def post(self) -> Post | None:
+        return self._route.post
 
     @property
     def steps(self) -> tuple[DialStep, ...]:
@@ -111,8 +89,18 @@ class Plan:
 
     @property
     def chain(self) -> tuple[str, ...]:
+        chain = [
+            entry
+            if isinstance(entry, str)
+            else f"{entry[0]}: {entry[1]}"  # chosen
+            if entry[2] is None
+            else f"{entry[0]} {entry[1]} {entry[2]}"  # skipped, and why
+            for entry in self._chain
+        ]
         entry = self._pool_entry()
-        return (*self._chain, entry) if entry else tuple(self._chain)
+        if entry:
+            chain.append(entry)
+        return tuple(chain)
 
     def describe(self) -> str:
         return " -> ".join(self.chain)
@@ -121,95 +109,90 @@ class Plan:
         """The next agent to ring, or None when nobody is left: the caller waits in line."""
         if self._done:
             return None
-        named, tried, claimed = self._named, self._tried, self._claimed
+        route, tried, claimed = self._route, self._tried, self._claimed
+        places = self._presence.places
         # the owner, A and B, each named in the chain (max_rings does not cut them)
-        while self._owner is not None or self._named_at < len(named):
-            if self._owner is not None:
-                agent_id, label, self._owner = self._owner, "first-inquiry owner", None
-            else:
-                agent_id, label = named[self._named_at]
-                self._named_at += 1
-            if agent_id in tried:
-                continue
-            tried.add(agent_id)
-            state = self._presence.agents.get(agent_id)
-            if agent_id in claimed:
-                why = CLAIMED
-            elif state is None:
-                why = "unknown"
-            elif state.state is State.AVAILABLE:
-                step = self._tables.step(agent_id, label, self._ring_timeout)
+        if self._owner is not None:
+            agent_id, self._owner = self._owner, None
+            tried.append(agent_id)
+            place = CLAIMED if agent_id in claimed else places.get(agent_id)
+            if isinstance(place, int):  # available: their idle key
+                step = route.owner_step(agent_id)
                 self._steps.append(step)
-                self._chain.append(f"{label}: {agent_id}")
+                self._chain.append((OWNER, agent_id, None))
                 return step
-            else:
-                why = why_not(state)
-            self._chain.append(f"{label} {agent_id} {why}")
-        while len(self._steps) < self._max_rings:
-            if not self._label:
-                if self._pools_at == len(self._pools):
+            self._chain.append((OWNER, agent_id, "unknown" if place is None else place))
+        if self._named:
+            for n, (agent_id, label, step) in enumerate(self._named, 1):
+                if agent_id in tried:
+                    continue
+                tried.append(agent_id)
+                place = CLAIMED if agent_id in claimed else places.get(agent_id)
+                if isinstance(place, int):
+                    self._named = self._named[n:]
+                    self._steps.append(step)
+                    self._chain.append((label, agent_id, None))
+                    return step
+                self._chain.append((label, agent_id, "unknown" if place is None else place))
+            self._named = ()
+        steps = self._steps
+        while len(steps) < self._max_rings:
+            pool = self._pool
+            if pool is None:
+                if self._pools_at == len(route.pools):
                     break
-                self._open()
-            found = self._from_pool()
-            if found is not None:
-                return found
+                pool = self._pool = route.pools[self._pools_at]
+                self._pools_at += 1
+                self._pool_from, self._passed = len(steps), 0
+            # the open pool's longest-idle free member not yet in the chain: the free list is
+            # read from its head each time, it may have changed since the last step
+            names = self._presence.names
+            size = len(names)
+            for key in self._presence.free.get(pool[1], ()):
+                agent_id = names[key % size]
+                if agent_id in tried:
+                    continue
+                tried.append(agent_id)
+                if agent_id in claimed:
+                    self._passed += 1
+                    continue
+                step = pool[2].get(agent_id) or route.pool_step(pool, agent_id)
+                steps.append(step)
+                return step
             self._close(count_away=True)  # ran dry
         self._close(count_away=False)
-        self._chain.append("then queue" if self._steps else "queue")
+        self._chain.append("then queue" if steps else "queue")
         self._done = True
-        return None
-
-    def _open(self) -> None:
-        office, self._label = self._pools[self._pools_at]
-        self._pools_at += 1
-        self._free_key = (office, self._skill)
-        self._made = self._tables.steps(self._label, self._ring_timeout)
-        self._pool_from, self._passed = len(self._steps), 0
-
-    def _from_pool(self) -> DialStep | None:
-        """The open pool's longest-idle free member not yet in the chain. The free list is
-        read from its head each time: it may have changed since the last step."""
-        names, tried, claimed = self._presence.names, self._tried, self._claimed
-        for key in self._presence.free.get(self._free_key, ()):
-            agent_id = names[key % len(names)]
-            if agent_id in tried:
-                continue
-            tried.add(agent_id)
-            if agent_id in claimed:
-                self._passed += 1
-                continue
-            step = self._made.get(agent_id) or self._tables.step(
-                agent_id, self._label, self._ring_timeout
-            )
-            self._steps.append(step)
-            return step
         return None
 
     def _close(self, count_away: bool) -> None:
         """The open pool goes into the chain; `count_away`: every free member was seen, so its
         other members are counted by reason too."""
-        if not self._label:
+        if self._pool is None:
             return
         skipped = {CLAIMED: self._passed} if self._passed else {}
         if count_away:
-            _count_away(self._presence, self._free_key, self._tried, self._claimed, skipped)
+            _count_away(self._presence, self._pool[1], self._tried, self._claimed, skipped)
         entry = self._pool_entry(skipped)
         if entry:
             self._chain.append(entry)
-        self._label = ""
+        self._pool = None
 
     def _pool_entry(self, skipped: dict[str, int] | None = None) -> str:
         """The open pool's entry in the chain ('' if none is open, or nothing to say):
         its members chosen, then those skipped by reason (`skipped`, else the ones passed
         over so far)."""
-        if not self._label:
+        if self._pool is None:
             return ""
         if skipped is None:
             skipped = {CLAIMED: self._passed} if self._passed else {}
         chosen = [s.agent_id for s in self._steps[self._pool_from :]]
         parts = [", ".join(chosen)] if chosen else []
         parts += [f"{n} {why}" for why, n in sorted(skipped.items()) if n]
-        return f"{self._label}: {'; '.join(parts)}" if parts else ""
+        return f"{self._pool[0]}: {'; '.join(parts)}" if parts else ""
+
+
+OWNER = "first-inquiry owner"
 
 
 def plan_call(
@@ -235,27 +218,37 @@ def plan_call(
     passes over, whatever the directory's size."""
     if presence.directory is not directory:
         raise ValueError("plan_call: the presence snapshot is of another seat directory")
-    tables = _tables(directory)
-    if not owner or owner not in directory.agents:
+    tables = _last[0] if _last and _last[0].directory is directory else _tables(directory)
+    if owner is not None and owner not in directory.agents:
         owner = None
-    skill = post.business if post is not None else business
-    return Plan(
-        tables,
-        post,
-        owner,
-        skill,
-        tables.pools(district),
-        presence,
-        ring_timeout,
-        claimed,
-        max_rings,
-    )
+    route = tables.routes.get((post.id if post is not None else None, business, district))
+    if route is None or route.post is not post or route.timeout != ring_timeout:
+        route = tables.route(post, business, district, ring_timeout)
+    # the plan's state, set here rather than by Plan.__init__ (a call through the type costs as
+    # much again as the rest of plan_call): references, positions, empty records
+    plan = _new(Plan)
+    plan._route = route  # shared by every call of this post, district and ring timeout
+    plan._owner = owner or None  # asked first, then None
+    plan._named = route.named  # (agent, label, step): A and B, then what is left of them
+    plan._pools_at = 0  # the next of the route's pools
+    plan._pool = None
+    plan._presence = presence
+    plan._claimed = claimed
+    plan._max_rings = max_rings
+    plan._steps = []
+    plan._chain = []  # (label, agent, why: None if chosen) for the owner, A and B; pools' text
+    plan._tried = []  # named in the chain, never taken again: a few agents, a list is enough
+    plan._done = False
+    return plan
+
+
+_new = object.__new__
 
 
 def _count_away(
     presence: Snapshot,
     pool: Pool,
-    tried: set[str],
+    tried: Collection[str],
     claimed: Collection[str],
     skipped: dict[str, int],
 ) -> None:
@@ -281,10 +274,48 @@ def _count_away(
                 skipped[CLAIMED] = skipped.get(CLAIMED, 0) + 1
 
 
+_PoolRoute = tuple[str, Pool, dict[str, DialStep]]  # label, free list's key, steps by agent
+
+
+class _Route:
+    """What every call of one post, business, district and ring timeout shares: the post's A
+    and B with their labels and dial steps, the pools to walk (label, free list's key, steps
+    by agent), and the timeout's steps for a first-inquiry owner. Steps are immutable; every
+    step a call of this route can take is made here, once, not while a call is routed."""
+
+    __slots__ = ("named", "owner_steps", "pools", "post", "tables", "timeout")
+
+    def __init__(
+        self, tables: _Tables, post: Post | None, skill: str, district: str | None, timeout: int
+    ) -> None:
+        self.tables = tables
+        self.post = post
+        self.timeout = timeout
+        self.named: tuple[tuple[str, str, DialStep], ...] = (
+            tuple(
+                (agent_id, label, tables.step(agent_id, label, timeout))
+                for agent_id, label in tables.named(post)
+            )
+            if post is not None
+            else ()
+        )
+        self.pools: tuple[_PoolRoute, ...] = tuple(
+            (label, (office, skill), tables.made(label, timeout, tables.members(office, skill)))
+            for office, label in tables.pools(district)
+        )
+        self.owner_steps = tables.made(OWNER, timeout, tables.directory.agents)
+
+    def owner_step(self, agent_id: str) -> DialStep:
+        return self.owner_steps.get(agent_id) or self.tables.step(agent_id, OWNER, self.timeout)
+
+    def pool_step(self, pool: _PoolRoute, agent_id: str) -> DialStep:
+        return self.tables.step(agent_id, pool[0], self.timeout)
+
+
 class _Tables:
     """What the router derives from one directory, once: dial steps by (label, ring timeout)
-    and agent, the posts' labels and the pools to walk by district. Steps are immutable, so
-    plans share them."""
+    and agent, the posts' labels, the pools to walk by district, and routes by (post, business,
+    district). Steps are immutable, so plans share them."""
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
@@ -297,6 +328,16 @@ class _Tables:
             if o.kind != "city"
         }
         self._city_pools = city
+        # (post id or None, business, district) -> the route made last for it
+        self.routes: dict[tuple[str | None, str, str | None], _Route] = {}
+
+    def route(self, post: Post | None, business: str, district: str | None, timeout: int) -> _Route:
+        skill = post.business if post is not None else business
+        route = _Route(self, post, skill, district, timeout)
+        if len(self.routes) >= 10_000:  # districts come from callers' numbers: keep it bounded
+            self.routes.clear()
+        self.routes[(post.id if post is not None else None, business, district)] = route
+        return route
 
     def pools(self, district: str | None) -> tuple[tuple[str, str], ...]:
         """(office, label) in order: the caller's district's pool (a known office that is not
@@ -320,6 +361,17 @@ class _Tables:
         made = self._steps.get((label, timeout))
         if made is None:
             made = self._steps[(label, timeout)] = {}
+        return made
+
+    def members(self, office: str, skill: str) -> list[str]:
+        return [agent.id for agent in self.directory.pool(office, skill)]
+
+    def made(self, label: str, timeout: int, agent_ids: Iterable[str]) -> dict[str, DialStep]:
+        """The steps with this label and timeout, made for `agent_ids` if they were not yet."""
+        made = self.steps(label, timeout)
+        for agent_id in agent_ids:
+            if agent_id not in made:
+                self.step(agent_id, label, timeout)
         return made
 
     def step(self, agent_id: str, label: str, timeout: int) -> DialStep:
@@ -346,4 +398,5 @@ def find_post(
     """A route's post: named, or found by business in the district, else the city's."""
     if post_id:
         return directory.posts.get(post_id)
-    return directory.find_post(business, district)
+    posts = directory.post_index  # Directory.find_post, without the second call
+    return posts.get((business, district)) or posts.get((business, "city"))

@@ -87,6 +87,9 @@ class CallbackDispatcher:
         post = self.desk.directory.posts.get(due.post) if due.post else None
         request = RouteRequest(due.linkedid, due.number, post, due.business, due.district)
         plan = await self.desk.plan(request)
+        # the desk keeps each plan by call for the dashboard; this call ended long ago, so no
+        # call.ended would ever drop it (one plan kept per callback attempt)
+        self.desk.plans.pop(due.linkedid, None)
         step = plan.next_step()
         while step is not None and not await self.desk.claim(step.agent_id, due.linkedid):
             step = plan.next_step()  # held by another controller: the next one

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ivr.agi import ChannelGone
+from ivr.callbacks import CallbackDispatcher
 from ivr.channel import DialResult
 from ivr.config import load_settings
 from ivr.flow import load_flows
@@ -223,3 +224,35 @@ def test_a_call_logs_its_path_in_one_line_and_each_step_only_at_debug(
     with caplog.at_level(logging.DEBUG, logger="hotline.runtime"):
         call(ScriptedChannel(["", "2", None]), services())
     assert "event=ivr.step call=1795.1 node=main_menu outcome=digit:2" in lines()
+
+
+def test_placing_a_callback_keeps_no_routing_plan(tmp_path: Path) -> None:
+    """The desk keeps each call's plan for the dashboard until the call ends; a callback
+    belongs to a call that already ended, so its plans were kept for ever."""
+    sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+    with sessions() as session, session.begin():
+        session.add(
+            Callback(
+                linkedid="1795.1",
+                number="13800000000",
+                post="",
+                business="pension",
+                district="",
+                queued_at=MONDAY_10AM,
+                next_attempt_at=MONDAY_10AM,
+            )
+        )
+    desk = services(sessions=sessions).routing
+    originated: list[dict[str, Any]] = []
+
+    class Ami:
+        logged_in = True
+
+        async def action(self, name: str, **headers: Any) -> Any:
+            originated.append(headers)
+            return [{"Event": "OriginateResponse", "Response": "Success"}]
+
+    dispatcher = CallbackDispatcher(desk, Ami(), sessions, '"12333" <12333>')  # type: ignore[arg-type]
+    asyncio.run(dispatcher.tick())
+    assert originated  # an agent was rung for the callback
+    assert desk.plans == {}

@@ -100,7 +100,6 @@ class FakeAsterisk:
         self.scale = scale  # seconds of waiting per second Asterisk would wait
         self.ids = itertools.count(1)
         self.dials = itertools.count(1)
-        self.seats = {s for s in controller.directory.seats}
 
     def event(self, name: str, **headers: str) -> None:
         """One AMI event, as the controller's AMI client receives it from panoramisk."""
@@ -289,6 +288,7 @@ def structures(c: Controller) -> dict[str, int]:
         "agi.tasks": len(c.agi.tasks),
         "agi.sessions": len(c.agi.sessions),
         "store.queue": c.store.queue.qsize(),
+        "leader (recorder on)": int(c.leader.is_leader),
         "presence.wrap_ends": len(c.calls.presence._wrap_ends),
         "cache agi._FORMATTED": len(agi_module._FORMATTED),
         "cache services._files": len(c.calls.services._files),
@@ -325,7 +325,8 @@ def rss_parts_kb(mappings: dict[str, int]) -> dict[str, int]:
 
 
 def pymalloc_arenas() -> int:
-    """Python's object allocator: its arenas (256 KiB each in 3.11) held now."""
+    """Python's object allocator: the arenas it holds now; 0 when it cannot tell (with
+    tracemalloc on, CPython prints no statistics)."""
     with tempfile.TemporaryFile() as out:  # (it prints to the C stderr only)
         saved = os.dup(2)
         try:
@@ -425,7 +426,13 @@ async def probe(args: argparse.Namespace, scratch: Path, say: Callable[[str], No
     assert controller.agi.server is not None
     port = controller.agi.server.sockets[0].getsockname()[1]
     await controller.leader.renew()  # the lone controller leads: the recorder catalogues
-    readers: list[asyncio.Task[None]] = []
+
+    async def lead() -> None:  # the lease runs out unless renewed, as the controller's clock does
+        while True:
+            await asyncio.sleep(controller.leader.every)
+            await controller.leader.renew()
+
+    readers: list[asyncio.Task[None]] = [asyncio.create_task(lead())]
     if controller.web is not None:
         for _ in range(args.board_clients):  # a browser watching the board
             queue = controller.web.hub.subscribe()
@@ -486,7 +493,8 @@ async def probe(args: argparse.Namespace, scratch: Path, say: Callable[[str], No
             f"{done:6d} calls {time.monotonic() - started:6.1f} s  RSS {rss / 1024:5.1f} MB"
             f" (brk heap {parts['heap'] / 1024:5.1f}, anon {parts['anon'] / 1024:5.1f}, files"
             f" {parts['file'] / 1024:4.1f})  malloc: in use {heap[0] / 1024:5.1f} MB, free"
-            f" {heap[1] / 1024:5.1f} MB  pymalloc arenas {arenas:4d}"
+            f" {heap[1] / 1024:5.1f} MB"
+            + (f"  pymalloc arenas {arenas:4d}" if arenas else "")
             + f"  trimmed RSS {trimmed / 1024:5.1f} MB"
             + (f"  traced {traced / 2**20:5.2f} MiB" if traced else "")
         )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
 from panoramisk import Manager
+from panoramisk.actions import Action, Command
 from panoramisk.ami_protocol import AMIProtocol
 
 from .config import AmiSettings
@@ -235,10 +236,14 @@ class AmiClient:
                 for k, v in headers.items()
             },
         }
-        future = self.manager.send_action(payload)
+        action = (Command if "Command" in payload else Action)(payload)  # as panoramisk does
+        future = self.manager.send_action(action)
         try:
             return await asyncio.wait_for(future, timeout or self.action_timeout)
         except TimeoutError:
+            # panoramisk keeps an action until its reply completes it, and a reply that comes
+            # after we stopped waiting never does: each timed-out action was kept for good
+            self.manager.protocol.responses.pop(action.id, None)
             raise AmiError(
                 f"AMI {name}: no reply within {timeout or self.action_timeout:g} s"
             ) from None

@@ -207,3 +207,22 @@ def test_an_action_without_reply_when_the_link_drops_fails_and_is_never_replayed
         assert len(originates) == 1
 
     run(body, answer=lambda action: action.get("Action") != "Originate")
+
+
+def test_an_action_that_timed_out_is_not_kept() -> None:
+    """panoramisk keeps each action until its reply completes it; one whose reply never came
+    in time (or came late) was kept for the life of the connection."""
+
+    async def body(ami: FakeAmi, port: int) -> None:
+        client = AmiClient("127.0.0.1", port, "hotline", "pw")
+        await client.connect()
+        with pytest.raises(AmiError, match="no reply within"):
+            await client.action("CoreShowChannels", timeout=0.2)
+        (late,) = [a for a in ami.actions if a.get("Action") == "CoreShowChannels"]
+        ami.push(f"Response: Success\r\nActionID: {late['ActionID']}\r\n\r\n".encode())
+        await asyncio.sleep(0.2)
+        assert client.manager is not None
+        assert client.manager.protocol.responses == {}
+        client.close()
+
+    run(body, answer=lambda action: action.get("Action") != "CoreShowChannels")

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from panoramisk.message import Message
+from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -64,6 +65,7 @@ from ivr import agi as agi_module  # noqa: E402
 from ivr.config import Settings, load_settings  # noqa: E402
 from ivr.controller import Controller  # noqa: E402
 from recordings import naming  # noqa: E402
+from store.models import Call, IvrStep, Leg, Recording, RouteDecision, Survey  # noqa: E402
 
 CLOCK = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # a Tuesday 10:00 in Asia/Shanghai: open
 EOL = "\r\n"
@@ -503,6 +505,12 @@ async def probe(args: argparse.Namespace, scratch: Path, say: Callable[[str], No
     await controller.agi.close()
     controller.store.close()
     await controller.recorder.close()
+    with controller.calls.sessions() as session:  # what the calls went through, as stored
+        stored = {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model))
+            for model in (Call, Leg, IvrStep, RouteDecision, Recording, Survey)
+        }
+    say("stored: " + ", ".join(f"{table} {n}" for table, n in stored.items()))
     return marks
 
 

@@ -279,9 +279,9 @@ def probe_settings(scratch: Path, config: Path, web: bool, process: bool) -> Set
 def structures(c: Controller) -> dict[str, int]:
     """The sizes of what the controller keeps per call (all 0 with no call up), and caches."""
     out = {
-        "tracker.calls": len(c.tracker.calls),
-        "tracker.legs": len(c.tracker.legs),
-        "tracker.answered_calls": len(c.tracker.answered_calls),
+        "tracker.calls": len(c.trackers["main"].calls),
+        "tracker.legs": len(c.trackers["main"].legs),
+        "tracker.answered_calls": len(c.trackers["main"].answered_calls),
         "calls.runs": len(c.calls.runs),
         "routing.plans": len(c.calls.routing.plans),
         "routing.claimed": len(c.calls.routing.claimed),

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from routing.directory import Directory
 from routing.router import DialStep, Plan, find_post
 
-from .agi import ChannelGone
+from .agi import AgiTimeout, ChannelGone
 from .channel import CallChannel
 from .interpreter import (
     Ask,
@@ -92,7 +92,7 @@ class Step:
 @dataclass
 class CallReport:
     steps: list[Step] = field(default_factory=list)
-    hung_up: bool = False  # the caller left before the flow ended
+    hung_up: bool = False  # the caller left (or Asterisk stopped answering) before the end
 
 
 async def run_call(
@@ -126,6 +126,14 @@ async def run_call(
             steps.append(Step(node, "hangup", started, monotonic() - clock))
             report.hung_up = True
             log.info("event=ivr.hangup call=%s node=%s", call_id, node)
+            _log_path(call_id, steps)
+            return report
+        except AgiTimeout:
+            # Asterisk never answered: the session is given up (the dialplan's fallback
+            # queue takes the caller once Asterisk runs again); the path so far is kept
+            steps.append(Step(node, "no-reply", started, monotonic() - clock))
+            report.hung_up = True
+            log.warning("event=ivr.no-reply call=%s node=%s", call_id, node)
             _log_path(call_id, steps)
             return report
         seen = len(path)

@@ -378,7 +378,10 @@ def test_an_agi_command_that_hangs_moves_the_call_on_to_a_person_after_its_timeo
                 os.killpg(asterisk, signal.SIGCONT)
             assert party.process.wait(90) == 0, party.log.read_text(errors="replace")[-1500:]
             assert agent.process.wait(10) == 0  # a person answered: the fallback queue
-            assert stack.ended_call(caller, timeout=30).outcome == "answered"
+            call = stack.ended_call(caller, timeout=30)
+            assert call.outcome == "answered"
+            # the IVR path up to the command Asterisk never answered is stored
+            assert stack.ivr_path(call.linkedid)[-1][1] == "no-reply"
             # the controller is healthy: the next caller is served through the IVR
             with agent_phone(stack, "agi-hangs-next", "agent1001", talk_ms=1500):
                 place_call(stack, "agi-hangs-next", "13900000410", script=[(3000, "0")])

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ivr.agi import ChannelGone
+from ivr.agi import AgiTimeout, ChannelGone
 from ivr.callbacks import CallbackDispatcher
 from ivr.channel import DialResult
 from ivr.config import load_settings
@@ -145,6 +145,23 @@ def test_caller_hanging_up_mid_menu_is_recorded_and_not_marked_handled() -> None
     assert [(s.node, s.outcome) for s in report.steps][-2:] == [
         ("main_menu", "digit:2"),
         ("policy_menu", "hangup"),
+    ]
+    assert HANDLED_VARIABLE not in channel.variables
+
+
+def test_asterisk_not_answering_a_command_ends_the_session_with_the_path_kept() -> None:
+    class Frozen(ScriptedChannel):
+        async def ask(self, prompts: Sequence[str], timeout: float) -> str:
+            if self.keys and self.keys[0] == "freeze":
+                raise AgiTimeout("no reply to STREAM FILE within 9 s")
+            return await super().ask(prompts, timeout)
+
+    channel = Frozen(["", "freeze"])
+    _run, report = call(channel, services())
+    assert report.hung_up  # the session is given up: the dialplan's fallback takes the caller
+    assert [(s.node, s.outcome) for s in report.steps][-2:] == [
+        ("service_hours", "open"),
+        ("main_menu", "no-reply"),
     ]
     assert HANDLED_VARIABLE not in channel.variables
 

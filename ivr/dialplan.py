@@ -30,6 +30,8 @@ PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "meeting", "4": "other"}
 
 SURVEY_FEATURE = "hotline-survey"  # features.conf applicationmap entry
 SURVEY_FEATURE_CODE = "*5"  # an agent sends the caller to the survey (and leaves the call)
+TRANSFER_CONTEXT = "hotline-transfer"  # where an agent's blind transfer takes the caller
+TRANSFER_RING_SECONDS = 30
 
 
 def render(settings: Settings, site: str = "main") -> str:
@@ -41,6 +43,7 @@ def render(settings: Settings, site: str = "main") -> str:
             render_seats(),
             render_callback(settings),
             render_agent_leg(),
+            render_transfer(settings, site),
             render_survey(settings, site),
             render_from_site(settings, site),
         ]
@@ -70,11 +73,33 @@ def render_features() -> str:
 
 
 def render_agent_leg() -> str:
-    """Run on each agent leg before it rings (Dial's b option): the survey feature code."""
+    """Run on each agent leg before it rings (Dial's b option): the survey feature code, and
+    where the phone's transfer key (a SIP REFER) sends the caller."""
     return f"""[{AGENT_LEG_CONTEXT}]
 exten => s,1,Set(DYNAMIC_FEATURES={SURVEY_FEATURE})
+ same => n,Set(TRANSFER_CONTEXT={TRANSFER_CONTEXT})
  same => n,Return()
 """
+
+
+def render_transfer(settings: Settings, site: str = "main") -> str:
+    """An agent's blind transfer to a colleague's agent number (the phone's transfer key, a
+    SIP REFER): Asterisk takes the caller's channel out of the bridge and runs it here, its
+    recording still going, and rings the colleague's usual seat; unanswered, the fallback
+    queue (a person, never silence). One written-out extension per numeric agent id: nothing
+    from the REFER is expanded."""
+    directory = settings.directory
+    lines = [f"[{TRANSFER_CONTEXT}]"]
+    for agent in directory.agents.values():
+        if not (agent.id.isascii() and agent.id.isdigit()):
+            continue  # a phone's keypad dials digits only
+        seat = directory.dial_target(agent.seat, site)
+        lines += [
+            f"exten => {agent.id},1,Dial(PJSIP/{seat},{TRANSFER_RING_SECONDS})",
+            f" same => n,Queue({FALLBACK_QUEUE},,,,600)",
+            " same => n,Hangup()",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def render_survey(settings: Settings, site: str = "main") -> str:

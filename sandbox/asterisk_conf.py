@@ -95,6 +95,10 @@ astcachedir => {home}/cache
 verbose = 3
 nocolor = yes
 transmit_silence = yes  ; recordings keep the timeline while nobody speaks
+; realtime scheduling (asterisk -p, as Debian's asterisk.service runs it): a channel thread
+; starved by the other processes reads the caller's audio in a burst, and MixMonitor's
+; audiohook drops such a burst to stay in sync with the timed side: recordings came out short
+highpriority = yes
 """ + (f"systemname = {spec.system_name}\n" if spec.system_name else "")
 
 

@@ -147,6 +147,20 @@ def agent_scenario(audio: Path, ring_ms: int = 500, talk_ms: int = 3000) -> str:
     )
 
 
+def transferring_agent_scenario(
+    audio: Path, target: str, ring_ms: int = 500, talk_ms: int = 2000
+) -> str:
+    """An agent's phone that answers, talks `talk_ms`, then blind-transfers the caller to the
+    agent number `target` with the phone's transfer key (a REFER) and is hung up."""
+    return (
+        _template("agent_transfer.xml")
+        .replace("@RING_MS@", str(ring_ms))
+        .replace("@TALK_MS@", str(talk_ms))
+        .replace("@AUDIO@", str(audio))
+        .replace("@TARGET@", target)
+    )
+
+
 def _spawn(command: list[str], workdir: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(

@@ -245,12 +245,17 @@ def agent_phone(
     talk_ms: int = 3000,
     max_calls: int | None = None,
     behaviour: str = "answer",
+    transfer_to: str = "",
 ) -> Iterator[sipp.SippParty]:
-    """A seat's phone: 'answer' (rings 0.5 s, talks, hangs up), 'busy' (486) or 'no-answer'."""
+    """A seat's phone: 'answer' (rings 0.5 s, talks, hangs up), 'busy' (486), 'no-answer', or
+    'transfer' (answers, talks, then blind-transfers the caller to agent `transfer_to`)."""
     work = stack.folder / name
     scenario = {
         "answer": lambda: sipp.agent_scenario(
             sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=talk_ms
+        ),
+        "transfer": lambda: sipp.transferring_agent_scenario(
+            sipp.party_audio(work, sipp.AGENT_HZ), transfer_to, talk_ms=talk_ms
         ),
         "busy": sipp.busy_agent_scenario,
         "no-answer": sipp.unanswered_agent_scenario,

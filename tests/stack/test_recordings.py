@@ -1,10 +1,11 @@
 """Every call recorded, catalogued, kept and guarded, on the real stack.
 
-One session of 20 calls (answered at once, AB fallback, abandoned in the IVR, and four whose
-controller is SIGKILLed while they talk), then what a records officer would check: one
-catalogued recording per call with the right links, durations, hashes, archive copies that
-play, per-party tracks holding the right party, reconciliation after the crash without loss
-or duplicates, a purge that keeps the held recording, audited access, a refused traversal.
+One session of 20 calls (answered at once, AB fallback, abandoned in the IVR, one transferred
+by its agent to another, and four whose controller is SIGKILLed while they talk), then what a
+records officer would check: one catalogued recording per call with the right links,
+durations, hashes, archive copies that play, per-party tracks holding the right party,
+reconciliation after the crash without loss or duplicates, a purge that keeps the held
+recording, audited access, a refused traversal.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from tests.stack.conftest import (
 )
 
 AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once
+TRANSFERRED = "13900000650"
 SETTINGS = """[recordings]
 settle_seconds = 3
 close_timeout = 10
@@ -99,10 +101,11 @@ def rows(stack: Stack, linkedids: list[str]) -> dict[str, Recording]:
         engine.dispose()
 
 
-def tone_power(path: Path, hz: float) -> float:
-    """Goertzel power of one frequency over a 16-bit mono WAV."""
+def tone_power(path: Path, hz: float, start: float = 0.0, end: float | None = None) -> float:
+    """Goertzel power of one frequency over a 16-bit mono WAV (from `start` to `end` s)."""
     with wave.open(str(path), "rb") as w:
         samples = array.array("h", w.readframes(w.getnframes()))
+    samples = samples[int(start * 8000) : None if end is None else int(end * 8000)]
     coeff = 2 * math.cos(2 * math.pi * hz / 8000)
     total, block = 0.0, 400
     for start in range(0, len(samples) - block, block):
@@ -153,7 +156,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
             agent_phone(stack, "rec-d-d", "agent2002", talk_ms=2000),
         ):
             for round_ in range(2):
-                batch = [f"139000006{round_}{n}" for n in range(4)]
+                batch = [f"139000006{round_}{n}" for n in range(4 - round_)]  # 4, then 3
                 numbers.update(dict.fromkeys(batch, "direct"))
                 gone = [f"139000007{round_}{n}" for n in range(2)]
                 numbers.update(dict.fromkeys(gone, "abandoned"))
@@ -167,6 +170,14 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
                         for n, c in enumerate(gone)
                     ]
                 )
+        # 1 transferred: A (1001) answers, then presses the transfer key: a blind transfer to
+        # B's number (1002), as a desk phone does it (SIP REFER; Asterisk moves the caller)
+        with (
+            agent_phone(stack, "rec-t-a", "agent1001", behaviour="transfer", transfer_to="1002"),
+            agent_phone(stack, "rec-t-b", "agent1002", talk_ms=2000),
+        ):
+            numbers[TRANSFERRED] = "transferred"
+            place_call(stack, "rec-t", TRANSFERRED, script=AGENT_NOW)
         calls = {number: stack.ended_call(number, timeout=30) for number in numbers}
         linkedids = [c.linkedid for c in calls.values()]
         wait_for(
@@ -192,16 +203,12 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
             assert call.outcome == "answered" and row.post.startswith("pension-")
         if numbers[number] == "ab":
             assert answered and not {"1001", "2001"} & set(answered)  # A busy: B or a pool
+        if numbers[number] == "transferred":  # one recording of one call, both agents named
+            assert answered == ["1001", "1002"] and row.agents == "1001,1002"
+            assert [c.linkedid for c in stack.calls_from(number)] == [call.linkedid]
         assert call.answered_at is not None and call.ended_at is not None
         talked = (call.ended_at - call.answered_at).total_seconds()
-        # Within 1 s (the acceptance) for calls put through at once. KNOWN GAP: calls that
-        # waited in hotline's line come out short, up to 1.4 s of 25 s on a quiet machine and
-        # up to 14 s of 36 s under load average 10 (all three files alike: the audio is lost
-        # before MixMonitor splits it). Suspected: Asterisk's audiohook drops frames to stay
-        # in sync while nothing is sent to the caller. Bounded here, not hidden; see the report.
-        allowed = max(1.0, 0.06 * talked)
-        assert abs(row.seconds - talked) <= allowed, (number, row.seconds, talked)
-        assert row.seconds <= talked + 1.0
+        assert abs(row.seconds - talked) <= 1.0, (number, row.seconds, talked)
         assert sha256_of(root / row.path) == row.sha256
         # the archive copy plays, as long as the call
         assert row.archive_path == f"archive/{call.linkedid}.opus"
@@ -209,7 +216,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
         assert row.archive_sha256 == sha256_of(root / row.archive_path)
         assert row.caller_talk is not None and row.agent_talk is not None
     # per-party tracks hold the right party: the caller's 400 Hz, the agent's 1000 Hz
-    for number in [n for n, kind in numbers.items() if kind == "direct"][:3]:
+    for number in [*[n for n, kind in numbers.items() if kind == "direct"][:3], TRANSFERRED]:
         row = catalogue[calls[number].linkedid]
         assert row.caller_path and row.agent_path
         caller_track, agent_track = root / row.caller_path, root / row.agent_path
@@ -249,7 +256,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
         s.delete(s.get(Recording, evil_id))
 
     # a purge (everything here is past its 0-day retention) keeps the held recording
-    held = catalogue[linkedids[0]]
+    held = catalogue[calls[TRANSFERRED].linkedid]  # (its files are checked last)
     assert (
         run_hotline(config, "recordings", "hold", held.linkedid, "--reason", "case 9").returncode
         == 0
@@ -264,6 +271,22 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
     after = rows(stack, [*linkedids, *crashed])
     assert after[held.linkedid].purged_at is None
     assert all(r.purged_at is not None for lid, r in after.items() if lid != held.linkedid)
+
+    # last (the held file is still there): the transferred call's agent track holds each
+    # agent while they talked. OPEN DEFECT, failing here: the second agent's audio is missing
+    # (silence in the agent and mixed files) although Asterisk relays it to the caller.
+    call = calls[TRANSFERRED]
+    agent_track = root / catalogue[call.linkedid].agent_path  # type: ignore[operator]
+    assert call.answered_at is not None and agent_track.is_file()
+    for leg in [leg for leg in call.legs if leg.answered_at is not None]:
+        assert leg.ended_at is not None
+        talk = (
+            (leg.answered_at - call.answered_at).total_seconds(),
+            (leg.ended_at - call.answered_at).total_seconds(),
+        )
+        assert tone_power(agent_track, sipp.AGENT_HZ, *talk) > 3 * tone_power(
+            agent_track, sipp.CALLER_HZ, *talk
+        ), (leg.agent_id, talk)
 
 
 def talking(stack: Stack, numbers: list[str]) -> int:

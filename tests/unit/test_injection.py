@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from ivr.agi import AgiSession, FastAgiServer, format_command, quote
 from ivr.calls import CallHandler
 from ivr.config import load_settings
-from ivr.dialplan import render
+from ivr.dialplan import TRANSFER_CONTEXT, render, render_transfer
 from ivr.routing_desk import CALLBACK_NUMBER
 from ivr.survey_policy import refusal
 from recordings import naming
@@ -297,6 +297,17 @@ def test_the_rendered_dialplan_expands_nothing_a_caller_sets() -> None:
     for risky in ("CALLERID", "SIP_HEADER", "PJSIP_HEADER", "System(", "Exec(", "$(", "`"):
         assert risky not in text
     assert "_*13[1-4]" in text  # what keeps ${EXTEN:3} a single digit
+
+
+def test_an_agents_transfer_reaches_only_the_directorys_agents_written_out() -> None:
+    """The REFER's target is looked up, never expanded: one extension per agent id."""
+    settings = load_settings(REPO / "config" / "hotline.toml")
+    directory = settings.directory
+    text = render_transfer(settings)
+    assert "_" not in text and "$" not in text  # no pattern, no expansion
+    targets = dict(re.findall(r"^exten => (\d+),1,Dial\(PJSIP/([^,)]+),", text, re.M))
+    assert targets == {a.id: directory.dial_target(a.seat) for a in directory.agents.values()}
+    assert f"Set(TRANSFER_CONTEXT={TRANSFER_CONTEXT})" in render(settings)
 
 
 # --- file names --------------------------------------------------------------------------

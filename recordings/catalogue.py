@@ -324,9 +324,12 @@ class Catalogue:
             mixed = self.root / naming.file_name(linkedid)
             try:
                 stat = mixed.stat()
+            except FileNotFoundError:  # archived or purged since the folder was listed
+                continue
+            try:
                 complete = wav_info(mixed).header_complete
             except (OSError, NotAWav):
-                complete, stat = False, mixed.stat()
+                complete = False
             settled = now - stat.st_mtime >= settle_seconds
             if not complete and not settled:
                 report.waiting.append(linkedid)

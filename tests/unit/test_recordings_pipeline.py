@@ -338,3 +338,18 @@ def test_catalogue_writes_wait_out_a_locked_database(monkeypatch: pytest.MonkeyP
     with pytest.raises(OperationalError):  # the caller logs it; reconciliation catalogues later
         asyncio.run(recorder._stored(never, "1795.2"))
     assert len(calls) == 3
+
+
+def test_a_file_that_goes_while_the_folder_is_reconciled_is_passed_over(
+    store: sessionmaker[Session], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Processing removes archived WAVs while reconciliation walks the folder (the 300-caller
+    soak): a file listed but gone by the time it is read is passed over, not a failed pass."""
+    cat = Catalogue(store, root)
+    call_files(root, "5.1", seconds=1.0)
+    listed = cat.spool()
+    listed["5.2"] = {None, "caller", "agent"}  # listed, then archived and removed
+    monkeypatch.setattr(cat, "spool", lambda: listed)
+    report = cat.reconcile(settle_seconds=0.0)
+    assert report.catalogued == ["5.1"]
+    assert cat.get("5.2") is None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-WIDTH, PANEL, LEFT, RIGHT, TOP = 760, 180, 70, 20, 40
+WIDTH, PANEL, LEFT, RIGHT, TOP = 760, 180, 70, 20, 50
 COLOURS = ("#1f77b4", "#d62728")
 
 Series = tuple[str, Sequence[tuple[float, float]]]
@@ -75,12 +75,24 @@ def render(result: dict[str, Any]) -> str:
     overhead = result["accounting"]["welcome_overhead_ms"]
     x_max = max([t for t, _ in channels + rss] + [m + 1 for m, _, _ in overhead] + [1.0])
     acc = result["accounting"]
-    heading = (
+    title = (
         f"soak {result['when']}: ~{result['concurrent_target']} callers for "
-        f"{result['minutes']:g} min; {acc['calls']} calls, {acc['ended']} ended, "
-        f"{acc['recorded']} recorded, {len(acc['missing'])} missing"
+        f"{result['minutes']:g} min"
     )
-    body = [f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{escape(heading)}</text>']
+    heading = (
+        f"{acc['calls']} calls, {acc['ended']} ended, "
+        f"{acc['recorded']} recorded"
+        + (
+            f" ({result['recorded_after_reconciliation']} after reconciliation)"
+            if "recorded_after_reconciliation" in result
+            else ""
+        )
+        + f", {len(acc['missing'])} missing"
+    )
+    body = [
+        f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{LEFT}" y="38" font-size="12">{escape(heading)}</text>',
+    ]
     body += panel(
         TOP,
         "callers and channels up (Asterisk)",

@@ -352,40 +352,34 @@ def test_an_agi_command_that_hangs_moves_the_call_on_to_a_person_after_its_timeo
     config.write_text(text.replace("[fastagi]\n", f"[fastagi]\ncommand_timeout = {limit}\n", 1))
     caller = "13900000409"
     work = stack.folder / "agi-hangs"
-    agent = sipp.start_agent(  # the fallback queue's member answers once, then exits 0
-        work,
-        "agent1001",
-        AGENT_PORTS[0],
-        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=2000),
-        max_calls=1,
-    )
     asterisk = stack.instance.pid()
     assert asterisk is not None
     mark = stack.log_mark()
-    try:
-        with running_controller(stack, config) as controller:
-            silent = sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), caller)
-            party = sipp.start_caller(work, "caller", silent, SIP_PORT, timeout_s=120)
-            wait_for(lambda: "event=ivr.start" in controller.text(), 20, "the call in the IVR")
-            os.killpg(asterisk, signal.SIGSTOP)
-            try:
-                wait_for(
-                    lambda: "event=agi.timeout" in controller.text(),
-                    limit + 15,
-                    "the controller to give the command up",
-                )
-            finally:
-                os.killpg(asterisk, signal.SIGCONT)
-            assert party.process.wait(90) == 0, party.log.read_text(errors="replace")[-1500:]
-            assert agent.process.wait(10) == 0  # a person answered: the fallback queue
-            call = stack.ended_call(caller, timeout=30)
-            assert call.outcome == "answered"
-            # the IVR path up to the command Asterisk never answered is stored
-            assert stack.ivr_path(call.linkedid)[-1][1] == "no-reply"
-            # the controller is healthy: the next caller is served through the IVR
-            with agent_phone(stack, "agi-hangs-next", "agent1001", talk_ms=1500):
-                place_call(stack, "agi-hangs-next", "13900000410", script=[(3000, "0")])
-            assert chain(stack, "13900000410").startswith("post pension-city A: 1001")
-    finally:
-        agent.stop()
+    with (
+        # the fallback queue's member: answers one call, then exits 0
+        agent_phone(stack, "agi-hangs-agent", talk_ms=2000, max_calls=1) as agent,
+        running_controller(stack, config) as controller,
+    ):
+        silent = sipp.caller_scenario(sipp.party_audio(work, sipp.CALLER_HZ), caller)
+        party = sipp.start_caller(work, "caller", silent, SIP_PORT, timeout_s=120)
+        wait_for(lambda: "event=ivr.start" in controller.text(), 20, "the call in the IVR")
+        os.killpg(asterisk, signal.SIGSTOP)
+        try:
+            wait_for(
+                lambda: "event=agi.timeout" in controller.text(),
+                limit + 15,
+                "the controller to give the command up",
+            )
+        finally:
+            os.killpg(asterisk, signal.SIGCONT)
+        assert party.process.wait(90) == 0, party.log.read_text(errors="replace")[-1500:]
+        assert agent.process.wait(10) == 0  # a person answered: the fallback queue
+        call = stack.ended_call(caller, timeout=30)
+        assert call.outcome == "answered"
+        # the IVR path up to the command Asterisk never answered is stored
+        assert stack.ivr_path(call.linkedid)[-1][1] == "no-reply"
+        # the controller is healthy: the next caller is served through the IVR
+        with agent_phone(stack, "agi-hangs-next", "agent1001", talk_ms=1500):
+            place_call(stack, "agi-hangs-next", "13900000410", script=[(3000, "0")])
+        assert chain(stack, "13900000410").startswith("post pension-city A: 1001")
     assert "controller did not handle the call" in stack.asterisk_log()[mark:]

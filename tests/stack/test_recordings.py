@@ -272,9 +272,9 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
     assert after[held.linkedid].purged_at is None
     assert all(r.purged_at is not None for lid, r in after.items() if lid != held.linkedid)
 
-    # NOT ASSERTED, an open defect (issue #5): after the blind transfer the second agent's
-    # audio is missing from the agent track and the mixed file (silence while 1002 talks),
-    # although Asterisk relays it to the caller; the caller track is whole. Asterisk issue
+    # NOT ASSERTED, an open defect (issue #5; README "Recordings"): after the blind transfer
+    # the first ~3 s of the second agent's audio are missing from the agent track and the
+    # mixed file (exact silence; the caller hears it), which is all of 1002's 2 s talk here.
     # asterisk/asterisk#507 reports the same. The transfer's other checks are above.
 
 

@@ -43,8 +43,16 @@ Fairness on a small noisy machine: within each round, decisions and round trips 
 see the same background load; every ratio is formed within a round, then the median over
 rounds is given. Both processes free one 1 MiB block at start (see agi_bench.settle_malloc).
 Nothing is pinned. The goal from the issue: a decision costs at most 0.1 of a round trip.
-`--tree` needs routing/ as of the lazy plans (`Plan.next_step`, `Presence.snapshot()`); older
-code is measured with that commit's own bench.
+The directory's routes are made before the rounds (`routing.router.prepare`), as the routing
+desk makes them when a directory loads. `--tree` needs routing/ with `prepare` and lazy plans
+(`Plan.next_step`, `Presence.snapshot()`); older code is measured with that commit's own bench.
+
+The round trip depends on the machine's state more than the decision does: on an idle virtual
+machine a CPU that waits halts, and waking it costs tens of microseconds, so a round trip
+between two processes is slow when nothing else runs and fast when the CPUs are kept busy.
+`--keep-awake` runs one spinning process per CPU at SCHED_IDLE (it yields to everything else,
+taking next to no CPU from the bench): the CPUs do not halt, and the round trip is the short
+one, the demanding case for the ratio.
 
     python bench/router_bench.py                # the documented sizes (5 rounds)
     python bench/router_bench.py --quick        # a smoke run, a few seconds
@@ -88,7 +96,7 @@ sys.path.insert(0, str(TREE))
 
 from routing.directory import Agent, Directory, Office, Post, Seat  # noqa: E402
 from routing.presence import Presence  # noqa: E402
-from routing.router import find_post, plan_call  # noqa: E402
+from routing.router import find_post, plan_call, prepare  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SEATS_TOML = ROOT / "config" / "seats.toml"
@@ -379,6 +387,16 @@ def decisions(
 # --- the AGI round trip --------------------------------------------------------------------
 
 
+def keep_awake() -> list[subprocess.Popen[bytes]]:
+    """One spinning process per CPU at SCHED_IDLE: the CPUs never halt (see the docstring)."""
+    spin = (
+        "import os\n"
+        "os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
+        "while True:\n    pass\n"
+    )
+    return [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 1)]
+
+
 def settle_malloc() -> None:
     """Free one 1 MiB block so glibc raises its mmap threshold (see agi_bench.settle_malloc)."""
     block = bytearray(1 << 20)
@@ -511,11 +529,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     directory = build_directory(args.agents, args.seed)
     presence = Presence(directory, wrap_up=dt.timedelta(seconds=10))
     churn = Churn(directory, presence, random.Random(args.seed + 1), args.churn_scale)
+    built = time.perf_counter() - built
+    # the routes, made as the routing desk makes them when a directory loads
+    started = time.perf_counter()
+    routes = prepare(directory, RING_TIMEOUT)
+    prepared = time.perf_counter() - started
     print(
         f"directory: {len(directory.offices)} offices, {len(directory.agents)} agents/seats, "
-        f"{len(directory.posts)} posts (built in {time.perf_counter() - built:.2f} s); "
-        f"{churn.offer_rate:.2f} decisions/s of simulated time"
+        f"{len(directory.posts)} posts (built in {built:.2f} s; its {routes} routes made in "
+        f"{prepared * 1000:.0f} ms); {churn.offer_rate:.2f} decisions/s of simulated time"
     )
+    spinners = keep_awake() if args.keep_awake else []
     decisions(churn, args.warmup, rng)
     loop = asyncio.new_event_loop()
     peers = [loop.run_until_complete(connect_peer(kind)) for kind in ("asyncio", "blocking")]
@@ -545,6 +569,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             peer.writer.close()
             peer.process.terminate()
             peer.process.wait()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
         loop.close()
     return {
         "benchmark": "router",
@@ -556,6 +583,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "offices": len(directory.offices),
             "agents": len(directory.agents),
             "posts": len(directory.posts),
+            "routes_prepared": routes,
+            "prepare_ms": round(prepared * 1000, 1),
             "agents_per_office": {
                 o: sum(1 for a in directory.agents.values() if a.office == o)
                 for o in directory.offices
@@ -569,6 +598,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
             "simulated_s": round(churn.now, 1),
         },
+        "keep_awake": args.keep_awake,
         "sizes": {
             "slices": args.slices,
             "rounds": args.rounds,
@@ -743,6 +773,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--tree", help="import routing/ and ivr/ from this folder (a patched scratch copy)"
+    )
+    parser.add_argument(
+        "--keep-awake",
+        action="store_true",
+        help="keep every CPU from halting with idle-priority spinners: the short round trip",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 small rounds")
     parser.add_argument("--out", help="result file (default bench/results/router-<date>.json)")

@@ -91,7 +91,7 @@ class CallHandler:
         """A reloaded seat directory, for the calls that start from now on."""
         self.settings = replace(self.settings, directory=directory)
         self.presence.reload(directory)
-        self.routing.directory = directory
+        self.routing.use_directory(directory)
         self.services.directory = directory
 
     def prompt_file(self, prompt: str, language: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from routing.directory import Directory, Post
 from routing.presence import Presence
 from routing.queueing import QueuePolicy
-from routing.router import DialStep, Plan, plan_call
+from routing.router import DialStep, Plan, plan_call, prepare
 from store.db import write
 from store.models import Call, Callback, Leg, RouteDecision
 from store.writebehind import WriteBehind
@@ -59,10 +59,11 @@ class RoutingDesk:
         store: WriteBehind | None = None,
     ) -> None:
         self.directory = directory
+        self.ring_timeout = ring_timeout
+        prepare(directory, ring_timeout)  # every route made now, not by a caller's first call
         self.store = store  # decisions are written behind the call (kept if the db is away)
         self.presence = presence
         self.sessions = sessions
-        self.ring_timeout = ring_timeout
         self.first_inquiry = timedelta(days=first_inquiry_days)
         self.now = now
         self.queue = queue or QueuePolicy()
@@ -74,6 +75,11 @@ class RoutingDesk:
         self.releasing: set[asyncio.Future[None]] = set()
         self.plans: dict[str, Plan] = {}  # each live call's latest plan (the dashboard's AB step)
         self.callbacks_waiting: list[datetime] = []  # pending callbacks' places in line
+
+    def use_directory(self, directory: Directory) -> None:
+        """A reloaded seat directory: its routes are made now, for the calls that follow."""
+        self.directory = directory
+        prepare(directory, self.ring_timeout)
 
     async def plan(self, request: RouteRequest) -> Plan:
         owner = None

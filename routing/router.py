@@ -245,6 +245,25 @@ def plan_call(
 _new = object.__new__
 
 
+def prepare(directory: Directory, ring_timeout: int) -> int:
+    """Make, now, every route a call on this directory can take (each business of its posts
+    and skills, in each office's district and in none) and every agent's first-inquiry owner
+    step: a directory load pays for them once, where otherwise the first call of each route
+    would, while its caller waits. Returns the number of routes made."""
+    tables = _tables(directory)
+    businesses = {post.business for post in directory.posts.values()}
+    businesses.update(skill for agent in directory.agents.values() for skill in agent.skills)
+    made = 0
+    for business in sorted(businesses):
+        for district in [*directory.offices, None]:
+            post = find_post(directory, "", business, district)
+            route = tables.routes.get((post.id if post is not None else None, business, district))
+            if route is None or route.post is not post or route.timeout != ring_timeout:
+                tables.route(post, business, district, ring_timeout)
+                made += 1
+    return made
+
+
 def _count_away(
     presence: Snapshot,
     pool: Pool,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from routing import router
 from routing.directory import Agent, Directory, Office, Post, Seat
 from routing.presence import Presence, Snapshot, State
-from routing.router import Plan, plan_call
+from routing.router import Plan, find_post, plan_call, prepare
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -204,3 +205,33 @@ def agents_of_next(plan: Plan) -> str:
     step = plan.next_step()
     assert step is not None
     return step.agent_id
+
+
+def test_a_prepared_directory_routes_every_business_and_district_without_making_a_route() -> None:
+    # the routing desk prepares the routes when a directory loads, so no caller's first call
+    # of a route waits while it is made; the plans are the ones an unprepared directory gives
+    d = directory()
+    businesses = ["pension", "medical", "employment"]  # employment: no post, no skill
+    districts: list[str | None] = ["xihu", "city", "gongshu", None]  # gongshu: no such office
+    unprepared = {
+        (b, district): drained(
+            plan_call(d, find_post(d, "", b, district), b, district, presence(d).snapshot(), 20)
+        ).describe()
+        for b in businesses
+        for district in districts
+    }
+    d = directory()  # a fresh directory, as after a reload
+    assert prepare(d, 20) == 6  # pension and medical, each in city, xihu and no district
+    made = dict(router._last[0].routes)
+    for b in businesses:
+        for district in districts:
+            post = find_post(d, "", b, district)
+            plan = drained(plan_call(d, post, b, district, presence(d).snapshot(), 20))
+            assert plan.describe() == unprepared[(b, district)]
+    # routes are made in use only for what a directory load cannot foresee: a business that
+    # no post or agent offers, a district that is no office
+    assert {k for k in router._last[0].routes if k not in made} == {
+        (None, "pension", "gongshu"),
+        (None, "medical", "gongshu"),
+        *((None, "employment", district) for district in districts),
+    }

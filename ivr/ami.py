@@ -132,17 +132,21 @@ class AmiClient:
         secret: str,
         on_event: Callable[[Event], None] | None = None,
         on_login: Callable[[], None] | None = None,
+        on_lost: Callable[[], None] | None = None,
         connect_timeout: float = 5.0,
         action_timeout: float = 5.0,
         events: Collection[str] | None = None,
     ) -> None:
         """`events`: the event names `on_event` follows (None: every event); the others are
-        dropped before they are converted, which is most of a busy Asterisk's stream."""
+        dropped before they are converted, which is most of a busy Asterisk's stream.
+        `on_login`: after every (re)login; `on_lost`: when the connection drops (panoramisk
+        then reconnects by itself)."""
         self.host, self.port, self.username = host, port, username
         self._secret = secret
         self.on_event = on_event
         self.events = None if events is None else frozenset(events) | {"FullyBooted"}
         self.on_login_cb = on_login
+        self.on_lost_cb = on_lost
         self.connect_timeout = connect_timeout
         self.action_timeout = action_timeout
         self.manager: Manager | None = None
@@ -215,6 +219,8 @@ class AmiClient:
             if not action.future.done():
                 action.future.set_exception(AmiError("AMI connection lost before a reply"))
         log.warning("event=ami.disconnected where=%s dropped_actions=%d", self.where, len(stale))
+        if self.on_lost_cb is not None:
+            self.on_lost_cb()
 
     def _dispatch(self, message: Mapping[str, Any]) -> None:
         if self.events is not None and event_name(message) not in self.events:

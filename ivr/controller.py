@@ -32,7 +32,7 @@ from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
-from .presence_events import apply_event
+from .presence_events import apply_event, site_lost
 from .recorder import Recorder
 from .settings import ConfigError
 from .surveys import SurveyDispatcher
@@ -107,6 +107,7 @@ class Controller:
                 ami.secret,
                 on_event=partial(self._on_event, site),
                 on_login=partial(self._on_login, site),
+                on_lost=partial(self._on_lost, site),
                 connect_timeout=ami.connect_timeout,
                 action_timeout=ami.action_timeout,
                 events=followed_events(settings),
@@ -227,6 +228,18 @@ class Controller:
         """On every (re)connect: presence is re-read from Asterisk, never left stale."""
         self._spawn(self.resync(site))
 
+    def _on_lost(self, site: str) -> None:
+        """A site box's AMI is gone: its seats are not rung until it answers again. (Not the
+        main box: every call enters through it, and a brief AMI reconnect with Asterisk alive
+        must not empty the whole centre.)"""
+        if site != "main":
+            self._site_unreachable(site)
+
+    def _site_unreachable(self, site: str) -> None:
+        seats = site_lost(self.calls.presence, self.directory, site, datetime.now(UTC))
+        log.warning("event=presence.site-lost site=%s seats=%d", site, seats)
+        self._time_wrap_ups()
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         self.background.add(task := asyncio.ensure_future(work))
         task.add_done_callback(self.background.discard)
@@ -315,6 +328,7 @@ class Controller:
         # from starting: it is followed from whenever it answers
         for site, ami in self.amis.items():
             if site != "main":
+                self._site_unreachable(site)  # until its AMI answers and its seats are read
                 self._spawn(self.connect_ami(ami, wait=True))
         try:
             await self.agi.start()

@@ -14,6 +14,16 @@ from .dialplan import AGENT_EVENT, PAUSE_REASONS
 FOLLOWED_EVENTS = frozenset({"DeviceStateChange", "UserEvent"})  # what apply_event reads
 
 
+def site_lost(presence: Presence, directory: Directory, site: str, at: datetime) -> int:
+    """`site`'s Asterisk cannot be followed (its AMI is gone, or has not answered yet): its
+    seats are unreachable, so no caller waits out a ring timeout on a seat of a box that is
+    down. The resync on its next login reads their states afresh. Returns how many seats."""
+    seats = [seat.endpoint for seat in directory.seats.values() if seat.site == site]
+    for endpoint in seats:
+        presence.contact(endpoint, False, at)
+    return len(seats)
+
+
 def apply_event(
     presence: Presence,
     directory: Directory,

@@ -186,14 +186,20 @@ def test_header_values_cannot_inject_a_second_action() -> None:
 
 
 def test_an_action_without_reply_when_the_link_drops_fails_and_is_never_replayed() -> None:
+    lost: list[bool] = []
+
     async def body(ami: FakeAmi, port: int) -> None:
-        client = AmiClient("127.0.0.1", port, "hotline", "pw", action_timeout=10)
+        client = AmiClient(
+            "127.0.0.1", port, "hotline", "pw", action_timeout=10, on_lost=lambda: lost.append(True)
+        )
         await client.connect()
         pending = asyncio.ensure_future(client.action("Originate", Channel="PJSIP/agent1001"))
         await asyncio.sleep(0.2)
+        assert lost == []
         ami.drop()
         with pytest.raises(AmiError, match="connection lost"):
             await pending
+        assert lost == [True]  # the controller is told (a site box's seats become unreachable)
         with pytest.raises(AmiError, match="not connected"):
             await client.action("Originate", Channel="PJSIP/agent1001")
         for _ in range(60):  # panoramisk reconnects after 2 s and logs in again

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import Settings, load_directory, load_settings
 from ivr.dialplan import render, render_inbound
 from ivr.leader import SchedulerLeader
-from ivr.presence_events import apply_event
+from ivr.presence_events import apply_event, site_lost
 from ivr.routing_desk import RoutingDesk
 from ivr.settings import ConfigError
 from ivr.survey_policy import SurveyPolicy
 from ivr.surveys import SurveyDispatcher, SurveyStore
 from routing.directory import Directory
 from routing.presence import Presence
+from routing.router import plan_call
 from store.db import open_engine, session_factory, write
 from store.leases import AgentClaim, AgentClaims, LeaderLease
 from store.models import Call, Leg, SurveyJob
@@ -456,6 +457,33 @@ def test_a_seats_state_counts_only_from_its_own_box(tmp_path: Path) -> None:
     assert presence.snapshot()["2002"].state.value == "available"
     assert apply_event(presence, directory, busy, T0, "xihu-box") is not None
     assert presence.snapshot()["2002"].state.value == "talking"
+
+
+def test_a_box_that_is_down_has_its_seats_skipped_until_it_answers_again(
+    tmp_path: Path,
+) -> None:
+    directory = two_site_settings(tmp_path).directory
+    presence = Presence(directory, timedelta(0))
+    assert site_lost(presence, directory, "xihu-box", T0) == 1  # agent2002's seat only
+    states = {a: p.state.value for a, p in presence.snapshot().items()}
+    assert states["2002"] == "unreachable"
+    assert {a for a, s in states.items() if s != "available"} == {"2002"}
+    for seat in ("agent2001", "agent1002"):  # the post's A and B are talking
+        busy = {"Event": "DeviceStateChange", "Device": f"PJSIP/{seat}", "State": "INUSE"}
+        apply_event(presence, directory, busy, T0)
+    plan = plan_call(
+        directory, directory.posts["pension-xihu"], "pension", "xihu", presence.snapshot(), 20
+    )
+    step = plan.next_step()
+    assert step is not None and step.agent_id == "1001"  # the city pool, at once
+    assert plan.describe() == (
+        "post pension-xihu A 2001 talking -> post pension-xihu B 1002 talking"
+        " -> district pool xihu: 1 unreachable -> city pool: 1001"
+    )
+    # the box answers again: its resync reports the seat idle, and it is rung again
+    idle = {"Event": "DeviceStateChange", "Device": "PJSIP/agent2002", "State": "NOT_INUSE"}
+    apply_event(presence, directory, idle, T0 + timedelta(seconds=5), "xihu-box")
+    assert presence.snapshot()["2002"].state.value == "available"
 
 
 def test_a_site_cannot_be_called_main(tmp_path: Path) -> None:

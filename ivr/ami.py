@@ -35,6 +35,10 @@ class AmiError(Exception):
     """Asterisk's manager interface cannot be used (one line for the user)."""
 
 
+class AmiNotSent(AmiError):
+    """The action never left (no AMI connection): Asterisk did nothing, it may be sent again."""
+
+
 class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
     """Hands panoramisk only complete UTF-8 characters."""
 
@@ -233,7 +237,7 @@ class AmiClient:
 
     async def action(self, name: str, timeout: float | None = None, **headers: object) -> Any:
         if self.manager is None or not self.logged_in:
-            raise AmiError(f"AMI not connected: {name} not sent")
+            raise AmiNotSent(f"AMI not connected: {name} not sent")
         # a list value becomes one header line per item (e.g. several Variable: lines)
         payload = {
             "Action": name,

@@ -6,6 +6,11 @@ longer, finds a free agent with the router, claims them, and moves the row from 
 'dialing' in one conditional UPDATE (a second dispatcher cannot take it too). It then asks
 Asterisk to ring the agent (AMI Originate); when the agent answers, the dialplan's
 hotline-callback context dials the caller and reports the result in a UserEvent.
+
+At most once: a callback whose fate Asterisk did not report is never placed again but ends
+'unknown' (the caller may have been reached): an Originate sent but unanswered because the AMI
+link dropped, or an answered callback whose call Asterisk no longer has when the link comes
+back (Asterisk restarted, or the result was lost while the link was down).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.db import write
 from store.models import Callback
 
-from .ami import AmiClient, AmiError, originate_response
+from .ami import AmiClient, AmiError, AmiNotSent, originate_response
 from .dialplan import CALLBACK_CONTEXT, CALLBACK_EVENT
 from .routing_desk import RouteRequest, RoutingDesk
 
@@ -47,6 +52,9 @@ class CallbackDispatcher:
         self.caller_id = caller_id
         self.busy = False  # one callback being placed at a time keeps the order simple
         self.tasks: set[asyncio.Future[None]] = set()
+        # callbacks whose agent answered, until their result comes: id -> (the agent's channel's
+        # uniqueid, which is its call's linkedid; when the agent answered)
+        self.in_flight: dict[int, tuple[str, datetime]] = {}
 
     def recover(self) -> None:
         """At start: rows left 'dialing' by a stopped controller are not redialled (the caller
@@ -100,34 +108,61 @@ class CallbackDispatcher:
                 return  # another dispatcher took it
             self._forget_place(due.queued_at)
             log.info("event=callback.dialing id=%d agent=%s", due.id, step.agent_id)
-            answered = await self._ring_agent(due, step.endpoint, step.timeout)
+            try:
+                channel = await self._ring_agent(due, step.endpoint, step.timeout)
+            except AmiNotSent as exc:  # Asterisk did nothing: it is placed again
+                log.warning("event=callback.originate-failed id=%d reason=%r", due.id, str(exc))
+                channel = None
+            except AmiError as exc:  # Asterisk may have placed it: never twice
+                await self._unknown(due.id, f"no reply from Asterisk: {exc}")
+                return
         finally:
             self.desk.release(step.agent_id)
-        if not answered:  # the agent did not pick up: back in its place, soon again
+        if channel is None:  # the agent did not pick up: back in its place, soon again
             again = await asyncio.to_thread(
                 self._requeue, due.id, "agent did not answer", 0, timedelta(seconds=5)
             )
             self._keep_place(again)
-
-    async def _ring_agent(self, due: Callback, endpoint: str, timeout: int) -> bool:
-        try:
-            reply = await self.ami.action(
-                "Originate",
-                timeout=timeout + 10,
-                Channel=f"PJSIP/{self.desk.directory.dial_target(endpoint)}",
-                Context=CALLBACK_CONTEXT,
-                Exten="s",
-                Priority="1",
-                Timeout=str(timeout * 1000),
-                CallerID=self.caller_id,
-                Async="true",
-                Variable=[f"HOTLINE_CALLBACK={due.id}", f"HOTLINE_NUMBER={due.number}"],
+        else:
+            self.in_flight[due.id] = (channel, self.desk.now())
+            log.info(
+                "event=callback.answered id=%d agent=%s call=%s", due.id, step.agent_id, channel
             )
-        except AmiError as exc:
-            log.warning("event=callback.originate-failed id=%d reason=%r", due.id, str(exc))
-            return False
+
+    async def _unknown(self, callback_id: int, why: str) -> None:
+        self.in_flight.pop(callback_id, None)
+        await asyncio.to_thread(self._finish, callback_id, "unknown", why)
+        log.warning("event=callback.unknown id=%d reason=%r (not placed again)", callback_id, why)
+
+    def forget_gone(self, alive: set[str], asked: datetime) -> None:
+        """After a reconnect: `alive` are the linkedids of the calls Asterisk has, listed at
+        `asked`. A callback answered before that whose call is not among them ended unseen."""
+        for callback_id, (linkedid, since) in list(self.in_flight.items()):
+            if since < asked and linkedid not in alive:
+                why = "Asterisk no longer had the call when the AMI link came back"
+                self.tasks.add(task := asyncio.ensure_future(self._unknown(callback_id, why)))
+                task.add_done_callback(self.tasks.discard)
+
+    async def _ring_agent(self, due: Callback, endpoint: str, timeout: int) -> str | None:
+        """The agent's channel's uniqueid once they answered ('' if Asterisk did not give it),
+        None when they did not. Raises AmiError when the Originate's fate is not known
+        (AmiNotSent: it was never sent)."""
+        reply = await self.ami.action(
+            "Originate",
+            timeout=timeout + 10,
+            Channel=f"PJSIP/{self.desk.directory.dial_target(endpoint)}",
+            Context=CALLBACK_CONTEXT,
+            Exten="s",
+            Priority="1",
+            Timeout=str(timeout * 1000),
+            CallerID=self.caller_id,
+            Async="true",
+            Variable=[f"HOTLINE_CALLBACK={due.id}", f"HOTLINE_NUMBER={due.number}"],
+        )
         final = originate_response(reply)
-        return final is not None and final.get("Response") == "Success"
+        if final is None or final.get("Response") != "Success":
+            return None
+        return str(final.get("Uniqueid", ""))
 
     def on_result(self, event: Mapping[str, str]) -> str | None:
         """The dialplan's report of the call to the caller (a UserEvent). AMI callbacks must
@@ -135,6 +170,7 @@ class CallbackDispatcher:
         if event.get("UserEvent") != CALLBACK_EVENT or not event.get("Id", "").isdigit():
             return None
         callback_id, status = int(event["Id"]), event.get("Status", "")
+        self.in_flight.pop(callback_id, None)
         self.tasks.add(task := asyncio.ensure_future(self._result(callback_id, status)))
         task.add_done_callback(self.tasks.discard)
         return f"event=callback.result id={callback_id} status={status}"

@@ -277,6 +277,8 @@ class Controller:
                 return
             messages = reply if isinstance(reply, list) else [reply]
             alive = {plain_event(m).get("Linkedid", "") for m in messages}
+            if site == "main":  # callbacks are placed on the main box
+                self.callbacks.forget_gone(alive, asked)
             # calls this box no longer has lost their Hangup (a restart): their rows close below
             self.trackers[site].forget_gone(alive, asked)
             keep |= alive | set(self.trackers[site].calls)

@@ -12,13 +12,15 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from ivr.config import load_settings
 from sandbox import sipp
-from store.models import IvrStep, Recording, RouteDecision
+from store.models import Callback, IvrStep, Recording, RouteDecision
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     AGENT_PORTS,
@@ -35,6 +37,38 @@ from tests.stack.test_routing import AGENT_NOW, chain
 
 def database_file(stack: Stack) -> str:
     return stack.settings.database_url.removeprefix("sqlite:///")
+
+
+def book_callback(stack: Stack, number: str, district: str) -> None:
+    """A callback due now, as a caller in line books it (test_queue books one by phone)."""
+    now = datetime.now(UTC)
+    engine = create_engine(stack.settings.database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(
+                Callback(
+                    linkedid=f"booked-{number}",
+                    number=number,
+                    post="",
+                    business="pension",
+                    district=district,
+                    queued_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def callbacks(stack: Stack, number: str) -> list[tuple[str, str | None]]:
+    """The callbacks booked for `number`: (status, result)."""
+    engine = create_engine(stack.settings.database_url)
+    try:
+        with Session(engine) as session:
+            query = select(Callback.status, Callback.result).where(Callback.number == number)
+            return [(status, result) for status, result in session.execute(query)]
+    finally:
+        engine.dispose()
 
 
 def test_with_the_database_locked_calls_are_routed_and_their_rows_stored_afterwards(
@@ -172,14 +206,35 @@ def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_af
     stack: Stack,
 ) -> None:
     """Asterisk dies as in a crash (SIGKILL: no Hangup event, no BYE) while one caller talks
-    to agent 1001, one rings agent 1002 and one listens to the menu; it is started again."""
+    to agent 1001, one rings agent 1002, one listens to the menu, and a booked callback has
+    agent 2001 talking to its caller; it is started again."""
     from ivr import sandbox_cmd
 
     config = stack.config_with("asterisk-crash", extra="[routing]\nwrap_up_seconds = 0")
     talking, ringing, in_menu = "13900000405", "13900000406", "13900000407"
     work = stack.folder / "asterisk-crash"
+    called_back = "057187000409"  # a Xihu caller who booked a callback: post pension-xihu, A 2001
     with running_controller(stack, config) as controller:
         with ExitStack() as up:
+            callers_phone = sipp.start_agent(  # the caller's own phone, beyond the callers' trunk
+                work,
+                "called-back",
+                SIP_PORT + 20,
+                sipp.agent_scenario(sipp.party_audio(work, sipp.CALLER_HZ), talk_ms=60_000),
+                max_calls=2,
+                address="127.0.0.3",
+            )
+            up.callback(callers_phone.stop)
+            up.enter_context(agent_phone(stack, "crash-c", "agent2001", talk_ms=60_000))
+            book_callback(stack, called_back, "xihu")
+            wait_for(
+                lambda: "event=callback.answered" in controller.text(), 30, "the callback placed"
+            )
+            wait_for(  # the agent's leg and the caller's leg
+                lambda: "2 active channels" in stack.instance.cli("core show channels count"),
+                20,
+                "the callback's caller to answer",
+            )
             up.enter_context(agent_phone(stack, "crash-a", "agent1001", talk_ms=60_000))
             up.enter_context(agent_phone(stack, "crash-b", "agent1002", behaviour="no-answer"))
             for number, script in ((talking, AGENT_NOW), (ringing, AGENT_NOW), (in_menu, [])):
@@ -216,8 +271,18 @@ def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_af
                 30,
                 "presence read again after the reconnect",
             )
+            # the callback whose call Asterisk lost ends 'unknown': never placed twice
+            wait_for(
+                lambda: "event=callback.unknown" in controller.text()[mark:],
+                20,
+                "the lost callback settled",
+            )
         # nothing was replayed to the new Asterisk: it has no channel before the next call
         assert "0 active channels" in stack.instance.cli("core show channels count")
+        assert callbacks(stack, called_back) == [
+            ("unknown", "Asterisk no longer had the call when the AMI link came back")
+        ]
+        assert controller.text().count("event=callback.dialing") == 1
         # the dead calls' rows are closed, none left 'live'
         for number in (talking, ringing, in_menu):
             wait_for(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from ivr.agi import AgiTimeout, ChannelGone
+from ivr.ami import AmiError, AmiNotSent
 from ivr.callbacks import CallbackDispatcher
 from ivr.channel import DialResult
 from ivr.config import load_settings
@@ -243,9 +245,8 @@ def test_a_call_logs_its_path_in_one_line_and_each_step_only_at_debug(
     assert "event=ivr.step call=1795.1 node=main_menu outcome=digit:2" in lines()
 
 
-def test_placing_a_callback_keeps_no_routing_plan(tmp_path: Path) -> None:
-    """The desk keeps each call's plan for the dashboard until the call ends; a callback
-    belongs to a call that already ended, so its plans were kept for ever."""
+def booked_callback(tmp_path: Path) -> Any:
+    """A database with one callback due now, and its sessions."""
     sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
     with sessions() as session, session.begin():
         session.add(
@@ -259,6 +260,89 @@ def test_placing_a_callback_keeps_no_routing_plan(tmp_path: Path) -> None:
                 next_attempt_at=MONDAY_10AM,
             )
         )
+    return sessions
+
+
+def callback_row(sessions: Any) -> tuple[str, str | None]:
+    with sessions() as session:
+        row = session.scalars(select(Callback)).one()
+        return row.status, row.result
+
+
+class OriginatingAmi:
+    """Answers every Originate with `answer` (a reply, or an AmiError to raise)."""
+
+    logged_in = True
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.originated = 0
+
+    async def action(self, name: str, **headers: Any) -> Any:
+        self.originated += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_a_callback_whose_originate_got_no_reply_is_never_placed_again(tmp_path: Path) -> None:
+    # the AMI link dropped after the Originate left: Asterisk may have rung the agent and the
+    # caller, so the callback ends 'unknown' (at most once), not back in line
+    sessions = booked_callback(tmp_path)
+    ami = OriginatingAmi(AmiError("AMI connection lost before a reply"))
+    dispatcher = CallbackDispatcher(services(sessions=sessions).routing, ami, sessions, "12333")  # type: ignore[arg-type]
+    asyncio.run(dispatcher.tick())
+    assert callback_row(sessions) == (
+        "unknown",
+        "no reply from Asterisk: AMI connection lost before a reply",
+    )
+    asyncio.run(dispatcher.tick())
+    assert ami.originated == 1
+
+
+def test_a_callback_never_sent_waits_for_its_turn_again(tmp_path: Path) -> None:
+    sessions = booked_callback(tmp_path)
+    ami = OriginatingAmi(AmiNotSent("AMI not connected: Originate not sent"))
+    dispatcher = CallbackDispatcher(services(sessions=sessions).routing, ami, sessions, "12333")  # type: ignore[arg-type]
+    asyncio.run(dispatcher.tick())
+    assert callback_row(sessions) == ("pending", "agent did not answer")
+
+
+def test_an_answered_callback_whose_call_asterisk_lost_ends_unknown(tmp_path: Path) -> None:
+    sessions = booked_callback(tmp_path)
+    answered = [{"Event": "OriginateResponse", "Response": "Success", "Uniqueid": "1795.9"}]
+    dispatcher = CallbackDispatcher(
+        services(sessions=sessions).routing,
+        OriginatingAmi(answered),
+        sessions,
+        "12333",  # type: ignore[arg-type]
+    )
+    later = MONDAY_10AM + timedelta(seconds=30)
+
+    async def main() -> None:
+        await dispatcher.tick()
+        assert callback_row(sessions)[0] == "dialing"
+        dispatcher.forget_gone({"1795.9", ""}, later)  # Asterisk still has the call
+        await asyncio.sleep(0.1)
+        assert callback_row(sessions)[0] == "dialing"
+        dispatcher.forget_gone({"1795.7", ""}, MONDAY_10AM - timedelta(seconds=1))  # listed first
+        await asyncio.sleep(0.1)
+        assert callback_row(sessions)[0] == "dialing"
+        dispatcher.forget_gone({"1795.7", ""}, later)  # a restarted Asterisk: the call is gone
+        while dispatcher.tasks:
+            await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    assert callback_row(sessions) == (
+        "unknown",
+        "Asterisk no longer had the call when the AMI link came back",
+    )
+
+
+def test_placing_a_callback_keeps_no_routing_plan(tmp_path: Path) -> None:
+    """The desk keeps each call's plan for the dashboard until the call ends; a callback
+    belongs to a call that already ended, so its plans were kept for ever."""
+    sessions = booked_callback(tmp_path)
     desk = services(sessions=sessions).routing
     originated: list[dict[str, Any]] = []
 

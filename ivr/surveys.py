@@ -34,7 +34,7 @@ from store.models import (
     SurveyJob,
 )
 
-from .ami import AmiClient, AmiError, originate_response
+from .ami import AmiClient, AmiError, AmiNotSent, originate_response
 from .survey_policy import (
     RATINGS,
     SurveyPolicy,
@@ -306,6 +306,14 @@ class SurveyStore:
                 job.status, job.next_attempt_at = "pending", again
             return job.status
 
+    def lost(self, job_id: int, why: str) -> None:
+        """An attempt whose fate Asterisk did not report: 'unknown', never placed again (the
+        caller may have been rung, or be answering it)."""
+        with write(self.sessions) as session:
+            job = session.get(SurveyJob, job_id)
+            if job is not None and job.status == "dialing":
+                job.status, job.result = "unknown", why
+
     def job(self, job_id: int) -> SurveyJob | None:
         with self.sessions() as session:
             return session.get(SurveyJob, job_id)
@@ -383,8 +391,13 @@ class SurveyDispatcher:
             final = originate_response(reply)
             answered = final is not None and final.get("Response") == "Success"
             why = "answered" if answered else _reason(final)
-        except AmiError as exc:
+        except AmiNotSent as exc:  # Asterisk did nothing: the job is tried again later
             why = f"originate failed: {exc}"
+        except AmiError as exc:  # Asterisk may have placed it: never twice
+            why = f"no reply from Asterisk: {exc}"
+            await asyncio.to_thread(self.store.lost, job.id, why)
+            log.warning("event=survey.unknown id=%d reason=%r (not placed again)", job.id, why)
+            return
         status = await asyncio.to_thread(
             self.store.attempt_ended, job.id, answered, why, self.now()
         )

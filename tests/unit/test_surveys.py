@@ -247,16 +247,51 @@ def test_nothing_starts_outside_the_allowed_hours_and_dialing_is_not_redone(
 
 
 class FakeAmi:
-    """Answers every Originate as answered; counts them."""
+    """Answers every Originate as answered (or raises `fails`); counts them."""
 
     logged_in = True
 
-    def __init__(self) -> None:
+    def __init__(self, fails: Exception | None = None) -> None:
         self.originated: list[dict[str, object]] = []
+        self.fails = fails
 
     async def action(self, name: str, timeout: float, **headers: object) -> list[dict[str, str]]:
         self.originated.append({"action": name, **headers})
+        if self.fails is not None:
+            raise self.fails
         return [{"Response": "Success"}, {"Event": "OriginateResponse", "Response": "Success"}]
+
+
+def test_a_survey_call_whose_originate_reply_was_lost_is_not_placed_again(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from ivr.ami import AmiError, AmiNotSent
+    from ivr.surveys import SurveyDispatcher
+
+    s = store(tmp_path, per_minute=10, delay=timedelta(0))
+    answered_call(s, "lost", "13900000120", local(27, 9, 10))
+    answered_call(s, "lost-too", "13900000121", local(27, 9, 11))
+    clock = [local(27, 12)]
+
+    async def tick(ami: FakeAmi) -> None:
+        dispatcher = SurveyDispatcher(s, ami, '"12333" <12333>', "callers", lambda: clock[0])  # type: ignore[arg-type]
+        await dispatcher.tick()
+        await asyncio.gather(*dispatcher.calls)
+
+    asyncio.run(tick(FakeAmi(AmiError("AMI connection lost before a reply"))))
+    # the link dropped after both Originates left: the caller may be ringing; never twice
+    assert [(j[1], j[3]) for j in jobs(s)] == [
+        ("unknown", "no reply from Asterisk: AMI connection lost before a reply")
+    ] * 2
+    (tmp_path / "two").mkdir()
+    s = store(tmp_path / "two", per_minute=10, delay=timedelta(0))  # Asterisk never got it
+    answered_call(s, "unsent", "13900000121", local(27, 9, 11))
+    asyncio.run(tick(FakeAmi(AmiNotSent("AMI not connected: Originate not sent"))))
+    assert [(j[1], j[3]) for j in jobs(s)] == [
+        ("pending", "originate failed: AMI not connected: Originate not sent")
+    ]
 
 
 def test_after_an_outage_overdue_surveys_start_a_few_a_minute_oldest_first(

@@ -380,7 +380,9 @@ class _Handlers:
         agent_id = str(body.get("agent_id", ""))[:40]
         if not isinstance(bands, dict) or not linkedid or not agent_id:
             return _error("linkedid, agent_id and bands are needed", 400)
-        if amends is not None and not isinstance(amends, int):
+        if amends is not None and (
+            isinstance(amends, bool) or not isinstance(amends, int) or not 0 < amends < 2**63
+        ):  # (a bool is an int to Python; past 2**63 the database cannot hold it)
             return _error("amends: the id of the score this one corrects", 400)
         try:
             result = score(

@@ -290,6 +290,10 @@ def test_a_vetoed_score_saves_as_zero_and_amendments_are_new_rows(tmp_path: Path
             assert amended["total"] == 100
             async with http.post(base + "/api/scores", json=fix, headers=headers) as r:
                 assert r.status == 409  # the first score was amended already
+            for wrong in (2**63, True, 0, "1"):  # no score has it: a 400, not a server error
+                bad = {**fix, "amends": wrong}
+                async with http.post(base + "/api/scores", json=bad, headers=headers) as r:
+                    assert r.status == 400, (wrong, await r.text())
             async with http.get(base + "/api/scores?agent=1001") as r:
                 history = await r.json()
         assert [(h["id"], h["superseded"]) for h in history] == [

@@ -32,6 +32,8 @@ SURVEY_FEATURE = "hotline-survey"  # features.conf applicationmap entry
 SURVEY_FEATURE_CODE = "*5"  # an agent sends the caller to the survey (and leaves the call)
 TRANSFER_CONTEXT = "hotline-transfer"  # where an agent's blind transfer takes the caller
 TRANSFER_RING_SECONDS = 30
+# seconds between stopping and restarting the recording on a transfer (render_transfer)
+TRANSFER_RECORDING_GAP = 0.1
 
 
 def render(settings: Settings, site: str = "main") -> str:
@@ -84,18 +86,32 @@ exten => s,1,Set(DYNAMIC_FEATURES={SURVEY_FEATURE})
 
 def render_transfer(settings: Settings, site: str = "main") -> str:
     """An agent's blind transfer to a colleague's agent number (the phone's transfer key, a
-    SIP REFER): Asterisk takes the caller's channel out of the bridge and runs it here, its
-    recording still going, and rings the colleague's usual seat; unanswered, the fallback
-    queue (a person, never silence). One written-out extension per numeric agent id: nothing
-    from the REFER is expanded."""
+    SIP REFER): Asterisk takes the caller's channel out of the bridge and runs it here, and
+    rings the colleague's usual seat; unanswered, the fallback queue (a person, never
+    silence). One written-out extension per numeric agent id: nothing from the REFER is
+    expanded.
+
+    The recording is restarted here, on the call's own files (MixMonitor's a option: still
+    one file per call). MixMonitor's audiohook converts what the caller is sent (u-law) to
+    linear with a converter kept for as long as the channel has an audiohook; Debian's
+    Asterisk drops, as "late", every frame whose RTP sequence number is behind the last one
+    that converter saw, so the colleague's stream (a new sequence) would be missing from the
+    agent and mixed files until it caught up with the first agent's (the whole colleague's
+    talk, or minutes; the caller hears it all). Stopping the recording and letting a frame
+    pass (Wait: the caller's audio, and the silence transmit_silence sends) removes the
+    channel's last audiohook, and with it that converter; the new MixMonitor starts afresh."""
     directory = settings.directory
+    record = mixmonitor_application(settings.recordings.asterisk_directory, append=True)
     lines = [f"[{TRANSFER_CONTEXT}]"]
     for agent in directory.agents.values():
         if not (agent.id.isascii() and agent.id.isdigit()):
             continue  # a phone's keypad dials digits only
         seat = directory.dial_target(agent.seat, site)
         lines += [
-            f"exten => {agent.id},1,Dial(PJSIP/{seat},{TRANSFER_RING_SECONDS})",
+            f"exten => {agent.id},1,StopMixMonitor()",
+            f" same => n,Wait({TRANSFER_RECORDING_GAP})",
+            f" same => n,{record}",
+            f" same => n,Dial(PJSIP/{seat},{TRANSFER_RING_SECONDS})",
             f" same => n,Queue({FALLBACK_QUEUE},,,,600)",
             " same => n,Hangup()",
         ]

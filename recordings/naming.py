@@ -71,18 +71,23 @@ def parse_file_name(name: str) -> tuple[str, str | None] | None:
     return m["linkedid"], m["party"]
 
 
-def mixmonitor_application(directory: str, *, caller_side: bool = True) -> str:
+def mixmonitor_application(
+    directory: str, *, caller_side: bool = True, append: bool = False
+) -> str:
     """The dialplan application that records a call: one mixed file and one per party.
 
     MixMonitor's r() file holds what the channel it runs on sent (received by Asterisk), t()
     what it was sent. On the caller's channel (caller_side) r() is the caller; on an agent's
-    channel (a callback, originated to the agent first) it is the agent."""
+    channel (a callback, originated to the agent first) it is the agent. `append` (MixMonitor's
+    a option) goes on with the call's three files instead of starting them again: the
+    recording restarted for the rest of a call (after a blind transfer) stays one call's."""
     folder = directory.rstrip("/")
     received, sent = ("caller", "agent") if caller_side else ("agent", "caller")
     mixed = f"{folder}/{DIALPLAN_FILE_EXPRESSION}"
     r_file = f"{folder}/{LINKEDID_EXPRESSION}-{received}.wav"
     t_file = f"{folder}/{LINKEDID_EXPRESSION}-{sent}.wav"
-    return f"MixMonitor({mixed},r({r_file})t({t_file}))"
+    options = ("a" if append else "") + f"r({r_file})t({t_file})"
+    return f"MixMonitor({mixed},{options})"
 
 
 def message_name(linkedid: str, n: int) -> str:

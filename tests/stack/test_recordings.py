@@ -174,7 +174,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
         # B's number (1002), as a desk phone does it (SIP REFER; Asterisk moves the caller)
         with (
             agent_phone(stack, "rec-t-a", "agent1001", behaviour="transfer", transfer_to="1002"),
-            agent_phone(stack, "rec-t-b", "agent1002", talk_ms=2000),
+            agent_phone(stack, "rec-t-b", "agent1002", talk_ms=3000),
         ):
             numbers[TRANSFERRED] = "transferred"
             place_call(stack, "rec-t", TRANSFERRED, script=AGENT_NOW)
@@ -272,10 +272,25 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
     assert after[held.linkedid].purged_at is None
     assert all(r.purged_at is not None for lid, r in after.items() if lid != held.linkedid)
 
-    # NOT ASSERTED, an open defect (issue #5; README "Recordings"): after the blind transfer
-    # the first ~3 s of the second agent's audio are missing from the agent track and the
-    # mixed file (exact silence; the caller hears it), which is all of 1002's 2 s talk here.
-    # asterisk/asterisk#507 reports the same. The transfer's other checks are above.
+    # last (the held files are still here): the transferred call's agent track (what the
+    # caller heard) and mixed file hold each agent from about when they answered to when they
+    # left, every half second: the colleague after the blind transfer too (issue #5: the
+    # transfer context restarts the recording; render_transfer says why)
+    transferred = calls[TRANSFERRED]
+    assert transferred.answered_at is not None and held.agent_path
+    agent_track, mixed = root / held.agent_path, root / held.path
+    for leg in [leg for leg in transferred.legs if leg.answered_at is not None]:
+        assert leg.ended_at is not None
+        start = (leg.answered_at - transferred.answered_at).total_seconds() + 0.5
+        end = (leg.ended_at - transferred.answered_at).total_seconds() - 0.5
+        assert end - start >= 1.0, (leg.agent_id, start, end)
+        for t in [start + i / 2 for i in range(int((end - start) * 2))]:
+            assert tone_power(agent_track, sipp.AGENT_HZ, t, t + 0.5) > 3 * tone_power(
+                agent_track, sipp.CALLER_HZ, t, t + 0.5
+            ), (leg.agent_id, t)
+            assert tone_power(mixed, sipp.AGENT_HZ, t, t + 0.5) > 0.3 * tone_power(
+                mixed, sipp.CALLER_HZ, t, t + 0.5
+            ), (leg.agent_id, t)
 
 
 def talking(stack: Stack, numbers: list[str]) -> int:

@@ -304,8 +304,19 @@ def test_an_agents_transfer_reaches_only_the_directorys_agents_written_out() -> 
     settings = load_settings(REPO / "config" / "hotline.toml")
     directory = settings.directory
     text = render_transfer(settings)
-    assert "_" not in text and "$" not in text  # no pattern, no expansion
-    targets = dict(re.findall(r"^exten => (\d+),1,Dial\(PJSIP/([^,)]+),", text, re.M))
+    # no pattern; no expansion but the recording's file names (the call's linkedid only)
+    assert "_" not in text
+    assert "$" not in text.replace(naming.LINKEDID_EXPRESSION, "")
+    # the recording restarted onto the call's own files before the colleague is rung
+    record = naming.mixmonitor_application(settings.recordings.asterisk_directory, append=True)
+    targets = dict(
+        re.findall(
+            rf"^exten => (\d+),1,StopMixMonitor\(\)\n same => n,Wait\([0-9.]+\)\n"
+            rf" same => n,{re.escape(record)}\n same => n,Dial\(PJSIP/([^,)]+),",
+            text,
+            re.M,
+        )
+    )
     assert targets == {a.id: directory.dial_target(a.seat) for a in directory.agents.values()}
     assert f"Set(TRANSFER_CONTEXT={TRANSFER_CONTEXT})" in render(settings)
 

@@ -91,3 +91,5 @@ def test_the_dialplan_expression_takes_only_the_linkedid() -> None:
     assert "-caller.wav)t(/rec/${CHANNEL(linkedid)}-agent" not in mixmonitor_application(
         "/rec", caller_side=False
     )
+    # restarted for the rest of a call (a blind transfer): the a option, the same three files
+    assert mixmonitor_application("/rec/", append=True) == app.replace(".wav,r(", ".wav,ar(")

@@ -386,6 +386,7 @@ class Controller:
         )
         await stop.wait()
         log.info("event=controller.stopping")
+        self.recorder.stopping.set()  # its long passes end between two recordings
         if self.wrap_up_timer is not None:
             self.wrap_up_timer.cancel()
         self.clock.shutdown(wait=False)

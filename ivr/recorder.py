@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -58,6 +59,9 @@ class Recorder:
         self.catalogue = Catalogue(sessions, settings.directory, settings.retention, self._district)
         self.workers = asyncio.Semaphore(settings.archive.workers)
         self.tasks: set[asyncio.Task[None]] = set()
+        # set when the controller stops: a reconciliation running in its worker thread ends
+        # (cancelling the task cannot stop the thread, and the process waits for it)
+        self.stopping = threading.Event()
 
     def _district(self, post: str, number: str) -> str:
         directory = self.directory()
@@ -139,7 +143,9 @@ class Recorder:
     async def maintain(self) -> None:
         """The clock's job: reconcile, check the disk, process what is pending, purge."""
         try:
-            await asyncio.to_thread(self.catalogue.reconcile, self.settings.settle_seconds)
+            await asyncio.to_thread(
+                self.catalogue.reconcile, self.settings.settle_seconds, None, self.stopping
+            )
             verdict = await asyncio.to_thread(
                 self.catalogue.disk,
                 self.settings.disk_warn_free_percent,
@@ -156,6 +162,8 @@ class Recorder:
                 # a backlog (after an outage) one at a time: fresh calls keep the other workers
                 pending = await asyncio.to_thread(self.catalogue.pending_processing)
                 for linkedid in pending:
+                    if self.stopping.is_set():
+                        break
                     await self.process(linkedid)
             if self.settings.auto_purge:
                 await asyncio.to_thread(self._purge)
@@ -173,6 +181,7 @@ class Recorder:
         self._spawn(self.maintain())
 
     async def close(self) -> None:
+        self.stopping.set()
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -83,9 +84,10 @@ class ReconcileReport:
     flagged: list[str] = field(default_factory=list)  # unreadable files, for a person
     waiting: list[str] = field(default_factory=list)  # still being written (live calls)
     incomplete: list[str] = field(default_factory=list)  # party files without a mixed file
+    stopped: bool = False  # the controller was stopping: the pass ended early, to run again
 
     def summary(self) -> str:
-        return " ".join(
+        return ("stopped-early " if self.stopped else "") + " ".join(
             f"{name}={len(getattr(self, name))}"
             for name in (
                 "catalogued",
@@ -305,8 +307,15 @@ class Catalogue:
                     found.setdefault(parsed[0], set()).add(parsed[1])
         return found
 
-    def reconcile(self, settle_seconds: float = 30.0, now: float | None = None) -> ReconcileReport:
-        """The folder against the catalogue (see the module docstring)."""
+    def reconcile(
+        self,
+        settle_seconds: float = 30.0,
+        now: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> ReconcileReport:
+        """The folder against the catalogue (see the module docstring). `stop`, once set, ends
+        the pass between two calls' files: a backlog of thousands (a new database beside an
+        old folder) takes minutes, and must not keep a stopping controller alive."""
         report = ReconcileReport()
         now = time.time() if now is None else now
         on_disk = self.spool() if self.root.is_dir() else {}
@@ -318,6 +327,9 @@ class Catalogue:
                 ).scalars()
             }
         for linkedid, parts in sorted(on_disk.items()):
+            if stop is not None and stop.is_set():
+                report.stopped = True
+                break
             if None not in parts:
                 report.incomplete.append(linkedid)
                 continue
@@ -345,7 +357,7 @@ class Catalogue:
                 report.repaired.append(linkedid)
             elif row.state == "flagged":
                 report.flagged.append(linkedid)
-        for linkedid, (state, _size, archive) in rows.items():
+        for linkedid, (state, _size, archive) in rows.items() if not report.stopped else ():
             if linkedid in on_disk and None in on_disk[linkedid]:
                 continue
             if state == "archived" and archive and (self.root / archive).is_file():

@@ -353,3 +353,33 @@ def test_a_file_that_goes_while_the_folder_is_reconciled_is_passed_over(
     report = cat.reconcile(settle_seconds=0.0)
     assert report.catalogued == ["5.1"]
     assert cat.get("5.2") is None
+
+
+def test_a_stopping_controller_ends_the_reconciliation_between_two_calls(
+    store: sessionmaker[Session], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new database beside a folder of thousands of recordings: the pass takes minutes in a
+    worker thread, which the process waits for; once `stop` is set it ends after the call in
+    hand, says so, and marks nothing missing (the next pass goes on)."""
+    import threading
+
+    cat = Catalogue(store, root)
+    for n in range(1, 6):
+        call_files(root, f"6.{n}", seconds=0.2)
+    cat.catalogue("6.5")
+    (root / "6.5.wav").unlink()  # a row whose file is gone: not judged by a stopped pass
+    stop = threading.Event()
+    catalogue_one = cat.catalogue
+
+    def then_stop(linkedid: str) -> object:  # the controller stops during the second file
+        row = catalogue_one(linkedid)
+        if linkedid == "6.2":
+            stop.set()
+        return row
+
+    monkeypatch.setattr(cat, "catalogue", then_stop)
+    report = cat.reconcile(settle_seconds=0.0, stop=stop)
+    assert report.stopped and report.catalogued == ["6.1", "6.2"] and report.missing == []
+    assert report.summary().startswith("stopped-early catalogued=2 ")
+    assert cat.get("6.5").state != "missing"  # type: ignore[union-attr]
+    assert cat.reconcile(settle_seconds=0.0).catalogued == ["6.3", "6.4"]  # the next pass

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -74,6 +75,16 @@ REQUESTS = st.one_of(
         st.binary(max_size=60),
     ),
     st.tuples(st.just("POST"), st.just("/api/monitor/{}/end"), SEGMENT, st.just(None)),
+    st.tuples(  # the log-in form: "TOKEN" stands for the form's own token
+        st.just("FORM"),
+        st.just("/login"),
+        st.just(""),
+        st.dictionaries(
+            st.sampled_from(["csrf", "username", "password"]) | TEXT,
+            st.sampled_from(["TOKEN", "city", "correct horse battery"]) | TEXT,
+            max_size=4,
+        ),
+    ),
 )
 
 
@@ -86,6 +97,14 @@ async def send(
     if method == "GET":
         query = payload if isinstance(payload, dict) else None
         async with http.get(url, params=query, allow_redirects=False) as reply:
+            return reply.status, await reply.text(errors="replace")
+    if method == "FORM":  # the log-in form, as a browser posts it
+        async with http.get(base + "/login") as page:
+            found = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+        token = found.group(1) if found else ""
+        form = urlencode({k: token if v == "TOKEN" else v for k, v in payload.items()})
+        kind = {"Content-Type": "application/x-www-form-urlencoded"}
+        async with http.post(url, data=form, headers=kind, allow_redirects=False) as reply:
             return reply.status, await reply.text(errors="replace")
     if isinstance(payload, bytes):
         headers["Content-Type"] = "application/json"
@@ -121,8 +140,10 @@ def test_garbage_to_every_dashboard_endpoint_gets_an_answer_never_a_server_error
         status, text = loop.run_until_complete(send(client, base, token, request))
         answered[status] = answered.get(status, 0) + 1
         assert status < 500, (request, status, text[:300])
-        if not logged_in and not request[1].startswith("/static"):
+        if not logged_in and request[0] != "FORM" and not request[1].startswith("/static"):
             assert status in (302, 303, 401, 403), (request, status)  # nothing without a session
+        if request[0] == "FORM":  # the password is never right: the form again, or refused
+            assert status in (200, 401, 403), (request, status)
 
     try:
         one()

@@ -305,8 +305,30 @@ async def one_action(
         client.close()
 
 
-def originate_response(reply: Any) -> Mapping[str, Any] | None:
-    """The OriginateResponse event in an asynchronous Originate's reply (None: none came).
-    Its Response is Success once the far end answered."""
+async def originate(
+    ami: AmiClient,
+    channel: str,
+    context: str,
+    ring_seconds: int,
+    caller_id: str,
+    variables: list[str],
+    reply_within: float,
+) -> Mapping[str, Any] | None:
+    """Ring `channel`; once it answers, it runs `context`'s `s` extension (an asynchronous
+    AMI Originate). Returns the OriginateResponse event, whose Response is Success once the
+    far end answered (None: none came). Raises AmiError as `AmiClient.action` does
+    (AmiNotSent: Asterisk did nothing)."""
+    reply = await ami.action(
+        "Originate",
+        timeout=reply_within,
+        Channel=channel,
+        Context=context,
+        Exten="s",
+        Priority="1",
+        Timeout=str(ring_seconds * 1000),
+        CallerID=caller_id,
+        Async="true",
+        Variable=variables,
+    )
     messages = reply if isinstance(reply, list) else [reply]
     return next((m for m in messages if m.get("Event") == "OriginateResponse"), None)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.db import write
 from store.models import Callback
 
-from .ami import AmiClient, AmiError, AmiNotSent, originate_response
+from .ami import AmiClient, AmiError, AmiNotSent, originate
 from .dialplan import CALLBACK_CONTEXT, CALLBACK_EVENT
 from .routing_desk import RouteRequest, RoutingDesk
 
@@ -147,19 +147,15 @@ class CallbackDispatcher:
         """The agent's channel's uniqueid once they answered ('' if Asterisk did not give it),
         None when they did not. Raises AmiError when the Originate's fate is not known
         (AmiNotSent: it was never sent)."""
-        reply = await self.ami.action(
-            "Originate",
-            timeout=timeout + 10,
-            Channel=f"PJSIP/{self.desk.directory.dial_target(endpoint)}",
-            Context=CALLBACK_CONTEXT,
-            Exten="s",
-            Priority="1",
-            Timeout=str(timeout * 1000),
-            CallerID=self.caller_id,
-            Async="true",
-            Variable=[f"HOTLINE_CALLBACK={due.id}", f"HOTLINE_NUMBER={due.number}"],
+        final = await originate(
+            self.ami,
+            f"PJSIP/{self.desk.directory.dial_target(endpoint)}",
+            CALLBACK_CONTEXT,
+            timeout,
+            self.caller_id,
+            [f"HOTLINE_CALLBACK={due.id}", f"HOTLINE_NUMBER={due.number}"],
+            reply_within=timeout + 10,
         )
-        final = originate_response(reply)
         if final is None or final.get("Response") != "Success":
             return None
         return str(final.get("Uniqueid", ""))

@@ -34,7 +34,7 @@ from store.models import (
     SurveyJob,
 )
 
-from .ami import AmiClient, AmiError, AmiNotSent, originate_response
+from .ami import AmiClient, AmiError, AmiNotSent, originate
 from .survey_policy import (
     RATINGS,
     SurveyPolicy,
@@ -376,19 +376,15 @@ class SurveyDispatcher:
         log.info("event=survey.dialing id=%d linkedid=%s", job.id, job.linkedid)
         answered, why = False, ""
         try:
-            reply = await self.ami.action(
-                "Originate",
-                timeout=ring + 15,
-                Channel=f"PJSIP/{job.number}@{self.trunk}",
-                Context=SURVEY_CONTEXT,
-                Exten="s",
-                Priority="1",
-                Timeout=str(ring * 1000),
-                CallerID=self.caller_id,
-                Async="true",
-                Variable=[f"{SURVEY_VARIABLE}={job.id}"],
+            final = await originate(
+                self.ami,
+                f"PJSIP/{job.number}@{self.trunk}",
+                SURVEY_CONTEXT,
+                ring,
+                self.caller_id,
+                [f"{SURVEY_VARIABLE}={job.id}"],
+                reply_within=ring + 15,
             )
-            final = originate_response(reply)
             answered = final is not None and final.get("Response") == "Success"
             why = "answered" if answered else _reason(final)
         except AmiNotSent as exc:  # Asterisk did nothing: the job is tried again later

@@ -267,6 +267,29 @@ def agent_phone(
         party.stop()
 
 
+@contextmanager
+def callers_phone(
+    stack: Stack, name: str, talk_ms: int = 3000, max_calls: int = 1, keys: str = ""
+) -> Iterator[sipp.SippParty]:
+    """A caller's own phone beyond the callers' trunk, where callbacks and survey calls ring
+    (the sandbox's callers contact). It answers with the caller's tone and talks `talk_ms`,
+    or, given `keys`, presses them 3 s in and waits for the hotline to hang up."""
+    work = stack.folder / name
+    audio = sipp.party_audio(work, sipp.CALLER_HZ)
+    scenario = (
+        sipp.answering_scenario(audio, [(3000, keys)])
+        if keys
+        else sipp.agent_scenario(audio, talk_ms=talk_ms)
+    )
+    party = sipp.start_agent(
+        work, name, SIP_PORT + 20, scenario, max_calls=max_calls, address="127.0.0.3"
+    )
+    try:
+        yield party
+    finally:
+        party.stop()
+
+
 def place_call(
     stack: Stack,
     name: str,

@@ -27,6 +27,7 @@ from tests.stack.conftest import (
     SIP_PORT,
     Stack,
     agent_phone,
+    callers_phone,
     place_call,
     running_controller,
     wait_for,
@@ -216,15 +217,7 @@ def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_af
     called_back = "057187000409"  # a Xihu caller who booked a callback: post pension-xihu, A 2001
     with running_controller(stack, config) as controller:
         with ExitStack() as up:
-            callers_phone = sipp.start_agent(  # the caller's own phone, beyond the callers' trunk
-                work,
-                "called-back",
-                SIP_PORT + 20,
-                sipp.agent_scenario(sipp.party_audio(work, sipp.CALLER_HZ), talk_ms=60_000),
-                max_calls=2,
-                address="127.0.0.3",
-            )
-            up.callback(callers_phone.stop)
+            up.enter_context(callers_phone(stack, "called-back", talk_ms=60_000, max_calls=2))
             up.enter_context(agent_phone(stack, "crash-c", "agent2001", talk_ms=60_000))
             book_callback(stack, called_back, "xihu")
             wait_for(

@@ -9,12 +9,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from sandbox import sipp
 from store.models import Callback
 from tests.stack.conftest import (
-    SIP_PORT,
     Stack,
     agent_phone,
+    callers_phone,
     place_call,
     running_controller,
     wait_for,
@@ -62,33 +61,22 @@ def test_with_every_agent_busy_the_caller_waits_announced_and_is_answered_when_o
 
 def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> None:
     config = stack.config_with("callback", extra=QUEUE)
-    work = stack.folder / "callback-phone"
-    callers_phone = sipp.start_agent(  # the caller's own phone, on the far side of the trunk
-        work,
-        "caller-phone",
-        SIP_PORT + 20,
-        sipp.agent_scenario(sipp.party_audio(work, sipp.CALLER_HZ), talk_ms=3000),
-        max_calls=1,
-        address="127.0.0.3",
-    )
-    try:
-        with (
-            running_controller(stack, config) as controller,
-            agent_phone(stack, "cb-a", "agent1001", talk_ms=8000),
-            agent_phone(stack, "cb-b", "agent1002", behaviour="busy"),
-        ):
-            first = occupy_a(stack, "cb-first", "13900000260")
-            # 0 for a person; once in line, 1 during the announcement books the callback
-            place_call(stack, "cb-second", "13900000261", script=[(3000, "0"), (7000, "1")])
-            first.join(60)
-            wait_for(
-                lambda: "event=callback.result" in controller.text(),
-                60,
-                "the callback to be placed and reported",
-            )
-            assert callers_phone.process.wait(40) == 0  # the caller's phone took exactly one call
-    finally:
-        callers_phone.stop()
+    with (
+        callers_phone(stack, "callback-phone") as phone,
+        running_controller(stack, config) as controller,
+        agent_phone(stack, "cb-a", "agent1001", talk_ms=8000),
+        agent_phone(stack, "cb-b", "agent1002", behaviour="busy"),
+    ):
+        first = occupy_a(stack, "cb-first", "13900000260")
+        # 0 for a person; once in line, 1 during the announcement books the callback
+        place_call(stack, "cb-second", "13900000261", script=[(3000, "0"), (7000, "1")])
+        first.join(60)
+        wait_for(
+            lambda: "event=callback.result" in controller.text(),
+            60,
+            "the callback to be placed and reported",
+        )
+        assert phone.process.wait(40) == 0  # the caller's phone took exactly one call
     second = stack.ended_call("13900000261")
     assert stack.ivr_path(second.linkedid)[-2:] == [
         ("to_agent", "callback"),

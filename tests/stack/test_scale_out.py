@@ -36,10 +36,11 @@ from tests.stack.conftest import (
     SIP_PORT,
     Stack,
     agent_phone,
+    callers_phone,
     place_call,
     wait_for,
 )
-from tests.stack.test_surveys import OPEN, caller_leaves_first, callers_phone
+from tests.stack.test_surveys import OPEN, caller_leaves_first
 from tests.unit.test_scale_out import SCENARIOS
 
 AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once
@@ -318,7 +319,7 @@ def test_a_survey_call_is_placed_once_when_the_leader_dies_while_placing_it(
         a.wait_ready()
         b = Controller(config_b, stack.folder / "sv-ctl-b.log")
         b.wait_ready()
-        with callers_phone(stack, "svl-phone", "1") as phone:
+        with callers_phone(stack, "svl-phone", keys="1") as phone:
             caller_leaves_first(stack, "svl-call", caller)  # then A, the leader, queues a job
             wait_for(lambda: "event=survey.dialing" in a.text(), 30, "the survey call placed")
             a.process.kill()  # the leader dies while its survey call is on the way

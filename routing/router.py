@@ -221,9 +221,9 @@ def plan_call(
     tables = _last[0] if _last and _last[0].directory is directory else _tables(directory)
     if owner is not None and owner not in directory.agents:
         owner = None
-    route = tables.routes.get((post.id if post is not None else None, business, district))
-    if route is None or route.post is not post or route.timeout != ring_timeout:
-        route = tables.route(post, business, district, ring_timeout)
+    route = tables.current(post, business, district, ring_timeout) or tables.route(
+        post, business, district, ring_timeout
+    )
     # the plan's state, set here rather than by Plan.__init__ (a call through the type costs as
     # much again as the rest of plan_call): references, positions, empty records
     plan = _new(Plan)
@@ -257,8 +257,7 @@ def prepare(directory: Directory, ring_timeout: int) -> int:
     for business in sorted(businesses):
         for district in [*directory.offices, None]:
             post = find_post(directory, "", business, district)
-            route = tables.routes.get((post.id if post is not None else None, business, district))
-            if route is None or route.post is not post or route.timeout != ring_timeout:
+            if tables.current(post, business, district, ring_timeout) is None:
                 tables.route(post, business, district, ring_timeout)
                 made += 1
     return made
@@ -349,6 +348,15 @@ class _Tables:
         self._city_pools = city
         # (post id or None, business, district) -> the route made last for it
         self.routes: dict[tuple[str | None, str, str | None], _Route] = {}
+
+    def current(
+        self, post: Post | None, business: str, district: str | None, timeout: int
+    ) -> _Route | None:
+        """The route made for this post, business, district and ring timeout, if there is one."""
+        route = self.routes.get((post.id if post is not None else None, business, district))
+        if route is None or route.post is not post or route.timeout != timeout:
+            return None
+        return route
 
     def route(self, post: Post | None, business: str, district: str | None, timeout: int) -> _Route:
         skill = post.business if post is not None else business

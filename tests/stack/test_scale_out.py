@@ -209,6 +209,18 @@ def ended(engine_url: str, callers: list[str]) -> Callable[[], bool]:
     return check
 
 
+def settled(engine_url: str, callers: list[str]) -> None:
+    """Calls placed at once through the controllers: all stored as ended, no agent rung for
+    two of them at once, and a route decision for each (each went through a controller)."""
+    wait_for(ended(engine_url, callers), 20, f"the {len(callers)} calls stored as ended")
+    no_agent_rang_for_two_calls_at_once(engine_url, callers)
+    wait_for(
+        lambda: all(handled(engine_url, c)[1] != "no decision" for c in callers),
+        15,
+        "a route decision for every call",
+    )
+
+
 def leader(engine_url: str) -> str:
     engine = create_engine(engine_url)
     try:
@@ -257,13 +269,7 @@ def test_two_controllers_share_one_asterisk_and_one_postgresql(
                 thread.start()
             for thread in threads:
                 thread.join(90)
-        wait_for(ended(url, callers), 20, "the four calls stored as ended")
-        no_agent_rang_for_two_calls_at_once(url, callers)
-        wait_for(
-            lambda: all(handled(url, c)[1] != "no decision" for c in callers),
-            15,
-            "a route decision for every call (each went through a controller)",
-        )
+        settled(url, callers)
         outcomes = [handled(url, c) for c in callers]
         assert all(who != "no decision" for _, who in outcomes), outcomes
         assert sum(outcome == "answered" for outcome, _ in outcomes) >= 2, outcomes
@@ -446,13 +452,7 @@ def test_two_sites_share_one_controller_pool_and_one_postgresql(
                 + [(f"ts-b{n}", c, BOX_ADDRESS) for n, c in enumerate(box_calls)],
             )
             callers = main_calls + box_calls
-            wait_for(ended(url, callers), 20, "the four calls stored as ended")
-            no_agent_rang_for_two_calls_at_once(url, callers)
-            wait_for(
-                lambda: all(handled(url, c)[1] != "no decision" for c in callers),
-                15,
-                "a route decision for every call",
-            )
+            settled(url, callers)
             assert [handled(url, c)[0] for c in callers] == ["answered"] * 4
             # the calls are the boxes' own (the box's ids carry its system name)
             box_prefix = f"{settings.sandbox.name}-{BOX}-"

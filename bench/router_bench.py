@@ -381,6 +381,9 @@ def decisions(
         out.chain += len(plan.chain)
         out.routed += first is not None
         out.describe_chars += len(plan.describe())
+        # freed here, not when the next decision's plan replaces it inside the timed part: a
+        # call's plan is freed when the call ends (a drained plan: 0.1-0.3 us here)
+        del plan
     return out
 
 

@@ -1,5 +1,6 @@
 """Router benchmark: routing decisions per second on a city-sized seat directory under presence
-churn, against one loopback AGI round trip measured in the same run.
+churn, against one AGI round trip to a sandbox Asterisk 22 over loopback, measured in the same
+run (and against two echo processes: the transport floor).
 
 The directory is synthetic but shaped like Hangzhou's: the city centre plus the 13 districts and
 counties of config/seats.toml (their ids), 2,000 agents with one seat each (the city centre a
@@ -30,19 +31,37 @@ presence changes between decisions are timed apart and are not part of the decis
 diagnostic beside it, the full drain: the same decision and then every later step at once
 (up to 8 agents rung), against presence unchanged: what a whole plan made up front costs.
 
-The AGI round trip: one AGI command line (`STREAM FILE hotline/main-menu "0123456789*#"`) written
-by an asyncio stream client in this process, the process that routes (as hotline's controller
-does), and one `200 result=0 endpos=12345` line read back, over 127.0.0.1. The other end is a
-separate process (so the two sides do not share one core's event loop) and comes in two kinds:
+The AGI round trip, the reference: one AGI command to Asterisk and its reply, which is what
+the controller waits on between the steps of a call. The bench is the FastAGI server, as
+hotline's controller is: an asyncio listener on 127.0.0.1 (a free port) in the process that
+routes. It starts its own sandbox Asterisk 22 (instance "routerbench", AMI 15938, SIP 15960:
+ports no test uses; the tree `hotline sandbox up` builds; real-time priority, as in the stack
+tests) whose context does Answer(), AGI(agi://127.0.0.1:PORT/routerbench), Hangup(),
+originates one Local channel into it, and times `GET VARIABLE CHANNEL(linkedid)` (a command
+the controller sends on every call) until `200 result=1 (<linkedid>)` is read back. It needs
+root and holds the machine's stack lock (sandbox.lock) while its Asterisk runs, so it never
+shares the sandbox's ports and CPUs with the stack tests or a soak (it says so when it waits).
+If the sandbox cannot be started it stops with one line saying how to fix it (exit code 2).
+Asterisk and every peer are stopped on the way out, on errors and Ctrl-C too.
 
-  asyncio   a minimal asyncio Protocol that answers every line (the reference the ratio uses)
-  blocking  a blocking-socket loop (recv, sendall), nearer to Asterisk's C res_agi (diagnostic)
+The echo peers, diagnostics: the same asyncio stream client sends
+`STREAM FILE hotline/main-menu "0123456789*#"` to a separate process (so the two sides do not
+share one core's event loop) that answers every line at once with `200 result=0 endpos=12345`:
+
+  asyncio   a minimal asyncio Protocol: the transport floor, the least a loopback AGI round
+            trip can cost; the ratio against it is the stricter one and is always reported
+  blocking  a blocking-socket loop (recv, sendall)
+
+`--no-asterisk` runs the echo peers only (no root, no sandbox): the reference and the goal are
+then the asyncio echo, and the summary says so.
 
 Fairness on a small noisy machine: within each round, decisions and round trips take turns in
---slices batches (50 decisions, then 150 round trips per peer, the order alternating), so both
-see the same background load; every ratio is formed within a round, then the median over
-rounds is given. Both processes free one 1 MiB block at start (see agi_bench.settle_malloc).
-Nothing is pinned. The goal from the issue: a decision costs at most 0.1 of a round trip.
+--slices batches (50 decisions, then 150 round trips per peer, the order alternating and the
+peers taking turns at going first), so all see the same background load; every ratio is
+formed within a round, then the median over rounds is given. The bench and the echo processes
+free one 1 MiB block at start (see agi_bench.settle_malloc). Nothing is pinned. The goal from
+the issue: a decision costs at most 0.1 of a round trip (to Asterisk).
+
 The directory's routes are made before the rounds (`routing.router.prepare`), as the routing
 desk makes them when a directory loads. `--tree` needs routing/ with `prepare` and lazy plans
 (`Plan.next_step`, `Presence.snapshot()`); older code is measured with that commit's own bench.
@@ -54,10 +73,23 @@ between two processes is slow when nothing else runs and fast when the CPUs are 
 taking next to no CPU from the bench): the CPUs do not halt, and the round trip is the short
 one, the demanding case for the ratio.
 
-    python bench/router_bench.py                # the documented sizes (5 rounds)
-    python bench/router_bench.py --quick        # a smoke run, a few seconds
+    python bench/router_bench.py                # the documented sizes (5 rounds), as root
+    python bench/router_bench.py --quick        # a smoke run with Asterisk (~20 s)
+    python bench/router_bench.py --no-asterisk  # the echo peers only
 
-Results are printed and written to bench/results/router-<date>.json. See docs/PERFORMANCE.md.
+Results are printed and written to bench/results/router-<date>.json. Their round-trip keys
+(the "reference" key names the reference peer: asterisk, or asyncio with --no-asterisk):
+
+  rounds[].agi_round_trip        the reference's mean/p50/p99 (until this peer was added: the
+                                 echo peers by kind, the asyncio one the reference)
+  rounds[].echo_round_trip       {asyncio, blocking}: the echo peers'
+  ratio_*_to_rtt_p50             against the reference; goal_met judges the decision mean's
+  ratio_*_to_echo_rtt_p50        against the asyncio echo (goal_met_against_echo)
+  ratio_decision_mean_to_blocking_rtt_p50
+  summary.rtt_p50_us/rtt_p99_us  the reference's; echo_rtt_*_us and blocking_rtt_*_us beside
+  peers, asterisk                what each peer is sent and what answers; Asterisk's version
+
+See docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -79,6 +111,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -648,8 +681,8 @@ def start_asterisk(
     }
 
 
-def close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel what an interrupted round left waiting, let closed streams finish, then close."""
+def cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what an interrupted round left waiting (and let closed streams finish)."""
 
     async def settle() -> None:
         pending = asyncio.all_tasks() - {asyncio.current_task()}
@@ -658,6 +691,10 @@ def close_loop(loop: asyncio.AbstractEventLoop) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
     loop.run_until_complete(settle())
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    cancel_pending(loop)
     loop.close()
 
 
@@ -709,6 +746,23 @@ def tree_state(paths: list[str]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def cleanup_stack() -> Iterator[contextlib.ExitStack]:
+    """An ExitStack whose unwinding a second Ctrl-C or a kill cannot cut short (which would
+    leave Asterisk half stopped)."""
+    held: dict[signal.Signals, Any] = {}
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                yield stack
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    held[sig] = signal.signal(sig, signal.SIG_IGN)
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     settle_malloc()
     rng = random.Random(args.seed)
@@ -731,7 +785,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet: dict[str, Any] = {}
     asterisk: dict[str, Any] = {}
     # whatever happens (Ctrl-C, an error), everything started here is stopped, last first
-    with contextlib.ExitStack() as cleanup:
+    with cleanup_stack() as cleanup:
         spinners = keep_awake() if args.keep_awake else []
         for spinner in spinners:
             cleanup.callback(spinner.wait)
@@ -748,6 +802,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             peer = loop.run_until_complete(connect_peer(kind))
             cleanup.callback(close_echo, peer)
             peers.append(peer)
+        # an interrupted round's task goes before its peer does (or it reads the peer's end)
+        cleanup.callback(cancel_pending, loop)
         for peer in peers:
             loop.run_until_complete(round_trips(peer, args.warmup))
         for r in range(args.rounds):
@@ -1092,6 +1148,9 @@ def main(argv: list[str] | None = None) -> None:
     except BenchError as exc:
         print(f"router_bench: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # everything it started is stopped by now
+        print("router_bench: interrupted", file=sys.stderr)
+        sys.exit(130)
     print("\n" + headline(result["summary"], args.rounds))
     if not args.no_save:
         stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")

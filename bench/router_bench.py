@@ -1163,6 +1163,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_save:
         stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
         out = Path(args.out) if args.out else RESULTS / f"router-{stamp}.json"
+        n = 1
+        while not args.out and out.exists():  # a --no-asterisk --quick run ends within a second
+            n += 1
+            out = RESULTS / f"router-{stamp}-{n}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         print(f"written: {out}")

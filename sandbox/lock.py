@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,10 +11,16 @@ STACK_LOCK = Path("/tmp/hotline-stack-tests.lock")
 
 
 @contextmanager
-def stack_lock() -> Iterator[None]:
-    """Waits until no other test session or soak holds the sandbox, then holds it."""
+def stack_lock(on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Waits until no other test session or soak holds the sandbox, then holds it. `on_wait` is
+    called once, before waiting, when another holder has it (e.g. to say why nothing happens)."""
     with STACK_LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -10,7 +10,7 @@ being rung for another call, is skipped with the reason written into the chain, 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from .directory import Directory, Post
@@ -42,42 +42,17 @@ class Plan:
     claims unchanged, draining a plan gives the steps and chain a whole plan made at once
     would (tests/unit/test_router_reference.py).
 
-    Making a plan stores references only (the route's shared, precomputed tables); the chain
-    is kept as (label, agent, why) records and written out when it is read."""
+    The deciding is `_walk`, a generator paused at each step given: the order reads top to
+    bottom, and where the walk is (which named agent, which pool) is its own state, not the
+    plan's. A plan stores references to the route's shared, precomputed tables; the chain is
+    kept as (label, agent, why) records and written out when it is read."""
 
-    __slots__ = (
-        "_chain",
-        "_claimed",
-        "_done",
-        "_max_rings",
-        "_named",
-        "_owner",
-        "_passed",
-        "_pool",
-        "_pool_from",
-        "_pools_at",
-        "_presence",
-        "_route",
-        "_steps",
-        "_tried",
-    )
-    # the pool being walked: (label, free list's key, steps by agent), or None when none is
-    # open; set when it is opened, where its steps begin in `steps` and how many of its free
-    # members were passed over as ringing for another call
-    _pool: _PoolRoute | None
-    _pool_from: int
-    _passed: int
+    __slots__ = ("_chain", "_open", "_route", "_steps", "_walk")
     _route: _Route
-    _owner: str | None
-    _named: tuple[tuple[str, str, DialStep], ...]  # the post's A and B not yet asked
-    _pools_at: int
-    _presence: Snapshot
-    _claimed: Collection[str]
-    _max_rings: int
+    _walk: Iterator[DialStep]
     _steps: list[DialStep]
     _chain: list[tuple[str, str, str | None] | str]
-    _tried: list[str]
-    _done: bool
+    _open: list[_OpenPool]  # the pool being walked, if one is
 
     @property
     def post(self) -> Post | None:
@@ -97,9 +72,10 @@ class Plan:
             else f"{entry[0]} {entry[1]} {entry[2]}"  # skipped, and why
             for entry in self._chain
         ]
-        entry = self._pool_entry()
-        if entry:
-            chain.append(entry)
+        for pool in self._open:  # its members chosen so far and those passed over
+            entry = _pool_entry(pool.label, self._steps[pool.start :], pool.passed_over())
+            if entry:
+                chain.append(entry)
         return tuple(chain)
 
     def describe(self) -> str:
@@ -107,89 +83,7 @@ class Plan:
 
     def next_step(self) -> DialStep | None:
         """The next agent to ring, or None when nobody is left: the caller waits in line."""
-        if self._done:
-            return None
-        route, tried, claimed = self._route, self._tried, self._claimed
-        places = self._presence.places
-        # the owner, A and B, each named in the chain (max_rings does not cut them)
-        if self._owner is not None:
-            agent_id, self._owner = self._owner, None
-            tried.append(agent_id)
-            place = CLAIMED if agent_id in claimed else places.get(agent_id)
-            if isinstance(place, int):  # available: their idle key
-                step = route.owner_step(agent_id)
-                self._steps.append(step)
-                self._chain.append((OWNER, agent_id, None))
-                return step
-            self._chain.append((OWNER, agent_id, "unknown" if place is None else place))
-        if self._named:
-            for n, (agent_id, label, step) in enumerate(self._named, 1):
-                if agent_id in tried:
-                    continue
-                tried.append(agent_id)
-                place = CLAIMED if agent_id in claimed else places.get(agent_id)
-                if isinstance(place, int):
-                    self._named = self._named[n:]
-                    self._steps.append(step)
-                    self._chain.append((label, agent_id, None))
-                    return step
-                self._chain.append((label, agent_id, "unknown" if place is None else place))
-            self._named = ()
-        steps = self._steps
-        while len(steps) < self._max_rings:
-            pool = self._pool
-            if pool is None:
-                if self._pools_at == len(route.pools):
-                    break
-                pool = self._pool = route.pools[self._pools_at]
-                self._pools_at += 1
-                self._pool_from, self._passed = len(steps), 0
-            # the open pool's longest-idle free member not yet in the chain: the free list is
-            # read from its head each time, it may have changed since the last step
-            names = self._presence.names
-            size = len(names)
-            for key in self._presence.free.get(pool[1], ()):
-                agent_id = names[key % size]
-                if agent_id in tried:
-                    continue
-                tried.append(agent_id)
-                if agent_id in claimed:
-                    self._passed += 1
-                    continue
-                step = pool[2].get(agent_id) or route.pool_step(pool, agent_id)
-                steps.append(step)
-                return step
-            self._close(count_away=True)  # ran dry
-        self._close(count_away=False)
-        self._chain.append("then queue" if steps else "queue")
-        self._done = True
-        return None
-
-    def _close(self, count_away: bool) -> None:
-        """The open pool goes into the chain; `count_away`: every free member was seen, so its
-        other members are counted by reason too."""
-        if self._pool is None:
-            return
-        skipped = {CLAIMED: self._passed} if self._passed else {}
-        if count_away:
-            _count_away(self._presence, self._pool[1], self._tried, self._claimed, skipped)
-        entry = self._pool_entry(skipped)
-        if entry:
-            self._chain.append(entry)
-        self._pool = None
-
-    def _pool_entry(self, skipped: dict[str, int] | None = None) -> str:
-        """The open pool's entry in the chain ('' if none is open, or nothing to say):
-        its members chosen, then those skipped by reason (`skipped`, else the ones passed
-        over so far)."""
-        if self._pool is None:
-            return ""
-        if skipped is None:
-            skipped = {CLAIMED: self._passed} if self._passed else {}
-        chosen = [s.agent_id for s in self._steps[self._pool_from :]]
-        parts = [", ".join(chosen)] if chosen else []
-        parts += [f"{n} {why}" for why, n in sorted(skipped.items()) if n]
-        return f"{self._pool[0]}: {'; '.join(parts)}" if parts else ""
+        return next(self._walk, None)
 
 
 OWNER = "first-inquiry owner"
@@ -219,30 +113,114 @@ def plan_call(
     if presence.directory is not directory:
         raise ValueError("plan_call: the presence snapshot is of another seat directory")
     tables = _last[0] if _last and _last[0].directory is directory else _tables(directory)
-    if owner is not None and owner not in directory.agents:
-        owner = None
     route = tables.current(post, business, district, ring_timeout) or tables.route(
         post, business, district, ring_timeout
     )
-    # the plan's state, set here rather than by Plan.__init__ (a call through the type costs as
-    # much again as the rest of plan_call): references, positions, empty records
+    # set here rather than by Plan.__init__ (a call through the type costs as much again as
+    # the rest of plan_call): the route (shared by every call of this post, district and ring
+    # timeout), empty records, and the walk, not started
     plan = _new(Plan)
-    plan._route = route  # shared by every call of this post, district and ring timeout
-    plan._owner = owner or None  # asked first, then None
-    plan._named = route.named  # (agent, label, step): A and B, then what is left of them
-    plan._pools_at = 0  # the next of the route's pools
-    plan._pool = None
-    plan._presence = presence
-    plan._claimed = claimed
-    plan._max_rings = max_rings
-    plan._steps = []
-    plan._chain = []  # (label, agent, why: None if chosen) for the owner, A and B; pools' text
-    plan._tried = []  # named in the chain, never taken again: a few agents, a list is enough
-    plan._done = False
+    plan._route = route
+    steps = plan._steps = []
+    chain = plan._chain = []
+    opened = plan._open = []
+    named = route.named if owner is None else route.with_owner(owner)
+    plan._walk = _walk(route, named, presence, claimed, max_rings, steps, chain, opened)
     return plan
 
 
 _new = object.__new__
+
+
+def _walk(
+    route: _Route,
+    named: tuple[tuple[str, str, DialStep], ...],
+    presence: Snapshot,
+    claimed: Collection[str],
+    max_rings: int,
+    steps: list[DialStep],
+    chain: list[tuple[str, str, str | None] | str],
+    opened: list[_OpenPool],
+) -> Iterator[DialStep]:
+    """A plan's steps, each decided when the one before has been given and failed (the
+    plan's records, `steps`, `chain` and `opened`, kept up to date as it goes)."""
+    places = presence.places
+    tried: list[str] = []  # named in the chain, never taken again: a few agents, a list is enough
+    # the owner, A and B, each named in the chain (max_rings does not cut them)
+    for agent_id, label, step in named:
+        tried.append(agent_id)
+        place = CLAIMED if agent_id in claimed else places.get(agent_id, "unknown")
+        if isinstance(place, int):  # available: their idle key
+            chain.append((label, agent_id, None))
+            steps.append(step)
+            yield step
+        else:
+            chain.append((label, agent_id, place))
+    names, free = presence.names, presence.free
+    size = len(names)
+    for pool in route.pools:
+        if len(steps) >= max_rings:
+            break
+        opened.append(_OpenPool(pool[0], len(steps)))
+        while len(steps) < max_rings:
+            # the pool's longest-idle free member not yet in the chain: its free list is read
+            # from its head at each step, it may have changed since the last one
+            for key in free.get(pool[1], ()):
+                agent_id = names[key % size]
+                if agent_id in tried:
+                    continue
+                tried.append(agent_id)
+                if agent_id in claimed:
+                    opened[0].passed += 1
+                    continue
+                step = pool[2][agent_id]  # a free member of the pool: made with the route
+                steps.append(step)
+                yield step
+                break
+            else:  # ran dry: its other members are counted by reason too
+                _close(opened, steps, chain, (presence, pool[1], tried, claimed))
+                break
+    if opened:
+        _close(opened, steps, chain)
+    chain.append("then queue" if steps else "queue")
+
+
+@dataclass(slots=True)
+class _OpenPool:
+    """The pool a plan is walking: its label, where its steps begin in the plan's steps, and
+    how many of its free members were passed over as ringing for another call."""
+
+    label: str
+    start: int
+    passed: int = 0
+
+    def passed_over(self) -> dict[str, int]:
+        return {CLAIMED: self.passed} if self.passed else {}
+
+
+def _close(
+    opened: list[_OpenPool],
+    steps: list[DialStep],
+    chain: list[tuple[str, str, str | None] | str],
+    away: tuple[Snapshot, Pool, list[str], Collection[str]] | None = None,
+) -> None:
+    """The open pool goes into the chain. `away` (presence, the pool, the agents in the chain,
+    the claimed): every free member was seen, so its other members are counted by reason."""
+    pool = opened.pop()
+    skipped = pool.passed_over()
+    if away is not None:
+        _count_away(*away, skipped)
+    entry = _pool_entry(pool.label, steps[pool.start :], skipped)
+    if entry:
+        chain.append(entry)
+
+
+def _pool_entry(label: str, chosen: list[DialStep], skipped: dict[str, int]) -> str:
+    """A pool's entry in the chain ('' if nothing to say): its members chosen, then those
+    skipped by reason."""
+    parts = [", ".join(step.agent_id for step in chosen)] if chosen else []
+    parts += [f"{n} {why}" for why, n in sorted(skipped.items()) if n]
+    return f"{label}: {'; '.join(parts)}" if parts else ""
 
 
 def prepare(directory: Directory, ring_timeout: int) -> int:
@@ -301,12 +279,11 @@ class _Route:
     by agent), and the timeout's steps for a first-inquiry owner. Steps are immutable; every
     step a call of this route can take is made here, once, not while a call is routed."""
 
-    __slots__ = ("named", "owner_steps", "pools", "post", "tables", "timeout")
+    __slots__ = ("named", "named_ids", "owner_steps", "pools", "post", "timeout")
 
     def __init__(
         self, tables: _Tables, post: Post | None, skill: str, district: str | None, timeout: int
     ) -> None:
-        self.tables = tables
         self.post = post
         self.timeout = timeout
         self.named: tuple[tuple[str, str, DialStep], ...] = (
@@ -317,17 +294,22 @@ class _Route:
             if post is not None
             else ()
         )
+        self.named_ids = tuple(agent_id for agent_id, _, _ in self.named)
         self.pools: tuple[_PoolRoute, ...] = tuple(
             (label, (office, skill), tables.made(label, timeout, tables.members(office, skill)))
             for office, label in tables.pools(district)
         )
         self.owner_steps = tables.made(OWNER, timeout, tables.directory.agents)
 
-    def owner_step(self, agent_id: str) -> DialStep:
-        return self.owner_steps.get(agent_id) or self.tables.step(agent_id, OWNER, self.timeout)
-
-    def pool_step(self, pool: _PoolRoute, agent_id: str) -> DialStep:
-        return self.tables.step(agent_id, pool[0], self.timeout)
+    def with_owner(self, owner: str) -> tuple[tuple[str, str, DialStep], ...]:
+        """The agents asked by name when `owner` handled the caller's matter: the owner first,
+        then A and B unless one of them is the owner (an owner not in the directory: none)."""
+        step = self.owner_steps.get(owner)
+        if step is None:
+            return self.named
+        if owner in self.named_ids:
+            return ((owner, OWNER, step), *(entry for entry in self.named if entry[0] != owner))
+        return ((owner, OWNER, step), *self.named)
 
 
 class _Tables:
@@ -372,12 +354,14 @@ class _Tables:
         return self._pools.get(district, self._city_pools)
 
     def named(self, post: Post) -> tuple[tuple[str, str], ...]:
-        """The post's A and B who are in the directory, with their labels."""
+        """The post's A and B who are in the directory, with their labels (a B who is also the
+        A is asked once, as A)."""
         found = self._named.get(post.id)
         if found is None or found[0] is not post:  # (a post of another directory, same id)
+            roles = ((post.a, "A"), (post.b, "B")) if post.b != post.a else ((post.a, "A"),)
             named = tuple(
                 (agent_id, f"post {post.id} {role}")
-                for agent_id, role in ((post.a, "A"), (post.b, "B"))
+                for agent_id, role in roles
                 if agent_id in self.directory.agents
             )
             found = self._named[post.id] = (post, named)

@@ -110,6 +110,28 @@ def test_the_first_inquiry_owner_is_offered_first() -> None:
     assert plan.chain[0] == "first-inquiry owner: 1002"
 
 
+def test_an_owner_who_is_also_the_posts_b_is_asked_once_as_the_owner() -> None:
+    d = directory()
+    p = presence(d)
+    p.device("s2002", "INUSE", T0)  # the owner, who is also B, is talking
+    snapshot = seen_at(p, T0)
+    plan = drained(plan_call(d, d.posts["pension-xihu"], "pension", "xihu", snapshot, 15, "2002"))
+    assert plan.chain[:3] == (
+        "first-inquiry owner 2002 talking",
+        "post pension-xihu A: 2001",
+        "district pool xihu: 2003",
+    )
+    assert [s.agent_id for s in plan.steps].count("2002") == 0
+
+
+def test_an_owner_not_in_the_directory_is_not_asked() -> None:
+    d = directory()
+    plan = plan_call(
+        d, d.posts["pension-xihu"], "pension", "xihu", presence(d).snapshot(), 15, owner="9999"
+    )
+    assert plan.next_step() is not None and plan.chain == ("post pension-xihu A: 2001",)
+
+
 def test_nobody_available_means_the_queue() -> None:
     d = directory()
     p = presence(d)

@@ -279,7 +279,7 @@ class _Route:
     by agent), and the timeout's steps for a first-inquiry owner. Steps are immutable; every
     step a call of this route can take is made here, once, not while a call is routed."""
 
-    __slots__ = ("named", "named_ids", "owner_steps", "pools", "post", "timeout")
+    __slots__ = ("named", "owner_steps", "pools", "post", "timeout")
 
     def __init__(
         self, tables: _Tables, post: Post | None, skill: str, district: str | None, timeout: int
@@ -294,7 +294,6 @@ class _Route:
             if post is not None
             else ()
         )
-        self.named_ids = tuple(agent_id for agent_id, _, _ in self.named)
         self.pools: tuple[_PoolRoute, ...] = tuple(
             (label, (office, skill), tables.made(label, timeout, tables.members(office, skill)))
             for office, label in tables.pools(district)
@@ -307,9 +306,7 @@ class _Route:
         step = self.owner_steps.get(owner)
         if step is None:
             return self.named
-        if owner in self.named_ids:
-            return ((owner, OWNER, step), *(entry for entry in self.named if entry[0] != owner))
-        return ((owner, OWNER, step), *self.named)
+        return ((owner, OWNER, step), *(entry for entry in self.named if entry[0] != owner))
 
 
 class _Tables:

@@ -43,9 +43,14 @@ class Instance:
             (self.home / "etc" / name).write_text(text, encoding="utf-8")
 
     def pid(self) -> int | None:
+        """The running Asterisk's pid, or None. One this process started and that has exited
+        is not running, though os.kill still finds it until it is reaped (poll reaps it)."""
         try:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
+            return None
+        child = _started.get(self.pidfile)
+        if child is not None and child.pid == pid and child.poll() is not None:
             return None
         try:
             os.kill(pid, 0)
@@ -102,6 +107,7 @@ class Instance:
         pid = self.pid()
         if pid is None:
             self.pidfile.unlink(missing_ok=True)
+            _started.pop(self.pidfile, None)
             return False
         with contextlib.suppress(SandboxError, subprocess.TimeoutExpired):
             self.cli("core stop now", timeout=timeout)

@@ -135,7 +135,7 @@ from routing.router import find_post, plan_call, prepare  # noqa: E402
 from sandbox.asterisk_conf import SandboxSpec  # noqa: E402
 from sandbox.instance import Instance  # noqa: E402
 from sandbox.lock import STACK_LOCK, stack_lock  # noqa: E402
-from sandbox.rootfs import SandboxError, is_built  # noqa: E402
+from sandbox.rootfs import DEFAULT_ROOTFS, SandboxError, is_built  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SEATS_TOML = ROOT / "config" / "seats.toml"
@@ -181,7 +181,6 @@ ASTERISK_COMMAND = b"GET VARIABLE CHANNEL(linkedid)\n"
 ASTERISK_REPLY = b"200 result=1 "  # then "(<the linkedid>)"
 ASTERISK_NAME = "routerbench"  # the instance, its context and its AGI script
 ASTERISK_AMI_PORT, ASTERISK_SIP_PORT = 15938, 15960  # used by no test, demo or soak
-ROOTFS = Path("/var/cache/hotline/asterisk-sid")  # [sandbox] rootfs's default (ivr/config.py)
 # The echo peers (diagnostics): separate processes that answer every line at once.
 ECHO_KINDS = ("asyncio", "blocking")
 ECHO_COMMAND = b'STREAM FILE hotline/main-menu "0123456789*#"\n'
@@ -1125,8 +1124,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--rootfs",
-        default=str(ROOTFS),
-        help=f"the sandbox Asterisk's root filesystem (default {ROOTFS}, as hotline.toml's)",
+        default=str(DEFAULT_ROOTFS),
+        help=f"the sandbox Asterisk's root filesystem (default {DEFAULT_ROOTFS}, as hotline's)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 2 small rounds (Asterisk included)"

@@ -17,6 +17,7 @@ from recordings.retention import RetentionPolicy
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
+from sandbox.rootfs import DEFAULT_ROOTFS
 
 from .settings import ConfigError, Table, load_toml
 from .survey_policy import SurveyPolicy
@@ -360,7 +361,7 @@ def load_settings(path: Path) -> Settings:
 
     sb_t = root.table("sandbox", required=False)
     sandbox = SandboxSettings(
-        rootfs=sb_t.path("rootfs", "/var/cache/hotline/asterisk-sid"),
+        rootfs=sb_t.path("rootfs", str(DEFAULT_ROOTFS)),
         name=sb_t.text("name", "default"),
         sip_port=sb_t.integer("sip_port", 5060, 1, 65535),
         caller_match=tuple(sb_t.texts("caller_match", ["127.0.0.2"])),

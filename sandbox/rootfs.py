@@ -24,6 +24,7 @@ PACKAGES = [
     "python3-six",
 ]
 STAMP = ".hotline-rootfs-ok"
+DEFAULT_ROOTFS = Path("/var/cache/hotline/asterisk-sid")  # [sandbox] rootfs unless configured
 
 
 class SandboxError(Exception):

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox.rootfs import DEFAULT_ROOTFS
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -31,7 +33,7 @@ def write_config(
     agi_port: int = 4573,
     sip_port: int = 5060,
     name: str = "default",
-    rootfs: str = "/var/cache/hotline/asterisk-sid",
+    rootfs: str = str(DEFAULT_ROOTFS),
     secret: str = "sandbox-only-secret",
     agent_ports: tuple[int, ...] = (5071, 5072, 5073, 5074),
     hours: str | None = None,

@@ -22,9 +22,13 @@ class DialStep:
     agent_id: str
     endpoint: str
     timeout: int  # seconds to ring before moving on
-    reason: str  # why this step, e.g. "post pension-city A"
+    reason: str  # why this step, e.g. "post pension-city A 1001"
+    role: str  # which rung of the AB-post ladder: one of ROLES
 
 
+# a step's rung: the first-inquiry owner, the post's A or B, the caller's district pool, the city
+# pool (figures such as the AB-fallback rate read these, never the chain's wording)
+ROLES = ("owner", "A", "B", "district", "city")
 MAX_RINGS = 8  # agents rung, at most, before the caller waits in line
 CLAIMED = "ringing for another call"
 
@@ -288,17 +292,21 @@ class _Route:
         self.timeout = timeout
         self.named: tuple[tuple[str, str, DialStep], ...] = (
             tuple(
-                (agent_id, label, tables.step(agent_id, label, timeout))
+                (agent_id, label, tables.step(agent_id, label, timeout, label[-1]))
                 for agent_id, label in tables.named(post)
             )
             if post is not None
             else ()
         )
         self.pools: tuple[_PoolRoute, ...] = tuple(
-            (label, (office, skill), tables.made(label, timeout, tables.members(office, skill)))
+            (
+                label,
+                (office, skill),
+                tables.made(label, timeout, tables.members(office, skill), label.split()[0]),
+            )
             for office, label in tables.pools(district)
         )
-        self.owner_steps = tables.made(OWNER, timeout, tables.directory.agents)
+        self.owner_steps = tables.made(OWNER, timeout, tables.directory.agents, "owner")
 
     def with_owner(self, owner: str) -> tuple[tuple[str, str, DialStep], ...]:
         """The agents asked by name when `owner` handled the caller's matter: the owner first,
@@ -374,20 +382,22 @@ class _Tables:
     def members(self, office: str, skill: str) -> list[str]:
         return [agent.id for agent in self.directory.pool(office, skill)]
 
-    def made(self, label: str, timeout: int, agent_ids: Iterable[str]) -> dict[str, DialStep]:
+    def made(
+        self, label: str, timeout: int, agent_ids: Iterable[str], role: str
+    ) -> dict[str, DialStep]:
         """The steps with this label and timeout, made for `agent_ids` if they were not yet."""
         made = self.steps(label, timeout)
         for agent_id in agent_ids:
             if agent_id not in made:
-                self.step(agent_id, label, timeout)
+                self.step(agent_id, label, timeout, role)
         return made
 
-    def step(self, agent_id: str, label: str, timeout: int) -> DialStep:
+    def step(self, agent_id: str, label: str, timeout: int, role: str) -> DialStep:
         made = self.steps(label, timeout)
         found = made.get(agent_id)
         if found is None:
             seat = self.directory.agents[agent_id].seat
-            found = made[agent_id] = DialStep(agent_id, seat, timeout, f"{label} {agent_id}")
+            found = made[agent_id] = DialStep(agent_id, seat, timeout, f"{label} {agent_id}", role)
         return found
 
 

@@ -56,12 +56,12 @@ def reference_plan(
             return f"paused ({state.reason})"
         return state.state.value
 
-    def take(agent_id: str, label: str) -> str:
+    def take(agent_id: str, label: str, role: str) -> str:
         tried.add(agent_id)
         why_not = unavailable(agent_id)
         if not why_not:
             seat = directory.agents[agent_id].seat
-            steps.append(DialStep(agent_id, seat, ring_timeout, f"{label} {agent_id}"))
+            steps.append(DialStep(agent_id, seat, ring_timeout, f"{label} {agent_id}", role))
         return why_not
 
     def idle_key(agent: Agent) -> tuple[int, datetime, str]:
@@ -70,19 +70,19 @@ def reference_plan(
             return (1, datetime.max, agent.id)
         return (0, state.idle_since.replace(tzinfo=None), agent.id)
 
-    named = [(owner, "first-inquiry owner")] if owner else []
+    named = [(owner, "first-inquiry owner", "owner")] if owner else []
     if post is not None:
-        named += [(post.a, f"post {post.id} A"), (post.b, f"post {post.id} B")]
-    for agent_id, label in named:
+        named += [(post.a, f"post {post.id} A", "A"), (post.b, f"post {post.id} B", "B")]
+    for agent_id, label, role in named:
         if agent_id and agent_id in directory.agents and agent_id not in tried:
-            why_not = take(agent_id, label)
+            why_not = take(agent_id, label, role)
             chain.append(f"{label} {agent_id} {why_not}" if why_not else f"{label}: {agent_id}")
 
     skill = post.business if post is not None else business
-    pools = [(o.id, "city pool") for o in directory.offices.values() if o.kind == "city"]
+    pools = [(o.id, "city pool", "city") for o in directory.offices.values() if o.kind == "city"]
     if district and district in directory.offices and directory.offices[district].kind != "city":
-        pools.insert(0, (district, f"district pool {district}"))
-    for office, label in pools:
+        pools.insert(0, (district, f"district pool {district}", "district"))
+    for office, label, role in pools:
         if len(steps) >= max_rings:
             break
         chosen, skipped = [], Counter[str]()
@@ -91,7 +91,7 @@ def reference_plan(
                 break
             if agent.id in tried:
                 continue
-            why_not = take(agent.id, label)
+            why_not = take(agent.id, label, role)
             if why_not:
                 skipped[why_not] += 1
             else:

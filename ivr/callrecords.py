@@ -11,13 +11,14 @@ import dataclasses
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import Call, IvrStep, Leg
 from store.writebehind import Job
 
 from .calltracker import CallSnapshot, Change
+from .outcome import UNKNOWN, call_outcome
 from .runtime import Step
 
 log = logging.getLogger("hotline.calls")
@@ -32,9 +33,56 @@ def calls_and_legs(changes: list[Change]) -> Job:
         for _kind, snap in changes
     ]
 
+    ended = [snap.linkedid for kind, snap in changes if kind == "call.ended"]
+
     def job(session: Session) -> None:
         for row in rows:
             session.merge(row)
+        if ended:
+            session.flush()
+            for linkedid in ended:
+                settle(session, linkedid)
+
+    return job
+
+
+def settle(session: Session, linkedid: str) -> None:
+    """Decide an ended call's outcome from what both sides have stored (ivr/outcome.py): the
+    tracker's hang-up and answered legs, the IVR's summary. Each side calls this after its
+    own write, so the later one settles it."""
+    call = session.get(Call, linkedid)
+    if call is None or call.ended_at is None or call.outcome == UNKNOWN:
+        return
+    answered = session.scalar(
+        select(Leg.uniqueid)
+        .where(Leg.linkedid == linkedid, Leg.answered_at.is_not(None))
+        .limit(1)
+    )
+    call.outcome = call_outcome(True, answered is not None, call.ivr_end)
+
+
+def asked_at(linkedid: str, at: datetime) -> Job:
+    """The caller asked for a person at `at` (the latest ask counts: a caller sent to leave a
+    message who asks again waits from the second time)."""
+
+    def job(session: Session) -> None:
+        session.execute(update(Call).where(Call.linkedid == linkedid).values(asked_at=at))
+
+    return job
+
+
+def ivr_ended(linkedid: str, end: str) -> Job:
+    """The IVR's summary of the call (ivr/outcome.py IVR_ENDS), then its outcome settled.
+    A call without a row (the classic AGI entry with nobody following Asterisk's events) is
+    left without one: the IVR path is kept all the same."""
+
+    def job(session: Session) -> None:
+        call = session.get(Call, linkedid)
+        if call is None:
+            return
+        call.ivr_end = end
+        session.flush()
+        settle(session, linkedid)
 
     return job
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -22,12 +23,13 @@ from store.db import open_engine, session_factory
 from store.writebehind import WriteBehind
 
 from .agi import ChannelGone
-from .callrecords import ivr_path
+from .callrecords import asked_at, ivr_ended, ivr_path
 from .channel import AgiChannel, AgiConversation
 from .config import Settings
 from .flow import Flow, load_flows
 from .interpreter import FlowRun
 from .lookups import LookupSource, SqliteContributions
+from .outcome import ivr_end
 from .prompts import catalogue_ids
 from .routing_desk import RoutingDesk
 from .runtime import MessageSaved, Services, Step, run_call
@@ -36,6 +38,8 @@ from .surveys import SURVEY_VARIABLE, Rating, SurveyStore
 from .tickets import TicketDesk
 
 log = logging.getLogger("hotline.calls")
+
+IVR_ENDS_KEPT = 1024  # IVR summaries kept for the call tracker's hang-up (usually milliseconds)
 
 
 def build_lookups(settings: Settings) -> dict[str, LookupSource]:
@@ -78,6 +82,9 @@ class CallHandler:
         )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
+        # ended IVR sessions' summaries until the tracker sees the call's hang-up (the AGI
+        # session usually ends first); bounded: another controller may follow the hang-up
+        self.ivr_ends: OrderedDict[str, str] = OrderedDict()
         self.services = Services(
             directory=settings.directory,
             prompt_file=self.prompt_file,
@@ -85,7 +92,15 @@ class CallHandler:
             open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
             routing=self.routing,
             lookups=build_lookups(settings),
+            asked=self.asked,
         )
+
+    def asked(self, linkedid: str, at: datetime) -> None:
+        """The caller asked for a person: stored now, not derived when the call ends."""
+        self.store.submit("asked", asked_at(linkedid, at))
+
+    def ivr_end_of(self, linkedid: str) -> str | None:
+        return self.ivr_ends.pop(linkedid, None)
 
     def use_directory(self, directory: Directory) -> None:
         """A reloaded seat directory, for the calls that start from now on."""
@@ -154,6 +169,11 @@ class CallHandler:
             report.hung_up,
         )
         self._save_path(linkedid, report.steps)
+        end = ivr_end(flow, ((s.node, s.outcome) for s in report.steps), run.exhausted)
+        self.ivr_ends[linkedid] = end
+        while len(self.ivr_ends) > IVR_ENDS_KEPT:
+            self.ivr_ends.popitem(last=False)
+        self.store.submit("ivr_end", ivr_ended(linkedid, end))
         survey = self.flows.get(self.settings.surveys.flow)
         talked = bool(report.steps) and report.steps[-1].outcome == "answered"
         agent_left = talked and not report.hung_up and not session.hung_up
@@ -206,7 +226,8 @@ class CallHandler:
             return message.file
 
         run = FlowRun(flow, variables={"language": language})
-        services = replace(self.services, open_ticket=keep_comment)
+        # a key pressed in the survey is no ask for a person on the rated call
+        services = replace(self.services, open_ticket=keep_comment, asked=lambda _c, _at: None)
         report = await run_call(run, channel, services, survey_linkedid or rated, caller)
         self._save_path(survey_linkedid or rated, report.steps, first_step)
         rating = run.variables.get("rating", "")

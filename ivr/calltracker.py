@@ -14,6 +14,8 @@ from typing import ClassVar
 
 from recordings.naming import file_name
 
+from .outcome import call_outcome
+
 
 @dataclass
 class CallSnapshot:
@@ -61,10 +63,16 @@ def event_time(event: Mapping[str, str]) -> datetime:
 
 class CallTracker:
     def __init__(
-        self, inbound_context: str, agent_for_endpoint: Callable[[str], str | None]
+        self,
+        inbound_context: str,
+        agent_for_endpoint: Callable[[str], str | None],
+        ivr_end_of: Callable[[str], str | None] = lambda _linkedid: None,
     ) -> None:
+        """`ivr_end_of`: the IVR's summary of an ended call (ivr/outcome.py), None when no
+        IVR session has reported it (the stored row is settled again when it does)."""
         self.inbound_context = inbound_context
         self.agent_for_endpoint = agent_for_endpoint
+        self.ivr_end_of = ivr_end_of
         self.calls: dict[str, CallSnapshot] = {}
         self.legs: dict[str, LegSnapshot] = {}
         self.answered_calls: set[str] = set()  # linkedids where an agent answered
@@ -146,7 +154,7 @@ class CallTracker:
             call.ended_at = at
             answered = call.linkedid in self.answered_calls
             self.answered_calls.discard(call.linkedid)
-            call.outcome = "answered" if answered else "abandoned"
+            call.outcome = call_outcome(True, answered, self.ivr_end_of(call.linkedid))
             changes.append(("call.ended", _copy(call)))
         return changes
 

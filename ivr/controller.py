@@ -97,7 +97,8 @@ class Controller:
             if site.ami_port is not None
         }
         self.trackers = {
-            site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint) for site in boxes
+            site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint, self.calls.ivr_end_of)
+            for site in boxes
         }
         self.amis = {
             site: AmiClient(

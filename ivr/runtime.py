@@ -34,6 +34,7 @@ from .interpreter import (
     Transfer,
 )
 from .lookups import LookupFailed, LookupSource
+from .outcome import asks_for_person
 from .routing_desk import RouteRequest, RoutingDesk
 from .saying import say_number
 from .waiting import Waiter
@@ -64,6 +65,8 @@ class Services:
     routing: RoutingDesk
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # (call, when): the caller asked for a person, told at that moment (the call's asked_at)
+    asked: Callable[[str, datetime], None] = lambda _call, _at: None
     # (prompts, language) -> files: the same few prompt lists are resolved on every call
     _files: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -117,6 +120,10 @@ async def run_call(
     debug = log.isEnabledFor(logging.DEBUG)
     # nodes settled before the first instruction (set, switch)
     steps += [Step(v.node, v.outcome, now(), 0.0) for v in path]
+    flow = run.flow
+    asking = asks_for_person(flow, run.node_id)
+    if asking:
+        services.asked(call_id, now())
     while not run.finished:
         node, step = run.node_id, run.instruction()
         started, clock = now(), monotonic()
@@ -139,6 +146,10 @@ async def run_call(
         seen = len(path)
         run.advance(outcome, data)
         taken = monotonic() - clock
+        if asking != (asks := asks_for_person(flow, run.node_id)):
+            asking = asks  # a new ask starts when the flow enters the agent or a route node
+            if asks:
+                services.asked(call_id, now())
         visit = path[seen]  # this node, then any set/switch nodes settled on the way
         steps.append(Step(visit.node, visit.outcome, started, taken))
         if len(path) > seen + 1:

@@ -24,9 +24,19 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # live | answered (an agent answered) | abandoned (hung up before any agent answered)
-    outcome: Mapped[str] = mapped_column(String(20), default="live")
+    # live | self_service | ivr_abandoned | answered | abandoned | callback_booked | overflow
+    # | fallback | unknown: decided by ivr/outcome.py (README "How a call ends")
+    outcome: Mapped[str] = mapped_column(String(20), default="live", index=True)
     recording: Mapped[str | None] = mapped_column(String(255))
+    # when the caller asked for a person (0, or the flow routed), stamped at that moment: waits
+    # and the 15-s answer rate count from it, time in hotline's line included
+    asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the IVR's summary (ivr/outcome.py IVR_ENDS); None while (or when) no IVR reported
+    ivr_end: Mapped[str | None] = mapped_column(String(20))
+    # inbound (a citizen called 12333) | callback (our call back to a caller who booked one) |
+    # survey (our satisfaction-survey call); the last two name the call they serve
+    kind: Mapped[str] = mapped_column(String(20), default="inbound", index=True)
+    serves: Mapped[str | None] = mapped_column(String(64), index=True)
 
     legs: Mapped[list[Leg]] = relationship(back_populates="call", order_by="Leg.ring_at")
 
@@ -94,6 +104,10 @@ class RouteDecision(Base):
     #       rang: 2002 NOANSWER, 2003 ANSWER"
     chain: Mapped[str] = mapped_column(String(2000))
     answered_by: Mapped[str | None] = mapped_column(String(40))
+    # the AB-fallback rate's denominator: the routing reached the post's A step (A rung, or
+    # passed over as away or busy), and the rung that answered (routing.router.ROLES)
+    reached_a: Mapped[bool] = mapped_column(default=False)
+    answered_role: Mapped[str | None] = mapped_column(String(20))
 
 
 class Callback(Base):

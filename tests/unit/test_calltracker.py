@@ -10,7 +10,8 @@ from tests.conftest import DATA
 
 
 def replay() -> list[tuple[str, CallSnapshot | LegSnapshot]]:
-    tracker = CallTracker("hotline-inbound", {"agent1001": "1001"}.get)
+    # the IVR reported the caller asking for a person (the tracker saw the agent answer)
+    tracker = CallTracker("hotline-inbound", {"agent1001": "1001"}.get, lambda _call: "asked")
     changes = []
     for line in (DATA / "ami_first_call.jsonl").read_text().splitlines():
         changes.extend(tracker.handle(json.loads(line)))
@@ -45,7 +46,7 @@ def test_recorded_first_call_folds_into_one_answered_call_with_one_leg() -> None
 
 
 def test_caller_hanging_up_before_any_agent_is_abandoned() -> None:
-    tracker = CallTracker("hotline-inbound", lambda _e: None)
+    tracker = CallTracker("hotline-inbound", lambda _e: None, lambda _call: "asked")
     base = {
         "Uniqueid": "1.1",
         "Linkedid": "1.1",
@@ -57,6 +58,22 @@ def test_caller_hanging_up_before_any_agent_is_abandoned() -> None:
     tracker.handle({"Event": "Newstate", **base, "ChannelStateDesc": "Up", "Timestamp": "100.1"})
     ((kind, call),) = tracker.handle({"Event": "Hangup", **base, "Timestamp": "105.0"})
     assert kind == "call.ended" and isinstance(call, CallSnapshot) and call.outcome == "abandoned"
+
+
+def test_a_call_no_ivr_reported_on_is_the_fallback_queues_and_an_ivr_query_is_self_service() -> (
+    None
+):
+    """The hang-up is settled with the IVR's summary when it has come (usually first)."""
+    ends = {"1.1": "served"}
+    tracker = CallTracker("hotline-inbound", lambda _e: None, ends.get)
+    outcomes = []
+    for uid in ("1.1", "2.1"):
+        base = {"Uniqueid": uid, "Linkedid": uid, "Context": "hotline-inbound", "Exten": "12333"}
+        tracker.handle({"Event": "Newchannel", **base, "Timestamp": "100.0"})
+        ((_kind, call),) = tracker.handle({"Event": "Hangup", **base, "Timestamp": "105.0"})
+        assert isinstance(call, CallSnapshot)
+        outcomes.append(call.outcome)
+    assert outcomes == ["self_service", "fallback"]
 
 
 def test_channels_outside_the_hotline_context_are_not_calls() -> None:
@@ -89,7 +106,7 @@ def test_an_originated_local_caller_gets_its_caller_id_and_no_phantom_agent_leg(
     """Originate Local/12333@hotline-inbound: Asterisk makes the first half in the inbound
     context, then sets the caller ID (NewCallerid) and reports the origination as a dial of
     that same channel (DialBegin/DialEnd without a source): that is not an agent answering."""
-    tracker = CallTracker("hotline-inbound", lambda _endpoint: None)
+    tracker = CallTracker("hotline-inbound", lambda _endpoint: None, lambda _call: "asked")
     first = {"Uniqueid": "9.1", "Linkedid": "9.1", "Channel": "Local/12333@hotline-inbound-1;1"}
     events = [
         {

@@ -54,9 +54,7 @@ def settle(session: Session, linkedid: str) -> None:
     if call is None or call.ended_at is None or call.outcome == UNKNOWN:
         return
     answered = session.scalar(
-        select(Leg.uniqueid)
-        .where(Leg.linkedid == linkedid, Leg.answered_at.is_not(None))
-        .limit(1)
+        select(Leg.uniqueid).where(Leg.linkedid == linkedid, Leg.answered_at.is_not(None)).limit(1)
     )
     call.outcome = call_outcome(True, answered is not None, call.ivr_end)
 

@@ -15,6 +15,7 @@ from typing import Any
 from routing.calendar import Calendar, parse_span
 from sandbox.rootfs import SandboxError
 from store.db import StoreError
+from supervisor import report_cmd
 
 from . import survey_cmd
 from .ami import AmiError
@@ -408,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     recording_cmd.add_parser(sub).set_defaults(func=cmd_recordings)
     _supervisor_parsers(sub)
     survey_cmd.add_parser(sub)
+    report_cmd.add_parser(sub)
     return parser
 
 
@@ -427,7 +429,7 @@ def _supervisor_errors() -> tuple[type[Exception], ...]:
     from supervisor.auth import AuthError
     from supervisor.errors import TopError, WebError
 
-    return (AuthError, WebError, TopError)
+    return (AuthError, WebError, TopError, report_cmd.ReportError)
 
 
 if __name__ == "__main__":

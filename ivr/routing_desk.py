@@ -46,6 +46,13 @@ class RouteRequest:
     district: str
 
 
+def first_reached_a(plan: Plan, attempts: list[tuple[DialStep, str]]) -> bool:
+    """The routing came to the post's A step: A was rung (by this plan or one made while the
+    caller waited in line) or passed over. Not when the first-inquiry owner answered first, or
+    the caller hung up while the owner rang."""
+    return plan.reached("A") or any(step.role == "A" for step, _status in attempts)
+
+
 class RoutingDesk:
     def __init__(
         self,
@@ -215,7 +222,9 @@ class RoutingDesk:
         attempts: list[tuple[DialStep, str]],
         queued: float = 0.0,
     ) -> None:
-        answered = next((s.agent_id for s, status in attempts if status == "ANSWER"), None)
+        answering = next((s for s, status in attempts if status == "ANSWER"), None)
+        answered = answering.agent_id if answering is not None else None
+        reached_a = first_reached_a(plan, attempts)
         tried = [f"{s.agent_id} {status}" for s, status in attempts]
         chain = plan.describe()
         if queued:
@@ -236,6 +245,8 @@ class RoutingDesk:
             post=plan.post.id if plan.post else "",
             chain=chain,
             answered_by=answered,
+            reached_a=reached_a,
+            answered_role=answering.role if answering is not None else None,
         )
         if self.store is not None:
             self.store.submit("route_decision", lambda session: session.add(row))

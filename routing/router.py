@@ -89,6 +89,14 @@ class Plan:
         """The next agent to ring, or None when nobody is left: the caller waits in line."""
         return next(self._walk, None)
 
+    def reached(self, role: str) -> bool:
+        """Whether the walk has come to the post's `role` ("A" or "B") step so far: the agent
+        rung, or passed over as away, busy or claimed (the AB-fallback rate's denominator)."""
+        label = f"post {self.post.id} {role}" if self.post is not None else None
+        return label is not None and any(
+            not isinstance(entry, str) and entry[0] == label for entry in self._chain
+        )
+
 
 OWNER = "first-inquiry owner"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ivr.calltracker import CallSnapshot, Change, LegSnapshot
+from ivr.outcome import ABANDONED, ASKED_OUTCOMES
 from routing.directory import Directory
 from routing.presence import AgentPresence
 from routing.router import Plan
@@ -87,8 +88,10 @@ class Board:
         elif kind == "call.ended":
             gone = self.calls.pop(snap.linkedid, None)
             at = snap.ended_at or snap.started_at
-            if gone is not None and gone.asked_at is not None:
-                self.ended.append((at, snap.outcome == "abandoned"))
+            # every caller who asked for a person counts, those who hung up in the hold
+            # prompt or in hotline's line before any phone rang included (the outcome says)
+            if gone is not None and snap.outcome in ASKED_OUTCOMES:
+                self.ended.append((at, snap.outcome == ABANDONED))
             self.ended = [(t, a) for t, a in self.ended if at - t < timedelta(hours=1)]
 
     def _leg(self, kind: str, snap: LegSnapshot) -> None:

@@ -1,23 +1,39 @@
-"""KPI reports from the store: loads calls, legs, decisions and survey ratings, hands them to
-`kpi.compute`, and writes CSV."""
+"""KPI reports from the store: loads calls, legs, decisions, survey ratings and callbacks, hands
+them to `kpi.compute`, and writes CSV. `kpi_report` is the one entry point: the dashboard's
+/api/kpi and `hotline report kpi` both call it."""
 
 from __future__ import annotations
 
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from routing.directory import Directory
-from store.models import Call, RouteDecision, Survey
+from store.models import Call, Callback, RouteDecision, Survey, SurveyJob
 
-from .kpi import CallRow, DecisionRow, LegRow, Report, compute
+from .kpi import (
+    FIELDS,
+    CallbackRow,
+    CallRow,
+    DecisionRow,
+    LegRow,
+    Places,
+    Report,
+    compute,
+    rows,
+)
 
 
 def _utc(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _maybe(at: datetime | None) -> datetime | None:
+    return _utc(at) if at is not None else None
 
 
 def load_rows(
@@ -33,22 +49,33 @@ def load_rows(
             linkedid=c.linkedid,
             caller_number=c.caller_number,
             started_at=_utc(c.started_at),
-            ended_at=_utc(c.ended_at) if c.ended_at else None,
+            ended_at=_maybe(c.ended_at),
             legs=tuple(
                 LegRow(
                     agent_id=leg.agent_id,
                     ring_at=_utc(leg.ring_at),
-                    answered_at=_utc(leg.answered_at) if leg.answered_at else None,
-                    ended_at=_utc(leg.ended_at) if leg.ended_at else None,
+                    answered_at=_maybe(leg.answered_at),
+                    ended_at=_maybe(leg.ended_at),
                 )
                 for leg in c.legs
             ),
+            outcome=c.outcome,
+            asked_at=_maybe(c.asked_at),
+            ivr_end=c.ivr_end,
+            kind=c.kind,
         )
         for c in session.scalars(query)
     ]
     ids = {c.linkedid for c in calls}
     decisions = [
-        DecisionRow(d.linkedid, _utc(d.decided_at), d.post, d.answered_by)
+        DecisionRow(
+            d.linkedid,
+            _utc(d.decided_at),
+            d.post,
+            d.answered_by,
+            d.reached_a,
+            d.answered_role,
+        )
         for d in session.scalars(
             select(RouteDecision).where(
                 RouteDecision.decided_at >= since - timedelta(hours=1),
@@ -60,9 +87,15 @@ def load_rows(
     return calls, decisions
 
 
-def report(
-    sessions: sessionmaker[Session], directory: Directory, since: datetime, until: datetime
+def kpi_report(
+    sessions: sessionmaker[Session],
+    directory: Directory,
+    since: datetime,
+    until: datetime,
+    district: str | None = None,
 ) -> Report:
+    """The figures of the calls that started in [since, until); `district`: that district's
+    only (None: the whole city)."""
     with sessions() as session:
         calls, decisions = load_rows(session, since, until)
         ids = {c.linkedid for c in calls}
@@ -75,47 +108,35 @@ def report(
             )
             if linkedid in ids
         }
-    return compute(
-        calls,
-        decisions,
-        {p.id: p.a for p in directory.posts.values()},
+        ruled_out = frozenset(
+            linkedid
+            for (linkedid,) in session.execute(
+                select(SurveyJob.linkedid).where(
+                    SurveyJob.status == "skipped", SurveyJob.created_at >= since
+                )
+            )
+            if linkedid in ids
+        )
+        callbacks = [
+            CallbackRow(c.linkedid, _utc(c.queued_at), c.status, c.attempts, c.district)
+            for c in session.scalars(
+                select(Callback).where(Callback.queued_at >= since, Callback.queued_at < until)
+            )
+        ]
+    places = Places(
         {p.id: p.district for p in directory.posts.values()},
         directory.district_of_number,
-        since,
-        until,
-        ratings,
+        ZoneInfo(directory.timezone),
     )
+    return compute(calls, decisions, places, since, until, ratings, ruled_out, callbacks, district)
 
 
-CSV_FIELDS = (
-    "calls",
-    "asked",
-    "answered",
-    "answered_15s",
-    "abandoned",
-    "answer_rate_15s",
-    "connection_rate",
-    "abandonment",
-    "average_wait",
-    "average_talk",
-    "ab_decisions",
-    "ab_fallbacks",
-    "ab_fallback_rate",
-    "responded",
-    "satisfied",
-    "satisfaction_rate",
-    "response_rate",
-)
-
-
-def to_csv(rep: Report) -> str:
+def to_csv(rep: Report, by: str | None = None) -> str:
+    """One line per scope (the total, then each group of `by`; every group when None)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["scope", "id", *CSV_FIELDS])
-    rows = [("total", "city+districts", rep.total)]
-    rows += [("district", k, v) for k, v in sorted(rep.districts.items())]
-    rows += [("agent", k, v) for k, v in sorted(rep.agents.items())]
-    for scope, key, figures in rows:
+    writer.writerow(["scope", "id", *FIELDS])
+    for scope, key, figures in rows(rep, by):
         data = figures.as_json()
-        writer.writerow([scope, key, *("" if data[f] is None else data[f] for f in CSV_FIELDS)])
+        writer.writerow([scope, key, *("" if data[f] is None else data[f] for f in FIELDS)])
     return out.getvalue()

@@ -21,6 +21,7 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -32,7 +33,7 @@ from routing.directory import Directory
 from store.db import write
 from store.models import Call, Recording, Score
 
-from . import reports
+from . import periods, reports
 from .auth import Accounts, User, csrf_ok
 from .hub import Hub
 from .live import Board
@@ -470,8 +471,29 @@ class _Handlers:
     # --- KPIs ------------------------------------------------------------------------------
 
     def _period(self, request: web.Request) -> tuple[datetime, datetime]:
+        """`from` and `to` (YYYY-MM-DD, inclusive), or `period` = day | week | month (the one
+        holding `date`, default today), in the calendar's time zone, as `hotline report kpi`
+        takes them; else the last `hours` hours (default 24, at most 31 days)."""
+        zone = ZoneInfo(self.sup.directory().timezone)
+        query = request.query
         try:
-            hours = min(24 * 31, max(1, int(request.query.get("hours", "24"))))
+            if "from" in query or "to" in query:
+                first = periods.parse_day(query.get("from", ""), "from")
+                last = periods.parse_day(query.get("to", ""), "to")
+                return periods.between(first, last).span(zone)
+            if "period" in query:
+                on = (
+                    periods.parse_day(query["date"], "date")
+                    if "date" in query
+                    else datetime.now(zone).date()
+                )
+                return periods.named(query["period"], on).span(zone)
+        except periods.PeriodError as exc:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": str(exc)}), content_type="application/json"
+            ) from None
+        try:
+            hours = min(24 * 31, max(1, int(query.get("hours", "24"))))
         except ValueError:
             hours = 24
         until = datetime.now(UTC) + timedelta(seconds=1)
@@ -480,7 +502,7 @@ class _Handlers:
     async def kpi(self, request: web.Request) -> web.Response:
         since, until = self._period(request)
         rep = await asyncio.to_thread(
-            reports.report, self.sup.sessions, self.sup.directory(), since, until
+            reports.kpi_report, self.sup.sessions, self.sup.directory(), since, until
         )
         data = rep.as_json()
         rate = rep.total.connection_rate
@@ -492,7 +514,7 @@ class _Handlers:
     async def kpi_csv(self, request: web.Request) -> web.Response:
         since, until = self._period(request)
         rep = await asyncio.to_thread(
-            reports.report, self.sup.sessions, self.sup.directory(), since, until
+            reports.kpi_report, self.sup.sessions, self.sup.directory(), since, until
         )
         return web.Response(
             text=reports.to_csv(rep),

@@ -423,9 +423,13 @@ def test_kpis_come_as_json_with_the_alarm_and_as_csv(tmp_path: Path) -> None:
             async with http.get(base + "/api/kpi.csv") as r:
                 assert r.content_type == "text/csv"
                 lines = (await r.text()).splitlines()
-        assert lines[0].startswith("scope,id,calls,asked,answered,answered_15s,abandoned")
-        assert lines[1].startswith("total,city+districts,1,1,0,0,1,0.0,0.0,100.0")
-        assert lines[2].startswith("district,city,1,1,0")
+        assert lines[0].startswith(
+            "scope,id,calls,entered_ivr,self_service,ivr_abandoned,fallback,asked,answered,"
+            "answered_15s,abandoned"
+        )
+        # one call, stored as abandoned (no IVR summary on this hand-made row)
+        assert lines[1].startswith("total,city,1,0,0,0,0,1,0,0,1,")
+        assert lines[2].startswith("district,city,1,0,0,0,0,1,0")
 
     run(tmp_path, body)
 

@@ -82,6 +82,17 @@ class Stack:
         (call,) = self.calls_from(caller)
         return call
 
+    def settled_call(self, caller: str, timeout: float = 15) -> Call:
+        """The call once both sides reported: Asterisk's hang-up and the IVR's summary, so
+        its outcome is the settled one (ivr/outcome.py)."""
+        wait_for(
+            lambda: [c for c in self.calls_from(caller) if c.ended_at and c.ivr_end],
+            timeout,
+            f"the call from {caller} to be stored as ended, with the IVR's summary",
+        )
+        (call,) = self.calls_from(caller)
+        return call
+
     def ivr_path(self, linkedid: str, timeout: float = 10) -> list[tuple[str, str]]:
         query = select(IvrStep).where(IvrStep.linkedid == linkedid).order_by(IvrStep.seq)
 

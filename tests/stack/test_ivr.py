@@ -74,9 +74,11 @@ def test_silence_then_hanging_up_mid_menu_is_stored_with_the_node(
         script=[SKIP_GREETING],
         hangup_after_ms=ms(stack.prompt_seconds("recording_notice") + silence + 1.5),
     )
-    call = stack.ended_call("13800000102")
+    call = stack.settled_call("13800000102")
     assert stack.ivr_path(call.linkedid)[-2:] == [("main_menu", "timeout"), ("main_menu", "hangup")]
-    assert call.outcome == "abandoned" and call.legs == []
+    # hung up in the menu without finishing anything or asking: ivr_abandoned (not abandoned,
+    # which is for callers who asked for a person)
+    assert call.outcome == "ivr_abandoned" and call.legs == []
     assert "event=ivr.hangup" in controller.text()
 
 
@@ -100,7 +102,8 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
         ],
         hangup_after_ms=25_000,
     )
-    call = stack.ended_call("13800000103")
+    call = stack.settled_call("13800000103")
+    assert call.outcome == "self_service"  # heard the record to the end: not abandoned
     path = stack.ivr_path(call.linkedid)
     assert ("query_id", f"input:{ID}") in path and ("query_id", "digit:1") in path
     assert ("query_pin", "input:******") in path  # the PIN is never stored
@@ -147,7 +150,8 @@ def test_a_complaint_leaves_a_recording_and_a_ticket_said_back_to_the_caller(
             (ms(stack.prompt_seconds("message_intro")) + 5000, "#"),
         ],
     )  # the hotline hangs up after the goodbye
-    call = stack.ended_call("13800000105")
+    call = stack.settled_call("13800000105")
+    assert call.outcome == "self_service"  # a ticket: not abandoned
     (ticket,) = stack.tickets(call.linkedid)
     assert ticket.category == "complaint" and ticket.caller_number == "13800000105"
     recording = stack.settings.recordings.directory / ticket.recording
@@ -169,7 +173,8 @@ def test_after_hours_the_hours_are_announced_and_0_leads_to_no_agent(stack: Stac
             script=[SKIP_GREETING, (ms(stack.prompt_seconds("recording_notice") + 3), "0")],
             hangup_after_ms=3000,
         )
-        call = stack.ended_call("13800000106")
+        call = stack.settled_call("13800000106")
+    assert (call.outcome, call.asked_at is not None) == ("overflow", True)  # asked, closed
     path = stack.ivr_path(call.linkedid)
     assert ("service_hours", "closed") in path and ("after_hours", "digit:0") in path
     assert ("agent_hours", "closed") in path
@@ -198,7 +203,8 @@ def test_straight_to_agent_mode_rings_an_agent_at_once_and_keeps_9_for_self_serv
             script=[SKIP_GREETING, (hold, "9")],
             hangup_after_ms=3000,
         )
-        selfservice = stack.ended_call("13800000108")
+        selfservice = stack.settled_call("13800000108")
+    assert selfservice.outcome == "ivr_abandoned"  # 9 withdrew the ask; nothing finished
     path = stack.ivr_path(selfservice.linkedid)
     assert ("straight_to_agent", "self-service") in path
     assert path[-1] == ("main_menu", "hangup") and selfservice.legs == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,26 @@ def test_placing_a_callback_keeps_no_routing_plan(tmp_path: Path) -> None:
     asyncio.run(dispatcher.tick())
     assert originated  # an agent was rung for the callback
     assert desk.plans == {}
+
+
+def test_the_ask_for_a_person_is_told_once_when_0_is_pressed_before_any_ring() -> None:
+    """asked_at is stamped when the caller presses 0 (the flow enters the agent node), not when
+    the routing is decided after the rings: told once, before the first dial."""
+    events: list[str] = []
+
+    class Logged(ScriptedChannel):
+        async def dial(self, endpoint: str, timeout: int) -> DialResult:
+            events.append(f"dial {endpoint}")
+            return await super().dial(endpoint, timeout)
+
+    svc = replace(services(), asked=lambda call_id, at: events.append(f"asked {call_id} {at}"))
+    channel = Logged(["", "0"], {"agent1001": "NOANSWER", "agent1002": "ANSWER"})
+    call(channel, svc)
+    assert events == [f"asked 1795.1 {MONDAY_10AM}", "dial agent1001", "dial agent1002"]
+
+
+def test_a_caller_who_only_uses_the_menus_never_asks() -> None:
+    asked: list[str] = []
+    svc = replace(services(), asked=lambda call_id, _at: asked.append(call_id))
+    call(ScriptedChannel(["", "2", "1", None]), svc)
+    assert asked == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,12 +29,25 @@ from store.db import write
 from store.models import Callback
 
 from .ami import AmiClient, AmiError, AmiNotSent, originate
+from .callrecords import own_call
 from .dialplan import CALLBACK_CONTEXT, CALLBACK_EVENT
 from .routing_desk import RouteRequest, RoutingDesk
 
 log = logging.getLogger("hotline.callbacks")
 
 MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class OwnCall:
+    """A placed callback's call: its linkedid and times (answered: the citizen's answer)."""
+
+    linkedid: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+
+
 RETRY_AFTER = timedelta(minutes=2)
 
 
@@ -166,12 +180,25 @@ class CallbackDispatcher:
         if event.get("UserEvent") != CALLBACK_EVENT or not event.get("Id", "").isdigit():
             return None
         callback_id, status = int(event["Id"]), event.get("Status", "")
-        self.in_flight.pop(callback_id, None)
-        self.tasks.add(task := asyncio.ensure_future(self._result(callback_id, status)))
+        flight = self.in_flight.pop(callback_id, None)
+        now = self.desk.now()
+        talk = event.get("Talk", "")
+        talked = timedelta(seconds=int(talk)) if status == "ANSWER" and talk.isdigit() else None
+        # the callback's own call: from the agent's answer to the end of the talk (the result
+        # comes from the dialplan's h extension, when it is over)
+        call = OwnCall(
+            event.get("Linkedid") or (flight[0] if flight else "") or f"callback-{callback_id}",
+            flight[1] if flight else now,
+            now - talked if talked is not None else None,
+            now,
+        )
+        self.tasks.add(task := asyncio.ensure_future(self._result(callback_id, status, call)))
         task.add_done_callback(self.tasks.discard)
         return f"event=callback.result id={callback_id} status={status}"
 
-    async def _result(self, callback_id: int, status: str) -> None:
+    async def _result(self, callback_id: int, status: str, call: OwnCall | None = None) -> None:
+        if call is not None:
+            await asyncio.to_thread(self._store_call, callback_id, call)
         if status == "ANSWER":
             await asyncio.to_thread(self._finish, callback_id, "done", status)
         else:
@@ -179,6 +206,23 @@ class CallbackDispatcher:
                 self._requeue, callback_id, status or "no status", 1, RETRY_AFTER
             )
             self._keep_place(again)
+
+    def _store_call(self, callback_id: int, call: OwnCall) -> None:
+        """The callback's conversation as a call row of kind `callback`, naming the call that
+        booked it."""
+        with write(self.sessions) as session:
+            row = session.get(Callback, callback_id)
+            if row is None:
+                return
+            own_call(
+                call.linkedid,
+                "callback",
+                row.linkedid,
+                row.number,
+                call.started_at,
+                call.answered_at,
+                call.ended_at,
+            )(session)
 
     def _forget_place(self, queued_at: datetime) -> None:
         self.desk.callbacks_waiting = [t for t in self.desk.callbacks_waiting if t != queued_at]

@@ -18,7 +18,7 @@ from store.models import Call, IvrStep, Leg
 from store.writebehind import Job
 
 from .calltracker import CallSnapshot, Change
-from .outcome import UNKNOWN, call_outcome
+from .outcome import UNKNOWN, call_outcome, own_call_outcome
 from .runtime import Step
 
 log = logging.getLogger("hotline.calls")
@@ -129,5 +129,33 @@ def close_stale_calls(keep: set[str], asked_at: datetime, now: datetime) -> Job:
                 len(stale),
                 ",".join(c.linkedid for c in stale[:10]),
             )
+
+    return job
+
+
+def own_call(
+    linkedid: str,
+    kind: str,
+    serves: str,
+    number: str,
+    started_at: datetime,
+    answered_at: datetime | None,
+    ended_at: datetime,
+) -> Job:
+    """A callback or survey call of ours as a call row of its `kind`, naming the call it
+    serves, so its talk time and outcome count (the tracker follows only calls in)."""
+    row = Call(
+        linkedid=linkedid,
+        kind=kind,
+        serves=serves,
+        caller_number=number,
+        started_at=started_at,
+        answered_at=answered_at,
+        ended_at=ended_at,
+        outcome=own_call_outcome(answered_at is not None),
+    )
+
+    def job(session: Session) -> None:
+        session.merge(row)
 
     return job

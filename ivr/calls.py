@@ -23,7 +23,7 @@ from store.db import open_engine, session_factory
 from store.writebehind import WriteBehind
 
 from .agi import ChannelGone
-from .callrecords import asked_at, ivr_ended, ivr_path
+from .callrecords import asked_at, ivr_ended, ivr_path, own_call
 from .channel import AgiChannel, AgiConversation
 from .config import Settings
 from .flow import Flow, load_flows
@@ -187,7 +187,9 @@ class CallHandler:
         self.store.submit("ivr_path", ivr_path(linkedid, steps, first))
 
     async def survey_call(self, channel: AgiChannel, flow: Flow, linkedid: str) -> None:
-        """A survey call the controller placed: the job says which call is rated."""
+        """A survey call the controller placed: the job says which call is rated. The call
+        itself is stored as a call of kind `survey` naming the rated call."""
+        started = datetime.now(UTC)
         try:
             job_id = await channel.get_variable(SURVEY_VARIABLE)
         except ChannelGone:
@@ -205,6 +207,13 @@ class CallHandler:
             "survey-call",
             0,
             survey_linkedid=linkedid,
+        )
+        # answered: the AGI session runs once the citizen picked up
+        self.store.submit(
+            "survey_call",
+            own_call(
+                linkedid, "survey", job.linkedid, job.number, started, started, datetime.now(UTC)
+            ),
         )
 
     async def survey(

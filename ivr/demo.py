@@ -216,7 +216,9 @@ def _report(settings: Settings, plan: list[DemoCall], started: datetime) -> None
         calls = {
             c.caller_number: c
             for c in session.scalars(
-                select(Call).options(selectinload(Call.legs)).where(Call.started_at >= started)
+                select(Call)
+                .options(selectinload(Call.legs))
+                .where(Call.started_at >= started, Call.kind == "inbound")
             )
         }
         for demo in plan:

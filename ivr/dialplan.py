@@ -190,11 +190,12 @@ def render_callback(settings: Settings) -> str:
     before it was stored; the dialled trunk is the callers' one."""
     # this channel is the agent's (originated first): its received audio is the agent's
     record = mixmonitor_application(settings.recordings.asterisk_directory, caller_side=False)
+    talk = "Talk: ${ANSWEREDTIME}"  # seconds the citizen talked (Dial sets it)
     return f"""[{CALLBACK_CONTEXT}]
 exten => s,1,{record}
  same => n,Dial(PJSIP/${{HOTLINE_NUMBER}}@{CALLERS_TRUNK},30)
  same => n,Hangup()
-exten => h,1,UserEvent({CALLBACK_EVENT},Id: ${{HOTLINE_CALLBACK}},Status: ${{DIALSTATUS}})
+exten => h,1,UserEvent({CALLBACK_EVENT},Id: ${{HOTLINE_CALLBACK}},Status: ${{DIALSTATUS}},{talk})
 """
 
 

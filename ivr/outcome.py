@@ -20,6 +20,8 @@ Outcomes (README "How a call ends"):
                     (all busy -> message, agents closed -> after-hours menu)
     fallback        the dialplan's fallback queue served it: the controller never ran the IVR
                     for it (it was away) or the flow gave up on a caller going round in circles
+    not_reached     (our own callback and survey calls only) the citizen did not answer;
+                    such a call that reached them is `answered`
     live            not ended yet; `unknown` (ended while no controller listened) is set by
                     the stale-call sweep, not here
 
@@ -43,6 +45,7 @@ CALLBACK_BOOKED = "callback_booked"
 OVERFLOW = "overflow"
 FALLBACK = "fallback"
 UNKNOWN = "unknown"
+NOT_REACHED = "not_reached"  # our own call (callback, survey) the citizen did not answer
 OUTCOMES = (
     SELF_SERVICE,
     IVR_ABANDONED,
@@ -138,3 +141,8 @@ def call_outcome(ended: bool, agent_answered: bool, ivr: str | None) -> str:
         END_ASKED: ABANDONED,
         END_SERVED: SELF_SERVICE,
     }.get(ivr, IVR_ABANDONED)
+
+
+def own_call_outcome(reached: bool) -> str:
+    """A callback or survey call of ours (`call.kind`): did it reach the citizen."""
+    return ANSWERED if reached else NOT_REACHED

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, settings: Settings, session: Session) -> int:
     zone = ZoneInfo(settings.directory.timezone)
-    query = select(Call).where(Call.outcome == "answered")
+    query = select(Call).where(Call.outcome == "answered", Call.kind == "inbound")
     if args.start:
         query = query.where(Call.started_at >= _utc_midnight(args.start, zone))
     if args.end:

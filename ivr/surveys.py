@@ -169,6 +169,7 @@ class SurveyStore:
             calls = session.scalars(
                 select(Call).where(
                     Call.outcome == "answered",
+                    Call.kind == "inbound",  # not our own callback and survey calls
                     Call.ended_at.is_not(None),
                     Call.ended_at >= now - LOOKBACK,
                     ~select(Survey.id).where(Survey.linkedid == Call.linkedid).exists(),

@@ -188,7 +188,12 @@ def account(
     """`welcome_prompt_ms`: the greeting's length plus its menu's 1 s timeout."""
     numbers = {p.number for p in placed if p.accepted}
     with sessions() as session:
-        calls = [c for c in session.scalars(select(Call).where(Call.caller_number.in_(numbers)))]
+        calls = [
+            c
+            for c in session.scalars(
+                select(Call).where(Call.caller_number.in_(numbers), Call.kind == "inbound")
+            )
+        ]
         ids = [c.linkedid for c in calls]
         recorded = set(
             session.scalars(select(Recording.linkedid).where(Recording.linkedid.in_(ids)))

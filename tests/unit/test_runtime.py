@@ -25,7 +25,7 @@ from ivr.runtime import HANDLED_VARIABLE, CallReport, MessageSaved, Services, ru
 from routing.presence import Presence
 from routing.queueing import QueuePolicy
 from store.db import open_engine, session_factory
-from store.models import Callback
+from store.models import Call, Callback
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO / "config" / "hotline.toml")
@@ -381,3 +381,46 @@ def test_a_caller_who_only_uses_the_menus_never_asks() -> None:
     svc = replace(services(), asked=lambda call_id, _at: asked.append(call_id))
     call(ScriptedChannel(["", "2", "1", None]), svc)
     assert asked == []
+
+
+def test_a_placed_callback_is_stored_as_a_call_of_its_own_kind_naming_the_call_it_serves(
+    tmp_path: Path,
+) -> None:
+    """The dialplan's result (at the callback's h extension) says the citizen talked 42 s:
+    the callback's call row runs from the agent's answer to then, answered 42 s before it."""
+    sessions = booked_callback(tmp_path)
+    answered = [{"Event": "OriginateResponse", "Response": "Success", "Uniqueid": "1795.9"}]
+    dispatcher = CallbackDispatcher(
+        services(sessions=sessions).routing,
+        OriginatingAmi(answered),
+        sessions,
+        "12333",  # type: ignore[arg-type]
+    )
+    result = {
+        "Event": "UserEvent",
+        "UserEvent": "HotlineCallback",
+        "Id": "1",
+        "Status": "ANSWER",
+        "Talk": "42",
+        "Linkedid": "1795.9",
+    }
+
+    async def main() -> None:
+        await dispatcher.tick()
+        dispatcher.on_result(result)
+        while dispatcher.tasks:
+            await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    with sessions() as session:
+        own = session.get(Call, "1795.9")
+        assert own is not None
+        assert (own.kind, own.serves, own.caller_number, own.outcome) == (
+            "callback",
+            "1795.1",
+            "13800000000",
+            "answered",
+        )
+        assert own.ended_at is not None and own.answered_at is not None
+        assert own.ended_at - own.answered_at == timedelta(seconds=42)
+    assert callback_row(sessions) == ("done", "ANSWER")

@@ -257,3 +257,22 @@ def test_a_prepared_directory_routes_every_business_and_district_without_making_
         (None, "medical", "gongshu"),
         *((None, "employment", district) for district in districts),
     }
+
+
+def test_a_plan_says_whether_it_reached_the_posts_a_step_rung_or_passed_over() -> None:
+    """The AB-fallback rate's denominator: an owner's ring comes before A; A passed over as
+    talking has been reached as much as A rung."""
+    d = directory()
+    post = d.posts["pension-xihu"]
+    owned = plan_call(d, post, "pension", "xihu", presence(d).snapshot(), 15, owner="1002")
+    assert owned.next_step() is not None and owned.steps[0].role == "owner"
+    assert not owned.reached("A")  # the owner rings first: A not reached (yet)
+    owned.next_step()
+    assert owned.reached("A") and owned.steps[-1].role == "A"
+    p = presence(d)
+    p.device("s2001", "INUSE", T0)  # A talking
+    busy = plan_call(d, post, "pension", "xihu", p.snapshot(), 15)
+    assert busy.next_step() is not None and busy.steps[0].role == "B"
+    assert busy.reached("A") and busy.reached("B")
+    nowhere = plan_call(d, None, "pension", "xihu", presence(d).snapshot(), 15)
+    assert not drained(nowhere).reached("A")

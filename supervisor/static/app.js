@@ -9,7 +9,8 @@ const T = {
     districtcol: "区域", state: "状态", where: "IVR节点 / 坐席", abstep: "AB岗", wait: "等待",
     talk: "通话", actions: "操作", agents: "坐席状态", agent: "坐席", since: "持续", queue: "排队",
     longest: "最长等待", districts: "各区概况", available: "空闲", away: "离席", kpi: "考核指标",
-    h24: "近24小时", d7: "近7天", d30: "近30天", refresh: "刷新", csv: "导出CSV",
+    h24: "近24小时", d7: "近7天", d30: "近30天", today: "今天", week: "本周", month: "本月",
+    refresh: "刷新", csv: "导出CSV",
     chart_conn: "各区接通率 (%)", chart_agents: "坐席接听量", scoring: "质检评分",
     recent: "最近通话", history: "坐席评分记录", total: "得分", veto: "一票否决", scorer: "评分人",
     when: "时间", amends: "修正", listen: "监听", whisper: "耳语", barge: "强插", score: "评分",
@@ -20,7 +21,7 @@ const T = {
     "abandon-spike": "放弃率突增", city: "市中心",
     k_calls: "呼入总量", k_asked: "转人工量", k_answered: "人工接通量", k_rate15: "15秒接通率",
     k_conn: "接通率", k_aband: "放弃率", k_wait: "平均等待(秒)", k_talk: "平均通话(秒)",
-    k_ab: "AB岗补位率", k_sat: "满意率", k_resp: "评价参与率",
+    k_ab: "AB岗补位率", k_sat: "满意率", k_resp: "评价参与率", k_self: "自助服务率",
     alarm: "接通率低于目标", monitoring: "监听会话", ringing_phone: "正在呼叫您的话机…",
     active: "进行中", switch_to: "切换为", saved: "已保存，得分", vetoed: "（一票否决）",
     scope: "范围", id: "编号", call: "通话", q_len: "录音时长", q_caller: "来电方讲话",
@@ -33,7 +34,8 @@ const T = {
     state: "State", where: "IVR node / agent", abstep: "AB step", wait: "Wait", talk: "Talk",
     actions: "Actions", agents: "Agents", agent: "Agent", since: "For", queue: "Queue",
     longest: "Longest wait", districts: "Districts", available: "Free", away: "Away",
-    kpi: "KPIs", h24: "Last 24 h", d7: "Last 7 days", d30: "Last 30 days", refresh: "Refresh",
+    kpi: "KPIs", h24: "Last 24 h", d7: "Last 7 days", d30: "Last 30 days", today: "Today",
+    week: "This week", month: "This month", refresh: "Refresh",
     csv: "Export CSV", chart_conn: "Connection rate by district (%)",
     chart_agents: "Calls answered by agent", scoring: "Quality scoring", recent: "Recent calls",
     history: "Agent's score history", total: "Score", veto: "Veto", scorer: "Scorer",
@@ -46,7 +48,7 @@ const T = {
     "abandon-spike": "Abandonment spike", city: "City centre",
     k_calls: "Calls", k_asked: "Asked for a person", k_answered: "Answered", k_rate15: "15-s answer rate",
     k_conn: "Connection rate", k_aband: "Abandonment", k_wait: "Avg wait (s)", k_talk: "Avg talk (s)",
-    k_ab: "AB fallback", k_sat: "Satisfaction", k_resp: "Response rate",
+    k_ab: "AB fallback", k_sat: "Satisfaction", k_resp: "Response rate", k_self: "Self-service rate",
     alarm: "Connection rate below target", monitoring: "Monitoring", ringing_phone: "Calling your phone…",
     active: "active", switch_to: "Switch to", saved: "Saved, score", vetoed: " (vetoed)",
     scope: "Scope", id: "Id", call: "Call", q_len: "Length", q_caller: "Caller talk",
@@ -342,14 +344,17 @@ async function loadHistory() {
 
 const KPI_FIELDS = [["k_calls", "calls", ""], ["k_asked", "asked", ""], ["k_answered", "answered", ""],
   ["k_rate15", "answer_rate_15s", "%"], ["k_conn", "connection_rate", "%"], ["k_aband", "abandonment", "%"],
-  ["k_wait", "average_wait", ""], ["k_talk", "average_talk", ""], ["k_ab", "ab_fallback_rate", "%"],
+  ["k_wait", "average_wait", ""], ["k_talk", "average_talk", ""], ["k_self", "self_service_rate", "%"],
+  ["k_ab", "ab_fallback_rate", "%"],
   ["k_sat", "satisfaction_rate", "%"], ["k_resp", "response_rate", "%"]];
 const fmt = (v, unit) => (v === null || v === undefined ? "—" : `${v}${unit}`);
 
 async function loadKpi() {
-  const hours = $("#kpi-hours").value;
-  $("#kpi-csv").href = `/api/kpi.csv?hours=${hours}`;
-  kpiData = await api(`/api/kpi?hours=${hours}`);
+  // a calendar period (the calendar's days, as `hotline report kpi`) or the last N hours
+  const chosen = $("#kpi-hours").value;
+  const query = /^\d+$/.test(chosen) ? `hours=${chosen}` : `period=${chosen}`;
+  $("#kpi-csv").href = `/api/kpi.csv?${query}`;
+  kpiData = await api(`/api/kpi?${query}`);
   renderKpi();
 }
 function renderKpi() {

@@ -283,6 +283,7 @@ SAFE_EXPANSIONS = {
     "${HOTLINE_HANDLED}",  # the controller: "1"
     "${AGISTATUS}",  # Asterisk
     "${DIALSTATUS}",  # Asterisk
+    "${ANSWEREDTIME}",  # Asterisk: seconds a callback's Dial talked (a number)
     "${HOTLINE_NUMBER}",  # the controller: ASCII digits (CALLBACK_NUMBER)
     "${HOTLINE_CALLBACK}",  # the controller: a row id
     "${EXTEN:3}",  # one digit: the extension pattern _*13[1-4]

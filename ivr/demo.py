@@ -84,7 +84,7 @@ SCRIPT = [
             (int((s("you_entered") + 6.5) * 1000), "1"),
             (1500, "123456"),
         ],
-        hangup_after_ms=22_000,
+        hangup_after_ms=30_000,  # after the whole record (self-service), in the "done" menu
     ),
     DemoCall(
         "13500000006",

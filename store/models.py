@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -35,7 +35,10 @@ class Call(Base):
     ivr_end: Mapped[str | None] = mapped_column(String(20))
     # inbound (a citizen called 12333) | callback (our call back to a caller who booked one) |
     # survey (our satisfaction-survey call); the last two name the call they serve
-    kind: Mapped[str] = mapped_column(String(20), default="inbound", index=True)
+    # (server defaults: a controller of the previous version can still write to this table)
+    kind: Mapped[str] = mapped_column(
+        String(20), default="inbound", server_default="inbound", index=True
+    )
     serves: Mapped[str | None] = mapped_column(String(64), index=True)
 
     legs: Mapped[list[Leg]] = relationship(back_populates="call", order_by="Leg.ring_at")
@@ -106,7 +109,7 @@ class RouteDecision(Base):
     answered_by: Mapped[str | None] = mapped_column(String(40))
     # the AB-fallback rate's denominator: the routing reached the post's A step (A rung, or
     # passed over as away or busy), and the rung that answered (routing.router.ROLES)
-    reached_a: Mapped[bool] = mapped_column(default=False)
+    reached_a: Mapped[bool] = mapped_column(default=False, server_default=false())
     answered_role: Mapped[str | None] = mapped_column(String(20))
 
 

@@ -70,7 +70,12 @@ class Stack:
             engine.dispose()
 
     def calls_from(self, caller: str) -> list[Call]:
-        query = select(Call).where(Call.caller_number == caller).options(selectinload(Call.legs))
+        """The caller's own calls in (not our callbacks and survey calls to them)."""
+        query = (
+            select(Call)
+            .where(Call.caller_number == caller, Call.kind == "inbound")
+            .options(selectinload(Call.legs))
+        )
         return list(self._query(lambda s: list(s.scalars(query))))
 
     def ended_call(self, caller: str, timeout: float = 15) -> Call:

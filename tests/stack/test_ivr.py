@@ -233,6 +233,14 @@ def test_the_same_flow_runs_through_the_classic_process_per_call_entry(stack: St
     classic = stack.config_with("classic")
     classic.write_text(classic.read_text().replace("[dialplan]", '[dialplan]\nagi = "classic"'))
     database = stack.instance.home / "classic" / "hotline.db"
+    # the sandbox tree is cached across runs: a database an older hotline made there would be
+    # refused (tables are created, never altered), so every run starts its own
+    for stale in (
+        database,
+        database.with_name("hotline.db-wal"),
+        database.with_name("hotline.db-shm"),
+    ):
+        stale.unlink(missing_ok=True)
 
     try:
         assert run_hotline(classic, "dialplan", "load").returncode == 0

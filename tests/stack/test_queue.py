@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from store.models import Callback
+from store.models import Call, Callback
 from tests.stack.conftest import (
     Stack,
     agent_phone,
@@ -77,7 +77,7 @@ def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> N
             "the callback to be placed and reported",
         )
         assert phone.process.wait(40) == 0  # the caller's phone took exactly one call
-    second = stack.ended_call("13900000261")
+    second = stack.settled_call("13900000261")
     assert stack.ivr_path(second.linkedid)[-2:] == [
         ("to_agent", "callback"),
         ("callback_booked", "done"),
@@ -85,6 +85,14 @@ def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> N
     engine = create_engine(stack.settings.database_url)
     with Session(engine) as session:
         rows = session.scalars(select(Callback).where(Callback.number == "13900000261")).all()
+        own = session.scalars(
+            select(Call).where(Call.kind == "callback", Call.caller_number == "13900000261")
+        ).all()
     engine.dispose()
     assert [(r.status, r.agent_id, r.result) for r in rows] == [("done", "1001", "ANSWER")]
+    # the callback's own call: a row of its kind naming the call that booked it
+    assert [(c.serves, c.caller_number, c.outcome) for c in own] == [
+        (second.linkedid, "13900000261", "answered")
+    ]
+    assert second.outcome == "callback_booked"  # not abandoned
     assert Path(stack.settings.recordings.directory).is_dir()

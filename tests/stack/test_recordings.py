@@ -178,7 +178,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
         ):
             numbers[TRANSFERRED] = "transferred"
             place_call(stack, "rec-t", TRANSFERRED, script=AGENT_NOW)
-        calls = {number: stack.ended_call(number, timeout=30) for number in numbers}
+        calls = {number: stack.settled_call(number, timeout=30) for number in numbers}
         linkedids = [c.linkedid for c in calls.values()]
         wait_for(
             lambda: sum(bool(r.processed_at) for r in rows(stack, linkedids).values()) == 16,

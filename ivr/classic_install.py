@@ -19,11 +19,13 @@ import recordings
 import routing
 import sandbox
 import store
+import supervisor
 from sandbox.instance import Instance
 
 from .config import Settings
 
-PACKAGES = (ivr, routing, recordings, store, sandbox, asterisk, panoramisk)
+# supervisor: the `hotline` command's parser is built whole, its `report` group included
+PACKAGES = (ivr, routing, recordings, store, sandbox, supervisor, asterisk, panoramisk)
 HOME = "/opt/hotline"
 COMMAND = f"{HOME}/bin/hotline-agi"
 

@@ -296,6 +296,7 @@ class _Handlers:
                 "district": user.district,
                 "phone": bool(user.phone),
                 "may_monitor": user.role in self.sup.settings.monitor_roles,
+                "purpose_required": self.sup.settings.recording_purpose_required,
                 "offices": [{"id": o.id, "name": o.name} for o in directory.offices.values()],
                 "connection_target": self.sup.settings.connection_target_percent,
             }

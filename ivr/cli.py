@@ -222,7 +222,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report_scores(args: argparse.Namespace) -> int:
+    """`hotline report scores`: each report of the group has its own function."""
     from store.db import open_engine, session_factory
     from supervisor import score_report
     from supervisor.scoring import load_sheet
@@ -330,7 +331,7 @@ def _supervisor_parsers(sub: Any) -> None:
     fmt = rs.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON with stable field names")
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
-    rs.set_defaults(func=cmd_report)
+    rs.set_defaults(func=cmd_report_scores)
 
     top = sub.add_parser(
         "top",

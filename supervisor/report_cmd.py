@@ -1,8 +1,8 @@
 """`hotline report ...`: figures from the stored calls, for a calendar period.
 
-One group, one module per report: each report is a `ReportCommand` in `REPORTS` (its name,
-help, arguments and what it runs), so adding one (e.g. `report scores`) is one entry here and
-no change to the CLI. Periods are calendar days in the seat directory's time zone
+Each report here is a `ReportCommand` in `REPORTS` (its name, help, arguments and what it
+runs); `add_reports` puts them in the `report` group that ivr/cli.py makes (beside `scores`),
+so adding one is one entry here. Periods are calendar days in the seat directory's time zone
 (supervisor/periods.py): --from/--to (inclusive), or --day, --week (the Monday-to-Sunday week
 holding the day) or --month.
 """
@@ -160,14 +160,8 @@ REPORTS: list[ReportCommand] = [
 ]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = sub.add_parser(
-        "report",
-        help="figures for a calendar period: " + ", ".join(r.name for r in REPORTS),
-        description="Reports from the stored calls for calendar days, weeks, months or a "
-        "from/to range, in the seat directory's time zone.",
-    )
-    reports = group.add_subparsers(dest="report", metavar="REPORT", required=True)
+def add_reports(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add every report of `REPORTS` to the `hotline report` group's subcommands."""
     for report in REPORTS:
         parser = reports.add_parser(report.name, help=report.help, description=report.description)
         report.arguments(parser)

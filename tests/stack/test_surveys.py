@@ -170,6 +170,13 @@ def test_caller_hangs_up_first_then_a_survey_call_is_placed_once_across_a_restar
         "survey-call",
         "1001",
     )
+    # the survey call itself: a call row of kind survey naming the rated call
+    own = stack._query(
+        lambda s: list(
+            s.scalars(select(Call).where(Call.kind == "survey", Call.serves == job.linkedid))
+        )
+    )
+    assert [(c.caller_number, c.outcome) for c in own] == [(caller, "answered")]
 
 
 def test_no_survey_call_to_a_do_not_call_number(stack: Stack) -> None:
@@ -230,8 +237,12 @@ def test_the_report_counts_what_callers_said(stack: Stack) -> None:
     )
     assert rated, "the tests above stored ratings"
     satisfied = sum(r.rating in ("very_satisfied", "satisfied") for r in rated)
-    answered = len(
-        stack._query(lambda s: list(s.scalars(select(Call).where(Call.outcome == "answered"))))
+    answered = len(  # calls in (our survey calls are rows of their own kind)
+        stack._query(
+            lambda s: list(
+                s.scalars(select(Call).where(Call.outcome == "answered", Call.kind == "inbound"))
+            )
+        )
     )
     assert (int(rows["all"][1]), int(rows["all"][2])) == (answered, len(rated))
     assert float(rows["all"][6]) == round(satisfied / len(rated), 4)  # satisfaction rate

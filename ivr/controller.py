@@ -31,6 +31,7 @@ from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_t
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
+from .masking import mask_number
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event, site_lost
 from .recorder import Recorder
@@ -43,11 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotline.controller")
 
 STOP_FLUSH_SECONDS = 10.0
-
-
-def mask_number(number: str) -> str:
-    """Caller numbers in logs: keep the first 3 and last 4 digits."""
-    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:

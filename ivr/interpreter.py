@@ -40,12 +40,12 @@ from .flow import (
     SetNode,
     SwitchNode,
 )
+from .masking import mask
 from .saying import SAYERS, say_digits
 from .validate import VALIDATORS
 
 AGENT_KEY, REPEAT_KEY, BACK_KEY = "0", "*", "#"
 PLAY_KEYS = AGENT_KEY + REPEAT_KEY + BACK_KEY
-MASK = "******"
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ _FIXED_KINDS = frozenset({PlayNode, MenuNode, CollectNode, HoursNode, MessageNod
 @dataclass(slots=True)
 class Visit:
     node: str
-    outcome: str  # inputs of masked collect nodes are replaced by MASK
+    outcome: str  # inputs of sensitive collect nodes are masked (masking.mask)
 
 
 @dataclass(slots=True)  # slots: its attributes are read and set on every step
@@ -204,6 +204,16 @@ class FlowRun:
         assert isinstance(node, HangupNode)
         return Finish(node.prompts)
 
+    def secrets(self) -> list[tuple[str, str]]:
+        """(value, masking kind) of every sensitive value this call holds, the one waiting for
+        confirmation included: what `masking.scrub` hides in any text about the call."""
+        kinds = self.flow.sensitive_variables()
+        held = [(self.variables.get(v, ""), k) for v, k in kinds.items()]
+        node = self.flow.nodes[self.node_id]
+        if self._pending is not None and isinstance(node, CollectNode) and node.sensitive:
+            held.append((self._pending, node.sensitive))
+        return [(v, k) for v, k in held if v]
+
     def resolve(self, value: str) -> str:
         return self.variables.get(value[1:], "") if value.startswith("$") else value
 
@@ -218,8 +228,8 @@ class FlowRun:
     def advance(self, outcome: str, data: Mapping[str, str] | None = None) -> None:
         node = self.flow.nodes[self.node_id]
         shown = outcome
-        if isinstance(node, CollectNode) and node.mask and outcome.startswith("input:"):
-            shown = "input:" + MASK
+        if isinstance(node, CollectNode) and node.sensitive and outcome.startswith("input:"):
+            shown = "input:" + mask(outcome[6:], node.sensitive)
         self.path.append(Visit(self.node_id, shown))
         self.steps += 1
         self._preamble = ()
@@ -371,7 +381,8 @@ class FlowRun:
                 node_id = node.next
             elif isinstance(node, SwitchNode):
                 value = self.variables.get(node.variable, "")
-                self.path.append(Visit(target, f"case:{value}"))
+                kind = flow.sensitive_variables().get(node.variable)
+                self.path.append(Visit(target, f"case:{mask(value, kind) if kind else value}"))
                 node_id = node.cases.get(value, node.default)
             else:
                 return

@@ -25,6 +25,7 @@ from store.db import open_engine, session_factory
 from store.models import Recording
 
 from .config import Settings
+from .masking import mask_number
 
 
 class RecordingCommandError(Exception):
@@ -102,14 +103,10 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str:
     )
 
 
-def _mask(number: str) -> str:
-    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
-
-
 def _row_line(r: Recording, zone: ZoneInfo) -> str:
     return (
         f"{r.id:>6}  {r.linkedid:<22} {_local(r.started_at, zone)}  {r.seconds:>8.1f}s  "
-        f"{_mask(r.caller_number):<14} {r.agents or '-':<12} {r.post or '-':<20} "
+        f"{mask_number(r.caller_number):<14} {r.agents or '-':<12} {r.post or '-':<20} "
         f"{r.district or '-':<10} {r.category:<9} {r.state:<8}{'  HOLD' if r.legal_hold else ''}"
     )
 
@@ -168,7 +165,7 @@ def _show(cat: Catalogue, key: str, user: str, zone: ZoneInfo) -> int:
         ("agent part", r.agent_path or "-"),
         ("started", _local(r.started_at, zone)),
         ("ended", _local(r.ended_at, zone)),
-        ("caller", _mask(r.caller_number)),
+        ("caller", mask_number(r.caller_number)),
         ("agents", r.agents or "-"),
         ("post", r.post or "-"),
         ("district", r.district or "-"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from routing.directory import Directory
 from routing.router import DialStep, Plan, find_post
 
-from .agi import AgiTimeout, ChannelGone
+from .agi import AgiError, AgiTimeout, ChannelGone
 from .channel import CallChannel
 from .interpreter import (
     Ask,
@@ -34,6 +35,7 @@ from .interpreter import (
     Transfer,
 )
 from .lookups import LookupFailed, LookupSource
+from .masking import scrub
 from .routing_desk import RouteRequest, RoutingDesk
 from .saying import say_number
 from .waiting import Waiter
@@ -113,10 +115,31 @@ async def run_call(
     report = CallReport()
     steps, path, now = report.steps, run.path, services.now
     driver = _Driver(run, channel, services, call_id, caller, site)
-    perform = driver.perform
     debug = log.isEnabledFor(logging.DEBUG)
     # nodes settled before the first instruction (set, switch)
     steps += [Step(v.node, v.outcome, now(), 0.0) for v in path]
+    try:
+        return await _drive(run, driver, report, call_id, debug)
+    except Exception as exc:
+        # an error's text may quote what the caller keyed (a back end's message, a reply
+        # line): it leaves here with the call's secrets masked, and its traceback with it
+        raise _masked(exc, run, call_id) from None
+
+
+def _masked(exc: Exception, run: FlowRun, call_id: str) -> Exception:
+    secrets = run.secrets()
+    if isinstance(exc, AgiError):  # its text is logged by the session layer: same type
+        return type(exc)(scrub(str(exc), secrets))
+    told = scrub("".join(traceback.format_exception(exc)), secrets)
+    log.error("event=ivr.crashed call=%s node=%s\n%s", call_id, run.node_id, told.rstrip())
+    return RuntimeError(f"flow crashed at node {run.node_id}: {scrub(str(exc), secrets)}")
+
+
+async def _drive(
+    run: FlowRun, driver: _Driver, report: CallReport, call_id: str, debug: bool
+) -> CallReport:
+    steps, path, now, perform = report.steps, run.path, driver.services.now, driver.perform
+    channel = driver.channel
     while not run.finished:
         node, step = run.node_id, run.instruction()
         started, clock = now(), monotonic()
@@ -233,7 +256,7 @@ class _Driver:
                 "event=lookup.failed call=%s source=%s reason=%r",
                 self.call_id,
                 step.source,
-                str(exc),
+                scrub(str(exc), self.run.secrets()),  # a back end may quote its inputs
             )
             return "error", None
         finally:

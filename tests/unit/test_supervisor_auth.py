@@ -95,7 +95,7 @@ def test_monitoring_rules_and_the_chanspy_action_take_checked_values_only() -> N
 
 def test_caller_numbers_are_masked() -> None:
     assert mask_number("13912345678") == "139****5678"
-    assert mask_number("110") == "110"
+    assert mask_number("110") == "***"
 
 
 # --- the web app -------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ Relative paths are taken from the folder of the file that holds them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
 from sandbox.rootfs import DEFAULT_ROOTFS
 
+from .agi import LOOPBACK, IPNetwork
 from .settings import ConfigError, Table, load_toml
 from .survey_policy import SurveyPolicy
 
@@ -49,6 +51,8 @@ class AgiSettings:
     header_timeout: float
     command_timeout: float
     max_sessions: int
+    # peers allowed to open AGI sessions; default the loopback and every site's Asterisk
+    allow: tuple[IPNetwork, ...] = LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -371,6 +375,7 @@ def load_settings(path: Path) -> Settings:
 
     seats_file = root.path("seats", "seats.toml")
     directory = load_directory(seats_file)
+    agi = replace(agi, allow=_agi_allow(agi_t, directory))
     for endpoint in dialplan.fallback_seats:
         if endpoint not in directory.seats:
             raise dp_t.error("fallback_seats", "endpoints listed in the seat directory", endpoint)
@@ -407,6 +412,32 @@ def _more_addresses(dp_t: Table, first: tuple[str, int]) -> list[tuple[str, int]
         if (host, int(port)) != first and (host, int(port)) not in more:
             more.append((host, int(port)))
     return more
+
+
+def _agi_allow(t: Table, directory: Directory) -> tuple[IPNetwork, ...]:
+    """[fastagi] allow: addresses or networks ("127.0.0.1", "10.1.2.0/24") that may open AGI
+    sessions. Unset: the loopback and the address of every site's Asterisk in seats.toml."""
+    if "allow" not in t.data:
+        return LOOPBACK + tuple(
+            _network(t, site.address) for site in directory.sites.values() if _is_ip(site.address)
+        )
+    return tuple(_network(t, value) for value in t.texts("allow"))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _network(t: Table, value: str) -> IPNetwork:
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        expected = 'IP addresses or networks such as "127.0.0.1", "10.1.2.0/24"'
+        raise t.error("allow", expected, value) from None
 
 
 def _recording_settings(t: Table, directory: Path) -> RecordingSettings:

@@ -152,6 +152,7 @@ class Controller:
             agi.header_timeout,
             agi.command_timeout,
             agi.max_sessions,
+            agi.allow,
         )
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:

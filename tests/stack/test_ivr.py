@@ -102,8 +102,9 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
     )
     call = stack.ended_call("13800000103")
     path = stack.ivr_path(call.linkedid)
-    assert ("query_id", f"input:{ID}") in path and ("query_id", "digit:1") in path
-    assert ("query_pin", "input:******") in path  # the PIN is never stored
+    # masked at the source: the region code and last 4 only, the PIN not even its length
+    assert ("query_id", "input:330106********6726") in path and ("query_id", "digit:1") in path
+    assert ("query_pin", "input:******") in path
     assert ("query_lookup", "found") in path
     assert ("query_months", "done") in path and ("query_last_amount", "done") in path
     played = stack.played(call, mark)
@@ -111,7 +112,14 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
     assert played[last + 1 : last + 19] == [f"num/{d}" for d in ID]
     months = played[played.index("query_months") + 1 :][:6]
     assert months == ["num/1", "num/100", "num/8", "num/10", "num/6", "unit/months"]  # 186
-    assert "123456" not in controller.text()
+    # neither the ID's birth date and sequence nor the PIN anywhere: the controller's output,
+    # its log file, any table of the database
+    assert stack.settings.log_file is not None
+    kept = controller.text() + stack.settings.log_file.read_text(errors="replace")
+    kept += stack.database_dump()
+    assert "event=ivr.path" in kept and call.linkedid in kept
+    for secret in (ID[6:14], "123456"):
+        assert secret not in kept, secret
 
 
 def test_a_bad_check_digit_is_refused_with_a_clear_prompt(
@@ -126,7 +134,7 @@ def test_a_bad_check_digit_is_refused_with_a_clear_prompt(
         hangup_after_ms=4000,
     )
     call = stack.ended_call("13800000104")
-    assert ("query_id", f"input:{ID[:-1]}7") in stack.ivr_path(call.linkedid)
+    assert ("query_id", "input:330106********6727") in stack.ivr_path(call.linkedid)
     assert "query_bad_id" in stack.played(call, mark)
     assert "you_entered" not in stack.played(call, mark)
 

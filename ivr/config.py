@@ -68,6 +68,8 @@ class RecordingSettings:
     disk_warn_free_percent: float = 15.0  # alarm below this share of free space
     disk_min_free_mb: int = 2048  # critical below this
     auto_purge: bool = False  # purge expired recordings on the clock (else: the CLI)
+    secure_pause: bool = True  # mute the recording while a PIN (a secret) is keyed
+    pause_readback: bool = False  # ... and while an ID number is read back to the caller
 
 
 @dataclass(frozen=True)
@@ -466,6 +468,8 @@ def _recording_settings(t: Table, directory: Path) -> RecordingSettings:
         disk_warn_free_percent=t.number("disk_warn_free_percent", 15.0, 0.0),
         disk_min_free_mb=t.integer("disk_min_free_mb", 2048, 0, 10**9),
         auto_purge=t.flag("auto_purge", False),
+        secure_pause=t.flag("secure_pause", True),
+        pause_readback=t.flag("pause_readback", False),
     )
 
 

@@ -35,6 +35,7 @@ from .masking import mask_number
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event, site_lost
 from .recorder import Recorder
+from .secure_pause import AmiRecordingPause, PausePolicy
 from .settings import ConfigError
 from .surveys import SurveyDispatcher
 
@@ -111,6 +112,13 @@ class Controller:
             for site, (host, port) in boxes.items()
         }
         self.ami = self.amis["main"]
+        # secure pause: the IVR mutes a call's recording on the Asterisk box the call is on
+        rec = settings.recordings
+        self.calls.services.pause = AmiRecordingPause(
+            PausePolicy(rec.secure_pause, rec.pause_readback),
+            {site: client.action for site, client in self.amis.items()},
+            self.calls.store.submit,
+        )
         self.callbacks = CallbackDispatcher(
             self.calls.routing,
             self.ami,

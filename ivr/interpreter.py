@@ -60,6 +60,7 @@ class Ask:
 
     prompts: tuple[str, ...]
     timeout: float
+    readback: str = ""  # the masking kind of a sensitive value said back in the prompts
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Collect:
     terminator: str  # "" for none
     timeout: float
     inter_digit_timeout: float
+    sensitive: str = ""  # the masking kind of what is keyed ("": not personal data)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,8 @@ class FlowRun:
             return CheckHours()
         if isinstance(node, CollectNode):
             if self._pending is not None:
-                return Ask(("you_entered", *say_digits(self._pending), "confirm_reenter"), 6)
+                said = ("you_entered", *say_digits(self._pending), "confirm_reenter")
+                return Ask(said, 6, node.sensitive)
             terminator = "" if node.terminator == "none" else node.terminator
             return Collect(
                 (*pre, node.prompt),
@@ -184,6 +187,7 @@ class FlowRun:
                 terminator,
                 node.timeout,
                 node.inter_digit_timeout,
+                node.sensitive,
             )
         if isinstance(node, SayNode):
             return Play(node.prompts + self._say(node))

@@ -8,6 +8,7 @@ runs draw a progress bar on a terminal. Mistakes give one line and exit 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
 import shutil
@@ -193,6 +194,8 @@ def _show(cat: Catalogue, key: str, user: str, zone: ZoneInfo) -> int:
             else "not processed yet",
         ),
         ("purged", _local(r.purged_at, zone) if r.purged_at else "no"),
+        # seconds from the start, silent on purpose (a PIN keyed, an ID read back)
+        ("muted", json.dumps([list(span) for span in cat.muted(r)], ensure_ascii=False)),
     ]
     for name, value in fields:
         print(f"{name + ':':<13}{value}")

@@ -29,7 +29,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import write
-from store.models import Call, Leg, Recording, RouteDecision, Ticket
+from store.models import Call, Leg, MutedSpan, Recording, RouteDecision, Ticket
 
 from . import naming
 from .access import audit
@@ -409,6 +409,27 @@ class Catalogue:
                 if row is not None:
                     return row
             return session.scalars(select(Recording).where(Recording.linkedid == key)).first()
+
+    def muted(self, row: Recording) -> list[tuple[float, float, str]]:
+        """The recording's muted spans (secure pause) as (from, to, kind) in seconds from its
+        start, rounded to 0.1 s: `muted: [[12.3, 19.8, "pin"]]`."""
+        if row.started_at is None:
+            return []
+        start = _utc(row.started_at)
+        with self.sessions() as session:
+            spans = session.scalars(
+                select(MutedSpan)
+                .where(MutedSpan.linkedid == row.linkedid)
+                .order_by(MutedSpan.started_at)
+            ).all()
+        return [
+            (
+                round((_utc(s.started_at) - start).total_seconds(), 1),
+                round((_utc(s.ended_at) - start).total_seconds(), 1),
+                s.kind,
+            )
+            for s in spans
+        ]
 
     # --- integrity and retention -----------------------------------------------------------
 

@@ -4,11 +4,17 @@ lands during a prompt interrupts it, as a caller's would."""
 
 from __future__ import annotations
 
+import array
+import json
+import wave
+from pathlib import Path
+
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from recordings.wav import wav_info
-from store.models import IvrStep
+from sandbox import sipp
+from store.models import IvrStep, Recording
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     ControllerProcess,
@@ -16,7 +22,32 @@ from tests.stack.conftest import (
     agent_phone,
     place_call,
     running_controller,
+    wait_for,
 )
+from tests.stack.test_recordings import tone_power
+
+
+def wait_for_recording(stack: Stack, linkedid: str) -> Recording:
+    def row() -> Recording | None:
+        engine = create_engine(stack.settings.database_url)
+        try:
+            with Session(engine) as s:
+                return s.scalars(select(Recording).where(Recording.linkedid == linkedid)).first()
+        finally:
+            engine.dispose()
+
+    wait_for(row, 30, f"the recording of {linkedid} to be catalogued")
+    found = row()
+    assert found is not None
+    return found
+
+
+def peak(path: Path, start: float, end: float) -> int:
+    """The largest sample magnitude of a 16-bit mono 8 kHz WAV from `start` to `end` s."""
+    with wave.open(str(path), "rb") as w:
+        samples = array.array("h", w.readframes(w.getnframes()))
+    return max((abs(x) for x in samples[int(start * 8000) : int(end * 8000)]), default=0)
+
 
 SKIP_GREETING = (2000, "5")  # any key but 8 and 0 during the greeting: Mandarin, go on
 ID = "330106198005126726"  # in config/example-contributions.csv, PIN 123456, 186 months
@@ -120,6 +151,17 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
     assert "event=ivr.path" in kept and call.linkedid in kept
     for secret in (ID[6:14], "123456"):
         assert secret not in kept, secret
+    # secure pause: the PIN span is listed on the recording and silent on the caller's track
+    # (the caller's phone sends its 400 Hz tone between key presses: unmuted, it is there)
+    row = wait_for_recording(stack, call.linkedid)
+    shown = run_hotline(stack.config, "recordings", "show", call.linkedid)
+    muted = json.loads(shown.stdout.split("muted:", 1)[1].splitlines()[0])
+    assert [kind for _, _, kind in muted] == ["pin"], shown.stdout
+    (start, end, _), root = muted[0], stack.settings.recordings.directory
+    assert row.caller_path is not None and end > start
+    track = root / row.caller_path
+    assert peak(track, start, end) == 0
+    assert tone_power(track, sipp.CALLER_HZ, start - 3, start) > 0  # the ID's confirmation
 
 
 def test_a_bad_check_digit_is_refused_with_a_clear_prompt(

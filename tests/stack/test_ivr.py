@@ -42,11 +42,20 @@ def wait_for_recording(stack: Stack, linkedid: str) -> Recording:
     return found
 
 
-def peak(path: Path, start: float, end: float) -> int:
-    """The largest sample magnitude of a 16-bit mono 8 kHz WAV from `start` to `end` s."""
+def silent_runs(path: Path, at_least: float) -> list[tuple[float, float]]:
+    """Stretches (from, to in s) of exact zero samples lasting `at_least` s, in a 16-bit mono
+    8 kHz WAV."""
     with wave.open(str(path), "rb") as w:
         samples = array.array("h", w.readframes(w.getnframes()))
-    return max((abs(x) for x in samples[int(start * 8000) : int(end * 8000)]), default=0)
+    runs, begun = [], None
+    for n, x in enumerate([*samples, 1]):
+        if x == 0 and begun is None:
+            begun = n
+        elif x != 0 and begun is not None:
+            if n - begun >= at_least * 8000:
+                runs.append((begun / 8000, n / 8000))
+            begun = None
+    return runs
 
 
 SKIP_GREETING = (2000, "5")  # any key but 8 and 0 during the greeting: Mandarin, go on
@@ -160,8 +169,14 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
     (start, end, _), root = muted[0], stack.settings.recordings.directory
     assert row.caller_path is not None and end > start
     track = root / row.caller_path
-    assert peak(track, start, end) == 0
-    assert tone_power(track, sipp.CALLER_HZ, start - 3, start) > 0  # the ID's confirmation
+    # MixMonitorMute writes digital silence; the caller's phone never sends a second of it.
+    # The track has exactly one such stretch, and lies at or before the listed span: the
+    # listing is by the clock, and the file only loses time (MixMonitor writes nothing while
+    # the phone sends no audio, as during its RFC 2833 key presses)
+    ((silent_from, silent_to),) = silent_runs(track, at_least=1.0)
+    assert silent_from <= start and silent_to <= end
+    assert silent_to - silent_from <= end - start
+    assert tone_power(track, sipp.CALLER_HZ, silent_from - 3, silent_from) > 0  # unmuted before
 
 
 def test_a_bad_check_digit_is_refused_with_a_clear_prompt(

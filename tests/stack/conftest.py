@@ -311,6 +311,7 @@ def place_call(
     hangup_after_ms: int | None = None,
     timeout: float = 120,
     asterisk: str = "127.0.0.1",
+    inband: bool = False,
 ) -> None:
     """One SIPp call to 12333 (on the Asterisk at `asterisk`, the stack's SIP port) pressing
     keys per `script` ((wait ms, keys) steps); waits for it to end and asserts SIPp saw it
@@ -321,9 +322,16 @@ def place_call(
         caller,
         script=script or [],
         hangup_after_ms=hangup_after_ms,
+        inband=inband,
     )
     party = sipp.start_caller(
-        work, "caller", scenario, SIP_PORT, timeout_s=int(timeout), asterisk=asterisk
+        work,
+        "caller",
+        scenario,
+        SIP_PORT,
+        timeout_s=int(timeout),
+        asterisk=asterisk,
+        address=sipp.INBAND_CALLER_ADDRESS if inband else "127.0.0.2",
     )
     try:
         code = party.process.wait(timeout + 10)

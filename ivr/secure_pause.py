@@ -11,7 +11,8 @@ only drives it, with the AMI action `MixMonitorMute` on the caller's channel:
 
 The recording goes on (silence is written for the muted side), so it still covers the whole
 call and its length checks hold. A mute that Asterisk does not confirm is logged and the call
-goes on: the caller is served either way, and no span is listed that was not muted.
+goes on: the caller is served either way, and no span is listed that was not muted. A caller
+who hangs up while keying leaves a span that ends there (the channel is gone: no unmute).
 """
 
 from __future__ import annotations
@@ -101,13 +102,16 @@ class AmiRecordingPause:
         started = self.now()  # Asterisk confirmed: from here the recording is silent
         try:
             yield
-        finally:
-            ended = self.now()  # before the unmute is sent: silent up to here at least
+        except BaseException:  # the caller hung up while keying: nothing left to unmute
             if muted:
-                unmuted = await self._mute(site, channel, direction, False)
-                if not unmuted:  # silent for the rest of the call: list it as such
-                    log.warning("event=recording.left-muted call=%s", call_id)
-                self._keep(call_id, started, ended, kind)
+                self._keep(call_id, started, self.now(), kind)
+            raise
+        ended = self.now()  # before the unmute is sent: silent up to here at least
+        if muted:
+            if not await self._mute(site, channel, direction, False):
+                # the rest of the call may stay silent; the span listed is the sure part
+                log.warning("event=recording.left-muted call=%s", call_id)
+            self._keep(call_id, started, ended, kind)
 
     def _keep(self, call_id: str, started: datetime, ended: datetime, kind: str) -> None:
         row = MutedSpan(linkedid=call_id, started_at=started, ended_at=ended, kind=kind)

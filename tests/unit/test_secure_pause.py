@@ -120,3 +120,19 @@ def test_the_catalogue_lists_spans_in_seconds_from_the_recordings_start(tmp_path
         ("pin", start + timedelta(seconds=2), start + timedelta(seconds=3)),
     ]
     assert Catalogue(sessions, tmp_path).muted(row) == [(10.0, 11.0, "id"), (12.0, 13.0, "pin")]
+
+
+def test_a_caller_who_hangs_up_while_keying_the_pin_leaves_a_span_and_no_unmute() -> None:
+    ami = FakeAmi()
+    kept: list[tuple[str, Callable[[Session], None]]] = []
+    svc = services()
+    svc.pause = AmiRecordingPause(
+        PausePolicy(), {"main": ami.action}, lambda what, job: kept.append((what, job))
+    )
+    run = FlowRun(FLOW, variables={"mode": "menu", "district": ""})
+    # the PIN's collect: the caller hangs up instead of keying
+    channel = ScriptedChannel([*QUERY[:-1], None])
+    report = asyncio.run(run_call(run, channel, svc, "1795.4", "", "main", CHANNEL))
+    assert report.hung_up and report.steps[-1].node == "query_pin"
+    assert mutes(ami) == [(CHANNEL, "read", "1")]
+    assert [what for what, _ in kept] == ["recording_mute"]

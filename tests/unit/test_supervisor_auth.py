@@ -19,7 +19,16 @@ from ivr.calltracker import CallSnapshot, LegSnapshot
 from ivr.config import default_web, load_directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
-from store.models import Call, Leg, MonitorSession, Recording, RecordingAccess, RouteDecision, Score
+from store.models import (
+    Call,
+    Leg,
+    MonitorSession,
+    MutedSpan,
+    Recording,
+    RecordingAccess,
+    RouteDecision,
+    Score,
+)
 from supervisor.auth import (
     LEGACY_COST,
     Accounts,
@@ -387,7 +396,17 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
                     caller_talk=20.0,
                     agent_talk=35.0,
                     talk_ratio=0.57,
+                    started_at=T0,
                     catalogued_at=T0,
+                )
+            )
+            # the PIN was keyed 12.3 s to 19.8 s into the call: the recording was muted
+            s.add(
+                MutedSpan(
+                    linkedid="L9",
+                    started_at=T0 + timedelta(seconds=12.3),
+                    ended_at=T0 + timedelta(seconds=19.8),
+                    kind="pin",
                 )
             )
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
@@ -399,6 +418,7 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
             async with http.get(base + "/api/recording/L9" + why) as r:
                 measures = await r.json()
             assert measures["seconds"] == 61.0 and measures["talk_ratio"] == 0.57
+            assert measures["muted"] == [[12.3, 19.8, "pin"]]
             async with http.get(base + "/api/recording/L9/audio" + why) as r:
                 assert r.status == 200 and (await r.read()).startswith(b"RIFF")
             async with http.get(base + "/api/recording/nope/audio" + why) as r:

@@ -196,7 +196,7 @@ def test_an_in_band_callers_pin_tones_are_not_left_in_the_recording(
     place_call(
         stack,
         "walk-query-inband",
-        "13800000105",
+        "13800000115",  # its own number: 13800000105 is the complaint test's
         script=[
             SKIP_GREETING,
             (to_main_menu(stack), "1"),
@@ -207,7 +207,7 @@ def test_an_in_band_callers_pin_tones_are_not_left_in_the_recording(
         hangup_after_ms=25_000,
         inband=True,
     )
-    call = stack.ended_call("13800000105")
+    call = stack.ended_call("13800000115")
     path = stack.ivr_path(call.linkedid)
     assert ("query_pin", "input:******") in path and ("query_lookup", "found") in path
     row = wait_for_recording(stack, call.linkedid)

@@ -51,7 +51,12 @@ def build_lookups(settings: Settings) -> dict[str, LookupSource]:
 def load_call_flows(settings: Settings) -> tuple[dict[str, Flow], frozenset[str]]:
     """The flows, checked against the seat directory and the prompt catalogue."""
     prompt_ids = catalogue_ids(settings.prompts.catalogue)
-    flows = load_flows(settings.flows.directory, set(settings.directory.posts), set(prompt_ids))
+    flows = load_flows(
+        settings.flows.directory,
+        set(settings.directory.posts),
+        set(prompt_ids),
+        set(settings.directory.businesses),
+    )
     return flows, prompt_ids
 
 

@@ -131,6 +131,14 @@ class Directory:
                 pools.setdefault((agent.office, skill), []).append(agent)
         return pools
 
+    @cached_property
+    def businesses(self) -> frozenset[str]:
+        """Every business a call can be routed for: its posts' and its agents' skills."""
+        return frozenset(
+            {post.business for post in self.posts.values()}
+            | {skill for agent in self.agents.values() for skill in agent.skills}
+        )
+
     def agent_at_seat(self, endpoint: str) -> Agent | None:
         return self._by_seat.get(endpoint)
 

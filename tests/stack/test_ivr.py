@@ -51,6 +51,7 @@ def test_wrong_key_star_repeat_and_0_from_a_submenu_reach_a_person(
     assert stack.ivr_path(call.linkedid) == [
         ("welcome", "digit:5"),
         ("notice", "done"),
+        ("no_topic_yet", "set"),
         ("mode", "case:menu"),
         ("service_hours", "open"),
         ("main_menu", "digit:7"),
@@ -187,6 +188,7 @@ def test_straight_to_agent_mode_rings_an_agent_at_once_and_keeps_9_for_self_serv
         assert stack.ivr_path(call.linkedid) == [
             ("welcome", "digit:5"),
             ("notice", "done"),
+            ("no_topic_yet", "set"),
             ("mode", "case:straight"),
             ("straight_to_agent", "answered"),
         ]

@@ -67,7 +67,7 @@ def test_broken_toml_is_one_line_with_the_file(tmp_path: Path) -> None:
 def test_a_post_naming_an_unknown_agent_is_reported(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     seats = tmp_path / "seats.toml"
-    seats.write_text(seats.read_text().replace('a = "1001"', 'a = "9999"'))
+    seats.write_text(seats.read_text().replace('a = "1001"', 'a = "9999"', 1))
     with pytest.raises(
         ConfigError, match=r"seats\.toml: post pension-city: a = unknown agent '9999'$"
     ):

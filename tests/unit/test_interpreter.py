@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.flow import load_flows
 from ivr.interpreter import (
     MASK,
@@ -59,13 +61,33 @@ def test_8_during_the_greeting_switches_to_english() -> None:
 
 def test_0_from_a_submenu_reaches_a_person_in_the_callers_district() -> None:
     run = start(district="xihu")
-    run.advance("digit:2")  # policy menu
+    run.advance("digit:2")  # policy menu, no topic chosen yet: general enquiries
     run.advance("digit:0")
     assert run.instruction() == CheckHours()
     run.advance("open")
-    assert run.instruction() == Transfer("", "pension", "xihu", "transfer_hold", "", True)
+    assert run.instruction() == Transfer("", "other", "xihu", "transfer_hold", "", True)
     run.advance("answered")
     assert run.finished
+
+
+@pytest.mark.parametrize(
+    ("keys", "business"),
+    [
+        ("25", "medical"),  # 2 policy, 5 medical insurance
+        ("21", "pension"),  # 2 policy, 1 social insurance
+        ("22", "employment"),
+        ("23", "labour"),
+        ("24", "personnel"),
+        ("", "other"),  # 0 straight from the main menu
+    ],
+)
+def test_0_after_a_topic_asks_for_a_person_of_that_business(keys: str, business: str) -> None:
+    run = start()
+    for key in keys:
+        run.advance(f"digit:{key}")
+    run.advance("digit:0")
+    run.advance("open")
+    assert run.instruction() == Transfer("", business, "", "transfer_hold", "", True)
 
 
 def test_hash_goes_back_and_star_repeats_an_information_prompt() -> None:
@@ -155,7 +177,7 @@ def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
 
 def test_straight_to_agent_mode_routes_at_once_and_keeps_self_service_on_9() -> None:
     run = start(mode="straight")
-    assert run.instruction() == Transfer("", "pension", "", "straight_hold", "9", True)
+    assert run.instruction() == Transfer("", "other", "", "straight_hold", "9", True)
     run.advance("self-service")
     assert run.instruction() == CheckHours()
     run.advance("open")

@@ -77,9 +77,11 @@ class CallHandler:
             self.presence,
             self.sessions,
             settings.flows.ring_timeout,
-            rt.first_inquiry_days,
+            rt.ownership,
             queue=rt.queue,
             store=self.store,
+            overflow=rt.overflow,
+            auto_pause_after=rt.auto_pause_after,
         )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)

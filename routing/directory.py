@@ -65,6 +65,9 @@ class Post:
     district: str
     a: str
     b: str
+    # false: this district's agents with this business take no other district's (or the
+    # city's) overflow calls (router.Overflow)
+    takes_overflow: bool = True
 
 
 @dataclass(frozen=True)

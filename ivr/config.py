@@ -314,7 +314,7 @@ def load_settings(path: Path) -> Settings:
         directory=flow_t.path("directory"),
         entry=flow_t.text("entry", "12333"),
         straight_to_agent=flow_t.flag("straight_to_agent", False),
-        ring_timeout=flow_t.integer("ring_timeout", 20, 5, 120),
+        ring_timeout=flow_t.integer("ring_timeout", 8, 5, 120),  # README "Routing": 15-s target
     )
     rt_t = root.table("routing", required=False)
     routing = RoutingSettings(

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from routing.directory import Directory, Post
-from routing.presence import Presence
+from routing.presence import NO_ANSWER_PAUSE, Presence
 from routing.queueing import QueuePolicy
 from routing.router import DialStep, Overflow, Plan, plan_call, prepare
 from store.db import write
@@ -37,7 +37,6 @@ log = logging.getLogger("hotline.routing")
 # a caller ID we will dial back: ASCII digits only (\d takes any script's digits and $ a
 # trailing newline)
 CALLBACK_NUMBER = re.compile(r"^[0-9]{3,20}\Z")
-NO_ANSWER_PAUSE = "no-answer"  # the pause reason of an agent who let calls ring out
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class RoutingDesk:
         directory: Directory,
         presence: Presence,
         sessions: sessionmaker[Session] | None,
-        ring_timeout: int = 20,
+        ring_timeout: int = 8,
         ownership: OwnershipRule | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         queue: QueuePolicy | None = None,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import threading
 from contextlib import ExitStack
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
@@ -182,7 +184,14 @@ def repeat_calls(stack: Stack) -> None:
     (second,) = [c for c in stack.calls_from("13900000220") if c.linkedid != first.linkedid]
     assert [(leg.agent_id, leg.dial_status) for leg in second.legs] == [("1002", "ANSWER")]
     wait_for(lambda: stack.decisions(second.linkedid), 10, "the route decision")
-    assert stack.decisions(second.linkedid)[0].chain.startswith("first-inquiry owner: 1002")
+    # the first call (0 before any topic: business "other") was answered today by 1002
+    today = first.legs[-1].answered_at
+    assert today is not None
+    day = today.replace(tzinfo=today.tzinfo or UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert stack.decisions(second.linkedid)[0].chain.startswith(
+        f"owner 1002 (first answered {day.isoformat()}, other)"
+    )
+    assert stack.decisions(second.linkedid)[0].business == "other"
 
 
 def test_presence_is_resynchronised_after_asterisk_restarts(stack: Stack) -> None:

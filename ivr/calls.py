@@ -135,6 +135,8 @@ class CallHandler:
                 "language": self.settings.prompts.languages[0],
                 "district": directory.district_of_number(caller) or "",
                 "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
+                # said by the after-hours prompts: change the calendar, callers hear it
+                "service_hours": directory.calendar.hours_text(),
             },
         )
         log.info(

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 MENU_KEYS = set("0123456789*#")
 VALIDATIONS = ("id18", "phone", "date", "digits")
-SAY_KINDS = ("digits", "number", "amount", "date", "months")
+SAY_KINDS = ("digits", "number", "amount", "date", "months", "hours")
 MESSAGE_CATEGORIES = ("message", "complaint", "report", "comment")  # comment: a survey remark
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 

@@ -172,7 +172,9 @@ def test_after_hours_the_hours_are_announced_and_0_leads_to_no_agent(stack: Stac
         )
         call = stack.ended_call("13800000106")
     path = stack.ivr_path(call.linkedid)
-    assert ("service_hours", "closed") in path and ("after_hours", "digit:0") in path
+    assert ("service_hours", "closed") in path
+    # the hours (none here) are said between the two parts of the after-hours prompt
+    assert ("after_hours", "digit:0") in path or ("after_hours_end", "digit:0") in path
     assert ("agent_hours", "closed") in path
     assert ("agents_closed", "hangup") in path or ("agents_closed", "done") in path
     assert call.legs == []  # nobody was rung

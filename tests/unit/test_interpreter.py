@@ -165,14 +165,18 @@ def test_a_complaint_is_recorded_and_the_ticket_number_said_back() -> None:
 
 
 def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
-    run = start(open_=False)
-    assert run.instruction() == Play(("after_hours",))
+    run = start(open_=False, service_hours="mon-fri 09:00-12:00")
+    hours = ("day/mon", "word/to", "day/fri", "time/am", "num/9", "unit/oclock", "word/to")
+    hours += ("time/noon", "num/10", "num/2", "unit/oclock")  # 中午十二点
+    assert run.instruction() == Play(("after_hours", *hours))
+    run.advance("done")
+    assert run.instruction() == Play(("after_hours_end",))
     run.advance("done")
     assert run.node_id == "after_hours_menu"
     run.advance("digit:0")  # 0 anyway: the agent node checks the hours and says so
     assert run.instruction() == CheckHours()
     run.advance("closed")
-    assert run.instruction() == Play(("agents_closed",))
+    assert run.instruction() == Play(("agents_closed", *hours))
 
 
 def test_straight_to_agent_mode_routes_at_once_and_keeps_self_service_on_9() -> None:

@@ -49,9 +49,9 @@ def test_wrong_key_star_repeat_and_0_from_a_submenu_reach_a_person(
         )
         call = stack.ended_call("13800000101")
     assert stack.ivr_path(call.linkedid) == [
+        ("no_topic_yet", "set"),
         ("welcome", "digit:5"),
         ("notice", "done"),
-        ("no_topic_yet", "set"),
         ("mode", "case:menu"),
         ("service_hours", "open"),
         ("main_menu", "digit:7"),
@@ -188,9 +188,9 @@ def test_straight_to_agent_mode_rings_an_agent_at_once_and_keeps_9_for_self_serv
         place_call(stack, "walk-straight", "13800000107", script=[SKIP_GREETING])
         call = stack.ended_call("13800000107")
         assert stack.ivr_path(call.linkedid) == [
+            ("no_topic_yet", "set"),
             ("welcome", "digit:5"),
             ("notice", "done"),
-            ("no_topic_yet", "set"),
             ("mode", "case:straight"),
             ("straight_to_agent", "answered"),
         ]

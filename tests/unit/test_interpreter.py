@@ -235,3 +235,10 @@ def test_instructions_made_once_per_flow_are_the_same_for_every_call() -> None:
     assert first.instruction() == Ask(("main_menu",), 6.0)
     second.advance("digit:*")
     assert second.instruction() is ask
+
+
+def test_0_during_the_greeting_asks_for_general_enquiries() -> None:
+    run = FlowRun(FLOW, variables={"mode": "menu", "district": ""})
+    run.advance("digit:0")  # before any topic, before even the recording notice
+    run.advance("open")
+    assert run.instruction() == Transfer("", "other", "", "transfer_hold", "", True)

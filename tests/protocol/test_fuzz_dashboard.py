@@ -18,16 +18,17 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
 from ivr.config import default_web
 from supervisor.scoring import load_sheet
 from supervisor.web import build_app
-from tests.unit.test_supervisor_auth import log_in, supervision
+from tests.unit.test_supervisor_auth import PASSWORD, log_in, supervision
 
 SHEET = load_sheet(default_web().score_sheet)
+USERS = {"city", "xihu"}  # the accounts supervision() makes
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 
 TEXT = st.text(max_size=40)
@@ -135,15 +136,34 @@ def test_garbage_to_every_dashboard_endpoint_gets_an_answer_never_a_server_error
 
     @FUZZ
     @given(request=REQUESTS, logged_in=st.booleans())
+    @example(  # the one form that must log in, so the rule above is exercised every run
+        request=("FORM", "/login", "", {"csrf": "TOKEN", "username": "city", "password": PASSWORD}),
+        logged_in=False,
+    )
     def one(request: tuple[str, str, str, Any], logged_in: bool) -> None:
         client, token = (http, csrf) if logged_in else (anonymous, "")
-        status, text = loop.run_until_complete(send(client, base, token, request))
+        throttled = False
+        if request[0] == "FORM":  # its own browser: a form that is right logs that one in
+            client = loop.run_until_complete(_anonymous())
+            # (unless the fuzzer's wrong passwords from this address set the throttle waiting:
+            # then the right form is refused too, which is the throttle's job)
+            assert sup.throttle is not None
+            name = str(request[3].get("username", ""))
+            throttled = sup.throttle.wait_until("127.0.0.1", name) is not None
+        try:
+            status, text = loop.run_until_complete(send(client, base, token, request))
+        finally:
+            if request[0] == "FORM":
+                loop.run_until_complete(client.close())
         answered[status] = answered.get(status, 0) + 1
         assert status < 500, (request, status, text[:300])
         if not logged_in and request[0] != "FORM" and not request[1].startswith("/static"):
             assert status in (302, 303, 401, 403), (request, status)  # nothing without a session
-        if request[0] == "FORM":  # the password is never right: the form again, or refused
-            assert status in (200, 401, 403), (request, status)
+        if request[0] == "FORM":  # a right form logs in (303); any other gets the form or a no
+            form = request[3]
+            right = form.get("csrf") == "TOKEN" and form.get("password") == PASSWORD
+            right = right and form.get("username") in USERS and not throttled
+            assert status in ((303,) if right else (200, 401, 403)), (request, status)
 
     try:
         one()

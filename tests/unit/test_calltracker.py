@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from ivr.calltracker import CallSnapshot, CallTracker, LegSnapshot, endpoint_of
 from tests.conftest import DATA
 
@@ -146,3 +148,35 @@ def test_after_a_reconnect_calls_asterisk_no_longer_has_are_forgotten_with_their
     assert tracker.forget_gone({"2.1"}, asked) == ["1.1"]
     assert set(tracker.calls) == {"2.1", "3.1"}
     assert tracker.legs == {} and tracker.answered_calls == set()
+
+
+@pytest.mark.parametrize("status", ["NOANSWER", "BUSY", "CANCEL", "CHANUNAVAIL"])
+def test_a_seat_that_rang_and_was_not_answered_leaves_the_call_unanswered(status: str) -> None:
+    """The caller hangs up while (or after) the agent's phone rings: no one answered, so the
+    call must not be stored as answered (that would send the caller a survey)."""
+    tracker = CallTracker("hotline-inbound", {"agent1001": "1001"}.get)
+    caller = {
+        "Uniqueid": "3.1",
+        "Linkedid": "3.1",
+        "Context": "hotline-inbound",
+        "Exten": "12333",
+        "CallerIDNum": "13900000001",
+    }
+    dial = {"DestUniqueid": "3.2", "DestLinkedid": "3.1", "DestChannel": "PJSIP/agent1001-0001"}
+    events = [
+        {"Event": "Newchannel", **caller, "Timestamp": "100.0"},
+        {"Event": "Newstate", **caller, "ChannelStateDesc": "Up", "Timestamp": "100.2"},
+        {"Event": "DialBegin", **dial, "DialString": "agent1001", "Timestamp": "130.0"},
+        {"Event": "DialEnd", **dial, "DialStatus": status, "Timestamp": "138.0"},
+        {"Event": "Hangup", "Uniqueid": "3.2", "Linkedid": "3.1", "Timestamp": "138.0"},
+        {"Event": "Hangup", **caller, "Timestamp": "139.0"},
+    ]
+    changes = [c for e in events for c in tracker.handle(e)]
+    kinds = [kind for kind, _ in changes]
+    assert "leg.answered" not in kinds and "leg.unanswered" in kinds
+    leg = next(snapshot for kind, snapshot in changes if kind == "leg.unanswered")
+    assert isinstance(leg, LegSnapshot)
+    assert (leg.agent_id, leg.dial_status, leg.answered_at) == ("1001", status, None)
+    call = changes[-1][1]
+    assert isinstance(call, CallSnapshot)
+    assert call.outcome != "answered"

@@ -242,3 +242,42 @@ def test_0_during_the_greeting_asks_for_general_enquiries() -> None:
     run.advance("digit:0")  # before any topic, before even the recording notice
     run.advance("open")
     assert run.instruction() == Transfer("", "other", "", "transfer_hold", "", True)
+
+
+def test_a_menu_forgets_earlier_wrong_keys_when_the_caller_comes_back_to_it() -> None:
+    """Two wrong keys, a visit to the policy menu and # back: the main menu starts again
+    from nothing, so it takes three fresh wrong keys (the default limit) to reach a person."""
+    run = start()
+    run.advance("digit:7")
+    run.advance("digit:7")
+    assert run.node_id == "main_menu"
+    run.advance("digit:2")
+    assert run.node_id == "policy_menu"
+    run.advance("digit:#")
+    assert run.node_id == "main_menu"
+    run.advance("digit:7")
+    run.advance("digit:7")
+    assert run.node_id == "main_menu"  # 2 wrong keys since coming back: not yet
+    run.advance("digit:7")
+    assert run.node_id == "agent_hours"
+
+
+def test_a_collect_node_gives_up_after_exactly_its_failure_limit() -> None:
+    """The ID number node has the default limit of 3: two bad numbers ask again, the third
+    hands the caller to a person."""
+    run = start()
+    run.advance("digit:1")
+    for attempt in (1, 2):
+        run.advance("input:330106198005126727")  # check digit wrong
+        assert run.node_id == "query_id", attempt
+    run.advance("input:330106198005126727")
+    assert run.node_id == "agent_hours"
+
+
+def test_a_menu_hands_over_after_exactly_three_silences() -> None:
+    run = start()
+    run.advance("timeout")
+    run.advance("timeout")
+    assert run.node_id == "main_menu"
+    run.advance("timeout")
+    assert run.node_id == "agent_hours"

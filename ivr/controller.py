@@ -31,9 +31,11 @@ from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_t
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
+from .masking import mask_number
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event, site_lost
 from .recorder import Recorder
+from .secure_pause import AmiRecordingPause, PausePolicy
 from .settings import ConfigError
 from .surveys import SurveyDispatcher
 
@@ -43,11 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotline.controller")
 
 STOP_FLUSH_SECONDS = 10.0
-
-
-def mask_number(number: str) -> str:
-    """Caller numbers in logs: keep the first 3 and last 4 digits."""
-    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
@@ -115,6 +112,13 @@ class Controller:
             for site, (host, port) in boxes.items()
         }
         self.ami = self.amis["main"]
+        # secure pause: the IVR mutes a call's recording on the Asterisk box the call is on
+        rec = settings.recordings
+        self.calls.services.pause = AmiRecordingPause(
+            PausePolicy(rec.secure_pause, rec.pause_readback),
+            {site: client.action for site, client in self.amis.items()},
+            self.calls.store.submit,
+        )
         self.callbacks = CallbackDispatcher(
             self.calls.routing,
             self.ami,
@@ -156,6 +160,7 @@ class Controller:
             agi.header_timeout,
             agi.command_timeout,
             agi.max_sessions,
+            agi.allow,
         )
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:

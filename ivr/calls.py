@@ -55,7 +55,12 @@ def build_lookups(settings: Settings) -> dict[str, LookupSource]:
 def load_call_flows(settings: Settings) -> tuple[dict[str, Flow], frozenset[str]]:
     """The flows, checked against the seat directory and the prompt catalogue."""
     prompt_ids = catalogue_ids(settings.prompts.catalogue)
-    flows = load_flows(settings.flows.directory, set(settings.directory.posts), set(prompt_ids))
+    flows = load_flows(
+        settings.flows.directory,
+        set(settings.directory.posts),
+        set(prompt_ids),
+        set(settings.directory.businesses),
+    )
     return flows, prompt_ids
 
 
@@ -76,9 +81,11 @@ class CallHandler:
             self.presence,
             self.sessions,
             settings.flows.ring_timeout,
-            rt.first_inquiry_days,
+            rt.ownership,
             queue=rt.queue,
             store=self.store,
+            overflow=rt.overflow,
+            auto_pause_after=rt.auto_pause_after,
         )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
@@ -143,6 +150,8 @@ class CallHandler:
                 "language": self.settings.prompts.languages[0],
                 "district": directory.district_of_number(caller) or "",
                 "mode": "straight" if self.settings.flows.straight_to_agent else "menu",
+                # said by the after-hours prompts: change the calendar, callers hear it
+                "service_hours": directory.calendar.hours_text(),
             },
         )
         log.info(

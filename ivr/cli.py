@@ -118,7 +118,9 @@ def cmd_dialplan(args: argparse.Namespace) -> int:
     if args.action == "check" and args.target:
         directory = Path(args.target)
     prompts = set(catalogue_ids(settings.prompts.catalogue))
-    flows = load_flows(directory, set(settings.directory.posts), prompts)
+    flows = load_flows(
+        directory, set(settings.directory.posts), prompts, set(settings.directory.businesses)
+    )
     if args.action == "check":
         for name, flow in sorted(flows.items()):
             print(f"ok  {flow.file}: flow {name!r}, {len(flow.nodes)} nodes")

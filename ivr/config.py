@@ -18,9 +18,11 @@ from recordings.retention import RetentionPolicy
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
+from routing.router import Overflow
 from sandbox.rootfs import DEFAULT_ROOTFS
 
 from .agi import LOOPBACK, IPNetwork
+from .ownership import RULES, OwnershipRule
 from .settings import ConfigError, Table, load_toml
 from .survey_policy import SurveyPolicy
 
@@ -90,7 +92,9 @@ class FlowSettings:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    first_inquiry_days: int  # a repeat caller within this many days is offered their agent
+    ownership: OwnershipRule  # first-inquiry owner: which agent (rule) and for how long (days)
+    overflow: Overflow  # when other districts' (and the city's) agents are offered
+    auto_pause_after: int  # consecutive rings an agent lets run out before a no-answer pause
     wrap_up_seconds: int  # an agent is not rung this long after a call ends
     agents_start_logged_in: bool  # false: agents log in with *11 before they are rung
     queue: QueuePolicy
@@ -324,11 +328,23 @@ def load_settings(path: Path) -> Settings:
         directory=flow_t.path("directory"),
         entry=flow_t.text("entry", "12333"),
         straight_to_agent=flow_t.flag("straight_to_agent", False),
-        ring_timeout=flow_t.integer("ring_timeout", 20, 5, 120),
+        ring_timeout=flow_t.integer("ring_timeout", 8, 5, 120),  # README "Routing": 15-s target
     )
     rt_t = root.table("routing", required=False)
     routing = RoutingSettings(
-        first_inquiry_days=rt_t.integer("first_inquiry_days", 7, 0, 365),
+        ownership=OwnershipRule(
+            rule=_one_of(rt_t, "first_inquiry_rule", RULES, OwnershipRule().rule),
+            days=rt_t.integer("first_inquiry_days", OwnershipRule().days, 0, 365),
+        ),
+        overflow=Overflow(
+            city_after=rt_t.integer("overflow_city_after", Overflow().city_after, 0, 3600),
+            districts_after=(
+                rt_t.integer("overflow_districts_after", Overflow().districts_after or 0, 0, 3600)
+                if rt_t.flag("overflow_districts", Overflow().districts_after is not None)
+                else None
+            ),
+        ),
+        auto_pause_after=rt_t.integer("auto_pause_after", 2, 0, 100),
         wrap_up_seconds=rt_t.integer("wrap_up_seconds", 10, 0, 600),
         agents_start_logged_in=rt_t.flag("agents_start_logged_in", True),
         queue=QueuePolicy(
@@ -422,6 +438,13 @@ def _more_addresses(dp_t: Table, first: tuple[str, int]) -> list[tuple[str, int]
         if (host, int(port)) != first and (host, int(port)) not in more:
             more.append((host, int(port)))
     return more
+
+
+def _one_of(t: Table, key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = t.text(key, default)
+    if value not in allowed:
+        raise t.error(key, " or ".join(repr(a) for a in allowed), value)
+    return value
 
 
 def _agi_allow(t: Table, directory: Directory) -> tuple[IPNetwork, ...]:
@@ -563,6 +586,7 @@ def load_directory(path: Path) -> Directory:
             district=t.text("district"),
             a=t.text("a"),
             b=t.text("b"),
+            takes_overflow=t.flag("takes_overflow", True),
         )
         posts[post.id] = post
     directory = Directory(

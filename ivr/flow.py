@@ -38,7 +38,7 @@ MENU_KEYS = set("0123456789*#")
 VALIDATIONS = ("id18", "phone", "date", "digits")
 # what these validations accept is personal data by definition: such a node must be sensitive
 PERSONAL_VALIDATIONS = {"id18": "id", "phone": "phone"}
-SAY_KINDS = ("digits", "number", "amount", "date", "months")
+SAY_KINDS = ("digits", "number", "amount", "date", "months", "hours")
 MESSAGE_CATEGORIES = ("message", "complaint", "report", "comment")  # comment: a survey remark
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -208,7 +208,7 @@ class MessageNode:
 class RouteNode:
     id: str
     post: str  # a post id, or "" to find it from business and district
-    business: str
+    business: str  # a business, or "$variable": the one the caller's menu choices set
     district: str  # "$district", a district id, or ""
     hold_prompt: str
     self_service_key: str
@@ -512,6 +512,8 @@ def _build(kind: str, node_id: str, f: _Fields) -> Node:
         post, business = f.text("post", ""), f.text("business", "")
         if bool(post) == bool(business):
             f.bad("post", "give either post, or business (with an optional district)")
+        if business.startswith("$") and not VARIABLE.match(business[1:]):
+            f.bad("business", "a business, or $variable (lower-case letters, digits and _)")
         key = f.text("self_service_key", "")
         if key and key not in MENU_KEYS:
             f.bad("self_service_key", "expected one key: 0-9, * or #")
@@ -555,8 +557,13 @@ def _variable(f: _Fields, key: str) -> str:
 
 
 def load_flow(
-    path: Path, known_posts: set[str] | None = None, known_prompts: set[str] | None = None
+    path: Path,
+    known_posts: set[str] | None = None,
+    known_prompts: set[str] | None = None,
+    known_businesses: set[str] | None = None,
 ) -> Flow:
+    """One flow, checked; `known_businesses`: what the seat directory's posts and pools serve
+    (a route whose business none serves would only ever reach the queue)."""
     problems: list[Problem] = []
 
     def problem(line: int, node: str | None, message: str) -> None:
@@ -646,6 +653,15 @@ def load_flow(
             problem(line, source, f"{fieldname} points to {target!r}, which is not a node")
     if home in nodes and not isinstance(nodes[home], MenuNode):
         problem(top_line("home"), None, "home: must name a menu node")
+    if known_businesses is not None:
+        for node_id, business in _route_businesses(nodes):
+            if business not in known_businesses:
+                problem(
+                    raw_nodes.lines[node_id],
+                    node_id,
+                    f"business {business!r}: no post or agent skill in the seat directory serves"
+                    " it (add a [[post]] or a skill)",
+                )
     reachable = _reachable(start, nodes) | _reachable(agent, nodes)
     for node_id in nodes:
         if node_id not in reachable:
@@ -672,6 +688,27 @@ def load_flow(
     )
 
 
+def _route_businesses(nodes: dict[str, Node]) -> list[tuple[str, str]]:
+    """(route node, business) for every business a route can be asked for: its own, or, for
+    `$variable`, every value a set node gives that variable ('' when none does)."""
+    found = []
+    for node_id, node in nodes.items():
+        if not isinstance(node, RouteNode) or node.post:
+            continue
+        if not node.business.startswith("$"):
+            found.append((node_id, node.business))
+            continue
+        values = sorted(
+            {
+                n.values[node.business[1:]]
+                for n in nodes.values()
+                if isinstance(n, SetNode) and node.business[1:] in n.values
+            }
+        )
+        found += [(node_id, value) for value in values or [""]]
+    return found
+
+
 def _reachable(start: str, nodes: dict[str, Node]) -> set[str]:
     seen: set[str] = set()
     todo = [start]
@@ -685,7 +722,10 @@ def _reachable(start: str, nodes: dict[str, Node]) -> set[str]:
 
 
 def load_flows(
-    directory: Path, known_posts: set[str] | None = None, known_prompts: set[str] | None = None
+    directory: Path,
+    known_posts: set[str] | None = None,
+    known_prompts: set[str] | None = None,
+    known_businesses: set[str] | None = None,
 ) -> dict[str, Flow]:
     """Every `*.yaml` flow in `directory`, keyed by flow name; all problems of all files."""
     flows: dict[str, Flow] = {}
@@ -695,7 +735,7 @@ def load_flows(
         raise FlowError([Problem(directory, 0, None, "no *.yaml flow files here")])
     for file in files:
         try:
-            flow = load_flow(file, known_posts, known_prompts)
+            flow = load_flow(file, known_posts, known_prompts, known_businesses)
         except FlowError as exc:
             problems.extend(exc.problems)
         else:

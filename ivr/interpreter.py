@@ -199,7 +199,7 @@ class FlowRun:
         if isinstance(node, RouteNode):
             return Transfer(
                 node.post,
-                node.business,
+                self.resolve(node.business),  # the topic the caller's menu choices set
                 self.resolve(node.district),
                 node.hold_prompt,
                 node.self_service_key,

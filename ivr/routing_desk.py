@@ -1,6 +1,7 @@
 """Carrying routing out for the runtime: the plan from presence and history (its steps decided
 one at a time as the runtime rings), claims so two calls never ring the same free agent at once,
-and the decision stored with its reasons when the call's routing ends."""
+agents paused after rings they let run out, and the decision stored with its reasons when the
+call's routing ends."""
 
 from __future__ import annotations
 
@@ -9,21 +10,22 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from routing.directory import Directory, Post
-from routing.presence import Presence
+from routing.presence import NO_ANSWER_PAUSE, Presence
 from routing.queueing import QueuePolicy
-from routing.router import DialStep, Plan, plan_call, prepare
+from routing.router import DialStep, Overflow, Plan, plan_call, prepare
 from store.db import write
-from store.models import Call, Callback, Leg, RouteDecision
+from store.models import Callback, RouteDecision
 from store.writebehind import WriteBehind
 
+from .ownership import Owner, OwnershipRule, matter_owner
 from .waiting import WaitingLine
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ class RouteRequest:
     post: Post | None
     business: str
     district: str
+    language: str = ""  # the caller's (the flow's `language`): its speakers are offered first
 
 
 def first_reached_a(plan: Plan, attempts: list[tuple[DialStep, str]]) -> bool:
@@ -59,19 +62,25 @@ class RoutingDesk:
         directory: Directory,
         presence: Presence,
         sessions: sessionmaker[Session] | None,
-        ring_timeout: int = 20,
-        first_inquiry_days: int = 7,
+        ring_timeout: int = 8,
+        ownership: OwnershipRule | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         queue: QueuePolicy | None = None,
         store: WriteBehind | None = None,
+        overflow: Overflow | None = None,
+        auto_pause_after: int = 2,
     ) -> None:
         self.directory = directory
         self.ring_timeout = ring_timeout
-        prepare(directory, ring_timeout)  # every route made now, not by a caller's first call
+        self.overflow = overflow or Overflow()
+        # every route made now, not by a caller's first call
+        prepare(directory, ring_timeout, self.overflow)
         self.store = store  # decisions are written behind the call (kept if the db is away)
         self.presence = presence
         self.sessions = sessions
-        self.first_inquiry = timedelta(days=first_inquiry_days)
+        self.ownership = ownership or OwnershipRule()
+        self.auto_pause_after = auto_pause_after  # 0: never
+        self.rang_out: dict[str, int] = {}  # agent -> rings in a row they let run out
         self.now = now
         self.queue = queue or QueuePolicy()
         self.line = WaitingLine(self.queue.average_handle_seconds)
@@ -86,13 +95,15 @@ class RoutingDesk:
     def use_directory(self, directory: Directory) -> None:
         """A reloaded seat directory: its routes are made now, for the calls that follow."""
         self.directory = directory
-        prepare(directory, self.ring_timeout)
+        prepare(directory, self.ring_timeout, self.overflow)
 
-    async def plan(self, request: RouteRequest) -> Plan:
+    async def plan(self, request: RouteRequest, waited: float = 0.0) -> Plan:
+        """The call's plan after `waited` seconds since the caller asked (overflow tiers open
+        as the wait grows)."""
         owner = None
         if request.caller and self.sessions is not None:
             try:
-                owner = await asyncio.to_thread(self.owner_of, request.caller)
+                owner = await asyncio.to_thread(self.owner_of, request.caller, request.business)
             except SQLAlchemyError as exc:  # the call is routed all the same, without history
                 log.warning("event=route.no-history call=%s reason=%r", request.call_id, str(exc))
         plan = plan_call(
@@ -102,8 +113,12 @@ class RoutingDesk:
             request.district or None,
             self.presence.snapshot(),
             self.ring_timeout,
-            owner=owner,
+            owner=owner.agent_id if owner else None,
             claimed=self.claimed,  # live: each step skips the agents claimed at that moment
+            owner_note=self.owner_note(owner) if owner else "",
+            overflow=self.overflow,
+            waited=waited,
+            language=request.language,
         )
         self.plans[request.call_id] = plan
         return plan
@@ -195,25 +210,41 @@ class RoutingDesk:
         log.info("event=callback.booked call=%s", request.call_id)
         return True
 
-    def owner_of(self, caller: str) -> str | None:
-        """First-inquiry responsibility: the agent who last answered this caller recently."""
+    def owner_of(self, caller: str, business: str) -> Owner | None:
+        """Blocking: the owner of the caller's matter about this business (ivr/ownership.py)."""
         if self.sessions is None:
             return None
-        since = self.now() - self.first_inquiry
         with self.sessions() as session:
-            query = (
-                select(Leg.agent_id)
-                .join(Call, Call.linkedid == Leg.linkedid)
-                .where(
-                    Call.caller_number == caller,
-                    Leg.answered_at.is_not(None),
-                    Leg.answered_at >= since,
-                    Leg.agent_id.is_not(None),
-                )
-                .order_by(Leg.answered_at.desc())
-                .limit(1)
-            )
-            return session.scalars(query).first()
+            return matter_owner(session, caller, business, self.now(), self.ownership)
+
+    def owner_note(self, owner: Owner) -> str:
+        """Why the owner is asked first, for the chain: "first answered 2026-12-01, pension"."""
+        answered = owner.answered_at
+        if answered.tzinfo is None:  # SQLite gives naive datetimes back: they are UTC
+            answered = answered.replace(tzinfo=UTC)
+        day = answered.astimezone(ZoneInfo(self.directory.timezone)).date().isoformat()
+        how = "first" if self.ownership.rule == "first" else "last"
+        return f"{how} answered {day}, {owner.business}"
+
+    def rang(self, agent_id: str, status: str) -> bool:
+        """One ring of a routed call ended with Dial's `status`: an agent who lets
+        `auto_pause_after` rings in a row run out (NOANSWER) is paused with reason
+        `no-answer`, so later callers do not each wait out their ring; they resume from the
+        seat (*14) or `hotline agent resume`. Busy or unreachable seats do not count: presence
+        already skips those. True when this ring paused them."""
+        if status == "ANSWER":
+            self.rang_out.pop(agent_id, None)
+            return False
+        if status != "NOANSWER" or self.auto_pause_after <= 0:
+            return False
+        missed = self.rang_out.get(agent_id, 0) + 1
+        if missed < self.auto_pause_after:
+            self.rang_out[agent_id] = missed
+            return False
+        self.rang_out.pop(agent_id, None)
+        self.presence.pause(agent_id, NO_ANSWER_PAUSE, self.now())
+        log.warning("event=agent.auto-paused agent=%s rings_unanswered=%d", agent_id, missed)
+        return True
 
     async def record(
         self,
@@ -221,7 +252,11 @@ class RoutingDesk:
         plan: Plan,
         attempts: list[tuple[DialStep, str]],
         queued: float = 0.0,
+        later: Plan | None = None,
     ) -> None:
+        """Store the decision: the first plan's chain, the time in line, and `later`, the
+        plan made while the caller waited that rang someone (an agent came free, or an
+        overflow tier opened)."""
         answering = next((s for s, status in attempts if status == "ANSWER"), None)
         answered = answering.agent_id if answering is not None else None
         reached_a = first_reached_a(plan, attempts)
@@ -229,6 +264,8 @@ class RoutingDesk:
         chain = plan.describe()
         if queued:
             chain += f" | queued {queued:.0f} s"
+        if later is not None and later is not plan and later.steps:
+            chain += f" | then: {later.describe()}"
         if tried:
             chain += f" | rang: {', '.join(tried)}"
         log.info(
@@ -243,6 +280,7 @@ class RoutingDesk:
             linkedid=request.call_id,
             decided_at=self.now(),
             post=plan.post.id if plan.post else "",
+            business=request.business,
             chain=chain,
             answered_by=answered,
             reached_a=reached_a,

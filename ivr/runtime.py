@@ -313,6 +313,7 @@ class _Driver:
 
     async def transfer(self, step: Transfer) -> str:
         directory, desk = self.services.directory, self.services.routing
+        asked = monotonic()  # overflow tiers open by the time since the caller asked
         post = find_post(directory, step.post, step.business, step.district or None)
         if step.hold_prompt:
             key = await self.channel.play(
@@ -320,17 +321,24 @@ class _Driver:
             )
             if key:
                 return "self-service"
-        request = RouteRequest(self.call_id, self.caller, post, step.business, step.district)
+        request = RouteRequest(
+            self.call_id, self.caller, post, step.business, step.district, self.run.language
+        )
         offer = step.offer_callback and desk.offers_callback(request)
         first = await desk.plan(request)
         plan: Plan | None = first
+        later: Plan | None = None  # a plan made in line that rang someone
         attempts: list[tuple[DialStep, str]] = []
         waiter: Waiter | None = None
         waited = 0.0
         try:
             while True:
-                if plan is not None and await self.ring(plan, attempts):
-                    return "answered"
+                if plan is not None:
+                    answered = await self.ring(plan, attempts)
+                    if plan is not first and plan.steps:
+                        later = plan
+                    if answered:
+                        return "answered"
                 if not desk.queue.enabled or waited >= desk.queue.max_wait:
                     return "no-answer"
                 if waiter is None:  # nobody free: wait in line, announced
@@ -349,13 +357,13 @@ class _Driver:
                 waited = monotonic() - queued
                 # only the head of the line rings, and only after older callbacks
                 if desk.line.ahead(waiter) == 0 and not desk.callback_ahead_of(waiter.joined_at):
-                    plan = await desk.plan(request)
+                    plan = await desk.plan(request, monotonic() - asked)
                 else:
                     plan = None
         finally:
             if waiter is not None:
                 desk.line.leave(waiter)
-            await desk.record(request, first, attempts, waited)
+            await desk.record(request, first, attempts, waited, later)
 
     async def ring(self, plan: Plan, attempts: list[tuple[DialStep, str]]) -> bool:
         """Ring the plan's agents in turn, each step decided when the one before has failed;
@@ -371,6 +379,7 @@ class _Driver:
             finally:
                 desk.release(attempt.agent_id)
             attempts.append((attempt, result.status))
+            desk.rang(attempt.agent_id, result.status)
             log.info(
                 "event=route.attempt call=%s agent=%s endpoint=%s reason=%r status=%s",
                 self.call_id,

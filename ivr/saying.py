@@ -3,13 +3,18 @@
 zh-CN reads numbers the Chinese way (1234 -> 一千二百三十四, 10000 -> 一万); en the English
 way (1234 -> one thousand two hundred thirty four). The ids are those of config/prompts.toml:
 "num/0".."num/19", tens "num/20".."num/90", "num/100", "num/1000", "num/10000", "num/point",
-"unit/yuan|jiao|fen|year|month|months|day", and "letter_x".
+"unit/yuan|jiao|fen|year|month|months|day", and "letter_x"; service hours with
+"day/mon".."day/sun", "word/to", "word/and", "time/am|noon|pm|midnight", "unit/oclock",
+"unit/minute".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time
 from decimal import Decimal, InvalidOperation
+
+from routing.calendar import DAYS, parse_span
 
 
 def say_digits(value: str) -> list[str]:
@@ -110,10 +115,56 @@ def say_months(value: str, language: str) -> list[str]:
     return [*say_number(int(value), language), "unit/months"]
 
 
+def say_hours(value: str, language: str) -> list[str]:
+    """Service hours as the calendar writes them ("mon-fri 08:30-12:00;mon-fri 13:30-17:00"):
+    the days once per run of spans with the same days, then each span's times,
+    "周一至周五 上午八点三十分至中午十二点 和 下午一点三十分至下午五点" / "Monday to Friday
+    eight thirty a.m. to twelve noon and one thirty p.m. to five p.m."."""
+    spans = [parse_span(text) for text in value.split(";") if text.strip()]
+    if not spans:
+        raise ValueError("no hours to say")
+    out: list[str] = []
+    days: frozenset[int] | None = None
+    for span in spans:
+        if span.days != days:
+            out += _say_days(span.days) if days is None else ["word/and", *_say_days(span.days)]
+            days = span.days
+        else:
+            out.append("word/and")
+        out += [*_say_time(span.start, language), "word/to", *_say_time(span.end, language)]
+    return out
+
+
+def _say_days(days: frozenset[int]) -> list[str]:
+    ordered = sorted(days)
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return [f"day/{DAYS[ordered[0]]}", "word/to", f"day/{DAYS[ordered[-1]]}"]
+    out: list[str] = []
+    for n, day in enumerate(ordered):
+        out += (["word/and"] if n else []) + [f"day/{DAYS[day]}"]
+    return out
+
+
+def _say_time(at: time, language: str) -> list[str]:
+    """08:30 -> 上午 八 点 三十 分 / eight thirty a.m.; 12:00 -> 中午 十二 点 / twelve noon."""
+    if at == time.max:
+        return ["time/midnight"]
+    hour = at.hour if at.hour <= 12 else at.hour - 12
+    part = "time/am" if at.hour < 12 else "time/noon" if at == time(12) else "time/pm"
+    if language.startswith("zh"):
+        minutes = [*say_number(at.minute, language), "unit/minute"] if at.minute else []
+        return [part, *say_number(hour, language), "unit/oclock", *minutes]
+    minutes = (
+        [] if not at.minute else ["num/0", *_en(at.minute)] if at.minute < 10 else _en(at.minute)
+    )
+    return [*say_number(hour, language), *minutes, part]
+
+
 SAYERS: dict[str, Callable[[str, str], list[str]]] = {
     "digits": lambda value, _language: say_digits(value),
     "number": lambda value, language: say_number(int(value), language),
     "amount": say_amount,
     "date": say_date,
     "months": say_months,
+    "hours": say_hours,
 }

@@ -31,6 +31,11 @@ class Calendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)  # adjusted working days
 
+    def hours_text(self) -> str:
+        """The hours as written in the seat directory, spans joined by ';' (what the IVR's
+        `say ... as: hours` reads): "mon-fri 08:30-12:00;mon-fri 13:30-17:00"."""
+        return ";".join(span_text(span) for span in self.spans)
+
     def is_open(self, at: datetime) -> bool:
         day = at.date()
         if day in self.holidays:
@@ -38,6 +43,17 @@ class Calendar:
         weekday = 0 if day in self.workdays else at.weekday()  # worked like a Monday
         now = at.time()
         return any(weekday in s.days and s.start <= now < s.end for s in self.spans)
+
+
+def span_text(span: Span) -> str:
+    """A span written back the way `parse_span` reads it."""
+    days = sorted(span.days)
+    wraps = days != list(range(days[0], days[-1] + 1))  # e.g. sat-mon: {5, 6, 0}
+    first = next(d for d in days if not wraps or (d - 1) % 7 not in span.days)
+    last = (first + len(days) - 1) % 7
+    named = DAYS[first] if first == last else f"{DAYS[first]}-{DAYS[last]}"
+    end = "24:00" if span.end == time.max else span.end.strftime("%H:%M")
+    return f"{named} {span.start.strftime('%H:%M')}-{end}"
 
 
 def parse_span(text: str) -> Span:

@@ -65,6 +65,9 @@ class Post:
     district: str
     a: str
     b: str
+    # false: this district's agents with this business take no other district's (or the
+    # city's) overflow calls (router.Overflow)
+    takes_overflow: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,14 @@ class Directory:
             for skill in agent.skills:
                 pools.setdefault((agent.office, skill), []).append(agent)
         return pools
+
+    @cached_property
+    def businesses(self) -> frozenset[str]:
+        """Every business a call can be routed for: its posts' and its agents' skills."""
+        return frozenset(
+            {post.business for post in self.posts.values()}
+            | {skill for agent in self.agents.values() for skill in agent.skills}
+        )
 
     def agent_at_seat(self, endpoint: str) -> Agent | None:
         return self._by_seat.get(endpoint)

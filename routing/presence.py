@@ -27,6 +27,7 @@ from .directory import Directory
 
 TALKING_DEVICE = {"INUSE", "BUSY", "ONHOLD", "RINGINUSE"}  # in a call (maybe also ringing)
 UNREACHABLE_DEVICE = {"UNAVAILABLE", "INVALID"}
+NO_ANSWER_PAUSE = "no-answer"  # the pause reason of an agent who let routed rings run out
 
 
 class State(StrEnum):

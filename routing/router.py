@@ -3,9 +3,12 @@ decided one step at a time as the runtime rings, with the reason for every step 
 
 Order (the AB-post system, "one place calls, the whole city answers"):
 first-inquiry owner -> the post's A -> the post's B -> the district pool (skill match, longest
-idle first) -> the city pool (likewise) -> the queue. An agent who is not available, or is
+idle first) -> the city pool (likewise) -> overflow to other districts' agents with the skill
+(`Overflow`: after a wait, in tiers) -> the queue. An agent who is not available, or is
 being rung for another call, is skipped with the reason written into the chain, e.g.
 "A 1001 talking -> B 1002 logged-out -> district pool xihu: 2003 (longest idle)".
+A caller who chose another language (8 for English) is first offered the free agents of the
+route who speak it ("en speaker: 1001"), then anyone ("no free en speaker, then anyone").
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
-from .directory import Directory, Post
+from .directory import Directory, Office, Post
 from .presence import Pool, Snapshot, State, why_not
 
 
@@ -27,8 +30,24 @@ class DialStep:
 
 
 # a step's rung: the first-inquiry owner, the post's A or B, the caller's district pool, the city
-# pool (figures such as the AB-fallback rate read these, never the chain's wording)
-ROLES = ("owner", "A", "B", "district", "city")
+# pool, another district's agents (figures such as the AB-fallback rate read these, never the
+# chain's wording)
+ROLES = ("owner", "A", "B", "district", "city", "overflow")
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """Who else is offered when nobody in the caller's own pools is free, by how long the
+    caller has waited since asking for a person ("一地呼叫,全市联动"): the city pool for a
+    district caller after `city_after` seconds, then other districts' agents with the skill
+    after `districts_after` seconds (None: never). A district keeps its agents on a business
+    out of others' calls with `takes_overflow = false` on its post for that business."""
+
+    city_after: int = 0
+    districts_after: int | None = 10
+
+
+NO_OVERFLOW = Overflow(city_after=0, districts_after=None)  # the city at once, districts never
 MAX_RINGS = 8  # agents rung, at most, before the caller waits in line
 CLAIMED = "ringing for another call"
 
@@ -111,9 +130,17 @@ def plan_call(
     owner: str | None = None,
     claimed: Collection[str] = (),
     max_rings: int = MAX_RINGS,
+    owner_note: str = "",
+    overflow: Overflow = NO_OVERFLOW,
+    waited: float = 0.0,
+    language: str = "",
 ) -> Plan:
     """One call's plan, nothing decided yet: `next_step()` decides. `owner`: the agent who
-    handled this caller's matter recently (first-inquiry responsibility); `claimed`: agents
+    owns this caller's matter (first-inquiry responsibility); `owner_note` says why, in the
+    chain: "owner 1001 (first answered 2026-12-01, pension)"; `overflow`: which pools beyond the
+    caller's own are offered after how long, `waited` the seconds since the caller asked;
+    `language`: the caller's, when agents who speak it go first ("" or "zh-CN": none);
+    `claimed`: agents
     being rung for other calls (a live set). The owner, A and B are each named in the chain; a
     pool's unavailable members are counted by reason ("district pool xihu: 3 talking, 1
     paused (lunch)").
@@ -125,8 +152,8 @@ def plan_call(
     if presence.directory is not directory:
         raise ValueError("plan_call: the presence snapshot is of another seat directory")
     tables = _last[0] if _last and _last[0].directory is directory else _tables(directory)
-    route = tables.current(post, business, district, ring_timeout) or tables.route(
-        post, business, district, ring_timeout
+    route = tables.current(post, business, district, ring_timeout, overflow) or tables.route(
+        post, business, district, ring_timeout, overflow
     )
     # set here rather than by Plan.__init__ (a call through the type costs as much again as
     # the rest of plan_call): the route (shared by every call of this post, district and ring
@@ -137,11 +164,32 @@ def plan_call(
     chain = plan._chain = []
     opened = plan._open = []
     named = route.named if owner is None else route.with_owner(owner)
-    plan._walk = _walk(route, named, presence, claimed, max_rings, steps, chain, opened)
+    speaker = _speaker(directory, language)
+    plan._walk = _walk(
+        route,
+        named,
+        presence,
+        claimed,
+        max_rings,
+        steps,
+        chain,
+        opened,
+        owner_note,
+        waited,
+        speaker,
+    )
     return plan
 
 
 _new = object.__new__
+DEFAULT_LANGUAGE = "zh-CN"  # every agent is taken to speak it: no speakers' tier for it
+
+
+def _speaker(directory: Directory, language: str) -> tuple[str, Collection[str]] | None:
+    """(language, the agents who speak it) for a caller whose language not everyone speaks."""
+    if not language or language == DEFAULT_LANGUAGE:
+        return None
+    return language, {a.id for a in directory.agents.values() if language in a.languages}
 
 
 def _walk(
@@ -153,24 +201,50 @@ def _walk(
     steps: list[DialStep],
     chain: list[tuple[str, str, str | None] | str],
     opened: list[_OpenPool],
+    owner_note: str = "",
+    waited: float = 0.0,
+    speaker: tuple[str, Collection[str]] | None = None,
 ) -> Iterator[DialStep]:
     """A plan's steps, each decided when the one before has been given and failed (the
     plan's records, `steps`, `chain` and `opened`, kept up to date as it goes)."""
     places = presence.places
     tried: list[str] = []  # named in the chain, never taken again: a few agents, a list is enough
-    # the owner, A and B, each named in the chain (max_rings does not cut them)
-    for agent_id, label, step in named:
-        tried.append(agent_id)
-        place = CLAIMED if agent_id in claimed else places.get(agent_id, "unknown")
-        if isinstance(place, int):  # available: their idle key
-            chain.append((label, agent_id, None))
-            steps.append(step)
-            yield step
-        else:
-            chain.append((label, agent_id, place))
     names, free = presence.names, presence.free
     size = len(names)
-    for pool in route.pools:
+    pools = [pool for pool in route.pools if pool[3] <= waited]  # the tiers due by now
+    if speaker is not None:  # the caller's language first: its speakers among the route's
+        language, speakers = speaker
+        label = f"{language} speaker"
+        found = 0
+        while len(steps) < max_rings:
+            pick = _free_speaker(named, pools, speakers, tried, claimed, places, free, names)
+            if pick is None:
+                break
+            agent_id, role = pick
+            tried.append(agent_id)
+            found += 1
+            chain.append((label, agent_id, None))
+            step = route.tables.step(agent_id, label, route.timeout, role)
+            steps.append(step)
+            yield step
+        chain.append(f"no {'other ' if found else ''}free {language} speaker, then anyone")
+    # the owner, A and B, each named in the chain (max_rings does not cut them)
+    for agent_id, label, step in named:
+        if agent_id in tried:  # rung already as a speaker of the caller's language
+            continue
+        tried.append(agent_id)
+        place = CLAIMED if agent_id in claimed else places.get(agent_id, "unknown")
+        if owner_note and label is OWNER:  # the owner with why they own the matter
+            why = f"owner {agent_id} ({owner_note})"
+            chain.append(why if isinstance(place, int) else f"{why} {place}")
+        elif isinstance(place, int):
+            chain.append((label, agent_id, None))
+        else:
+            chain.append((label, agent_id, place))
+        if isinstance(place, int):  # available: their idle key
+            steps.append(step)
+            yield step
+    for pool in pools:
         if len(steps) >= max_rings:
             break
         opened.append(_OpenPool(pool[0], len(steps)))
@@ -194,7 +268,34 @@ def _walk(
                 break
     if opened:
         _close(opened, steps, chain)
+    for after in sorted({pool[3] for pool in route.pools if pool[3] > waited}):
+        chain.append(f"overflow after {after} s: not yet")
     chain.append("then queue" if steps else "queue")
+
+
+def _free_speaker(
+    named: tuple[tuple[str, str, DialStep], ...],
+    pools: list[_PoolRoute],
+    speakers: Collection[str],
+    tried: list[str],
+    claimed: Collection[str],
+    places: dict[str, int | str],
+    free: dict[Pool, list[int]],
+    names: list[str],
+) -> tuple[str, str] | None:
+    """The next free agent of the route who speaks the caller's language, and their rung: the
+    named agents first (owner, A, B), then each due pool's longest idle."""
+    for agent_id, _label, step in named:
+        free_now = isinstance(places.get(agent_id), int)
+        if free_now and agent_id in speakers and agent_id not in tried and agent_id not in claimed:
+            return agent_id, step.role
+    size = len(names)
+    for _label, pool, made, _after in pools:
+        for key in free.get(pool, ()):
+            agent_id = names[key % size]
+            if agent_id in speakers and agent_id not in tried and agent_id not in claimed:
+                return agent_id, made[agent_id].role
+    return None
 
 
 @dataclass(slots=True)
@@ -235,7 +336,7 @@ def _pool_entry(label: str, chosen: list[DialStep], skipped: dict[str, int]) -> 
     return f"{label}: {'; '.join(parts)}" if parts else ""
 
 
-def prepare(directory: Directory, ring_timeout: int) -> int:
+def prepare(directory: Directory, ring_timeout: int, overflow: Overflow = NO_OVERFLOW) -> int:
     """Make, now, every route a call on this directory can take (each business of its posts
     and skills, in each office's district and in none) and every agent's first-inquiry owner
     step: a directory load pays for them once, where otherwise the first call of each route
@@ -247,8 +348,8 @@ def prepare(directory: Directory, ring_timeout: int) -> int:
     for business in sorted(businesses):
         for district in [*directory.offices, None]:
             post = find_post(directory, "", business, district)
-            if tables.current(post, business, district, ring_timeout) is None:
-                tables.route(post, business, district, ring_timeout)
+            if tables.current(post, business, district, ring_timeout, overflow) is None:
+                tables.route(post, business, district, ring_timeout, overflow)
                 made += 1
     return made
 
@@ -282,7 +383,8 @@ def _count_away(
                 skipped[CLAIMED] = skipped.get(CLAIMED, 0) + 1
 
 
-_PoolRoute = tuple[str, Pool, dict[str, DialStep]]  # label, free list's key, steps by agent
+# label, free list's key, steps by agent, seconds the caller waits before it is offered
+_PoolRoute = tuple[str, Pool, dict[str, DialStep], int]
 
 
 class _Route:
@@ -291,13 +393,21 @@ class _Route:
     by agent), and the timeout's steps for a first-inquiry owner. Steps are immutable; every
     step a call of this route can take is made here, once, not while a call is routed."""
 
-    __slots__ = ("named", "owner_steps", "pools", "post", "timeout")
+    __slots__ = ("named", "overflow", "owner_steps", "pools", "post", "tables", "timeout")
 
     def __init__(
-        self, tables: _Tables, post: Post | None, skill: str, district: str | None, timeout: int
+        self,
+        tables: _Tables,
+        post: Post | None,
+        skill: str,
+        district: str | None,
+        timeout: int,
+        overflow: Overflow,
     ) -> None:
+        self.tables = tables
         self.post = post
         self.timeout = timeout
+        self.overflow = overflow
         self.named: tuple[tuple[str, str, DialStep], ...] = (
             tuple(
                 (agent_id, label, tables.step(agent_id, label, timeout, label[-1]))
@@ -310,9 +420,10 @@ class _Route:
             (
                 label,
                 (office, skill),
-                tables.made(label, timeout, tables.members(office, skill), label.split()[0]),
+                tables.made(label, timeout, tables.members(office, skill), role),
+                after,
             )
-            for office, label in tables.pools(district)
+            for office, label, role, after in tables.pools(district, skill, overflow)
         )
         self.owner_steps = tables.made(OWNER, timeout, tables.directory.agents, "owner")
 
@@ -345,26 +456,59 @@ class _Tables:
         self.routes: dict[tuple[str | None, str, str | None], _Route] = {}
 
     def current(
-        self, post: Post | None, business: str, district: str | None, timeout: int
+        self,
+        post: Post | None,
+        business: str,
+        district: str | None,
+        timeout: int,
+        overflow: Overflow = NO_OVERFLOW,
     ) -> _Route | None:
-        """The route made for this post, business, district and ring timeout, if there is one."""
+        """The route made for this post, business, district, ring timeout and overflow, if
+        there is one."""
         route = self.routes.get((post.id if post is not None else None, business, district))
         if route is None or route.post is not post or route.timeout != timeout:
             return None
-        return route
+        return route if route.overflow == overflow else None
 
-    def route(self, post: Post | None, business: str, district: str | None, timeout: int) -> _Route:
+    def route(
+        self,
+        post: Post | None,
+        business: str,
+        district: str | None,
+        timeout: int,
+        overflow: Overflow = NO_OVERFLOW,
+    ) -> _Route:
         skill = post.business if post is not None else business
-        route = _Route(self, post, skill, district, timeout)
+        route = _Route(self, post, skill, district, timeout, overflow)
         if len(self.routes) >= 10_000:  # districts come from callers' numbers: keep it bounded
             self.routes.clear()
         self.routes[(post.id if post is not None else None, business, district)] = route
         return route
 
-    def pools(self, district: str | None) -> tuple[tuple[str, str], ...]:
-        """(office, label) in order: the caller's district's pool (a known office that is not
-        a city one), then the city pools."""
-        return self._pools.get(district, self._city_pools)
+    def pools(
+        self, district: str | None, skill: str, overflow: Overflow
+    ) -> list[tuple[str, str, str, int]]:
+        """(office, label, role, seconds before it is offered) in order: the caller's
+        district's pool (a known office that is not a city one), the city pools, then, as
+        overflow, the other districts whose post for the skill does not opt out."""
+        own = self._pools.get(district)
+        if own is None:  # a city caller (or a district we do not know): the city's pools
+            found = [(o, label, "city", 0) for o, label in self._city_pools]
+        else:
+            found = [(own[0][0], own[0][1], "district", 0)]
+            found += [(o, label, "city", overflow.city_after) for o, label in own[1:]]
+        if overflow.districts_after is not None:
+            after = overflow.districts_after
+            for office in self.directory.offices.values():
+                if (
+                    office.kind == "city"
+                    or office.id == district
+                    or _opts_out(self.directory, office, skill)
+                ):
+                    continue
+                label = f"overflow after {after} s, {office.id} pool"
+                found.append((office.id, label, "overflow", after))
+        return found
 
     def named(self, post: Post) -> tuple[tuple[str, str], ...]:
         """The post's A and B who are in the directory, with their labels (a B who is also the
@@ -416,6 +560,12 @@ def _tables(directory: Directory) -> _Tables:
     if not _last or _last[0].directory is not directory:
         _last[:] = [_Tables(directory)]
     return _last[0]
+
+
+def _opts_out(directory: Directory, office: Office, skill: str) -> bool:
+    """The district's post for this business keeps its agents out of other callers' overflow."""
+    post = directory.post_index.get((skill, office.id))
+    return post is not None and not post.takes_overflow
 
 
 def find_post(

@@ -103,6 +103,9 @@ class RouteDecision(Base):
     linkedid: Mapped[str] = mapped_column(String(64), index=True)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     post: Mapped[str] = mapped_column(String(80), default="")
+    # the business the caller asked a person for (from their menu choices): a matter's owner
+    # is looked up per business (ivr/ownership.py)
+    business: Mapped[str] = mapped_column(String(40), default="")
     # e.g. "post pension-xihu A 2001 talking -> post pension-xihu B: 2002 -> then queue |
     #       rang: 2002 NOANSWER, 2003 ANSWER"
     chain: Mapped[str] = mapped_column(String(2000))

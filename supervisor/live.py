@@ -17,7 +17,7 @@ from ivr.calltracker import CallSnapshot, Change, LegSnapshot
 from ivr.masking import mask_number as mask_number  # the one masking rule; pages import it here
 from ivr.outcome import ABANDONED, ASKED_OUTCOMES
 from routing.directory import Directory
-from routing.presence import AgentPresence
+from routing.presence import NO_ANSWER_PAUSE, AgentPresence
 from routing.router import Plan
 
 AWAY = {"logged-out", "unreachable", "paused"}
@@ -246,6 +246,11 @@ class Board:
                         "agent_id": c["agent_id"],
                         "district": c["district"],
                     }
+                )
+        for a in agents:  # paused by the router for letting rings run out: someone should look
+            if a["state"] == "paused" and a["reason"] == NO_ANSWER_PAUSE:
+                alerts.append(
+                    {"kind": "no-answer-pause", "agent_id": a["id"], "district": a["office"]}
                 )
         for office in self.directory.offices.values():
             mine = [a for a in agents if a["office"] == office.id]

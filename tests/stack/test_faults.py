@@ -214,7 +214,7 @@ def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_af
     config = stack.config_with("asterisk-crash", extra="[routing]\nwrap_up_seconds = 0")
     talking, ringing, in_menu = "13900000405", "13900000406", "13900000407"
     work = stack.folder / "asterisk-crash"
-    called_back = "057187000409"  # a Xihu caller who booked a callback: post pension-xihu, A 2001
+    called_back = "057187000409"  # a Xihu caller who booked a callback: post other-xihu, A 2001
     with running_controller(stack, config) as controller:
         with ExitStack() as up:
             up.enter_context(callers_phone(stack, "called-back", talk_ms=60_000, max_calls=2))
@@ -439,5 +439,5 @@ def test_an_agi_command_that_hangs_moves_the_call_on_to_a_person_after_its_timeo
         # the controller is healthy: the next caller is served through the IVR
         with agent_phone(stack, "agi-hangs-next", "agent1001", talk_ms=1500):
             place_call(stack, "agi-hangs-next", "13900000410", script=[(3000, "0")])
-        assert chain(stack, "13900000410").startswith("post pension-city A: 1001")
+        assert chain(stack, "13900000410").startswith("post other-city A: 1001")
     assert "controller did not handle the call" in stack.asterisk_log()[mark:]

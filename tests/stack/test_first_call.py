@@ -25,6 +25,7 @@ def test_caller_presses_0_reaches_the_agent_and_the_call_is_stored_and_recorded(
 
     # the digit reached the controller, which dialled the post's A agent
     assert stack.ivr_path(call.linkedid) == [
+        ("no_topic_yet", "set"),  # business "other" until the caller picks a topic
         ("welcome", "digit:0"),
         ("agent_hours", "open"),
         ("to_agent", "answered"),

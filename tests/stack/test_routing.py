@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import threading
 from contextlib import ExitStack
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
@@ -86,15 +88,14 @@ def test_a_busy_b_logged_out_the_district_pool_answers(
             agent_phone(stack, "r-pool-a", "agent2001", behaviour="busy"),
             agent_phone(stack, "r-pool-d", "agent2002", max_calls=1, talk_ms=2000),
         ):
-            # a Xihu landline: the pension-xihu post (A 2001, B 1002)
+            # a Xihu landline: the other-xihu post (A 2001, B 1002): 0 before any topic
             place_call(stack, "r-pool", "057187000204", script=AGENT_NOW)
     finally:
         assert run_hotline(stack.config, "agent", "login", "1002").returncode == 0
     assert legs(stack, "057187000204") == [("2001", "BUSY"), ("2002", "ANSWER")]
     text = chain(stack, "057187000204")
     assert text.startswith(
-        "post pension-xihu A: 2001 -> post pension-xihu B 1002 logged-out"
-        " -> district pool xihu: 2002"
+        "post other-xihu A: 2001 -> post other-xihu B 1002 logged-out -> district pool xihu: 2002"
     )
 
 
@@ -183,7 +184,14 @@ def repeat_calls(stack: Stack) -> None:
     (second,) = [c for c in stack.calls_from("13900000220") if c.linkedid != first.linkedid]
     assert [(leg.agent_id, leg.dial_status) for leg in second.legs] == [("1002", "ANSWER")]
     wait_for(lambda: stack.decisions(second.linkedid), 10, "the route decision")
-    assert stack.decisions(second.linkedid)[0].chain.startswith("first-inquiry owner: 1002")
+    # the first call (0 before any topic: business "other") was answered today by 1002
+    today = first.legs[-1].answered_at
+    assert today is not None
+    day = today.replace(tzinfo=today.tzinfo or UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert stack.decisions(second.linkedid)[0].chain.startswith(
+        f"owner 1002 (first answered {day.isoformat()}, other)"
+    )
+    assert stack.decisions(second.linkedid)[0].business == "other"
 
 
 def test_presence_is_resynchronised_after_asterisk_restarts(stack: Stack) -> None:
@@ -225,7 +233,7 @@ def restart_while_talking(stack: Stack, controller: ControllerProcess) -> None:
         assert a.process.wait(10) == 0
     call = stack.ended_call("13900000231")
     wait_for(lambda: stack.decisions(call.linkedid), 10, "the route decision")
-    assert stack.decisions(call.linkedid)[0].chain.startswith("post pension-city A: 1001")
+    assert stack.decisions(call.linkedid)[0].chain.startswith("post other-city A: 1001")
 
 
 def test_the_seat_directory_reloads_on_sighup_and_a_broken_one_is_refused(stack: Stack) -> None:
@@ -251,4 +259,4 @@ def test_the_seat_directory_reloads_on_sighup_and_a_broken_one_is_refused(stack:
             place_call(stack, "reload", "13900000270", script=AGENT_NOW)
             assert a.process.wait(10) == 0
     assert legs(stack, "13900000270") == [("1002", "ANSWER")]
-    assert chain(stack, "13900000270").startswith("post pension-city A: 1002")
+    assert chain(stack, "13900000270").startswith("post other-city A: 1002")

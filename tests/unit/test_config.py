@@ -67,7 +67,7 @@ def test_broken_toml_is_one_line_with_the_file(tmp_path: Path) -> None:
 def test_a_post_naming_an_unknown_agent_is_reported(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     seats = tmp_path / "seats.toml"
-    seats.write_text(seats.read_text().replace('a = "1001"', 'a = "9999"'))
+    seats.write_text(seats.read_text().replace('a = "1001"', 'a = "9999"', 1))
     with pytest.raises(
         ConfigError, match=r"seats\.toml: post pension-city: a = unknown agent '9999'$"
     ):
@@ -98,3 +98,39 @@ def test_a_database_from_an_older_schema_is_refused_in_one_line(tmp_path: Path) 
     with pytest.raises(StoreError, match=r"table call lacks channel, caller_name") as err:
         open_engine(f"sqlite:///{old}")
     assert "\n" not in str(err.value)
+
+
+def test_the_shipped_routing_settings_for_issue_15() -> None:
+    settings = load_settings(REPO / "config" / "hotline.toml")
+    rt = settings.routing
+    assert (rt.ownership.rule, rt.ownership.days) == ("first", 7)
+    assert (rt.overflow.city_after, rt.overflow.districts_after) == (0, 10)
+    assert rt.auto_pause_after == 2
+    assert settings.flows.ring_timeout == 8
+
+
+def test_routing_settings_and_an_opted_out_post_are_read(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        extra='[routing]\nfirst_inquiry_rule = "last"\noverflow_districts = false\n'
+        "auto_pause_after = 0",
+    )
+    seats = tmp_path / "seats.toml"
+    seats.write_text(
+        seats.read_text().replace('b = "1002"\n', 'b = "1002"\ntakes_overflow = false\n', 1)
+    )
+    settings = load_settings(path)
+    assert settings.routing.ownership.rule == "last"
+    assert settings.routing.overflow.districts_after is None
+    assert settings.routing.auto_pause_after == 0
+    assert not settings.directory.posts["pension-xihu"].takes_overflow
+    assert settings.directory.posts["pension-city"].takes_overflow
+
+
+def test_an_unknown_first_inquiry_rule_is_one_line_naming_the_choices(tmp_path: Path) -> None:
+    path = write_config(tmp_path, extra='[routing]\nfirst_inquiry_rule = "sometimes"')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value).endswith(
+        "[routing] first_inquiry_rule: expected 'first' or 'last' or 'off', got 'sometimes'"
+    )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.config import load_directory
 from ivr.flow import FlowError, MenuNode, load_flow, load_flows
 from tests.conftest import REPO
 
@@ -150,3 +151,31 @@ def test_wrong_field_values_are_reported(tmp_path: Path, node: str, message: str
     assert any(message in str(p) and "node 'extra'" in str(p) for p in err.value.problems), (
         err.value.problems
     )
+
+
+def test_a_route_whose_business_no_post_or_pool_serves_is_reported(tmp_path: Path) -> None:
+    """The route takes its business from the menu's set nodes: each value is checked against
+    the seat directory's businesses, at the route's line."""
+    text = (
+        GOOD.replace('"1": info', '"1": medical, "2": tax')
+        .replace("    post: pension-city\n", "    business: $business\n")
+        .replace(
+            "  bye:\n",
+            "  medical: {type: set, values: {business: medical}, next: info}\n"
+            "  tax: {type: set, values: {business: tax}, next: info}\n"
+            "  bye:\n",
+        )
+    )
+    path = write(tmp_path, text)
+    assert load_flow(path, known_businesses={"medical", "tax"}).nodes["person"]
+    with pytest.raises(FlowError) as err:
+        load_flow(path, known_businesses={"pension", "medical"})
+    (problem,) = err.value.problems
+    assert problem.line == 15 and "node 'person'" in str(problem)
+    assert "business 'tax': no post or agent skill in the seat directory serves it" in str(problem)
+
+
+def test_the_shipped_flow_asks_only_for_businesses_the_shipped_seats_serve() -> None:
+    served = set(load_directory(REPO / "config" / "seats.toml").businesses)
+    assert {"pension", "medical", "employment", "labour", "personnel", "other"} <= served
+    load_flows(REPO / "dialplans", known_businesses=served)  # raises on a business unserved

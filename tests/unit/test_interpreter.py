@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.flow import load_flows
 from ivr.interpreter import (
     Ask,
@@ -58,13 +60,33 @@ def test_8_during_the_greeting_switches_to_english() -> None:
 
 def test_0_from_a_submenu_reaches_a_person_in_the_callers_district() -> None:
     run = start(district="xihu")
-    run.advance("digit:2")  # policy menu
+    run.advance("digit:2")  # policy menu, no topic chosen yet: general enquiries
     run.advance("digit:0")
     assert run.instruction() == CheckHours()
     run.advance("open")
-    assert run.instruction() == Transfer("", "pension", "xihu", "transfer_hold", "", True)
+    assert run.instruction() == Transfer("", "other", "xihu", "transfer_hold", "", True)
     run.advance("answered")
     assert run.finished
+
+
+@pytest.mark.parametrize(
+    ("keys", "business"),
+    [
+        ("25", "medical"),  # 2 policy, 5 medical insurance
+        ("21", "pension"),  # 2 policy, 1 social insurance
+        ("22", "employment"),
+        ("23", "labour"),
+        ("24", "personnel"),
+        ("", "other"),  # 0 straight from the main menu
+    ],
+)
+def test_0_after_a_topic_asks_for_a_person_of_that_business(keys: str, business: str) -> None:
+    run = start()
+    for key in keys:
+        run.advance(f"digit:{key}")
+    run.advance("digit:0")
+    run.advance("open")
+    assert run.instruction() == Transfer("", business, "", "transfer_hold", "", True)
 
 
 def test_hash_goes_back_and_star_repeats_an_information_prompt() -> None:
@@ -143,19 +165,23 @@ def test_a_complaint_is_recorded_and_the_ticket_number_said_back() -> None:
 
 
 def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
-    run = start(open_=False)
-    assert run.instruction() == Play(("after_hours",))
+    run = start(open_=False, service_hours="mon-fri 09:00-12:00")
+    hours = ("day/mon", "word/to", "day/fri", "time/am", "num/9", "unit/oclock", "word/to")
+    hours += ("time/noon", "num/10", "num/2", "unit/oclock")  # 中午十二点
+    assert run.instruction() == Play(("after_hours", *hours))
+    run.advance("done")
+    assert run.instruction() == Play(("after_hours_end",))
     run.advance("done")
     assert run.node_id == "after_hours_menu"
     run.advance("digit:0")  # 0 anyway: the agent node checks the hours and says so
     assert run.instruction() == CheckHours()
     run.advance("closed")
-    assert run.instruction() == Play(("agents_closed",))
+    assert run.instruction() == Play(("agents_closed", *hours))
 
 
 def test_straight_to_agent_mode_routes_at_once_and_keeps_self_service_on_9() -> None:
     run = start(mode="straight")
-    assert run.instruction() == Transfer("", "pension", "", "straight_hold", "9", True)
+    assert run.instruction() == Transfer("", "other", "", "straight_hold", "9", True)
     run.advance("self-service")
     assert run.instruction() == CheckHours()
     run.advance("open")
@@ -209,6 +235,13 @@ def test_instructions_made_once_per_flow_are_the_same_for_every_call() -> None:
     assert first.instruction() == Ask(("main_menu",), 6.0)
     second.advance("digit:*")
     assert second.instruction() is ask
+
+
+def test_0_during_the_greeting_asks_for_general_enquiries() -> None:
+    run = FlowRun(FLOW, variables={"mode": "menu", "district": ""})
+    run.advance("digit:0")  # before any topic, before even the recording notice
+    run.advance("open")
+    assert run.instruction() == Transfer("", "other", "", "transfer_hold", "", True)
 
 
 def test_a_menu_forgets_earlier_wrong_keys_when_the_caller_comes_back_to_it() -> None:

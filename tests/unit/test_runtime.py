@@ -237,8 +237,8 @@ def test_a_call_logs_its_path_in_one_line_and_each_step_only_at_debug(
     assert not [line for line in lines() if "event=ivr.step" in line]
     assert "event=ivr.hangup call=1795.1 node=policy_menu" in lines()
     assert lines()[-1] == (
-        "event=ivr.path call=1795.1 steps=6 path=welcome:timeout>notice:done>mode:case:menu>"
-        "service_hours:open>main_menu:digit:2>policy_menu:hangup"
+        "event=ivr.path call=1795.1 steps=7 path=no_topic_yet:set>welcome:timeout>notice:done>"
+        "mode:case:menu>service_hours:open>main_menu:digit:2>policy_menu:hangup"
     )
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="hotline.runtime"):

@@ -76,3 +76,16 @@ def test_a_caller_in_hotlines_line_shows_queued_with_the_longest_wait_first() ->
     states = {c["linkedid"]: (c["state"], c["node"]) for c in snap["calls"]}  # type: ignore[union-attr]
     assert states == {"A": ("queued", ""), "B": ("queued", ""), "C": ("ivr", "main_menu")}
     assert [w["linkedid"] for w in snap["queue"]] == ["A", "B"]  # type: ignore[union-attr]
+
+
+def test_an_agent_paused_for_unanswered_rings_is_an_alert_and_a_lunch_break_is_not() -> None:
+    t0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    presence = Presence(DIRECTORY, started=t0)
+    presence.pause("2001", "no-answer", t0)  # what the routing desk does after 2 rings out
+    presence.pause("1002", "lunch", t0)
+    board = Board(DIRECTORY, presence.snapshot)
+    snap = board.snapshot(t0)
+    alerts = [a for a in snap["alerts"] if a["kind"] == "no-answer-pause"]  # type: ignore[union-attr]
+    assert alerts == [{"kind": "no-answer-pause", "agent_id": "2001", "district": "xihu"}]
+    agents = {a["id"]: (a["state"], a["reason"]) for a in snap["agents"]}  # type: ignore[union-attr]
+    assert agents["2001"] == ("paused", "no-answer")

@@ -22,6 +22,7 @@ setup(
         "apscheduler>=3.10,<4",
         "pyyaml>=6.0",
         "aiohttp>=3.9",
+        "alembic>=1.13",
         # Python 3.13 removed audioop; without it pydub falls back to a pure-Python copy
         'audioop-lts; python_version >= "3.13"',
     ],

@@ -16,7 +16,7 @@ from routing.calendar import Calendar, parse_span
 from sandbox.rootfs import SandboxError
 from store.db import StoreError
 
-from . import survey_cmd
+from . import db_cmd, survey_cmd
 from .ami import AmiError
 from .config import Settings, load_settings
 from .dialplan import DialplanError
@@ -408,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     recording_cmd.add_parser(sub).set_defaults(func=cmd_recordings)
     _supervisor_parsers(sub)
     survey_cmd.add_parser(sub)
+    db_cmd.add_parser(sub)
     return parser
 
 

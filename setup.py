@@ -13,6 +13,7 @@ setup(
     package_data={
         "sandbox": ["scenarios/*.xml", "scenarios/*.part"],
         "supervisor": ["static/*", "score_sheet.toml"],
+        "store": ["migrations/script.py.mako"],
     },
     install_requires=[
         "panoramisk>=1.4",

@@ -9,11 +9,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from routing.calendar import Calendar, parse_span
 from sandbox.rootfs import SandboxError
+from store import schema
 from store.db import StoreError
 
 from . import db_cmd, survey_cmd
@@ -277,6 +279,18 @@ def _supervisor_parsers(sub: Any) -> None:
     top.set_defaults(func=cmd_top)
 
 
+class ShowVersion(argparse.Action):
+    """`--version`, worked out only when asked (the schema's revisions are files to read, and
+    the classic AGI entry starts a process per call)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"hotline {version('hotline')} (database schema revision {schema.head()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline",
@@ -287,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         default=os.environ.get("HOTLINE_CONFIG", DEFAULT_CONFIG),
         help=f"controller configuration (default: $HOTLINE_CONFIG or {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--version", action=ShowVersion, help="the version and the schema revision it needs"
     )
     sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
 

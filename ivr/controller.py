@@ -9,6 +9,7 @@ import asyncio
 import gc
 import logging
 import signal
+import time
 from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sdnotify import SystemdNotifier
 from sqlalchemy.exc import SQLAlchemyError
 
 from routing.directory import Directory
@@ -82,6 +84,7 @@ class Controller:
         self.background: set[asyncio.Future[None]] = set()
         self.wrap_up_timer: asyncio.TimerHandle | None = None  # the next wrap-up's end
         self.wrap_up_due: datetime | None = None
+        self.ready = asyncio.Event()  # set once calls are taken (systemd's READY=1)
         self.store = self.calls.store  # call data written behind, kept while the db is away
         self.recorder = Recorder(
             settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
@@ -384,6 +387,7 @@ class Controller:
             self.settings.agi.port,
             ",".join(f"{site}@{ami.where}" for site, ami in self.amis.items()),
         )
+        self.ready.set()
         await stop.wait()
         log.info("event=controller.stopping")
         self.recorder.stopping.set()  # its long passes end between two recordings
@@ -409,10 +413,32 @@ class Controller:
 
 
 async def serve(settings: Settings) -> None:
+    """Run the controller until SIGTERM/SIGINT; SIGHUP re-reads the seat directory. Under
+    systemd (`Type=notify`, contrib/systemd/hotline.service) it reports ready, reloading and
+    stopping; elsewhere the notifier does nothing."""
     controller = Controller(settings)
+    systemd = SystemdNotifier()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        systemd.notify("STOPPING=1")
+        stop.set()
+
+    def reload() -> None:
+        systemd.notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        controller.reload_directory()
+        systemd.notify("READY=1")
+
+    async def report_ready() -> None:
+        await controller.ready.wait()
+        systemd.notify(f"READY=1\nSTATUS=taking calls on {settings.agi.host}:{settings.agi.port}")
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, controller.reload_directory)
-    await controller.run(stop)
+        loop.add_signal_handler(sig, stopping)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    ready = asyncio.create_task(report_ready())
+    try:
+        await controller.run(stop)
+    finally:
+        ready.cancel()

@@ -17,6 +17,7 @@ from recordings.retention import RetentionPolicy
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
+from sandbox.asterisk_conf import DEFAULT_MAX_CHANNELS
 from sandbox.rootfs import DEFAULT_ROOTFS
 
 from .settings import ConfigError, Table, load_toml
@@ -131,6 +132,7 @@ class SandboxSettings:
     caller_match: tuple[str, ...]  # source addresses treated as callers on the trunk
     callers_contact: str | None  # the trunk's far side, for calls back to callers
     mirror: str | None  # None: take it from the host's apt sources
+    max_channels: int  # channels with media at once: sizes the RTP port range
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,7 @@ def load_settings(path: Path) -> Settings:
         caller_match=tuple(sb_t.texts("caller_match", ["127.0.0.2"])),
         callers_contact=sb_t.opt_text("callers_contact"),
         mirror=sb_t.opt_text("mirror"),
+        max_channels=sb_t.integer("max_channels", DEFAULT_MAX_CHANNELS, 10, 10000),
     )
 
     seats_file = root.path("seats", "seats.toml")

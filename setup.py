@@ -25,6 +25,7 @@ setup(
         "aiohttp>=3.9",
         "alembic>=1.13",
         "sdnotify>=0.3",
+        "prometheus-client>=0.20",
         # Python 3.13 removed audioop; without it pydub falls back to a pure-Python copy
         'audioop-lts; python_version >= "3.13"',
     ],

@@ -154,6 +154,16 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`[metrics]`: where Prometheus scrapes and a load balancer checks health (ivr/metrics.py);
+    off by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9233
+
+
+@dataclass(frozen=True)
 class Settings:
     file: Path
     ami: AmiSettings
@@ -172,6 +182,7 @@ class Settings:
     web: WebSettings = field(default_factory=lambda: default_web())
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
     scale: ScaleSettings = field(default_factory=ScaleSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
 
 SHIPPED_SCORE_SHEET = Path(__file__).resolve().parent.parent / "supervisor" / "score_sheet.toml"
@@ -192,6 +203,13 @@ def default_web() -> WebSettings:
         monitor_roles=("supervisor", "admin"),
         push_interval=0.1,
     )
+
+
+def load_metrics(root: Table) -> MetricsSettings:
+    t = root.table("metrics", required=False)
+    base = MetricsSettings()
+    host, port = t.host_port("bind", f"{base.host}:{base.port}")
+    return MetricsSettings(enabled=t.flag("enabled", base.enabled), host=host, port=port)
 
 
 def load_web(root: Table) -> WebSettings:
@@ -395,6 +413,7 @@ def load_settings(path: Path) -> Settings:
         web=load_web(root),
         surveys=load_surveys(root),
         scale=scale,
+        metrics=load_metrics(root),
     )
 
 

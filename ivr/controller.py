@@ -33,6 +33,7 @@ from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_t
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
+from .metrics import LiveState, Metrics
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event, site_lost
 from .recorder import Recorder
@@ -151,6 +152,19 @@ class Controller:
             from supervisor.plugin import SupervisorWeb
 
             self.web = SupervisorWeb(settings, self.calls, self.ami)
+        # Prometheus metrics and the health check, on their own address ([metrics])
+        self.metrics: Metrics | None = None
+        if settings.metrics.enabled:
+            self.metrics = Metrics(
+                settings.metrics,
+                LiveState(
+                    calls_in_progress=lambda: sum(len(t.calls) for t in self.trackers.values()),
+                    line_joined=lambda: [w.joined_at for w in self.calls.routing.line.waiters],
+                    ami_connected=lambda: {s: a.logged_in for s, a in self.amis.items()},
+                    is_leader=lambda: self.leader.is_leader,
+                ),
+                self.calls.sessions,
+            )
         agi = settings.agi
         self.agi = FastAgiServer(
             self._on_agi,
@@ -159,6 +173,7 @@ class Controller:
             agi.header_timeout,
             agi.command_timeout,
             agi.max_sessions,
+            timed=self.metrics.observe_agi if self.metrics is not None else None,
         )
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
@@ -350,6 +365,18 @@ class Controller:
                 await self.agi.close()
                 self.close_ami()
                 raise
+        if self.metrics is not None:
+            try:
+                await self.metrics.start()
+            except OSError as exc:
+                await self.agi.close()
+                if self.web is not None:
+                    await self.web.close()
+                self.close_ami()
+                raise AmiError(
+                    f"cannot serve metrics on {self.settings.metrics.host}:"
+                    f"{self.settings.metrics.port}: {exc.strerror}"
+                ) from None
         # the scheduler lease first: a lone controller leads (and recovers) from its start
         await self.leader.renew()
         gate = self.leader.gate
@@ -400,6 +427,8 @@ class Controller:
         await self.agi.close()
         if self.web is not None:
             await self.web.close()
+        if self.metrics is not None:
+            await self.metrics.close()
         for task in self.background:  # a site box still being waited for, a resync
             task.cancel()
         self.close_ami()

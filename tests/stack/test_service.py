@@ -1,20 +1,28 @@
-"""`hotline serve` under systemd's notify protocol (contrib/systemd/hotline.service is
-`Type=notify`): the real controller, on the sandbox Asterisk, tells the socket in NOTIFY_SOCKET
-that it is ready once it takes calls, that it reloads on SIGHUP (`systemctl reload`), and that
-it stops on SIGTERM, exiting 0."""
+"""Running hotline as a service, on the sandbox Asterisk with the real controller:
+- systemd's notify protocol (contrib/systemd/hotline.service is `Type=notify`): it tells the
+  socket in NOTIFY_SOCKET that it is ready once it takes calls, that it reloads on SIGHUP
+  (`systemctl reload`), and that it stops on SIGTERM, exiting 0;
+- `/metrics` moving with real calls, and `/healthz` turning 503 while Asterisk is down."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
+from ivr import sandbox_cmd
 from tests.conftest import REPO
-from tests.stack.conftest import Stack, wait_for
+from tests.stack.conftest import Stack, place_call, running_controller, wait_for
 
 
 def next_message(sock: socket.socket) -> dict[str, str]:
@@ -57,3 +65,59 @@ def test_under_systemd_the_controller_reports_ready_reloading_and_stopping(stack
                 process.wait()
             path.unlink(missing_ok=True)
             folder.rmdir()
+
+
+METRICS = "127.0.0.1:19233"
+
+
+def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=10) as reply:
+        body = reply.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+
+
+def health() -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://{METRICS}/healthz", timeout=10) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str) -> float:
+    return sum(value for (sample, _labels), value in samples.items() if sample == name)
+
+
+def test_metrics_follow_real_calls_and_health_follows_asterisk(stack: Stack) -> None:
+    """Prometheus' view of two real calls, and /healthz turning 503 while Asterisk is down."""
+    config = stack.config_with("metrics", extra=f'[metrics]\nenabled = true\nbind = "{METRICS}"\n')
+    with running_controller(stack, config) as controller:
+        status, report = health()
+        assert (status, report["ami"], report["database"]) == (200, {"main": True}, "writable")
+        before = scrape()
+        for n, caller in enumerate(("13700000201", "13700000202")):
+            place_call(stack, f"metrics-{n}", caller, hangup_after_ms=4000)
+        for caller in ("13700000201", "13700000202"):
+            stack.ended_call(caller)
+        after = scrape()
+        # counted by hand: two calls ended, both in the IVR, none up any more
+        assert total(after, "hotline_calls_total") - total(before, "hotline_calls_total") == 2
+        assert after[("hotline_calls_in_progress", ())] == 0
+        assert after[("hotline_ami_connected", (("site", "main"),))] == 1
+        assert after[("hotline_leader", ())] == 1
+        # every AGI command of the two calls was timed (at least the greeting's, per call)
+        count = "hotline_agi_command_seconds_count"
+        assert after[(count, ())] - before.get((count, ()), 0) >= 2
+
+        stack.instance.stop()
+        try:
+            wait_for(lambda: "event=ami.disconnected" in controller.text(), 20, "AMI down")
+            status, report = health()
+            assert (status, report["healthy"], report["ami"]) == (503, False, {"main": False})
+        finally:
+            stack.instance = sandbox_cmd.up(stack.settings, say=lambda _line: None)
+        wait_for(lambda: health()[0] == 200, 30, "healthy again once Asterisk is back")

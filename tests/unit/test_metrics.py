@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ivr.config import MetricsSettings
 from ivr.metrics import LiveState, Metrics
 from store.db import open_engine, session_factory, write
 from store.models import Call, Recording, RouteDecision, SurveyJob
+from tests.conftest import REPO
 
 NOW = datetime.now(UTC)
 T = NOW - timedelta(hours=1)
@@ -141,3 +143,16 @@ def test_health_is_503_naming_the_part_that_failed(tmp_path: Path) -> None:
     broken = session_factory(engine)
     status, body = serve_and_get(Metrics(SETTINGS, live({"main": True}), broken), "/healthz")
     assert status == 503 and json.loads(body)["database"].startswith("unavailable (")
+
+
+def test_the_sample_grafana_dashboard_asks_only_for_series_hotline_serves(tmp_path: Path) -> None:
+    sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+    morning(sessions)
+    metrics = Metrics(SETTINGS, live({"main": True}), sessions)
+    metrics.observe_agi(0.01)
+    _status, body = serve_and_get(metrics, "/metrics")
+    served = {s.name for f in text_string_to_metric_families(body) for s in f.samples}
+    dashboard = (REPO / "contrib/grafana/hotline-dashboard.json").read_text()
+    exprs = [t["expr"] for p in json.loads(dashboard)["panels"] for t in p["targets"]]
+    asked = {name for expr in exprs for name in re.findall(r"hotline_\w+", expr)}
+    assert asked and asked <= served, asked - served

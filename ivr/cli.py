@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -214,8 +215,41 @@ def cmd_users(args: argparse.Namespace) -> int:
     elif args.action == "list":
         for line in users_cmd.listing(settings):
             print(line)
+    elif args.action in ("disable", "enable"):
+        print(users_cmd.disable(settings, args.username, args.action == "disable"))
+    elif args.action == "role":
+        print(users_cmd.role(settings, args.username, args.role, args.district))
     else:
         print(users_cmd.passwd(settings, args.username, args.password_stdin))
+    return 0
+
+
+def cmd_report_scores(args: argparse.Namespace) -> int:
+    """`hotline report scores`: each report of the group has its own function."""
+    from store.db import open_engine, session_factory
+    from supervisor import score_report
+    from supervisor.scoring import load_sheet
+
+    settings = _settings(args)
+    try:
+        month = score_report.parse_month(args.month)
+    except ValueError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    rows = score_report.monthly(
+        session_factory(open_engine(settings.database_url)),
+        load_sheet(settings.web.score_sheet),
+        settings.directory,
+        month,
+    )
+    if args.json:
+        data = {"month": score_report.month_label(month), "agents": [r.as_json() for r in rows]}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif args.csv:
+        sys.stdout.write(score_report.to_csv(rows))
+    else:
+        for line in score_report.to_text(month, rows):
+            print(line)
     return 0
 
 
@@ -264,7 +298,42 @@ def _supervisor_parsers(sub: Any) -> None:
     )
     us_pw.add_argument("username")
     us_pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    for verb, what in (
+        ("disable", "disable an account: it cannot log in; its sessions and streams end now"),
+        ("enable", "enable a disabled account again"),
+    ):
+        us_sub.add_parser(
+            verb, help=what, description=what[0].upper() + what[1:] + "."
+        ).add_argument("username")
+    us_role = us_sub.add_parser(
+        "role",
+        help="change an account's role and district",
+        description="Set an account's role and district (no --district: the whole city); its "
+        "open sessions and live streams are closed so the new scope applies at once.",
+    )
+    us_role.add_argument("username")
+    us_role.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    us_role.add_argument("--district", help="an office id of the seat directory (e.g. xihu)")
     us.set_defaults(func=cmd_users)
+
+    rp = sub.add_parser(
+        "report",
+        help="reports from the stored calls (scores)",
+        description="Reports for the monthly assessment, from the database.",
+    )
+    rp_sub = rp.add_subparsers(dest="report", metavar="REPORT", required=True)
+    rs = rp_sub.add_parser(
+        "scores",
+        help="scores per agent for one calendar month",
+        description="Per agent, for the calls that started in the month (the seat directory's "
+        "timezone): calls scored, scores, average total, vetoes and the sheet item with the "
+        "lowest average share of its weight. Amended scores count by their amendment.",
+    )
+    rs.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-12")
+    fmt = rs.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON with stable field names")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    rs.set_defaults(func=cmd_report_scores)
 
     top = sub.add_parser(
         "top",

@@ -143,6 +143,8 @@ class WebSettings:
     host: str
     port: int
     session_minutes: int  # a session expires after this long unused
+    session_max_hours: float  # and this long after the log-in, used or not
+    recording_purpose_required: bool  # a recording (audio or its page) is shown only with a why
     secure_cookies: bool  # true behind HTTPS: cookies only travel encrypted
     score_sheet: Path  # the quantified score sheet (TOML)
     wait_alert_seconds: int  # a caller waiting longer raises an alert
@@ -194,6 +196,8 @@ def default_web() -> WebSettings:
         host="127.0.0.1",
         port=8333,
         session_minutes=480,
+        session_max_hours=12.0,
+        recording_purpose_required=True,
         secure_cookies=False,
         score_sheet=SHIPPED_SCORE_SHEET,
         wait_alert_seconds=60,
@@ -225,6 +229,10 @@ def load_web(root: Table) -> WebSettings:
         host=host,
         port=port,
         session_minutes=t.integer("session_minutes", base.session_minutes, 1, 7 * 24 * 60),
+        session_max_hours=t.number("session_max_hours", base.session_max_hours, 0.01),
+        recording_purpose_required=t.flag(
+            "recording_purpose_required", base.recording_purpose_required
+        ),
         secure_cookies=t.flag("secure_cookies", base.secure_cookies),
         score_sheet=t.path("score_sheet", str(base.score_sheet)),
         wait_alert_seconds=t.integer("wait_alert_seconds", base.wait_alert_seconds, 1, 3600),

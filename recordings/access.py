@@ -75,6 +75,7 @@ def open_recording(
     action: str,
     *,
     part: str = "best",
+    purpose: str = "",
 ) -> Path:
     """The file of recording `recording_id` for `user` to `action`, after writing the audit row.
 
@@ -105,7 +106,7 @@ def open_recording(
         detail = str(exc)
         raise
     finally:
-        audit(factory, recording_id, user, action, granted, detail)
+        audit(factory, recording_id, user, action, granted, detail, purpose)
 
 
 def audit(
@@ -115,6 +116,7 @@ def audit(
     action: str,
     granted: bool,
     detail: str = "",
+    purpose: str = "",
 ) -> None:
     """One audit row (names cut to the columns' sizes: a hostile value is kept, not fatal)."""
     with write(factory) as session:
@@ -126,5 +128,6 @@ def audit(
                 at=datetime.now(UTC),
                 granted=granted,
                 detail=detail[:400],
+                purpose=purpose[:200],
             )
         )

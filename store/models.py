@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -182,6 +182,7 @@ class RecordingAccess(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     granted: Mapped[bool] = mapped_column(default=False)
     detail: Mapped[str] = mapped_column(String(400), default="")
+    purpose: Mapped[str] = mapped_column(String(200), default="")  # why, as the user gave it
 
 
 # --- the supervisors' web (supervisor/) -------------------------------------------------------
@@ -214,6 +215,34 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class AccountAudit(Base):
+    """Changes to the dashboard's accounts: who (the operating-system user at the shell, or
+    the web user), what, to which account, when."""
+
+    __tablename__ = "account_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(20))  # add | passwd | disable | enable | role
+    target: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per key, shared by every controller on the database (supervisor/throttle.py).
+
+    `key` is a sha256 of either `addr:<client address>` or `pair:<address>|<user name>`: no
+    attempted name (people type passwords into it) is stored, and the row's size is fixed."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class MonitorSession(Base):
     """The audit of live monitoring: who listened to / whispered to / barged into which call.
 
@@ -237,9 +266,23 @@ class MonitorSession(Base):
 
 class Score(Base):
     """A call's score on the quantified sheet. Never updated: an amendment is a new row whose
-    `amends` names the row it corrects (the newest row of a chain is the call's score)."""
+    `amends` names the row it corrects (the newest row of a chain is the call's score).
+
+    The database keeps the rules, not a check-then-insert: `amends` is unique (a score is
+    amended once: of two racing amendments one fails), and a scorer's first score of a call
+    is unique per (call, scorer) (further changes are amendments)."""
 
     __tablename__ = "score"
+    __table_args__ = (
+        Index(
+            "uq_score_first_per_scorer",
+            "linkedid",
+            "scorer",
+            unique=True,
+            sqlite_where=text("amends IS NULL"),
+            postgresql_where=text("amends IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(String(64), index=True)
@@ -251,7 +294,7 @@ class Score(Base):
     total: Mapped[float] = mapped_column()
     comment: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    amends: Mapped[int | None] = mapped_column(ForeignKey("score.id"))
+    amends: Mapped[int | None] = mapped_column(ForeignKey("score.id"), unique=True)
 
 
 class Survey(Base):

@@ -1,7 +1,8 @@
 """Pushes the live board to browsers (SSE): a change after a quiet spell is pushed at once (on
 the loop's next turn); changes coming faster are coalesced, at most one push per `interval`
-seconds. Each snapshot is encoded once for every browser, and each browser keeps only the
-newest frame (a slow one skips frames, never stalls the controller)."""
+seconds. The board is read once per push and encoded once per scope (supervisor/scope.py: a
+district supervisor's browser gets its district's frame, never the city's), and each browser
+keeps only the newest frame (a slow one skips frames, never stalls the controller)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from .scope import CITY, Scope, board_view
+
 
 class Hub:
     def __init__(self, snapshot: Callable[[datetime], dict[str, object]], interval: float) -> None:
         self.snapshot = snapshot
         self.interval = interval
-        self.clients: set[asyncio.Queue[bytes]] = set()
+        self.clients: dict[asyncio.Queue[bytes], Scope] = {}
         self._pending: asyncio.Handle | None = None
         self._last_push = 0.0  # loop time
         self.last: bytes = b""
@@ -33,29 +36,38 @@ class Hub:
             else:
                 self._pending = loop.call_at(due, self._push)
 
-    def frame(self) -> bytes:
+    def frame(self, scope: Scope = CITY) -> bytes:
+        return self._frames({scope})[scope.key]
+
+    def _frames(self, scopes: set[Scope]) -> dict[str, bytes]:
         data = self.snapshot(datetime.now(UTC))
         data["sent_at"] = time.time()
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        return {
+            scope.key: json.dumps(
+                board_view(data, scope), ensure_ascii=False, separators=(",", ":")
+            ).encode()
+            for scope in scopes
+        }
 
     def _push(self) -> None:
         self._pending = None
         if not self.clients:
             return
         self._last_push = asyncio.get_running_loop().time()
-        self.last = self.frame()
+        frames = self._frames(set(self.clients.values()))
+        self.last = next(iter(frames.values()))
         self.pushed += 1
-        message = b"event: board\ndata: " + self.last + b"\n\n"
-        for queue in self.clients:
+        messages = {key: b"event: board\ndata: " + f + b"\n\n" for key, f in frames.items()}
+        for queue, scope in self.clients.items():
             if queue.full():
                 queue.get_nowait()  # drop the stale frame: the newest wins
-            queue.put_nowait(message)
+            queue.put_nowait(messages[scope.key])
 
-    def subscribe(self) -> asyncio.Queue[bytes]:
+    def subscribe(self, scope: Scope = CITY) -> asyncio.Queue[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
-        queue.put_nowait(b"event: board\ndata: " + self.frame() + b"\n\n")
-        self.clients.add(queue)
+        queue.put_nowait(b"event: board\ndata: " + self.frame(scope) + b"\n\n")
+        self.clients[queue] = scope
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[bytes]) -> None:
-        self.clients.discard(queue)
+        self.clients.pop(queue, None)

@@ -31,6 +31,7 @@ from store.db import write
 from store.models import MonitorSession
 
 from .auth import PHONE, User
+from .scope import scope_of
 
 log = logging.getLogger("hotline.supervisor.monitor")
 
@@ -49,7 +50,7 @@ def may_monitor(user: User, agent_office: str, roles: tuple[str, ...]) -> str | 
     """None when `user` may monitor an agent of `agent_office`, else why not."""
     if user.role not in roles:
         return f"role {user.role} may not monitor calls"
-    if user.district is not None and agent_office != user.district:
+    if not scope_of(user).covers(agent_office):
         return f"a {user.district} supervisor may only monitor agents of {user.district}"
     if not user.phone:
         return "no phone is set for this user (hotline users add --phone)"

@@ -45,7 +45,7 @@ class SupervisorWeb:
         self.monitor = MonitorDesk(calls.sessions, ami.action, web.monitor_roles, self.hub.notify)
         self.supervision = Supervision(
             settings=web,
-            accounts=Accounts(calls.sessions, web.session_minutes),
+            accounts=Accounts(calls.sessions, web.session_minutes, web.session_max_hours),
             sessions=calls.sessions,
             directory=lambda: self.directory,
             board=self.board,

@@ -5,6 +5,12 @@ it, API calls get 401. Every POST must carry the session's CSRF token (X-CSRF-To
 a `csrf` form field; the log-in form has its own pre-session token) and, when the browser
 sends one, an Origin of this site. Every response carries security headers (CSP without
 inline scripts, no framing, no sniffing, no referrer).
+
+What a signed-in account sees is decided by supervisor/scope.py, asked by every endpoint and by
+the live stream: a district account gets its district, refused (403) or filtered otherwise;
+refused recordings are audited like granted ones. Log-ins are throttled per (address, name) and
+per address in the database (supervisor/throttle.py). An open live stream re-checks its session
+every second and ends when it is gone (logout, expiry, password or role change, disabled).
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,20 +29,25 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ivr.config import WebSettings
 from recordings.access import AccessRefused, open_recording
+from recordings.access import audit as audit_recording
 from routing.directory import Directory
 from store.db import write
-from store.models import Call, Recording, Score
+from store.models import Call, Recording, RouteDecision, Score
 
-from . import reports
-from .auth import Accounts, User, csrf_ok
+from . import reports, score_report
+from .auth import MAX_USERNAME, Accounts, User, csrf_ok
 from .hub import Hub
-from .live import Board
+from .kpi import Report
+from .live import Board, mask_number
 from .monitor import MonitorDesk, MonitorError
+from .scope import Scope, board_view, covers_call, scope_of
 from .scoring import ScoreError, Sheet, score
+from .throttle import Throttle
 
 log = logging.getLogger("hotline.supervisor.web")
 
@@ -56,7 +66,8 @@ SECURITY_HEADERS = {
 }
 USER_KEY = web.RequestKey("user", User)
 CSRF_KEY = web.RequestKey("csrf", str)
-MAX_FAILURES, LOCK_SECONDS = 5, 300
+STREAM_CHECK_SECONDS = 1.0  # an open stream ends at most this long (+ one query) after its session
+SCORING_ROLES = ("supervisor", "qa", "admin")
 
 
 @dataclass
@@ -72,7 +83,11 @@ class Supervision:
     monitor: MonitorDesk
     sheet: Sheet
     recordings_root: Path | None = None  # where the controller reads recordings
-    failures: dict[str, list[float]] = field(default_factory=dict)
+    throttle: Throttle | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.throttle is None:
+            self.throttle = Throttle(self.sessions)
 
 
 def _static(name: str) -> bytes:
@@ -101,6 +116,7 @@ def build_app(sup: Supervision) -> web.Application:
             web.get("/api/monitor", h.monitor_list),
             web.post("/api/scores", h.score_save),
             web.get("/api/scores", h.score_list),
+            web.get("/api/scores/monthly", h.score_monthly),
             web.get("/api/recent", h.recent_calls),
             web.get("/api/recording/{linkedid}", h.recording),
             web.get("/api/recording/{linkedid}/audio", h.recording_audio),
@@ -212,24 +228,24 @@ class _Handlers:
             return await self.login_page(
                 request, "表单已过期，请重试 / The form expired, try again"
             )
-        now = time.monotonic()
-        if len(self.sup.failures) > 10_000:  # forget names nobody tried lately
-            self.sup.failures = {
-                k: v for k, v in self.sup.failures.items() if v and now - v[-1] < LOCK_SECONDS
-            }
-        recent = [t for t in self.sup.failures.get(username, []) if now - t < LOCK_SECONDS]
-        self.sup.failures[username] = recent
-        if len(recent) >= MAX_FAILURES:
-            log.warning("event=web.login-locked user=%r", username)
+        if len(username) > MAX_USERNAME:  # refused before any hashing, lookup or counting
+            return await self.login_page(request, "用户名或密码错误 / Wrong user name or password")
+        throttle, address = self.sup.throttle, request.remote or "?"
+        assert throttle is not None  # (built in __post_init__)
+        wait = await asyncio.to_thread(throttle.wait_until, address, username)
+        if wait is not None:
+            log.warning("event=web.login-throttled until=%s", wait.isoformat(timespec="seconds"))
             return await self.login_page(
-                request, "尝试次数过多，请稍后再试 / Too many attempts, wait a few minutes"
+                request,
+                "尝试次数过多，请稍后再试 / Too many attempts, wait "
+                f"{max(1, round((wait - datetime.now(UTC)).total_seconds()))} s",
             )
         user = await asyncio.to_thread(self.sup.accounts.authenticate, username, password)
         if user is None:
-            recent.append(now)
+            await asyncio.to_thread(throttle.failed, address, username)
             log.warning("event=web.login-failed user=%r", username[:40])
             return await self.login_page(request, "用户名或密码错误 / Wrong user name or password")
-        self.sup.failures.pop(username, None)
+        await asyncio.to_thread(throttle.succeeded, address, username)
         token, _csrf = await asyncio.to_thread(self.sup.accounts.open_session, user)
         log.info("event=web.login user=%s role=%s", user.username, user.role)
         response = web.HTTPSeeOther("/")
@@ -280,13 +296,14 @@ class _Handlers:
                 "district": user.district,
                 "phone": bool(user.phone),
                 "may_monitor": user.role in self.sup.settings.monitor_roles,
+                "purpose_required": self.sup.settings.recording_purpose_required,
                 "offices": [{"id": o.id, "name": o.name} for o in directory.offices.values()],
                 "connection_target": self.sup.settings.connection_target_percent,
             }
         )
 
     async def state(self, request: web.Request) -> web.Response:
-        data = self.sup.board.snapshot(datetime.now(UTC))
+        data = board_view(self.sup.board.snapshot(datetime.now(UTC)), _scope(request))
         data["monitor"] = self.sup.monitor.sessions_of(request[USER_KEY].username)
         return _json(data)
 
@@ -298,18 +315,30 @@ class _Handlers:
             response.headers[key] = value
         await response.prepare(request)
         token = request.cookies.get(SESSION_COOKIE, "")
-        queue = self.sup.hub.subscribe()
+        user = request[USER_KEY]
+        queue = self.sup.hub.subscribe(_scope(request))
+        loop = asyncio.get_running_loop()
+        checked, quiet = loop.time(), 0.0
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(queue.get(), 15)
+                    message = await asyncio.wait_for(queue.get(), STREAM_CHECK_SECONDS)
                 except TimeoutError:
-                    # a stream outlives no session: logged out or expired, it ends here
-                    still = await asyncio.to_thread(self.sup.accounts.resume, token)
-                    if still is None:
+                    quiet += STREAM_CHECK_SECONDS
+                    message = b": keep-alive\n\n" if quiet >= 15 else b""
+                else:
+                    quiet = 0.0
+                if loop.time() - checked >= STREAM_CHECK_SECONDS:
+                    # a stream outlives no session: logged out, expired, disabled, a new
+                    # password or a new role or district (the frames' scope would be stale)
+                    still = await asyncio.to_thread(self.sup.accounts.resume, token, None, False)
+                    if still is None or still[0] != user:
                         break
-                    message = b": keep-alive\n\n"
-                await response.write(message)
+                    checked = loop.time()
+                if message:
+                    if message.startswith(b": keep"):
+                        quiet = 0.0
+                    await response.write(message)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -371,7 +400,7 @@ class _Handlers:
 
     async def score_save(self, request: web.Request) -> web.Response:
         user = request[USER_KEY]
-        if user.role not in ("supervisor", "qa", "admin"):
+        if user.role not in SCORING_ROLES:
             return _error("this role may not score", 403)
         body = await _body(request)
         bands = body.get("bands")
@@ -408,7 +437,11 @@ class _Handlers:
             amends=amends,
         )
         try:
-            saved = await asyncio.to_thread(_save_score, self.sup.sessions, row, user)
+            saved = await asyncio.to_thread(
+                _save_score, self.sup.sessions, self.sup.directory(), row, _scope(request)
+            )
+        except OutOfScope as exc:
+            return _error(str(exc), 403)
         except ScoreError as exc:
             return _error(str(exc), 409)
         log.info(
@@ -423,35 +456,104 @@ class _Handlers:
         return _json({"id": saved, "total": result.total, "vetoed": result.vetoed})
 
     async def score_list(self, request: web.Request) -> web.Response:
-        agent = request.query.get("agent", "")
-        linkedid = request.query.get("linkedid", "")
+        agent = request.query.get("agent", "")[:40]
+        linkedid = request.query.get("linkedid", "")[:64]
+        directory, scope = self.sup.directory(), _scope(request)
+        if agent and not scope.covers(_office_of(directory, agent)):
+            return _error("this agent is not in your district", 403)
         rows = await asyncio.to_thread(_scores, self.sup.sessions, agent, linkedid)
-        return _json(rows)
+        return _json([r for r in rows if scope.covers(_office_of(directory, str(r["agent_id"])))])
+
+    async def score_monthly(self, request: web.Request) -> web.Response:
+        """The month's roll-up per agent (calendar month in the directory's timezone)."""
+        try:
+            month = score_report.parse_month(request.query.get("month", ""))
+        except ValueError as exc:
+            return _error(str(exc), 400)
+        directory, scope = self.sup.directory(), _scope(request)
+        rows = await asyncio.to_thread(
+            score_report.monthly, self.sup.sessions, self.sup.sheet, directory, month
+        )
+        return _json(
+            {
+                "month": score_report.month_label(month),
+                "agents": [
+                    r.as_json() for r in rows if scope.covers(_office_of(directory, r.agent_id))
+                ],
+            }
+        )
 
     async def recent_calls(self, request: web.Request) -> web.Response:
-        rows = await asyncio.to_thread(_recent, self.sup.sessions)
+        rows = await asyncio.to_thread(
+            _recent, self.sup.sessions, self.sup.directory(), _scope(request)
+        )
         return _json(rows)
 
     # --- recordings (scoring afterwards) ---------------------------------------------------
 
-    async def recording(self, request: web.Request) -> web.Response:
-        """The call's catalogued recording and its QA measures (no file is opened here)."""
+    async def _recording_in_scope(
+        self, request: web.Request, action: str
+    ) -> tuple[dict[str, Any], str] | web.Response:
+        """The catalogued row and the purpose given, or the refusal to send (a refusal of a
+        recording that exists is audited: out of scope, no purpose)."""
+        user = request[USER_KEY]
         found = await asyncio.to_thread(
             _recording_row, self.sup.sessions, request.match_info["linkedid"]
         )
         if found is None:
             return _error("no catalogued recording for this call", 404)
+        purpose = " ".join(request.query.get("purpose", "").split())[:200]
+        refusal = ""
+        places = await asyncio.to_thread(
+            _call_places, self.sup.sessions, self.sup.directory(), str(found["linkedid"])
+        )
+        if not covers_call(_scope(request), *places):
+            refusal, status = "refused: the call is not in the user's district", 403
+        elif self.sup.settings.recording_purpose_required and len(purpose) < 3:
+            refusal, status = "refused: a purpose is required (?purpose=...)", 400
+        if refusal:
+            await asyncio.to_thread(
+                audit_recording,
+                self.sup.sessions,
+                int(str(found["id"])),
+                user.username,
+                action,
+                False,
+                refusal,
+                purpose,
+            )
+            log.warning("event=recording.refused id=%s user=%s", found["id"], user.username)
+            return _error(refusal.removeprefix("refused: "), status)
+        return found, purpose
+
+    async def recording(self, request: web.Request) -> web.Response:
+        """The call's catalogued recording and its QA measures (no file is opened here); the
+        view is audited (action `show`) with its purpose."""
+        checked = await self._recording_in_scope(request, "show")
+        if isinstance(checked, web.Response):
+            return checked
+        found, purpose = checked
+        await asyncio.to_thread(
+            audit_recording,
+            self.sup.sessions,
+            int(str(found["id"])),
+            request[USER_KEY].username,
+            "show",
+            True,
+            "metadata",
+            purpose,
+        )
         return _json(found)
 
     async def recording_audio(self, request: web.Request) -> web.StreamResponse:
         """The audio, through recordings.access (inside the folder only, every attempt
-        audited)."""
-        found = await asyncio.to_thread(
-            _recording_row, self.sup.sessions, request.match_info["linkedid"]
-        )
-        if found is None or self.sup.recordings_root is None:
+        audited with its purpose)."""
+        checked = await self._recording_in_scope(request, "listen")
+        if isinstance(checked, web.Response):
+            return checked
+        found, purpose = checked
+        if self.sup.recordings_root is None:
             return _error("no catalogued recording for this call", 404)
-        user = request[USER_KEY].username
         part = "playback" if found["playback"] else "best"
         try:
             path = await asyncio.to_thread(
@@ -459,9 +561,10 @@ class _Handlers:
                 self.sup.sessions,
                 self.sup.recordings_root,
                 int(str(found["id"])),
-                user,
+                request[USER_KEY].username,
                 "listen",
                 part=part,
+                purpose=purpose,
             )
         except AccessRefused as exc:
             return _error(str(exc), 404)
@@ -479,9 +582,9 @@ class _Handlers:
 
     async def kpi(self, request: web.Request) -> web.Response:
         since, until = self._period(request)
-        rep = await asyncio.to_thread(
-            reports.report, self.sup.sessions, self.sup.directory(), since, until
-        )
+        directory = self.sup.directory()
+        rep = await asyncio.to_thread(reports.report, self.sup.sessions, directory, since, until)
+        rep = _scoped_report(rep, _scope(request), directory)
         data = rep.as_json()
         rate = rep.total.connection_rate
         target = self.sup.settings.connection_target_percent
@@ -491,9 +594,9 @@ class _Handlers:
 
     async def kpi_csv(self, request: web.Request) -> web.Response:
         since, until = self._period(request)
-        rep = await asyncio.to_thread(
-            reports.report, self.sup.sessions, self.sup.directory(), since, until
-        )
+        directory = self.sup.directory()
+        rep = await asyncio.to_thread(reports.report, self.sup.sessions, directory, since, until)
+        rep = _scoped_report(rep, _scope(request), directory)
         return web.Response(
             text=reports.to_csv(rep),
             content_type="text/csv",
@@ -515,18 +618,99 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def _save_score(sessions: sessionmaker[Session], row: Score, user: User) -> int:
-    """Insert only: an amendment must name the newest score of the same call."""
+class OutOfScope(ScoreError):
+    """The score names a call or agent outside the user's district (a 403)."""
+
+
+def _scope(request: web.Request) -> Scope:
+    return scope_of(request[USER_KEY])
+
+
+def _office_of(directory: Directory, agent_id: str) -> str:
+    agent = directory.agents.get(agent_id)
+    return agent.office if agent else ""
+
+
+def _scoped_report(rep: Report, scope: Scope, directory: Directory) -> Report:
+    """The KPIs `scope` may see: a district's own figures and its agents', nothing city-wide.
+    (Filtered here until the KPI entry point takes the district itself.)"""
+    if scope.city or scope.district is None:
+        return rep
+    mine = rep.districts.get(scope.district)
+    return Report(
+        since=rep.since,
+        until=rep.until,
+        total=mine if mine is not None else type(rep.total)(),
+        districts={scope.district: mine} if mine is not None else {},
+        agents={k: v for k, v in rep.agents.items() if scope.covers(_office_of(directory, k))},
+    )
+
+
+def _call_district(s: Session, directory: Directory, call: Call) -> str:
+    """As the KPIs count it: the post's district when routed to a post, else the caller
+    number's district, else the city."""
+    posts = s.scalars(
+        select(RouteDecision.post)
+        .where(RouteDecision.linkedid == call.linkedid, RouteDecision.post != "")
+        .order_by(RouteDecision.decided_at)
+    ).all()
+    for post in posts:
+        if post in directory.posts:
+            return directory.posts[post].district
+    return directory.district_of_number(call.caller_number) or "city"
+
+
+def _answered_offices(directory: Directory, call: Call) -> list[str]:
+    return [
+        _office_of(directory, leg.agent_id)
+        for leg in call.legs
+        if leg.answered_at is not None and leg.agent_id
+    ]
+
+
+def _call_places(
+    sessions: sessionmaker[Session], directory: Directory, linkedid: str
+) -> tuple[str, list[str]]:
+    """A stored call's district and the offices of the agents who answered it (for the
+    scope). A recording without a call row belongs to the city only."""
+    with sessions() as s:
+        call = s.get(Call, linkedid, options=[selectinload(Call.legs)])
+        if call is None:
+            return "city", []
+        return _call_district(s, directory, call), _answered_offices(directory, call)
+
+
+def _save_score(
+    sessions: sessionmaker[Session], directory: Directory, row: Score, scope: Scope
+) -> int:
+    """Insert only. The call must exist and the agent must have answered it, both in the
+    scorer's scope; an amendment names a score of the same call and agent, in scope. "Once"
+    is kept by the database: `score.amends` is unique, and a scorer's first score of a call
+    is unique, so of two racing inserts one fails here."""
     with write(sessions) as s:
+        call = s.get(Call, row.linkedid, options=[selectinload(Call.legs)])
+        if call is None:
+            raise ScoreError(f"no call {row.linkedid!r} was recorded")
+        if not any(
+            leg.agent_id == row.agent_id and leg.answered_at is not None for leg in call.legs
+        ):
+            raise ScoreError(f"agent {row.agent_id} did not answer call {row.linkedid}")
+        if not scope.covers(_office_of(directory, row.agent_id)):
+            raise OutOfScope(f"agent {row.agent_id} is not in your district")
         if row.amends is not None:
             old = s.get(Score, row.amends)
-            if old is None or old.linkedid != row.linkedid:
-                raise ScoreError("the amended score does not exist for this call")
-            newer = s.scalars(select(Score.id).where(Score.amends == old.id)).first()
-            if newer is not None:
-                raise ScoreError(f"score {old.id} was already amended by {newer}")
-        s.add(row)
-        s.flush()
+            if old is None or old.linkedid != row.linkedid or old.agent_id != row.agent_id:
+                raise ScoreError("the amended score does not exist for this call and agent")
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+        except IntegrityError:
+            if row.amends is not None:
+                raise ScoreError(f"score {row.amends} was already amended") from None
+            raise ScoreError(
+                f"{row.scorer} has scored call {row.linkedid} already: amend that score"
+            ) from None
         return row.id
 
 
@@ -565,6 +749,7 @@ def _recording_row(sessions: sessionmaker[Session], linkedid: str) -> dict[str, 
             return None
         return {
             "id": row.id,
+            "linkedid": row.linkedid,
             "seconds": row.seconds,
             "state": row.state,
             "playback": row.playback_path is not None,
@@ -577,18 +762,27 @@ def _recording_row(sessions: sessionmaker[Session], linkedid: str) -> dict[str, 
         }
 
 
-def _recent(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
-    from .live import mask_number
-
+def _recent(
+    sessions: sessionmaker[Session], directory: Directory, scope: Scope
+) -> list[dict[str, Any]]:
+    """The last 50 ended calls in scope (a district's calls are read past the city's, up to
+    2,000 back)."""
     with sessions() as s:
         query = (
             select(Call)
             .where(Call.ended_at.is_not(None))
             .order_by(Call.started_at.desc())
-            .limit(50)
+            .limit(50 if scope.city else 2000)
+            .options(selectinload(Call.legs))
         )
-        out = []
+        out: list[dict[str, Any]] = []
         for c in s.scalars(query):
+            if len(out) >= 50:
+                break
+            if not scope.city and not covers_call(
+                scope, _call_district(s, directory, c), _answered_offices(directory, c)
+            ):
+                continue
             agents = [leg.agent_id for leg in c.legs if leg.answered_at and leg.agent_id]
             out.append(
                 {

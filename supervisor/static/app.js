@@ -25,6 +25,9 @@ const T = {
     active: "进行中", switch_to: "切换为", saved: "已保存，得分", vetoed: "（一票否决）",
     scope: "范围", id: "编号", call: "通话", q_len: "录音时长", q_caller: "来电方讲话",
     q_agent: "坐席讲话", q_ratio: "讲话比", q_overlap: "抢话", q_silences: "长静默(>30秒)",
+    purpose: "调听用途（必填，将记入审计）", open_rec: "调取录音", monthly: "月度评分汇总",
+    m_calls: "评分通话", m_scores: "评分次数", m_avg: "平均分", m_vetoes: "一票否决",
+    m_lowest: "最弱项", no_scores: "本月无评分",
   },
   en: {
     title: "12333 hotline · supervisors", connecting: "Connecting…", live: "Live",
@@ -51,6 +54,9 @@ const T = {
     active: "active", switch_to: "Switch to", saved: "Saved, score", vetoed: " (vetoed)",
     scope: "Scope", id: "Id", call: "Call", q_len: "Length", q_caller: "Caller talk",
     q_agent: "Agent talk", q_ratio: "Talk ratio", q_overlap: "Overlap", q_silences: "Silences > 30 s",
+    purpose: "Purpose of access (required, audited)", open_rec: "Open recording",
+    monthly: "Scores by month", m_calls: "Calls scored", m_scores: "Scores", m_avg: "Average",
+    m_vetoes: "Vetoes", m_lowest: "Lowest item", no_scores: "No scores this month",
   },
 };
 T.zh.available_state = "空闲";
@@ -276,15 +282,26 @@ async function loadRecent() {
   sel.replaceChildren(el("option", { value: "" }, "-"), ...recent.filter((c) => c.agent_id).map((c) =>
     el("option", { value: c.linkedid }, `${c.caller} · ${c.agent_id} · ${c.started_at.slice(0, 19).replace("T", " ")}`)));
 }
-async function loadRecording() {
+// A recording (its page and its audio) opens only with a purpose when the policy asks for one:
+// the server writes it into the access audit with the user's name.
+function loadRecording() {
   const box = $("#recording");
   box.replaceChildren();
   if (!scoreTarget) return;
+  const target = scoreTarget;
+  const why = el("input", { id: "rec-purpose", maxLength: 200, placeholder: t("purpose") });
+  const open = el("button", { type: "button", id: "rec-open", onclick: () => openRecording(target, why.value.trim()) }, t("open_rec"));
+  if (me && me.purpose_required) box.append(why, open); else openRecording(target, "");
+}
+async function openRecording(target, purpose) {
+  const box = $("#recording");
+  const query = purpose ? `?purpose=${encodeURIComponent(purpose)}` : "";
+  const base = `/api/recording/${encodeURIComponent(target.linkedid)}`;
   let rec;
-  try { rec = await api(`/api/recording/${encodeURIComponent(scoreTarget.linkedid)}`); } catch (e) { return; }
+  try { rec = await api(base + query); } catch (e) { flash(e.message); return; }
+  box.replaceChildren();
   const m = (label, v, unit) => el("span", { class: "qa" }, `${t(label)}: ${v === null || v === undefined ? "—" : v + unit}`);
-  box.append(el("audio", { controls: true, preload: "none",
-    src: `/api/recording/${encodeURIComponent(scoreTarget.linkedid)}/audio` }),
+  box.append(el("audio", { controls: true, preload: "none", src: `${base}/audio${query}` }),
   m("q_len", rec.seconds !== null ? Math.round(rec.seconds) : null, " s"),
   m("q_caller", rec.caller_talk !== null ? Math.round(rec.caller_talk) : null, " s"),
   m("q_agent", rec.agent_talk !== null ? Math.round(rec.agent_talk) : null, " s"),
@@ -336,6 +353,19 @@ async function loadHistory() {
     el("td", {}, s.amends ? `#${s.amends}` : "", s.superseded ? "" : el("button", { type: "button", onclick: () => {
       scoreTarget = { linkedid: s.linkedid, agent_id: s.agent_id, caller: s.linkedid, amends: s.id }; renderSheet();
     } }, t("amend"))))));
+}
+
+async function loadMonthly() {
+  const month = $("#month").value;
+  if (!month) return;
+  let data;
+  try { data = await api(`/api/scores/monthly?month=${encodeURIComponent(month)}`); } catch (e) { flash(e.message); return; }
+  const body = $("#monthly tbody");
+  if (!data.agents.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 6 }, t("no_scores")))); return; }
+  const item = (id) => { const found = sheet && sheet.items.find((i) => i.id === id); return found ? (lang === "zh" ? found.name_zh : found.name_en) : id; };
+  body.replaceChildren(...data.agents.map((a) => el("tr", { "data-agent": a.agent_id },
+    el("td", {}, a.agent_id), el("td", {}, a.calls_scored), el("td", {}, a.scores), el("td", {}, a.average),
+    el("td", {}, a.vetoes), el("td", {}, a.lowest_item ? `${item(a.lowest_item)} ${a.lowest_item_share}%` : "—"))));
 }
 
 // --- KPIs ------------------------------------------------------------------------------------
@@ -421,6 +451,8 @@ async function start() {
     renderSheet(); loadRecording();
   };
   $("#history-agent").onchange = loadHistory;
+  $("#month").value = new Date().toISOString().slice(0, 7);
+  $("#month").onchange = loadMonthly;
   sheet = await api("/api/sheet");
   connect();
   translate();
@@ -428,6 +460,7 @@ async function start() {
   setInterval(refreshMonitor, 3000);
   await loadKpi();
   await loadRecent();
+  await loadMonthly();
   // agents for the history picker come with the first board
   const wait = setInterval(() => {
     if (!board) return;

@@ -43,6 +43,7 @@ from tests.stack.conftest import (
 from tests.stack.test_surveys import OPEN, caller_leaves_first
 from tests.unit.test_migrations import assert_rows_kept, make_baseline_with_rows
 from tests.unit.test_scale_out import SCENARIOS
+from tests.unit.test_supervisor_scores import RACES
 
 AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once
 PORT_A, PORT_B = 14573, 14574  # A is the stack's usual FastAGI port
@@ -72,6 +73,13 @@ def postgres() -> Iterator[Cluster]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
 def test_on_postgresql(scenario: Callable[[str], None], postgres: Cluster) -> None:
     scenario(postgres.database(f"scenario_{scenario.__name__[:40]}"))
+
+
+@pytest.mark.parametrize("race", RACES, ids=lambda f: f.__name__)
+def test_score_races_on_postgresql(race: Callable[[str], None], postgres: Cluster) -> None:
+    """Two amendments of one score (or two first scores by one scorer) racing on PostgreSQL:
+    the unique constraints let one land."""
+    race(postgres.database(f"race_{race.__name__[:40]}"))
 
 
 def test_open_engine_creates_and_checks_the_tables_on_postgresql(postgres: Cluster) -> None:

@@ -19,8 +19,15 @@ from ivr.calltracker import CallSnapshot, LegSnapshot
 from ivr.config import default_web, load_directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
-from store.models import Call, MonitorSession, Recording, RecordingAccess, RouteDecision, Score
-from supervisor.auth import Accounts, AuthError, User, hash_password, verify_password
+from store.models import Call, Leg, MonitorSession, Recording, RecordingAccess, RouteDecision, Score
+from supervisor.auth import (
+    LEGACY_COST,
+    Accounts,
+    AuthError,
+    User,
+    hash_password,
+    verify_password,
+)
 from supervisor.hub import Hub
 from supervisor.live import Board, mask_number
 from supervisor.monitor import (
@@ -114,7 +121,7 @@ class FakeAmi:
 
 def supervision(tmp_path: Path) -> tuple[Supervision, FakeAmi]:
     sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
-    acc = Accounts(sessions, 60)
+    acc = Accounts(sessions, 60, cost=LEGACY_COST)  # (the cost is tested on its own: speed)
     acc.add("city", PASSWORD, "supervisor", None, "PJSIP/sup9001", OFFICES)
     acc.add("xihu", PASSWORD, "supervisor", "xihu", "PJSIP/sup9002", OFFICES)
     presence = Presence(DIRECTORY)
@@ -274,9 +281,27 @@ def test_a_district_supervisor_cannot_monitor_another_district_and_it_is_audited
     run(tmp_path, body)
 
 
+def store_answered_call(sup: Supervision, linkedid: str, agent_id: str, caller: str) -> None:
+    """A finished call in the store that `agent_id` answered (what a score must name)."""
+    with sup.sessions() as s, s.begin():
+        s.add(Call(linkedid=linkedid, caller_number=caller, started_at=T0, ended_at=T0))
+        s.add(
+            Leg(
+                uniqueid=f"{linkedid}-leg",
+                linkedid=linkedid,
+                channel=f"PJSIP/agent{agent_id}-0000000a",
+                endpoint=f"agent{agent_id}",
+                agent_id=agent_id,
+                ring_at=T0,
+                answered_at=T0,
+            )
+        )
+
+
 def test_a_vetoed_score_saves_as_zero_and_amendments_are_new_rows(tmp_path: Path) -> None:
     async def body(sup: Supervision, base: str, _ami: FakeAmi) -> None:
         bands = {item.id: "excellent" for item in sup.sheet.items}
+        store_answered_call(sup, "L1", "1001", "13912345678")
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             csrf = await log_in(http, base, "city")
             headers = {"X-CSRF-Token": csrf}
@@ -368,15 +393,23 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             await log_in(http, base, "city")
             async with http.get(base + "/api/recording/L9") as r:
+                assert r.status == 400  # the policy asks why: no purpose, no recording
+                assert "purpose" in (await r.json())["error"]
+            why = "?purpose=monthly%20QA%20sample"
+            async with http.get(base + "/api/recording/L9" + why) as r:
                 measures = await r.json()
             assert measures["seconds"] == 61.0 and measures["talk_ratio"] == 0.57
-            async with http.get(base + "/api/recording/L9/audio") as r:
+            async with http.get(base + "/api/recording/L9/audio" + why) as r:
                 assert r.status == 200 and (await r.read()).startswith(b"RIFF")
-            async with http.get(base + "/api/recording/nope/audio") as r:
+            async with http.get(base + "/api/recording/nope/audio" + why) as r:
                 assert r.status == 404
         with sup.sessions() as s:
-            (access,) = s.scalars(select(RecordingAccess)).all()
-        assert (access.user, access.action, access.granted) == ("city", "listen", True)
+            rows = s.scalars(select(RecordingAccess).order_by(RecordingAccess.id)).all()
+        assert [(a.user, a.action, a.granted, a.purpose) for a in rows] == [
+            ("city", "show", False, ""),
+            ("city", "show", True, "monthly QA sample"),
+            ("city", "listen", True, "monthly QA sample"),
+        ]
 
     run(tmp_path, body)
 

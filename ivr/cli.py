@@ -19,7 +19,7 @@ from sandbox.rootfs import SandboxError
 from store import schema
 from store.db import StoreError
 
-from . import db_cmd, survey_cmd
+from . import asterisk_cmd, db_cmd, survey_cmd
 from .ami import AmiError
 from .config import Settings, load_settings
 from .dialplan import DialplanError
@@ -495,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     _supervisor_parsers(sub)
     survey_cmd.add_parser(sub)
     db_cmd.add_parser(sub)
+    asterisk_cmd.add_parser(sub)
     return parser
 
 

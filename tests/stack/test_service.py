@@ -2,7 +2,8 @@
 - systemd's notify protocol (contrib/systemd/hotline.service is `Type=notify`): it tells the
   socket in NOTIFY_SOCKET that it is ready once it takes calls, that it reloads on SIGHUP
   (`systemctl reload`), and that it stops on SIGTERM, exiting 0;
-- `/metrics` moving with real calls, and `/healthz` turning 503 while Asterisk is down."""
+- `/metrics` moving with real calls, and `/healthz` turning 503 while Asterisk is down;
+- `hotline asterisk check` finding every piece, and naming the ones taken away."""
 
 from __future__ import annotations
 
@@ -21,8 +22,14 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from ivr import sandbox_cmd
-from tests.conftest import REPO
-from tests.stack.conftest import Stack, place_call, running_controller, wait_for
+from tests.conftest import REPO, run_hotline
+from tests.stack.conftest import (
+    ControllerProcess,
+    Stack,
+    place_call,
+    running_controller,
+    wait_for,
+)
 
 
 def next_message(sock: socket.socket) -> dict[str, str]:
@@ -121,3 +128,38 @@ def test_metrics_follow_real_calls_and_health_follows_asterisk(stack: Stack) -> 
         finally:
             stack.instance = sandbox_cmd.up(stack.settings, say=lambda _line: None)
         wait_for(lambda: health()[0] == 200, 30, "healthy again once Asterisk is back")
+
+
+def test_asterisk_check_finds_every_piece_and_names_the_one_taken_away(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    """The sandbox is configured with the same pieces `hotline asterisk render` writes; with
+    the controller up, `check` finds all of them. Then a module is unloaded and features.conf
+    loses hotline's line, as an admin's box might: `check` names each, with the fix."""
+    done = run_hotline(stack.config, "asterisk", "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == f"{len(lines) - 1} present, 0 missing"
+    assert all(line.startswith("ok ") for line in lines[:-1])
+    features = stack.settings.dialplan.asterisk_config / "features.conf"
+    kept = features.read_text()
+    stack.instance.cli("module unload app_mixmonitor.so")
+    features.write_text("[applicationmap]\n")
+    try:
+        done = run_hotline(stack.config, "asterisk", "check")
+    finally:
+        features.write_text(kept)
+        stack.instance.cli("module load app_mixmonitor.so")
+    missing = [line for line in done.stdout.splitlines() if line.startswith("MISSING")]
+    assert done.returncode == 1
+    user = stack.settings.ami.username
+    assert missing == [
+        "MISSING  module app_mixmonitor.so (every call is recorded): module load app_mixmonitor.so",
+        f"MISSING  AMI user {user} may send MixMonitorMute (write = call): "
+        "load app_mixmonitor.so first",
+        "MISSING  features.conf has hotline-survey (an agent's *5 sends the caller to the "
+        f"survey): append the features.conf snippet to {features}",
+    ]
+    assert done.stdout.splitlines()[-1].endswith(", 3 missing")
+    again = run_hotline(stack.config, "asterisk", "check")  # and all back as it was
+    assert again.returncode == 0, again.stdout

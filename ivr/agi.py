@@ -24,9 +24,10 @@ Errors:  AgiError
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple
 
 log = logging.getLogger("hotline.agi")
@@ -387,6 +388,28 @@ class AgiSession(asyncio.Protocol):
 
 
 Handler = Callable[[AgiSession], Awaitable[None]]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+
+
+def peer_address(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+def allowed(peer: str, allow: Sequence[IPNetwork]) -> bool:
+    """Is `peer` (an address as the socket gives it) inside one of the `allow` networks?
+    An IPv4 peer on a dual-stack socket (::ffff:a.b.c.d) counts as its IPv4 address."""
+    try:
+        address = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return False  # a Unix socket or something stranger: not a known Asterisk
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in net for net in allow)
 
 
 class FastAgiServer:
@@ -400,9 +423,11 @@ class FastAgiServer:
         header_timeout: float,
         command_timeout: float,
         max_sessions: int,
+        allow: Sequence[IPNetwork] = LOOPBACK,
         timed: Callable[[float], None] | None = None,
     ) -> None:
         self.handler = handler
+        self.allow = tuple(allow)  # peers that may speak AGI to us; others are cut at once
         self.timed = timed  # told every command's round trip (the metrics' histogram)
         self.host = host
         self.port = port
@@ -422,6 +447,14 @@ class FastAgiServer:
         self.watchdog = asyncio.create_task(self._watch())
 
     def _connected(self, session: AgiSession) -> None:
+        assert session.transport is not None
+        peer = peer_address(session.transport)
+        if not allowed(peer, self.allow):
+            # before a byte is read: whoever is not Asterisk gets no AGI conversation, and
+            # nothing they send (headers that claim a call) is ever parsed
+            session.transport.abort()
+            log.warning("event=agi.refused reason=peer-not-allowed peer=%s", peer or "?")
+            return
         session.timed = self.timed
         task = asyncio.get_running_loop().create_task(self._serve(session))
         session.task = task

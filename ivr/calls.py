@@ -142,7 +142,15 @@ class CallHandler:
             return
         self.runs[linkedid] = run
         try:
-            report = await run_call(run, channel, self.services, linkedid, caller, site)
+            report = await run_call(
+                run,
+                channel,
+                self.services,
+                linkedid,
+                caller,
+                site,
+                session.headers.get("agi_channel", ""),
+            )
         finally:
             self.runs.pop(linkedid, None)
             self.routing.plans.pop(linkedid, None)  # nothing of an ended call is kept

@@ -7,8 +7,9 @@ Relative paths are taken from the folder of the file that holds them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from routing.queueing import QueuePolicy
 from sandbox.asterisk_conf import DEFAULT_MAX_CHANNELS
 from sandbox.rootfs import DEFAULT_ROOTFS
 
+from .agi import LOOPBACK, IPNetwork
 from .settings import ConfigError, Table, load_toml
 from .survey_policy import SurveyPolicy
 
@@ -50,6 +52,8 @@ class AgiSettings:
     header_timeout: float
     command_timeout: float
     max_sessions: int
+    # peers allowed to open AGI sessions; default the loopback and every site's Asterisk
+    allow: tuple[IPNetwork, ...] = LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class RecordingSettings:
     disk_warn_free_percent: float = 15.0  # alarm below this share of free space
     disk_min_free_mb: int = 2048  # critical below this
     auto_purge: bool = False  # purge expired recordings on the clock (else: the CLI)
+    secure_pause: bool = True  # mute the recording while a PIN (a secret) is keyed
+    pause_readback: bool = False  # ... and while an ID number is read back to the caller
 
 
 @dataclass(frozen=True)
@@ -400,6 +406,7 @@ def load_settings(path: Path) -> Settings:
 
     seats_file = root.path("seats", "seats.toml")
     directory = load_directory(seats_file)
+    agi = replace(agi, allow=_agi_allow(agi_t, directory))
     for endpoint in dialplan.fallback_seats:
         if endpoint not in directory.seats:
             raise dp_t.error("fallback_seats", "endpoints listed in the seat directory", endpoint)
@@ -439,6 +446,32 @@ def _more_addresses(dp_t: Table, first: tuple[str, int]) -> list[tuple[str, int]
     return more
 
 
+def _agi_allow(t: Table, directory: Directory) -> tuple[IPNetwork, ...]:
+    """[fastagi] allow: addresses or networks ("127.0.0.1", "10.1.2.0/24") that may open AGI
+    sessions. Unset: the loopback and the address of every site's Asterisk in seats.toml."""
+    if "allow" not in t.data:
+        return LOOPBACK + tuple(
+            _network(t, site.address) for site in directory.sites.values() if _is_ip(site.address)
+        )
+    return tuple(_network(t, value) for value in t.texts("allow"))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _network(t: Table, value: str) -> IPNetwork:
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        expected = 'IP addresses or networks such as "127.0.0.1", "10.1.2.0/24"'
+        raise t.error("allow", expected, value) from None
+
+
 def _recording_settings(t: Table, directory: Path) -> RecordingSettings:
     fmt = t.text("archive_format", "mp3")
     if fmt not in ARCHIVE_CODECS:
@@ -465,6 +498,8 @@ def _recording_settings(t: Table, directory: Path) -> RecordingSettings:
         disk_warn_free_percent=t.number("disk_warn_free_percent", 15.0, 0.0),
         disk_min_free_mb=t.integer("disk_min_free_mb", 2048, 0, 10**9),
         auto_purge=t.flag("auto_purge", False),
+        secure_pause=t.flag("secure_pause", True),
+        pause_readback=t.flag("pause_readback", False),
     )
 
 

@@ -33,10 +33,12 @@ from .calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_t
 from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
+from .masking import mask_number
 from .metrics import LiveState, Metrics
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event, site_lost
 from .recorder import Recorder
+from .secure_pause import AmiRecordingPause, PausePolicy
 from .settings import ConfigError
 from .surveys import SurveyDispatcher
 
@@ -46,11 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotline.controller")
 
 STOP_FLUSH_SECONDS = 10.0
-
-
-def mask_number(number: str) -> str:
-    """Caller numbers in logs: keep the first 3 and last 4 digits."""
-    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
@@ -119,6 +116,13 @@ class Controller:
             for site, (host, port) in boxes.items()
         }
         self.ami = self.amis["main"]
+        # secure pause: the IVR mutes a call's recording on the Asterisk box the call is on
+        rec = settings.recordings
+        self.calls.services.pause = AmiRecordingPause(
+            PausePolicy(rec.secure_pause, rec.pause_readback),
+            {site: client.action for site, client in self.amis.items()},
+            self.calls.store.submit,
+        )
         self.callbacks = CallbackDispatcher(
             self.calls.routing,
             self.ami,
@@ -173,6 +177,7 @@ class Controller:
             agi.header_timeout,
             agi.command_timeout,
             agi.max_sessions,
+            agi.allow,
             timed=self.metrics.observe_agi if self.metrics is not None else None,
         )
 

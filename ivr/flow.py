@@ -28,12 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .masking import KINDS
+
 if TYPE_CHECKING:
     from .interpreter import Instruction
 
 SCHEMA_VERSION = 1
 MENU_KEYS = set("0123456789*#")
 VALIDATIONS = ("id18", "phone", "date", "digits")
+# what these validations accept is personal data by definition: such a node must be sensitive
+PERSONAL_VALIDATIONS = {"id18": "id", "phone": "phone"}
 SAY_KINDS = ("digits", "number", "amount", "date", "months")
 MESSAGE_CATEGORIES = ("message", "complaint", "report", "comment")  # comment: a survey remark
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -63,7 +67,8 @@ NODE_SPECS: dict[str, set[str]] = {
         "validate",
         "invalid_prompt",
         "confirm",
-        "mask",
+        "sensitive",
+        "mask",  # replaced by sensitive: kept known so its load error can say so
         "max_failures",
         "next",
         "on_failure",
@@ -140,7 +145,7 @@ class CollectNode:
     validate: str
     invalid_prompt: str
     confirm: bool  # read the input back and ask 1 confirm / 2 re-enter
-    mask: bool  # never store or log the input (PINs)
+    sensitive: str  # "" or a masking.KINDS: the input is personal data, shown masked only
     max_failures: int
     next: str
     on_failure: str
@@ -248,6 +253,14 @@ class Flow:
     instructions: dict[tuple[str, bool], Instruction] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    def sensitive_variables(self) -> dict[str, str]:
+        """Variable -> masking kind, for every variable a sensitive collect node fills."""
+        return {
+            n.variable: n.sensitive
+            for n in self.nodes.values()
+            if isinstance(n, CollectNode) and n.sensitive
+        }
 
     def prompt_ids(self) -> set[str]:
         """Every catalogue prompt the flow plays (say-back words excluded)."""
@@ -455,7 +468,7 @@ def _build(kind: str, node_id: str, f: _Fields) -> Node:
             validate=f.choice("validate", VALIDATIONS, "digits"),
             invalid_prompt=f.text("invalid_prompt", "invalid"),
             confirm=f.flag("confirm", False),
-            mask=f.flag("mask", False),
+            sensitive=_sensitive(f),
             max_failures=int(f.number("max_failures", 3, 1)),
             next=f.ref("next"),
             on_failure=f.ref("on_failure"),
@@ -517,6 +530,21 @@ def _build(kind: str, node_id: str, f: _Fields) -> Node:
             on_callback=f.ref("on_callback", ""),
         )
     return HangupNode(node_id, f.prompts("prompts"))
+
+
+def _sensitive(f: _Fields) -> str:
+    if "mask" in f.spec:
+        f.bad("mask", "replaced by `sensitive: pin` (or id, phone, secret): say what the value is")
+    kind = f.choice("sensitive", KINDS, "") if "sensitive" in f.spec else ""
+    validate = f.spec.get("validate")
+    if validate in PERSONAL_VALIDATIONS and not kind:
+        f.problem(
+            f.line_of("validate"),
+            f.node_id,
+            f"validate: {validate} collects personal data: add `sensitive: "
+            f"{PERSONAL_VALIDATIONS[validate]}` so it is never stored or logged in clear",
+        )
+    return kind
 
 
 def _variable(f: _Fields, key: str) -> str:

@@ -40,12 +40,12 @@ from .flow import (
     SetNode,
     SwitchNode,
 )
+from .masking import mask
 from .saying import SAYERS, say_digits
 from .validate import VALIDATORS
 
 AGENT_KEY, REPEAT_KEY, BACK_KEY = "0", "*", "#"
 PLAY_KEYS = AGENT_KEY + REPEAT_KEY + BACK_KEY
-MASK = "******"
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class Ask:
 
     prompts: tuple[str, ...]
     timeout: float
+    readback: str = ""  # the masking kind of a sensitive value said back in the prompts
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Collect:
     terminator: str  # "" for none
     timeout: float
     inter_digit_timeout: float
+    sensitive: str = ""  # the masking kind of what is keyed ("": not personal data)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ _FIXED_KINDS = frozenset({PlayNode, MenuNode, CollectNode, HoursNode, MessageNod
 @dataclass(slots=True)
 class Visit:
     node: str
-    outcome: str  # inputs of masked collect nodes are replaced by MASK
+    outcome: str  # inputs of sensitive collect nodes are masked (masking.mask)
 
 
 @dataclass(slots=True)  # slots: its attributes are read and set on every step
@@ -176,7 +178,8 @@ class FlowRun:
             return CheckHours()
         if isinstance(node, CollectNode):
             if self._pending is not None:
-                return Ask(("you_entered", *say_digits(self._pending), "confirm_reenter"), 6)
+                said = ("you_entered", *say_digits(self._pending), "confirm_reenter")
+                return Ask(said, 6, node.sensitive)
             terminator = "" if node.terminator == "none" else node.terminator
             return Collect(
                 (*pre, node.prompt),
@@ -184,6 +187,7 @@ class FlowRun:
                 terminator,
                 node.timeout,
                 node.inter_digit_timeout,
+                node.sensitive,
             )
         if isinstance(node, SayNode):
             return Play(node.prompts + self._say(node))
@@ -204,6 +208,16 @@ class FlowRun:
         assert isinstance(node, HangupNode)
         return Finish(node.prompts)
 
+    def secrets(self) -> list[tuple[str, str]]:
+        """(value, masking kind) of every sensitive value this call holds, the one waiting for
+        confirmation included: what `masking.scrub` hides in any text about the call."""
+        kinds = self.flow.sensitive_variables()
+        held = [(self.variables.get(v, ""), k) for v, k in kinds.items()]
+        node = self.flow.nodes[self.node_id]
+        if self._pending is not None and isinstance(node, CollectNode) and node.sensitive:
+            held.append((self._pending, node.sensitive))
+        return [(v, k) for v, k in held if v]
+
     def resolve(self, value: str) -> str:
         return self.variables.get(value[1:], "") if value.startswith("$") else value
 
@@ -218,8 +232,8 @@ class FlowRun:
     def advance(self, outcome: str, data: Mapping[str, str] | None = None) -> None:
         node = self.flow.nodes[self.node_id]
         shown = outcome
-        if isinstance(node, CollectNode) and node.mask and outcome.startswith("input:"):
-            shown = "input:" + MASK
+        if isinstance(node, CollectNode) and node.sensitive and outcome.startswith("input:"):
+            shown = "input:" + mask(outcome[6:], node.sensitive)
         self.path.append(Visit(self.node_id, shown))
         self.steps += 1
         self._preamble = ()
@@ -371,7 +385,8 @@ class FlowRun:
                 node_id = node.next
             elif isinstance(node, SwitchNode):
                 value = self.variables.get(node.variable, "")
-                self.path.append(Visit(target, f"case:{value}"))
+                kind = flow.sensitive_variables().get(node.variable)
+                self.path.append(Visit(target, f"case:{mask(value, kind) if kind else value}"))
                 node_id = node.cases.get(value, node.default)
             else:
                 return

@@ -2,7 +2,8 @@
 
 A source answers `query(inputs)` with a dict of fields (found), None (not found), or raises
 `LookupFailed`. The example is a SQLite table of social-insurance contribution records keyed by
-resident ID number, with the caller's query PIN stored as a salted hash, never in clear.
+resident ID number, with the caller's query PIN stored as a memory-hard hash (scrypt) with a
+random salt per record, never in clear.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
 import hashlib
 import hmac
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
@@ -71,8 +74,44 @@ class OwnThreads:
         return await future
 
 
-def pin_hash(id_number: str, pin: str) -> str:
-    return hashlib.pbkdf2_hmac("sha256", pin.encode(), id_number.encode(), 20_000).hex()
+# scrypt (memory-hard): 2^15 x 8 x 128 bytes = 32 MiB and about 0.1 s per hash, so a stolen
+# table costs an attacker that much per guess per record (a six-digit PIN is still only 10^6
+# guesses: docs/SECURITY.md says what this does and does not buy). Parameters are stored with
+# each hash, so raising them later needs no flag day.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+SALT_BYTES = 16
+
+
+def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        pin.encode(), salt=salt, n=n, r=r, p=p, maxmem=2 * 128 * n * r * p, dklen=32
+    )
+
+
+def pin_hash(pin: str, salt: bytes | None = None) -> str:
+    """`scrypt$N$r$p$<salt hex>$<hash hex>`, with a fresh random salt per record."""
+    salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
+    digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def pin_matches(stored: str, pin: str) -> bool:
+    """Does `pin` match a `pin_hash` value? Anything not in that form matches nothing."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        got = _scrypt(pin, bytes.fromhex(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+@functools.cache
+def _no_record() -> str:
+    """Checked when an ID number has no record, so a wrong ID and a wrong PIN take as long
+    (made on first use: a hash costs 0.1 s, which no command that never looks up should pay)."""
+    return pin_hash("", b"\0" * SALT_BYTES)
 
 
 class SqliteContributions:
@@ -86,7 +125,8 @@ class SqliteContributions:
     def seed(self, csv_file: Path) -> int:
         """Create the table from a CSV of id_number,pin,months,last_month,last_amount, unless
         the database is newer than the CSV already. Returns the rows loaded."""
-        if self.path.exists() and self.path.stat().st_mtime >= csv_file.stat().st_mtime:
+        current = self.path.exists() and self.path.stat().st_mtime >= csv_file.stat().st_mtime
+        if current and not self._has_old_hashes():
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with csv_file.open(encoding="utf-8") as fh, sqlite3.connect(self.path) as db:
@@ -97,7 +137,7 @@ class SqliteContributions:
             rows = [
                 (
                     r["id_number"],
-                    pin_hash(r["id_number"], r["pin"]),
+                    pin_hash(r["pin"]),
                     int(r["months"]),
                     r["last_month"],
                     r["last_amount"],
@@ -106,6 +146,17 @@ class SqliteContributions:
             ]
             db.executemany("INSERT OR REPLACE INTO contribution VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)
+
+    def _has_old_hashes(self) -> bool:
+        """Rows from before per-record salts (PBKDF2 salted with the ID number): reseeded."""
+        try:
+            with sqlite3.connect(self.path) as db:
+                old = db.execute(
+                    "SELECT 1 FROM contribution WHERE pin_hash NOT LIKE 'scrypt$%' LIMIT 1"
+                ).fetchone()
+        except sqlite3.Error:
+            return True  # no table or not a database: seed it anew
+        return old is not None
 
     async def query(self, inputs: Mapping[str, str]) -> dict[str, str] | None:
         if self.delay:
@@ -123,6 +174,9 @@ class SqliteContributions:
                 ).fetchone()
         except sqlite3.Error as exc:
             raise LookupFailed(f"contribution records unavailable: {exc}") from None
-        if row is None or not hmac.compare_digest(row[0], pin_hash(id_number, pin)):
+        if row is None:
+            pin_matches(_no_record(), pin)
+            return None
+        if not pin_matches(row[0], pin):
             return None
         return {"months": str(row[1]), "last_month": row[2], "last_amount": row[3]}

@@ -8,7 +8,9 @@ runs draw a progress bar on a terminal. Mistakes give one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import getpass
+import json
+import os
+import pwd
 import shutil
 import sys
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from store.db import open_engine, session_factory
 from store.models import Recording
 
 from .config import Settings
+from .masking import mask_number
 
 
 class RecordingCommandError(Exception):
@@ -102,14 +105,10 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str:
     )
 
 
-def _mask(number: str) -> str:
-    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
-
-
 def _row_line(r: Recording, zone: ZoneInfo) -> str:
     return (
         f"{r.id:>6}  {r.linkedid:<22} {_local(r.started_at, zone)}  {r.seconds:>8.1f}s  "
-        f"{_mask(r.caller_number):<14} {r.agents or '-':<12} {r.post or '-':<20} "
+        f"{mask_number(r.caller_number):<14} {r.agents or '-':<12} {r.post or '-':<20} "
         f"{r.district or '-':<10} {r.category:<9} {r.state:<8}{'  HOLD' if r.legal_hold else ''}"
     )
 
@@ -122,11 +121,18 @@ def _get(cat: Catalogue, key: str, user: str, action: str) -> Recording:
     return row
 
 
+def os_user() -> str:
+    """Who runs the command, for the audit: `os:<account>` of the process's user id, which the
+    person cannot choose the way they could a --user text or $USER (dashboard names have no
+    ':', so the two never mix)."""
+    return "os:" + pwd.getpwuid(os.getuid()).pw_name
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     zone = ZoneInfo(settings.directory.timezone)
     cat = _catalogue(settings)
     action: str = args.action
-    user: str = getattr(args, "user", None) or getpass.getuser()
+    user = os_user()
     handlers: dict[str, Callable[[], int]] = {
         "list": lambda: _list(cat, args, zone),
         "show": lambda: _show(cat, args.recording, user, zone),
@@ -168,7 +174,7 @@ def _show(cat: Catalogue, key: str, user: str, zone: ZoneInfo) -> int:
         ("agent part", r.agent_path or "-"),
         ("started", _local(r.started_at, zone)),
         ("ended", _local(r.ended_at, zone)),
-        ("caller", _mask(r.caller_number)),
+        ("caller", mask_number(r.caller_number)),
         ("agents", r.agents or "-"),
         ("post", r.post or "-"),
         ("district", r.district or "-"),
@@ -188,6 +194,8 @@ def _show(cat: Catalogue, key: str, user: str, zone: ZoneInfo) -> int:
             else "not processed yet",
         ),
         ("purged", _local(r.purged_at, zone) if r.purged_at else "no"),
+        # seconds from the start, silent on purpose (a PIN keyed, an ID read back)
+        ("muted", json.dumps([list(span) for span in cat.muted(r)], ensure_ascii=False)),
     ]
     for name, value in fields:
         print(f"{name + ':':<13}{value}")
@@ -309,7 +317,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "recordings",
         help="the recording catalogue: list, show, export, verify, purge, hold, reconcile",
         description="Every call's recording: find, hear (export), check and keep them. "
-        "Every export and show is written to the access audit.",
+        "Every export and show is written to the access audit with the operating-system "
+        "account that ran it.",
     )
     acts = rec.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -323,9 +332,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         p.add_argument("--district", help="a district id, e.g. xihu")
         p.add_argument("--category", choices=CATEGORIES)
 
-    def who(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--user", help="who is asking, for the audit (default: the login name)")
-
     ls = acts.add_parser("list", help="list catalogued recordings", description="List recordings.")
     filtered(ls)
     ls.add_argument("--limit", type=int, default=None, help="at most this many")
@@ -333,7 +339,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "show", help="one recording's catalogue entry", description="Show one recording."
     )
     show.add_argument("recording", help="its id or linkedid")
-    who(show)
     ex = acts.add_parser(
         "export",
         help="copy recordings' files to a folder (audited)",
@@ -348,7 +353,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="which file (default best: the WAV while kept, else the archive copy)",
     )
     filtered(ex)
-    who(ex)
     ver = acts.add_parser(
         "verify",
         help="re-hash files, report missing or corrupt ones",
@@ -363,7 +367,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "carry no legal hold; rows stay, marked purged, and each purge is audited.",
     )
     pu.add_argument("--dry-run", action="store_true", help="only say what would be purged")
-    who(pu)
     ho = acts.add_parser(
         "hold",
         help="put a legal hold on a recording (or --release it)",
@@ -372,7 +375,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     ho.add_argument("recording", help="its id or linkedid")
     ho.add_argument("--reason", help="why (e.g. a case number)")
     ho.add_argument("--release", action="store_true", help="lift the hold")
-    who(ho)
     acts.add_parser(
         "reconcile",
         help="compare the recordings folder with the catalogue, and check disk space",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from routing.directory import Directory
 from routing.router import DialStep, Plan, find_post
 
-from .agi import AgiTimeout, ChannelGone
+from .agi import AgiError, AgiTimeout, ChannelGone
 from .channel import CallChannel
 from .interpreter import (
     Ask,
@@ -34,8 +35,10 @@ from .interpreter import (
     Transfer,
 )
 from .lookups import LookupFailed, LookupSource
+from .masking import scrub
 from .routing_desk import RouteRequest, RoutingDesk
 from .saying import say_number
+from .secure_pause import RecordingPause
 from .waiting import Waiter
 
 log = logging.getLogger("hotline.runtime")
@@ -63,6 +66,7 @@ class Services:
     open_ticket: Callable[[MessageSaved], Awaitable[str | None]]  # ticket number, None if empty
     routing: RoutingDesk
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
+    pause: RecordingPause | None = None  # secure pause of the recording (None: never)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # (prompts, language) -> files: the same few prompt lists are resolved on every call
     _files: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = field(
@@ -102,9 +106,11 @@ async def run_call(
     call_id: str,
     caller: str = "",
     site: str = "main",
+    channel_name: str = "",
 ) -> CallReport:
     """Drive `run` to its end or to the caller's hang-up; returns the steps taken. `site`:
-    the Asterisk box the call is on (seats are dialled from there).
+    the Asterisk box the call is on (seats are dialled from there); `channel_name`: the
+    caller's channel there (the secure pause mutes its recording).
 
     Logging: each step at DEBUG, and one `ivr.path` line per call at INFO with every node and
     outcome (the same path is stored with the call). A formatted log line costs more than the
@@ -112,11 +118,32 @@ async def run_call(
     """
     report = CallReport()
     steps, path, now = report.steps, run.path, services.now
-    driver = _Driver(run, channel, services, call_id, caller, site)
-    perform = driver.perform
+    driver = _Driver(run, channel, services, call_id, caller, site, channel_name)
     debug = log.isEnabledFor(logging.DEBUG)
     # nodes settled before the first instruction (set, switch)
     steps += [Step(v.node, v.outcome, now(), 0.0) for v in path]
+    try:
+        return await _drive(run, driver, report, call_id, debug)
+    except Exception as exc:
+        # an error's text may quote what the caller keyed (a back end's message, a reply
+        # line): it leaves here with the call's secrets masked, and its traceback with it
+        raise _masked(exc, run, call_id) from None
+
+
+def _masked(exc: Exception, run: FlowRun, call_id: str) -> Exception:
+    secrets = run.secrets()
+    if isinstance(exc, AgiError):  # its text is logged by the session layer: same type
+        return type(exc)(scrub(str(exc), secrets))
+    told = scrub("".join(traceback.format_exception(exc)), secrets)
+    log.error("event=ivr.crashed call=%s node=%s\n%s", call_id, run.node_id, told.rstrip())
+    return RuntimeError(f"flow crashed at node {run.node_id}: {scrub(str(exc), secrets)}")
+
+
+async def _drive(
+    run: FlowRun, driver: _Driver, report: CallReport, call_id: str, debug: bool
+) -> CallReport:
+    steps, path, now, perform = report.steps, run.path, driver.services.now, driver.perform
+    channel = driver.channel
     while not run.finished:
         node, step = run.node_id, run.instruction()
         started, clock = now(), monotonic()
@@ -174,15 +201,27 @@ class _Driver:
         call_id: str,
         caller: str,
         site: str,
+        channel_name: str = "",
     ) -> None:
         self.run, self.channel, self.services = run, channel, services
         self.call_id, self.caller, self.site = call_id, caller, site
+        self.channel_name = channel_name
         self.messages = 0
 
     def files(self, prompts: tuple[str, ...]) -> tuple[str, ...]:
         return self.services.files(prompts, self.run.variables["language"])
 
     async def perform(self, step: Instruction) -> tuple[str, Mapping[str, str] | None]:
+        pause = self.services.pause
+        if pause is not None and isinstance(step, (Ask, Collect)):
+            kind = step.readback if isinstance(step, Ask) else step.sensitive
+            direction = pause.direction(kind, isinstance(step, Ask))
+            if direction is not None:  # the recording is muted while this step runs
+                async with pause.span(self.call_id, self.site, self.channel_name, kind, direction):
+                    return await self._perform(step)
+        return await self._perform(step)
+
+    async def _perform(self, step: Instruction) -> tuple[str, Mapping[str, str] | None]:
         ch = self.channel
         if isinstance(step, Ask):  # the commonest first
             key = await ch.ask(self.files(step.prompts), step.timeout)
@@ -233,7 +272,7 @@ class _Driver:
                 "event=lookup.failed call=%s source=%s reason=%r",
                 self.call_id,
                 step.source,
-                str(exc),
+                scrub(str(exc), self.run.secrets()),  # a back end may quote its inputs
             )
             return "error", None
         finally:

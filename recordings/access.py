@@ -28,7 +28,7 @@ from store.models import Recording, RecordingAccess
 
 ACTIONS = frozenset({"listen", "download", "export", "show", "verify", "purge", "hold", "release"})
 PARTS = ("best", "mixed", "caller", "agent", "archive", "playback")
-_USER = re.compile(r"^[\w.@-]{1,80}$")
+_USER = re.compile(r"^(os:)?[\w.@-]{1,80}$")  # os:<account>: the CLI, by its OS user
 
 
 class AccessRefused(ValueError):

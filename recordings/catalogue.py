@@ -29,7 +29,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import write
-from store.models import Call, Leg, Recording, RouteDecision, Ticket
+from store.models import Call, Leg, MutedSpan, Recording, RouteDecision, Ticket
 
 from . import naming
 from .access import audit
@@ -410,6 +410,10 @@ class Catalogue:
                     return row
             return session.scalars(select(Recording).where(Recording.linkedid == key)).first()
 
+    def muted(self, row: Recording) -> list[tuple[float, float, str]]:
+        with self.sessions() as session:
+            return muted_spans(session, row)
+
     # --- integrity and retention -----------------------------------------------------------
 
     def verify_one(self, row: Recording) -> VerifyResult:
@@ -520,6 +524,25 @@ class Catalogue:
             )
         state = DiskState(usage.free, usage.total, float(recent or 0))
         return disk_verdict(state, warn_free_percent, min_free_bytes)
+
+
+def muted_spans(session: Session, row: Recording) -> list[tuple[float, float, str]]:
+    """A recording's muted spans (secure pause) as (from, to, kind) in seconds from its start
+    by the clock, rounded to 0.1 s: `muted: [[12.3, 19.8, "pin"]]` on the CLI and the page."""
+    if row.started_at is None:
+        return []
+    start = _utc(row.started_at)
+    spans = session.scalars(
+        select(MutedSpan).where(MutedSpan.linkedid == row.linkedid).order_by(MutedSpan.started_at)
+    ).all()
+    return [
+        (
+            round((_utc(s.started_at) - start).total_seconds(), 1),
+            round((_utc(s.ended_at) - start).total_seconds(), 1),
+            s.kind,
+        )
+        for s in spans
+    ]
 
 
 def _utc(value: datetime) -> datetime:

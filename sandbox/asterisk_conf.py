@@ -10,6 +10,9 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+# the sandbox's in-band caller: its own address, matched to a `dtmf_mode = inband` endpoint
+INBAND_CALLER_ADDRESS = "127.0.0.6"
+
 
 @dataclass(frozen=True)
 class SeatPhone:
@@ -218,6 +221,16 @@ def _pjsip_conf(spec: SandboxSpec) -> str:
             "type = identify",
             "endpoint = callers",
             *[f"match = {address}" for address in spec.caller_match],
+            "",
+            "; a caller behind a gateway that sends its keys as tones in the audio (tests)",
+            "[callers-inband](endpoint-common)",
+            "context = hotline-inbound",
+            "dtmf_mode = inband",
+            "",
+            "[callers-inband-identify]",
+            "type = identify",
+            "endpoint = callers-inband",
+            f"match = {INBAND_CALLER_ADDRESS}",
         ]
     if spec.callers_contact:  # calls back to callers dial PJSIP/<number>@callers
         lines += ["", "[callers]", "type = aor", f"contact = {spec.callers_contact}"]

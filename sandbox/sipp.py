@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .tones import write_tone
+from .asterisk_conf import INBAND_CALLER_ADDRESS as INBAND_CALLER_ADDRESS
+from .tones import write_dtmf, write_tone
 
 PCAP_DIR = Path("/usr/share/sip-tester")
 _DTMF_NAMES = {"*": "star", "#": "pound"}
@@ -55,6 +56,7 @@ def party_audio(workdir: Path, hz: float) -> Path:
 
 
 KEY_GAP_MS = 300  # between the keys of one string (each press also takes 250 ms)
+INBAND_KEY_MS = 240  # an in-band key's tone and the silence after it
 
 
 def caller_scenario(
@@ -65,14 +67,18 @@ def caller_scenario(
     gap_ms: int = 1500,
     hangup_after_ms: int | None = None,
     script: Sequence[tuple[int, str]] = (),
+    inband: bool = False,
 ) -> str:
     """A caller who, after answer, presses keys and then either waits for the hotline to hang
     up or hangs up `hangup_after_ms` after the last key. `script` gives (wait ms, keys) steps,
     each string typed quickly (e.g. an ID number); without it, `keys` are pressed one at a
-    time: the first after `first_key_ms`, the others `gap_ms` apart."""
+    time: the first after `first_key_ms`, the others `gap_ms` apart. `inband`: keys are sent
+    as tones in the audio (call from INBAND_CALLER_ADDRESS, a `dtmf_mode = inband` endpoint)."""
     steps = list(script) or [(first_key_ms if i == 0 else gap_ms, k) for i, k in enumerate(keys)]
     presses = "\n".join(
-        _press(key, wait if n == 0 else KEY_GAP_MS)
+        _press_inband(key, wait if n == 0 else KEY_GAP_MS, audio.parent, audio)
+        if inband
+        else _press(key, wait if n == 0 else KEY_GAP_MS)
         for wait, string in steps
         for n, key in enumerate(string)
     )
@@ -109,6 +115,21 @@ def answering_scenario(audio: Path, script: Sequence[tuple[int, str]], ring_ms: 
         .replace("@RING_MS@", str(ring_ms))
         .replace("@PRESSES@", presses)
         .replace("@AUDIO@", str(audio))
+    )
+
+
+def _press_inband(key: str, wait_ms: int, workdir: Path, audio: Path) -> str:
+    """A key sent as audio in the voice stream (the endpoint is `dtmf_mode = inband`): the
+    stream switches to the key's tones for their length, then back to the party's tone."""
+    name = {"*": "star", "#": "pound"}.get(key, key)
+    tones = workdir / f"dtmf-{name}.ulaw"
+    if not tones.exists():
+        write_dtmf(tones, key)
+    return (
+        f'<pause milliseconds="{wait_ms}"/>\n'
+        f'<nop><action><exec rtp_stream="{tones},1,0"/></action></nop>\n'
+        f'<pause milliseconds="{INBAND_KEY_MS}"/>\n'
+        f'<nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>'
     )
 
 

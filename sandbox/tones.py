@@ -32,3 +32,28 @@ def write_tone(path: Path, hz: float, seconds: float = 2.0, amplitude: int = 800
     )
     path.write_bytes(data)
     return path
+
+
+# DTMF: each key is one low-group and one high-group frequency (ITU-T Q.23)
+DTMF_LOW = {**dict.fromkeys("123", 697), **dict.fromkeys("456", 770)}
+DTMF_LOW |= {**dict.fromkeys("789", 852), **dict.fromkeys("*0#", 941)}
+DTMF_HIGH = {**dict.fromkeys("147*", 1209), **dict.fromkeys("2580", 1336)}
+DTMF_HIGH |= dict.fromkeys("369#", 1477)
+
+
+def write_dtmf(path: Path, key: str, seconds: float = 0.12, amplitude: int = 6000) -> Path:
+    """One key as in-band audio (a gateway's or a `dtmf_mode = inband` phone's key press),
+    then as much silence: Asterisk's detector needs the tone, then its end."""
+    low, high = DTMF_LOW[key], DTMF_HIGH[key]
+    tone = [
+        _ulaw(
+            int(
+                amplitude
+                * (math.sin(2 * math.pi * low * n / RATE) + math.sin(2 * math.pi * high * n / RATE))
+                / 2
+            )
+        )
+        for n in range(int(RATE * seconds))
+    ]
+    path.write_bytes(bytes(tone) + bytes([0xFF]) * int(RATE * seconds))
+    return path

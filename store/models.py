@@ -168,6 +168,20 @@ class Recording(Base):
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class MutedSpan(Base):
+    """A stretch of a call's recording muted on purpose (secure pause): a PIN being keyed,
+    an ID read back. Kept by linkedid (the call, hence its recording) with wall-clock times;
+    the catalogue shows them as seconds from the recording's start."""
+
+    __tablename__ = "recording_mute"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(20))  # pin | secret | id | phone
+
+
 class RecordingAccess(Base):
     """Who asked for which recording, when, to do what, and whether it was granted.
 

@@ -14,16 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ivr.calltracker import CallSnapshot, Change, LegSnapshot
+from ivr.masking import mask_number as mask_number  # the one masking rule; pages import it here
 from routing.directory import Directory
 from routing.presence import AgentPresence
 from routing.router import Plan
 
 AWAY = {"logged-out", "unreachable", "paused"}
-
-
-def mask_number(number: str) -> str:
-    """Keep the first 3 and last 4 digits: 13912345678 -> 139****5678."""
-    return number if len(number) <= 7 else number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 @dataclass

@@ -70,6 +70,9 @@ def chanspy_action(phone: str, spied: str, mode: str, action_id: str) -> dict[st
         raise MonitorError("bad action id")
     return {
         "Channel": phone,
+        # the supervisor's channel gets the session's own id as its uniqueid: ChanSpyStart/
+        # Stop (SpyerUniqueid) and Hangup (Uniqueid) then name the session they belong to
+        "ChannelId": action_id,
         "Application": "ChanSpy",
         "Data": f"{spied},{MODES[mode]}",
         "CallerID": f'"12333 {mode}" <12333>',
@@ -86,7 +89,7 @@ class Live:
     mode: str
     linkedid: str
     spied: str
-    action_id: str
+    action_id: str  # also the uniqueid of the supervisor's channel (Originate ChannelId)
     spyer: str = ""  # the supervisor's channel, once Asterisk names it
     active: bool = False  # ChanSpy is running
 
@@ -182,9 +185,9 @@ class MonitorDesk:
             raise MonitorError("no such monitoring session")
         if live.user != user.username and not user.is_admin:
             raise MonitorError("this session belongs to another supervisor")
-        if not live.spyer:
-            raise MonitorError("the supervisor's phone has not answered yet")
-        await self.send("Hangup", Channel=live.spyer)
+        # by name once known, else by the uniqueid we gave it (Hangup takes either): a phone
+        # still ringing is stopped too, and only this session's phone is ever hung up
+        await self.send("Hangup", Channel=live.spyer or live.action_id)
 
     def sessions_of(self, username: str) -> list[dict[str, object]]:
         return [
@@ -221,9 +224,16 @@ class MonitorDesk:
         live.spyer = live.spyer or event.get("Channel", "")
         self.on_change()
 
+    def _own(self, uniqueid: str | None) -> Live | None:
+        """The session whose supervisor channel has this uniqueid: matched on the channel we
+        originated, never guessed from the spied call (two supervisors may spy on one)."""
+        if not uniqueid:
+            return None
+        return next((s for s in self.live.values() if s.action_id == uniqueid), None)
+
     def _spy_started(self, event: Mapping[str, str]) -> None:
         spyee = event.get("SpyeeChannel", "")
-        live = next((s for s in self.live.values() if s.spied == spyee and not s.active), None)
+        live = self._own(event.get("SpyerUniqueid"))
         if live is None:
             return
         live.active = True
@@ -233,8 +243,8 @@ class MonitorDesk:
         self.on_change()
 
     def _spy_ended(self, event: Mapping[str, str]) -> None:
-        channel = event.get("SpyerChannel") or event.get("Channel", "")
-        live = next((s for s in self.live.values() if s.spyer and s.spyer == channel), None)
+        uniqueid = event.get("SpyerUniqueid") or event.get("Uniqueid")
+        live = self._own(uniqueid)
         if live is None:
             return
         self.live.pop(live.id, None)

@@ -35,7 +35,25 @@ async def login(session: aiohttp.ClientSession, base: str, username: str, passwo
             raise TopError(f"log-in refused for {username!r} (HTTP {reply.status})")
 
 
+def printable(value: object) -> str:
+    """A board field as the terminal may show it: control characters (ESC, CR, BEL, C1...),
+    which a caller's number or name can carry in, written out as \\xNN instead of obeyed."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def render(board: dict[str, Any], width: int = 100) -> str:
+    return "\n".join(printable(line)[:width] for line in _lines(board))
+
+
+def _lines(board: dict[str, Any]) -> list[str]:
     now = time.time() - (float(board.get("sent_at", time.time())) - float(board["now"]))
 
     def clock(since: float | None) -> str:
@@ -74,7 +92,7 @@ def render(board: dict[str, Any], width: int = 100) -> str:
     ]
     for alert in board["alerts"]:
         lines.append(f"ALERT {alert['kind']} {json.dumps(alert, ensure_ascii=False)}")
-    return "\n".join(line[:width] for line in lines)
+    return lines
 
 
 def _span(start: float | None, end: float) -> str:

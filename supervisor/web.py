@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from ivr.config import WebSettings
 from recordings.access import AccessRefused, open_recording
 from recordings.access import audit as audit_recording
+from recordings.catalogue import muted_spans
 from routing.directory import Directory
 from store.db import write
 from store.models import Call, Recording, RouteDecision, Score
@@ -759,6 +760,8 @@ def _recording_row(sessions: sessionmaker[Session], linkedid: str) -> dict[str, 
             "overlap": row.overlap,
             "long_silences": row.long_silences,
             "longest_silence": row.longest_silence,
+            # secure pause: [[from, to, kind], ...] in seconds from the start (a PIN keyed)
+            "muted": [list(span) for span in muted_spans(s, row)],
         }
 
 

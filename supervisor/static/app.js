@@ -24,7 +24,7 @@ const T = {
     alarm: "接通率低于目标", monitoring: "监听会话", ringing_phone: "正在呼叫您的话机…",
     active: "进行中", switch_to: "切换为", saved: "已保存，得分", vetoed: "（一票否决）",
     scope: "范围", id: "编号", call: "通话", q_len: "录音时长", q_caller: "来电方讲话",
-    q_agent: "坐席讲话", q_ratio: "讲话比", q_overlap: "抢话", q_silences: "长静默(>30秒)",
+    q_agent: "坐席讲话", q_ratio: "讲话比", q_overlap: "抢话", q_silences: "长静默(>30秒)", q_muted: "保密静音",
     purpose: "调听用途（必填，将记入审计）", open_rec: "调取录音", monthly: "月度评分汇总",
     m_calls: "评分通话", m_scores: "评分次数", m_avg: "平均分", m_vetoes: "一票否决",
     m_lowest: "最弱项", no_scores: "本月无评分",
@@ -53,7 +53,7 @@ const T = {
     alarm: "Connection rate below target", monitoring: "Monitoring", ringing_phone: "Calling your phone…",
     active: "active", switch_to: "Switch to", saved: "Saved, score", vetoed: " (vetoed)",
     scope: "Scope", id: "Id", call: "Call", q_len: "Length", q_caller: "Caller talk",
-    q_agent: "Agent talk", q_ratio: "Talk ratio", q_overlap: "Overlap", q_silences: "Silences > 30 s",
+    q_agent: "Agent talk", q_ratio: "Talk ratio", q_overlap: "Overlap", q_silences: "Silences > 30 s", q_muted: "Muted (secure pause)",
     purpose: "Purpose of access (required, audited)", open_rec: "Open recording",
     monthly: "Scores by month", m_calls: "Calls scored", m_scores: "Scores", m_avg: "Average",
     m_vetoes: "Vetoes", m_lowest: "Lowest item", no_scores: "No scores this month",
@@ -307,7 +307,9 @@ async function openRecording(target, purpose) {
   m("q_agent", rec.agent_talk !== null ? Math.round(rec.agent_talk) : null, " s"),
   m("q_ratio", rec.talk_ratio !== null ? Math.round(rec.talk_ratio * 100) / 100 : null, ""),
   m("q_overlap", rec.overlap !== null ? Math.round(rec.overlap) : null, " s"),
-  m("q_silences", rec.long_silences, ""));
+  m("q_silences", rec.long_silences, ""),
+  el("span", { class: "qa", id: "rec-muted" }, `${t("q_muted")}: ${(rec.muted || []).length
+    ? rec.muted.map(([a, b, kind]) => `${a}–${b} s (${kind})`).join(", ") : "—"}`));
 }
 function renderSheet() {
   const form = $("#score-form");

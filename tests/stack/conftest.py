@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from ivr import sandbox_cmd
@@ -98,6 +98,19 @@ class Stack:
     def tickets(self, linkedid: str) -> list[Ticket]:
         query = select(Ticket).where(Ticket.linkedid == linkedid)
         return list(self._query(lambda s: list(s.scalars(query))))
+
+    def database_dump(self) -> str:
+        """Every row of every table, as text: what a search for personal data must not find."""
+        engine = create_engine(self.settings.database_url)
+        try:
+            with engine.connect() as db:
+                return "\n".join(
+                    str(tuple(row))
+                    for table in inspect(engine).get_table_names()
+                    for row in db.execute(text(f'SELECT * FROM "{table}"'))
+                )
+        finally:
+            engine.dispose()
 
     def asterisk_log(self) -> str:
         return (self.instance.home / "log" / "messages.log").read_text(errors="replace")
@@ -298,6 +311,7 @@ def place_call(
     hangup_after_ms: int | None = None,
     timeout: float = 120,
     asterisk: str = "127.0.0.1",
+    inband: bool = False,
 ) -> None:
     """One SIPp call to 12333 (on the Asterisk at `asterisk`, the stack's SIP port) pressing
     keys per `script` ((wait ms, keys) steps); waits for it to end and asserts SIPp saw it
@@ -308,9 +322,16 @@ def place_call(
         caller,
         script=script or [],
         hangup_after_ms=hangup_after_ms,
+        inband=inband,
     )
     party = sipp.start_caller(
-        work, "caller", scenario, SIP_PORT, timeout_s=int(timeout), asterisk=asterisk
+        work,
+        "caller",
+        scenario,
+        SIP_PORT,
+        timeout_s=int(timeout),
+        asterisk=asterisk,
+        address=sipp.INBAND_CALLER_ADDRESS if inband else "127.0.0.2",
     )
     try:
         code = party.process.wait(timeout + 10)

@@ -4,11 +4,18 @@ lands during a prompt interrupts it, as a caller's would."""
 
 from __future__ import annotations
 
+import array
+import json
+import math
+import wave
+from pathlib import Path
+
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from recordings.wav import wav_info
-from store.models import IvrStep
+from sandbox import sipp
+from store.models import IvrStep, Recording
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     ControllerProcess,
@@ -16,7 +23,41 @@ from tests.stack.conftest import (
     agent_phone,
     place_call,
     running_controller,
+    wait_for,
 )
+from tests.stack.test_recordings import tone_power
+
+
+def wait_for_recording(stack: Stack, linkedid: str) -> Recording:
+    def row() -> Recording | None:
+        engine = create_engine(stack.settings.database_url)
+        try:
+            with Session(engine) as s:
+                return s.scalars(select(Recording).where(Recording.linkedid == linkedid)).first()
+        finally:
+            engine.dispose()
+
+    wait_for(row, 30, f"the recording of {linkedid} to be catalogued")
+    found = row()
+    assert found is not None
+    return found
+
+
+def silent_runs(path: Path, at_least: float) -> list[tuple[float, float]]:
+    """Stretches (from, to in s) of exact zero samples lasting `at_least` s, in a 16-bit mono
+    8 kHz WAV."""
+    with wave.open(str(path), "rb") as w:
+        samples = array.array("h", w.readframes(w.getnframes()))
+    runs, begun = [], None
+    for n, x in enumerate([*samples, 1]):
+        if x == 0 and begun is None:
+            begun = n
+        elif x != 0 and begun is not None:
+            if n - begun >= at_least * 8000:
+                runs.append((begun / 8000, n / 8000))
+            begun = None
+    return runs
+
 
 SKIP_GREETING = (2000, "5")  # any key but 8 and 0 during the greeting: Mandarin, go on
 ID = "330106198005126726"  # in config/example-contributions.csv, PIN 123456, 186 months
@@ -102,8 +143,9 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
     )
     call = stack.ended_call("13800000103")
     path = stack.ivr_path(call.linkedid)
-    assert ("query_id", f"input:{ID}") in path and ("query_id", "digit:1") in path
-    assert ("query_pin", "input:******") in path  # the PIN is never stored
+    # masked at the source: the region code and last 4 only, the PIN not even its length
+    assert ("query_id", "input:330106********6726") in path and ("query_id", "digit:1") in path
+    assert ("query_pin", "input:******") in path
     assert ("query_lookup", "found") in path
     assert ("query_months", "done") in path and ("query_last_amount", "done") in path
     played = stack.played(call, mark)
@@ -111,7 +153,100 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
     assert played[last + 1 : last + 19] == [f"num/{d}" for d in ID]
     months = played[played.index("query_months") + 1 :][:6]
     assert months == ["num/1", "num/100", "num/8", "num/10", "num/6", "unit/months"]  # 186
-    assert "123456" not in controller.text()
+    # neither the ID's birth date and sequence nor the PIN anywhere: the controller's output,
+    # its log file, any table of the database
+    assert stack.settings.log_file is not None
+    kept = controller.text() + stack.settings.log_file.read_text(errors="replace")
+    kept += stack.database_dump()
+    assert "event=ivr.path" in kept and call.linkedid in kept
+    for secret in (ID[6:14], "123456"):
+        assert secret not in kept, secret
+    # secure pause: the PIN span is listed on the recording and silent on the caller's track
+    # (the caller's phone sends its 400 Hz tone between key presses: unmuted, it is there)
+    row = wait_for_recording(stack, call.linkedid)
+    shown = run_hotline(stack.config, "recordings", "show", call.linkedid)
+    muted = json.loads(shown.stdout.split("muted:", 1)[1].splitlines()[0])
+    assert [kind for _, _, kind in muted] == ["pin"], shown.stdout
+    (start, end, _), root = muted[0], stack.settings.recordings.directory
+    assert row.caller_path is not None and end > start
+    track = root / row.caller_path
+    # MixMonitorMute writes digital silence; the caller's phone never sends a second of it.
+    # The track has exactly one such stretch, and lies at or before the listed span: the
+    # listing is by the clock, and the file only loses time (MixMonitor writes nothing while
+    # the phone sends no audio, as during its RFC 2833 key presses)
+    ((silent_from, silent_to),) = silent_runs(track, at_least=1.0)
+    assert silent_from <= start and silent_to <= end
+    assert silent_to - silent_from <= end - start
+    assert tone_power(track, sipp.CALLER_HZ, silent_from - 3, silent_from) > 0  # unmuted before
+
+
+def test_an_in_band_callers_pin_tones_are_not_left_in_the_recording(
+    stack: Stack, controller: ControllerProcess
+) -> None:
+    """A caller behind a gateway that sends keys as tones in the audio (the sandbox's
+    `dtmf_mode = inband` endpoint): Asterisk hears the keys from the audio, so they are in
+    the caller's track too, except the PIN's, keyed while the recording was muted."""
+    readback = stack.prompt_seconds("you_entered") + sum(
+        stack.prompt_seconds(f"num/{d}") for d in ID
+    )
+    before_pin = "5" + "1" + ID + "#" + "1"
+    place_call(
+        stack,
+        "walk-query-inband",
+        "13800000105",
+        script=[
+            SKIP_GREETING,
+            (to_main_menu(stack), "1"),
+            (1500, ID + "#"),
+            (ms(readback + 1.5), "1"),
+            (1500, "123456"),
+        ],
+        hangup_after_ms=25_000,
+        inband=True,
+    )
+    call = stack.ended_call("13800000105")
+    path = stack.ivr_path(call.linkedid)
+    assert ("query_pin", "input:******") in path and ("query_lookup", "found") in path
+    row = wait_for_recording(stack, call.linkedid)
+    shown = run_hotline(stack.config, "recordings", "show", call.linkedid)
+    muted = json.loads(shown.stdout.split("muted:", 1)[1].splitlines()[0])
+    assert [kind for _, _, kind in muted] == ["pin"], shown.stdout
+    assert row.caller_path is not None
+    track = stack.settings.recordings.directory / row.caller_path
+    ((silent_from, _),) = silent_runs(track, at_least=1.0)  # the mute
+    # key tones are heard in this track (Asterisk's detector takes some out of the audio)...
+    assert 0 < key_tones(track, 0, silent_from) <= len(before_pin)
+    # ...but none from the mute on: the PIN was the last thing keyed
+    assert key_tones(track, silent_from, None) == 0
+
+
+def key_tones(path: Path, start: float, end: float | None) -> int:
+    """How many DTMF tones a 16-bit mono 8 kHz WAV holds from `start` to `end` s: 20 ms blocks
+    where one low-group and one high-group frequency both outweigh the party's 400 Hz tone,
+    counted per burst."""
+    with wave.open(str(path), "rb") as w:
+        samples = array.array("h", w.readframes(w.getnframes()))
+    samples = samples[int(start * 8000) : None if end is None else int(end * 8000)]
+    low, high = (697, 770, 852, 941), (1209, 1336, 1477)
+
+    def power(block: array.array[int], hz: float) -> float:
+        coeff = 2 * math.cos(2 * math.pi * hz / 8000)
+        s1 = s2 = 0.0
+        for x in block:
+            s1, s2 = x + coeff * s1 - s2, s1
+        return s1 * s1 + s2 * s2 - coeff * s1 * s2
+
+    bursts, inside = 0, False
+    for start in range(0, len(samples) - 160, 160):
+        block = samples[start : start + 160]
+        voice = power(block, sipp.CALLER_HZ)
+        tone = (
+            max(power(block, f) for f in low) > voice and max(power(block, f) for f in high) > voice
+        )
+        if tone and not inside:
+            bursts += 1
+        inside = tone
+    return bursts
 
 
 def test_a_bad_check_digit_is_refused_with_a_clear_prompt(
@@ -126,7 +261,7 @@ def test_a_bad_check_digit_is_refused_with_a_clear_prompt(
         hangup_after_ms=4000,
     )
     call = stack.ended_call("13800000104")
-    assert ("query_id", f"input:{ID[:-1]}7") in stack.ivr_path(call.linkedid)
+    assert ("query_id", "input:330106********6727") in stack.ivr_path(call.linkedid)
     assert "query_bad_id" in stack.played(call, mark)
     assert "you_entered" not in stack.played(call, mark)
 

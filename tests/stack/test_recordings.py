@@ -13,6 +13,8 @@ from __future__ import annotations
 import array
 import json
 import math
+import os
+import pwd
 import signal
 import sqlite3
 import subprocess
@@ -232,7 +234,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
     # every access audited; a traversal refused
     out = stack.folder / "exported"
     some = [str(catalogue[lid].id) for lid in linkedids[:3]]
-    exported = run_hotline(config, "recordings", "export", *some, "--out", str(out), "--user", "qa")
+    exported = run_hotline(config, "recordings", "export", *some, "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     assert len(list(out.iterdir())) == 3
     sessions = session_factory(create_engine(stack.settings.database_url))
@@ -247,11 +249,14 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
         open_recording(sessions, root, evil_id, "mallory", "download")
     with sessions() as s:
         trail = [
-            (a.recording_id, a.user, a.granted)
+            (a.recording_id, a.user, a.granted, a.action)
             for a in s.scalars(select(RecordingAccess).order_by(RecordingAccess.id))
         ]
-    assert [(int(i), "qa", True) for i in some] == [t for t in trail if t[1] == "qa"]
-    assert (evil_id, "mallory", False) in trail
+    me = "os:" + pwd.getpwuid(os.getuid()).pw_name  # the CLI audits its OS account
+    assert [(int(i), True) for i in some] == [
+        (t[0], t[2]) for t in trail if str(t[1]).startswith(me) and t[3] == "export"
+    ]
+    assert (evil_id, "mallory", False, "download") in trail
     with write(sessions) as s:
         s.delete(s.get(Recording, evil_id))
 
@@ -264,7 +269,7 @@ def test_twenty_calls_recorded_catalogued_kept_and_guarded(stack: Stack) -> None
     dry = run_hotline(config, "recordings", "purge", "--dry-run")
     assert f"kept {held.id} {held.linkedid}: legal hold" in dry.stdout
     assert (root / held.path).is_file() and (root / catalogue[linkedids[1]].path).is_file()
-    purged = run_hotline(config, "recordings", "purge", "--user", "records")
+    purged = run_hotline(config, "recordings", "purge")
     assert purged.returncode == 0, purged.stderr
     assert (root / held.path).is_file()
     assert not (root / catalogue[linkedids[1]].path).exists()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ivr.flow import load_flows
 from ivr.interpreter import (
-    MASK,
     Ask,
     CheckHours,
     Collect,
@@ -100,7 +99,8 @@ def test_id_query_reads_back_confirms_masks_the_pin_and_says_the_record() -> Non
     run.advance("digit:1")
     assert run.variables["id_number"] == VALID_ID
     run.advance("input:123456")
-    assert run.path[-1].outcome == f"input:{MASK}"
+    assert run.path[-1].outcome == "input:******"
+    assert run.path[-3].outcome == f"input:{VALID_ID[:6]}********{VALID_ID[-4:]}"
     assert run.instruction() == Lookup(
         "contributions", {"id": VALID_ID, "pin": "123456"}, 1.5, "query_please_wait"
     )

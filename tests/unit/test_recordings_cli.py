@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import sqlite3
 from pathlib import Path
@@ -30,31 +32,34 @@ def audit(config: Path) -> list[tuple[str, str, int]]:
         return list(db.execute("select user, action, granted from recording_access order by id"))
 
 
-def test_reconcile_list_show_hold_purge_export_verify(config: Path, tmp_path: Path) -> None:
+def test_reconcile_list_show_hold_purge_export_verify(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the audit names the process's OS account, whatever the environment claims
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("LOGNAME", "mallory")
+    me = "os:" + pwd.getpwuid(os.getuid()).pw_name
     done = run_hotline(config, "recordings", "reconcile")
     assert "catalogued: 1795000000.1" in done.stdout and "catalogued=2" in done.stdout, done
     listed = run_hotline(config, "recordings", "list", "--category", "general")
     assert listed.returncode == 0 and "2 recording(s)" in listed.stdout
-    shown = run_hotline(config, "recordings", "show", "1795000000.2", "--user", "qa-wang")
+    shown = run_hotline(config, "recordings", "show", "1795000000.2")
     assert "seconds:     3.00" in shown.stdout and "legal hold:  no" in shown.stdout
-    held = run_hotline(config, "recordings", "hold", "2", "--reason", "case 7", "--user", "li")
+    held = run_hotline(config, "recordings", "hold", "2", "--reason", "case 7")
     assert "on hold: case 7" in held.stdout
     dry = run_hotline(config, "recordings", "purge", "--dry-run")
     assert "kept 2 1795000000.2: legal hold" in dry.stdout and dry.returncode == 0
     out = tmp_path / "out"
-    ex = run_hotline(
-        config, "recordings", "export", "1", "--part", "caller", "--out", str(out), "--user", "qa"
-    )
+    ex = run_hotline(config, "recordings", "export", "1", "--part", "caller", "--out", str(out))
     assert ex.returncode == 0 and (out / "1795000000.1-caller.wav").is_file()
     processed = run_hotline(config, "recordings", "process")
     assert "processed 2 of 2" in processed.stdout, processed.stderr
     verified = run_hotline(config, "recordings", "verify")
     assert verified.returncode == 0 and "ok=2" in verified.stdout
-    assert audit(config) == [
-        ("qa-wang", "show", 1),
-        ("li", "hold", 1),
-        ("qa", "export", 1),
-    ]
+    assert audit(config) == [(me, "show", 1), (me, "hold", 1), (me, "export", 1)]
+    # a free-text name is no longer taken
+    named = run_hotline(config, "recordings", "show", "1", "--user", "qa-wang")
+    assert named.returncode == 2 and "unrecognized arguments: --user qa-wang" in named.stderr
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,16 @@ from ivr.calltracker import CallSnapshot, LegSnapshot
 from ivr.config import default_web, load_directory
 from routing.presence import Presence
 from store.db import open_engine, session_factory
-from store.models import Call, Leg, MonitorSession, Recording, RecordingAccess, RouteDecision, Score
+from store.models import (
+    Call,
+    Leg,
+    MonitorSession,
+    MutedSpan,
+    Recording,
+    RecordingAccess,
+    RouteDecision,
+    Score,
+)
 from supervisor.auth import (
     LEGACY_COST,
     Accounts,
@@ -102,7 +111,7 @@ def test_monitoring_rules_and_the_chanspy_action_take_checked_values_only() -> N
 
 def test_caller_numbers_are_masked() -> None:
     assert mask_number("13912345678") == "139****5678"
-    assert mask_number("110") == "110"
+    assert mask_number("110") == "***"
 
 
 # --- the web app -------------------------------------------------------------------------------
@@ -387,7 +396,17 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
                     caller_talk=20.0,
                     agent_talk=35.0,
                     talk_ratio=0.57,
+                    started_at=T0,
                     catalogued_at=T0,
+                )
+            )
+            # the PIN was keyed 12.3 s to 19.8 s into the call: the recording was muted
+            s.add(
+                MutedSpan(
+                    linkedid="L9",
+                    started_at=T0 + timedelta(seconds=12.3),
+                    ended_at=T0 + timedelta(seconds=19.8),
+                    kind="pin",
                 )
             )
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
@@ -399,6 +418,7 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
             async with http.get(base + "/api/recording/L9" + why) as r:
                 measures = await r.json()
             assert measures["seconds"] == 61.0 and measures["talk_ratio"] == 0.57
+            assert measures["muted"] == [[12.3, 19.8, "pin"]]
             async with http.get(base + "/api/recording/L9/audio" + why) as r:
                 assert r.status == 200 and (await r.read()).startswith(b"RIFF")
             async with http.get(base + "/api/recording/nope/audio" + why) as r:
@@ -483,10 +503,12 @@ def test_a_monitoring_session_follows_asterisks_events_into_the_audit(tmp_path: 
                 "Channel": "PJSIP/sup9001-00000001",
             }
         )
+        assert sent["ChannelId"] == live.action_id  # the supervisor's channel's uniqueid
         desk.on_event(
             {
                 "Event": "ChanSpyStart",
                 "SpyerChannel": "PJSIP/sup9001-00000001",
+                "SpyerUniqueid": live.action_id,
                 "SpyeeChannel": spied,
             }
         )
@@ -501,6 +523,7 @@ def test_a_monitoring_session_follows_asterisks_events_into_the_audit(tmp_path: 
             {
                 "Event": "ChanSpyStop",
                 "SpyerChannel": "PJSIP/sup9001-00000001",
+                "SpyerUniqueid": live.action_id,
                 "SpyeeChannel": spied,
             }
         )
@@ -523,3 +546,61 @@ def test_a_monitoring_session_follows_asterisks_events_into_the_audit(tmp_path: 
     assert [(r.mode, r.result) for r in rows] == [("barge", "ended"), ("listen", "no answer: 3")]
     assert rows[0].started_at is not None and rows[0].ended_at is not None
     assert changes  # the board was told
+
+
+def test_two_supervisors_on_one_call_each_end_their_own_session(tmp_path: Path) -> None:
+    """An AMI replay: A and B listen to the same agent; Asterisk reports B's ChanSpyStart
+    first (B's phone answered sooner). Each session follows its own channel (Originate
+    ChannelId = SpyerUniqueid), so A's End hangs up A's phone, never B's."""
+    sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+    ami = FakeAmi()
+    desk = MonitorDesk(sessions, ami.action, ("supervisor",))
+    ann = User("ann", "supervisor", None, "PJSIP/sup9001")
+    bob = User("bob", "supervisor", None, "PJSIP/sup9002")
+    spied = "PJSIP/agent1001-0000000a"
+    channel = {"ann": "PJSIP/sup9001-00000011", "bob": "PJSIP/sup9002-00000012"}
+
+    def spy(event: str, who: str, live_id: str) -> dict[str, str]:
+        return {
+            "Event": event,
+            "SpyerChannel": channel[who],
+            "SpyerUniqueid": live_id,
+            "SpyeeChannel": spied,
+        }
+
+    async def main() -> None:
+        a = await desk.start(ann, "listen", "L1", "1001", "city", spied)
+        b = await desk.start(bob, "listen", "L1", "1001", "city", spied)
+        assert a.action_id != b.action_id
+        # B answers first; neither OriginateResponse has arrived yet
+        desk.on_event(spy("ChanSpyStart", "bob", b.action_id))
+        desk.on_event(spy("ChanSpyStart", "ann", a.action_id))
+        assert (a.spyer, b.spyer) == (channel["ann"], channel["bob"])
+        assert desk.sessions_of("ann")[0]["active"] and desk.sessions_of("bob")[0]["active"]
+        await desk.end(ann, a.id)
+        assert ami.sent[-1] == ("Hangup", {"Channel": channel["ann"]})
+        # A's phone hangs up: only A's session ends
+        desk.on_event({"Event": "Hangup", "Channel": channel["ann"], "Uniqueid": a.action_id})
+        assert desk.sessions_of("ann") == [] and len(desk.sessions_of("bob")) == 1
+        # an event about a channel of no session (or without its uniqueid) changes nothing
+        desk.on_event({"Event": "ChanSpyStop", "SpyerChannel": channel["bob"]})
+        desk.on_event({"Event": "Hangup", "Channel": "PJSIP/x-1", "Uniqueid": "1795.9"})
+        assert len(desk.sessions_of("bob")) == 1
+        await desk.end(bob, b.id)
+        assert ami.sent[-1] == ("Hangup", {"Channel": channel["bob"]})
+        desk.on_event(spy("ChanSpyStop", "bob", b.action_id))
+        assert desk.sessions_of("bob") == []
+        # a phone still ringing is ended by the uniqueid hotline gave its channel
+        c = await desk.start(ann, "listen", "L1", "1001", "city", spied)
+        await desk.end(ann, c.id)
+        assert ami.sent[-1] == ("Hangup", {"Channel": c.action_id})
+        await audit_written()
+
+    asyncio.run(main())
+    with sessions() as s:
+        rows = s.scalars(select(MonitorSession).order_by(MonitorSession.id)).all()
+    assert [(r.username, r.result) for r in rows] == [
+        ("ann", "ended"),
+        ("bob", "ended"),
+        ("ann", "requested"),  # hung up while ringing: Asterisk reports no answer later
+    ]

@@ -13,6 +13,7 @@ setup(
     package_data={
         "sandbox": ["scenarios/*.xml", "scenarios/*.part"],
         "supervisor": ["static/*", "score_sheet.toml"],
+        "store": ["migrations/script.py.mako"],
     },
     install_requires=[
         "panoramisk>=1.4",
@@ -22,6 +23,9 @@ setup(
         "apscheduler>=3.10,<4",
         "pyyaml>=6.0",
         "aiohttp>=3.9",
+        "alembic>=1.13",
+        "sdnotify>=0.3",
+        "prometheus-client>=0.20",
         # Python 3.13 removed audioop; without it pydub falls back to a pure-Python copy
         'audioop-lts; python_version >= "3.13"',
     ],

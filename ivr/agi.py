@@ -153,6 +153,7 @@ class AgiSession(asyncio.Protocol):
         # instead of one per read.
         self.deadline = 0.0
         self.task: asyncio.Task[None] | None = None
+        self.timed: Callable[[float], None] | None = None  # each reply's round trip, seconds
         self.transport: asyncio.Transport | None = None
         self._on_connect = on_connect
         self._expired = False
@@ -304,7 +305,8 @@ class AgiSession(asyncio.Protocol):
         except (ConnectionError, RuntimeError) as exc:
             raise ChannelGone(f"connection closed while sending {verb}") from exc
         limit = timeout or self.command_timeout
-        self.deadline = asyncio.get_running_loop().time() + limit
+        sent = asyncio.get_running_loop().time()
+        self.deadline = sent + limit
         self._in_520 = False
         try:
             # The reply's lines straight from the buffer; a future is awaited only when no
@@ -326,6 +328,8 @@ class AgiSession(asyncio.Protocol):
             raise ChannelGone(f"connection lost waiting for the reply to {verb}") from exc
         finally:
             self.deadline = 0.0
+        if self.timed is not None:
+            self.timed(asyncio.get_running_loop().time() - sent)
         if reply.code == 511:
             self.hung_up = True
             raise ChannelGone("channel is dead")
@@ -420,9 +424,11 @@ class FastAgiServer:
         command_timeout: float,
         max_sessions: int,
         allow: Sequence[IPNetwork] = LOOPBACK,
+        timed: Callable[[float], None] | None = None,
     ) -> None:
         self.handler = handler
         self.allow = tuple(allow)  # peers that may speak AGI to us; others are cut at once
+        self.timed = timed  # told every command's round trip (the metrics' histogram)
         self.host = host
         self.port = port
         self.header_timeout = header_timeout
@@ -449,6 +455,7 @@ class FastAgiServer:
             session.transport.abort()
             log.warning("event=agi.refused reason=peer-not-allowed peer=%s", peer or "?")
             return
+        session.timed = self.timed
         task = asyncio.get_running_loop().create_task(self._serve(session))
         session.task = task
         self.tasks.add(task)

@@ -10,15 +10,17 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from routing.calendar import Calendar, parse_span
 from sandbox.rootfs import SandboxError
+from store import schema
 from store.db import StoreError
 from supervisor import report_cmd
 
-from . import survey_cmd
+from . import asterisk_cmd, db_cmd, survey_cmd
 from .ami import AmiError
 from .config import Settings, load_settings
 from .dialplan import DialplanError
@@ -350,6 +352,18 @@ def _supervisor_parsers(sub: Any) -> None:
     top.set_defaults(func=cmd_top)
 
 
+class ShowVersion(argparse.Action):
+    """`--version`, worked out only when asked (the schema's revisions are files to read, and
+    the classic AGI entry starts a process per call)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"hotline {version('hotline')} (database schema revision {schema.head()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline",
@@ -360,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         default=os.environ.get("HOTLINE_CONFIG", DEFAULT_CONFIG),
         help=f"controller configuration (default: $HOTLINE_CONFIG or {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--version", action=ShowVersion, help="the version and the schema revision it needs"
     )
     sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
 
@@ -481,6 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     recording_cmd.add_parser(sub).set_defaults(func=cmd_recordings)
     _supervisor_parsers(sub)
     survey_cmd.add_parser(sub)
+    db_cmd.add_parser(sub)
+    asterisk_cmd.add_parser(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
 from routing.router import Overflow
+from sandbox.asterisk_conf import DEFAULT_MAX_CHANNELS
 from sandbox.rootfs import DEFAULT_ROOTFS
 
 from .agi import LOOPBACK, IPNetwork
@@ -141,6 +142,7 @@ class SandboxSettings:
     caller_match: tuple[str, ...]  # source addresses treated as callers on the trunk
     callers_contact: str | None  # the trunk's far side, for calls back to callers
     mirror: str | None  # None: take it from the host's apt sources
+    max_channels: int  # channels with media at once: sizes the RTP port range
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,16 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`[metrics]`: where Prometheus scrapes and a load balancer checks health (ivr/metrics.py);
+    off by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9233
+
+
+@dataclass(frozen=True)
 class Settings:
     file: Path
     ami: AmiSettings
@@ -182,6 +194,7 @@ class Settings:
     web: WebSettings = field(default_factory=lambda: default_web())
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
     scale: ScaleSettings = field(default_factory=ScaleSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
 
 SHIPPED_SCORE_SHEET = Path(__file__).resolve().parent.parent / "supervisor" / "score_sheet.toml"
@@ -204,6 +217,13 @@ def default_web() -> WebSettings:
         monitor_roles=("supervisor", "admin"),
         push_interval=0.1,
     )
+
+
+def load_metrics(root: Table) -> MetricsSettings:
+    t = root.table("metrics", required=False)
+    base = MetricsSettings()
+    host, port = t.host_port("bind", f"{base.host}:{base.port}")
+    return MetricsSettings(enabled=t.flag("enabled", base.enabled), host=host, port=port)
 
 
 def load_web(root: Table) -> WebSettings:
@@ -397,6 +417,7 @@ def load_settings(path: Path) -> Settings:
         caller_match=tuple(sb_t.texts("caller_match", ["127.0.0.2"])),
         callers_contact=sb_t.opt_text("callers_contact"),
         mirror=sb_t.opt_text("mirror"),
+        max_channels=sb_t.integer("max_channels", DEFAULT_MAX_CHANNELS, 10, 10000),
     )
 
     seats_file = root.path("seats", "seats.toml")
@@ -423,6 +444,7 @@ def load_settings(path: Path) -> Settings:
         web=load_web(root),
         surveys=load_surveys(root),
         scale=scale,
+        metrics=load_metrics(root),
     )
 
 

@@ -9,6 +9,7 @@ import asyncio
 import gc
 import logging
 import signal
+import time
 from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sdnotify import SystemdNotifier
 from sqlalchemy.exc import SQLAlchemyError
 
 from routing.directory import Directory
@@ -32,6 +34,7 @@ from .config import Settings, load_directory
 from .dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from .leader import SchedulerLeader
 from .masking import mask_number
+from .metrics import LiveState, Metrics
 from .presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from .presence_events import apply_event, site_lost
 from .recorder import Recorder
@@ -79,6 +82,7 @@ class Controller:
         self.background: set[asyncio.Future[None]] = set()
         self.wrap_up_timer: asyncio.TimerHandle | None = None  # the next wrap-up's end
         self.wrap_up_due: datetime | None = None
+        self.ready = asyncio.Event()  # set once calls are taken (systemd's READY=1)
         self.store = self.calls.store  # call data written behind, kept while the db is away
         self.recorder = Recorder(
             settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
@@ -153,6 +157,19 @@ class Controller:
             from supervisor.plugin import SupervisorWeb
 
             self.web = SupervisorWeb(settings, self.calls, self.ami)
+        # Prometheus metrics and the health check, on their own address ([metrics])
+        self.metrics: Metrics | None = None
+        if settings.metrics.enabled:
+            self.metrics = Metrics(
+                settings.metrics,
+                LiveState(
+                    calls_in_progress=lambda: sum(len(t.calls) for t in self.trackers.values()),
+                    line_joined=lambda: [w.joined_at for w in self.calls.routing.line.waiters],
+                    ami_connected=lambda: {s: a.logged_in for s, a in self.amis.items()},
+                    is_leader=lambda: self.leader.is_leader,
+                ),
+                self.calls.sessions,
+            )
         agi = settings.agi
         self.agi = FastAgiServer(
             self._on_agi,
@@ -162,6 +179,7 @@ class Controller:
             agi.command_timeout,
             agi.max_sessions,
             agi.allow,
+            timed=self.metrics.observe_agi if self.metrics is not None else None,
         )
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
@@ -353,6 +371,18 @@ class Controller:
                 await self.agi.close()
                 self.close_ami()
                 raise
+        if self.metrics is not None:
+            try:
+                await self.metrics.start()
+            except OSError as exc:
+                await self.agi.close()
+                if self.web is not None:
+                    await self.web.close()
+                self.close_ami()
+                raise AmiError(
+                    f"cannot serve metrics on {self.settings.metrics.host}:"
+                    f"{self.settings.metrics.port}: {exc.strerror}"
+                ) from None
         # the scheduler lease first: a lone controller leads (and recovers) from its start
         await self.leader.renew()
         gate = self.leader.gate
@@ -390,6 +420,7 @@ class Controller:
             self.settings.agi.port,
             ",".join(f"{site}@{ami.where}" for site, ami in self.amis.items()),
         )
+        self.ready.set()
         await stop.wait()
         log.info("event=controller.stopping")
         self.recorder.stopping.set()  # its long passes end between two recordings
@@ -402,6 +433,8 @@ class Controller:
         await self.agi.close()
         if self.web is not None:
             await self.web.close()
+        if self.metrics is not None:
+            await self.metrics.close()
         for task in self.background:  # a site box still being waited for, a resync
             task.cancel()
         self.close_ami()
@@ -415,10 +448,32 @@ class Controller:
 
 
 async def serve(settings: Settings) -> None:
+    """Run the controller until SIGTERM/SIGINT; SIGHUP re-reads the seat directory. Under
+    systemd (`Type=notify`, contrib/systemd/hotline.service) it reports ready, reloading and
+    stopping; elsewhere the notifier does nothing."""
     controller = Controller(settings)
+    systemd = SystemdNotifier()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        systemd.notify("STOPPING=1")
+        stop.set()
+
+    def reload() -> None:
+        systemd.notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        controller.reload_directory()
+        systemd.notify("READY=1")
+
+    async def report_ready() -> None:
+        await controller.ready.wait()
+        systemd.notify(f"READY=1\nSTATUS=taking calls on {settings.agi.host}:{settings.agi.port}")
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, controller.reload_directory)
-    await controller.run(stop)
+        loop.add_signal_handler(sig, stopping)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    ready = asyncio.create_task(report_ready())
+    try:
+        await controller.run(stop)
+    finally:
+        ready.cancel()

@@ -37,6 +37,7 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         extensions=render(settings),
         features=render_features(),
         recordings_dir=settings.recordings.asterisk_directory,
+        max_channels=settings.sandbox.max_channels,
         trunks=tuple(
             Trunk(
                 site.trunk, f"sip:{site.address}:{site.sip_port}", site.address, SITE_TRUNK_CONTEXT
@@ -89,6 +90,7 @@ def site_instances(settings: Settings) -> list[tuple[Site, Instance]]:
                 ),
             ),
             system_name=name,
+            max_channels=main.max_channels,
         )
         out.append((site, Instance(main.rootfs, spec)))
     return out

@@ -30,6 +30,10 @@ class Trunk:
     context: str
 
 
+RTP_FIRST, RTP_SPAN = 20000, 40000  # the ports all instances' RTP blocks share
+DEFAULT_MAX_CHANNELS = 300  # an instance's channels with media at once (callers + agents' legs)
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     name: str
@@ -50,11 +54,20 @@ class SandboxSpec:
     # asterisk.conf systemname: it prefixes the box's uniqueids and linkedids, so the call rows
     # of two boxes sharing one database never collide
     system_name: str = ""
+    max_channels: int = DEFAULT_MAX_CHANNELS
+
+    @property
+    def rtp_ports(self) -> int:
+        """Two ports (RTP and RTCP) for each channel with media: a caller talking to an agent
+        is two channels. In 100s, so instances' ranges line up."""
+        return -(-2 * self.max_channels // 100) * 100
 
     @property
     def rtp_start(self) -> int:
-        """Each instance its own RTP ports (several run side by side on loopback)."""
-        return 20000 + zlib.crc32(self.name.encode()) % 400 * 100
+        """Each instance its own block of RTP ports in 20000-59999 (several run side by side
+        on loopback), chosen by its name."""
+        blocks = RTP_SPAN // self.rtp_ports
+        return RTP_FIRST + zlib.crc32(self.name.encode()) % blocks * self.rtp_ports
 
     @property
     def home(self) -> str:
@@ -73,7 +86,10 @@ def render_all(spec: SandboxSpec) -> dict[str, str]:
         "extensions.conf": EXTENSIONS_CONF,
         "extensions_hotline.conf": spec.extensions,
         "features.conf": spec.features,
-        "rtp.conf": f"[general]\nrtpstart={spec.rtp_start}\nrtpend={spec.rtp_start + 99}\n",
+        "rtp.conf": (
+            f"[general]\n; {spec.max_channels} channels with media ([sandbox] max_channels)\n"
+            f"rtpstart={spec.rtp_start}\nrtpend={spec.rtp_start + spec.rtp_ports - 1}\n"
+        ),
     }
 
 

@@ -250,9 +250,12 @@ def start_caller(
     address: str = "127.0.0.2",
     timeout_s: int = 90,
     asterisk: str = "127.0.0.1",
+    calls: int = 1,
+    rate: int = 10,
 ) -> SippParty:
-    """One call from `address` to the hotline on the Asterisk at `asterisk`:`sip_port`; the
-    process exits 0 when the call succeeded."""
+    """`calls` calls (one by default; several all at once, started `rate` a second) from
+    `address` to the hotline on the Asterisk at `asterisk`:`sip_port`; the process exits 0
+    when every call succeeded."""
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / f"{name}.xml"
     xml.write_text(scenario, encoding="utf-8")
@@ -271,7 +274,11 @@ def start_caller(
         "-mp",
         str(32000 + n * 4),
         "-m",
-        "1",
+        str(calls),
+        "-l",
+        str(calls),
+        "-r",
+        str(rate),
         "-s",
         number,
         "-nostdin",

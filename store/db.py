@@ -1,9 +1,12 @@
-"""The engine and sessions. Tables are created on start (create-on-start; see README).
+"""The engine and sessions. The schema is versioned (store/schema.py, Alembic revisions): a new
+database is made at the newest revision on first open; an older one is refused with one line
+naming `hotline db upgrade`.
 
 Two back-ends: SQLite, the embedded default, and PostgreSQL (`postgresql+psycopg://...`, the
-psycopg 3 driver) when several controllers share one database. On PostgreSQL the tables are
-created under a transaction-scoped advisory lock, so two controllers starting together do not
-race each other's CREATE TABLE; connections are checked before use (a restarted server).
+psycopg 3 driver) when several controllers share one database. On PostgreSQL the schema is
+checked (and a new database made) under a transaction-scoped advisory lock, so two controllers
+starting together do not race each other's CREATE TABLE; connections are checked before use
+(a restarted server).
 
 SQLite runs in WAL mode with `synchronous=NORMAL` and a busy timeout, and every write
 transaction begins with `BEGIN IMMEDIATE`: a read-then-write transaction under the default
@@ -12,42 +15,108 @@ deferred mode fails at once with "database is locked" when another writer is act
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base
+from . import schema
 
 
 class StoreError(Exception):
     """The database cannot be opened or written (one line for the user)."""
 
 
-CREATE_LOCK = 12333  # PostgreSQL advisory lock key held while tables are created
+SCHEMA_LOCK = 12333  # PostgreSQL advisory lock key held while the schema is checked or changed
+UPGRADE = "hotline db upgrade"
 
 
 def open_engine(url: str) -> Engine:
-    from . import leases  # noqa: F401  (its tables are created with the others)
+    """The engine, on a database at this hotline's schema revision (a new one is made so)."""
+    engine = _engine(url)
+    problem = ""
+    with _translated(url), engine.begin() as conn:
+        _lock(conn)
+        found = schema.status(conn)
+        if found.empty:
+            schema.upgrade(conn)
+        elif found.current != found.head:
+            problem = _behind(url, found)
+    if problem:
+        engine.dispose()
+        raise StoreError(problem)
+    return engine
 
+
+def upgrade(url: str, progress: Callable[[schema.Revision], None] | None = None) -> int:
+    """`hotline db upgrade`: bring the database to the newest revision, keeping every row."""
+    engine = _engine(url)
     try:
+        with _translated(url), engine.begin() as conn:
+            _lock(conn)
+            return schema.upgrade(conn, progress)
+    except schema.SchemaError as exc:
+        raise StoreError(f"the database {engine_label(url)}: {exc}") from None
+    finally:
+        engine.dispose()
+
+
+def current(url: str) -> schema.Status:
+    """`hotline db current`: the database's revision and this hotline's newest."""
+    engine = _engine(url)
+    try:
+        with _translated(url), engine.connect() as conn:
+            return schema.status(conn)
+    finally:
+        engine.dispose()
+
+
+def _behind(url: str, found: schema.Status) -> str:
+    where = f"the database {engine_label(url)}"
+    if found.current is None:
+        return (
+            f"{where} was made before hotline versioned its schema: run `{UPGRADE}` "
+            "(it keeps every row)"
+        )
+    if not found.known:
+        return (
+            f"{where} is at schema revision {found.current}, unknown to this hotline "
+            f"(newest {found.head}): it was made by a newer hotline; upgrade hotline"
+        )
+    return (
+        f"{where} is at schema revision {found.current}, this hotline needs {found.head}: "
+        f"run `{UPGRADE}` (it keeps every row)"
+    )
+
+
+def _engine(url: str) -> Engine:
+    with _translated(url):
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine)
-            Base.metadata.create_all(engine)
-        elif engine.dialect.name == "postgresql":
-            with engine.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK})
-                Base.metadata.create_all(conn)
-        else:
+        elif engine.dialect.name != "postgresql":
             raise StoreError(
                 f"the database {engine_label(url)}: hotline runs on SQLite or PostgreSQL "
                 f"(postgresql+psycopg://...), not {engine.dialect.name}"
             )
-        _check_schema(engine, url)
+    return engine
+
+
+def _lock(conn: Connection) -> None:
+    """Keep a second controller out while the schema is read or changed (SQLite: the
+    transaction's BEGIN IMMEDIATE already does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+
+@contextmanager
+def _translated(url: str) -> Iterator[None]:
+    """The driver's and SQLAlchemy's errors as one line for the user."""
+    try:
+        yield
     except SQLAlchemyError as exc:
         raise StoreError(
             f"cannot open the database {engine_label(url)}: {exc.__class__.__name__}: "
@@ -59,21 +128,6 @@ def open_engine(url: str) -> Engine:
             f"[database] url: not a database hotline can open ({exc.__class__.__name__}): "
             "expected sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME"
         ) from None
-    return engine
-
-
-def _check_schema(engine: Engine, url: str) -> None:
-    """Tables are created on start but never altered: an older database is refused plainly."""
-    found = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        have = {c["name"] for c in found.get_columns(table.name)}
-        missing = [c.name for c in table.columns if c.name not in have]
-        if missing:
-            raise StoreError(
-                f"the database {engine_label(url)} was made by an older hotline: table "
-                f"{table.name} lacks {', '.join(missing)}. There are no migrations yet: move "
-                "the file aside (or delete it) and start again"
-            )
 
 
 def engine_label(url: str) -> str:

@@ -25,7 +25,7 @@ from ivr import sandbox_cmd
 from ivr.config import load_settings
 from sandbox.instance import Instance
 from sandbox.postgres import Cluster, PostgresError
-from store.db import open_engine
+from store.db import open_engine, upgrade
 from store.leases import SchedulerLease
 from store.models import Call, RouteDecision, SurveyJob
 from tests.conftest import REPO, run_hotline, write_config
@@ -41,6 +41,7 @@ from tests.stack.conftest import (
     wait_for,
 )
 from tests.stack.test_surveys import OPEN, caller_leaves_first
+from tests.unit.test_migrations import assert_rows_kept, make_baseline_with_rows
 from tests.unit.test_scale_out import SCENARIOS
 from tests.unit.test_supervisor_scores import RACES
 
@@ -104,6 +105,16 @@ def test_open_engine_creates_and_checks_the_tables_on_postgresql(postgres: Clust
             assert session.scalars(select(Call)).all() == []
     finally:
         engine.dispose()
+
+
+def test_a_baseline_database_with_rows_is_upgraded_keeping_every_row_on_postgresql(
+    postgres: Cluster,
+) -> None:
+    url = postgres.database("baseline_rows")
+    make_baseline_with_rows(url)
+    upgrade(url)
+    assert_rows_kept(url)
+    open_engine(url).dispose()
 
 
 # --- two controllers, one Asterisk, one PostgreSQL --------------------------------------

@@ -87,19 +87,6 @@ def test_office_hours_in_a_wrong_form_are_reported(tmp_path: Path) -> None:
         load_settings(path)
 
 
-def test_a_database_from_an_older_schema_is_refused_in_one_line(tmp_path: Path) -> None:
-    import sqlite3
-
-    from store.db import StoreError, open_engine
-
-    old = tmp_path / "old.db"
-    with sqlite3.connect(old) as db:
-        db.execute("CREATE TABLE call (linkedid TEXT PRIMARY KEY, caller_number TEXT)")
-    with pytest.raises(StoreError, match=r"table call lacks channel, caller_name") as err:
-        open_engine(f"sqlite:///{old}")
-    assert "\n" not in str(err.value)
-
-
 def test_the_shipped_routing_settings_for_issue_15() -> None:
     settings = load_settings(REPO / "config" / "hotline.toml")
     rt = settings.routing

@@ -22,6 +22,8 @@ class Call(Base):
     caller_name: Mapped[str] = mapped_column(String(160), default="")
     did: Mapped[str] = mapped_column(String(80), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # when Asterisk answered the caller's line (the IVR picks up, the recording begins); an
+    # agent's answer is on the leg that rang them (Leg.answered_at)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # live | self_service | ivr_abandoned | answered | abandoned | callback_booked | overflow

@@ -196,3 +196,15 @@ def test_calendar_periods_in_the_calendars_time_zone() -> None:
     assert since == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
     assert until - since == timedelta(days=1)
     assert periods.parse_month("2026-11") == periods.Period(date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_the_15_s_boundary_an_answer_at_exactly_15_s_is_within_and_just_after_is_not() -> None:
+    """A supervisor reads "answered within 15 s": 15.0 s counts, 15.5 s does not."""
+    calls = [
+        call("e1", "answered", "answered", 0, (leg("1001", 1, 15.0, 60),)),
+        call("e2", "answered", "answered", 0, (leg("1002", 1, 15.5, 60),)),
+    ]
+    report = compute(calls, [], PLACES, at(-3600), at(3600)).as_json()["total"]
+    assert isinstance(report, dict)
+    assert (report["answered"], report["answered_15s"]) == (2, 1)
+    assert report["answer_rate_15s"] == round(100 * 1 / 2, 1)

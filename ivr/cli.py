@@ -62,6 +62,7 @@ def _setup_logging(
         force=True,
     )
     logging.getLogger("panoramisk").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # `hotline db upgrade` says its own
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

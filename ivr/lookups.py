@@ -126,7 +126,9 @@ class SqliteContributions:
         """Create the table from a CSV of id_number,pin,months,last_month,last_amount, unless
         the database is newer than the CSV already. Returns the rows loaded."""
         current = self.path.exists() and self.path.stat().st_mtime >= csv_file.stat().st_mtime
-        if current and not self._has_old_hashes():
+        # only a regular file is opened to look for old hashes: the records may sit on a share
+        # (or be a pipe) whose open() blocks, and start-up must not wait on it
+        if current and (not self.path.is_file() or not self._has_old_hashes()):
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with csv_file.open(encoding="utf-8") as fh, sqlite3.connect(self.path) as db:

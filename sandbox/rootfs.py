@@ -20,6 +20,7 @@ PACKAGES = [
     "asterisk-core-sounds-en-gsm",
     "python3",
     "python3-sqlalchemy",
+    "python3-alembic",
     "python3-yaml",
     "python3-six",
 ]

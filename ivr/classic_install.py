@@ -1,9 +1,10 @@
 """Installs the classic AGI entry inside the sandbox's root filesystem.
 
 Asterisk runs chrooted, so the process it starts per call runs there too: the tree carries
-Debian's python3 with SQLAlchemy, Alembic (the schema's revisions) and PyYAML, and this copies hotline's own packages and the
-pure-Python pyst2 and panoramisk into /opt/hotline, writes /opt/hotline/bin/hotline-agi, and a
-configuration with the paths as seen inside the tree (its own SQLite database included).
+Debian's python3 with SQLAlchemy, Alembic (the schema's revisions) and PyYAML, and this copies
+hotline's own packages and the pure-Python pyst2 and panoramisk into /opt/hotline, writes
+/opt/hotline/bin/hotline-agi, and a configuration with the paths as seen inside the tree (its
+own SQLite database included).
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ def test_2_then_5_medical_then_0_rings_the_medical_post_not_the_pension_post(
         agent_phone(stack, "t-med-1002", "agent1002", max_calls=1, talk_ms=2000) as medical,
     ):
         keys = [SKIP_GREETING, (to_main_menu(stack), "2"), (1500, "5"), (1500, "0")]
-        place_call(stack, "t-medical", "13900000601", script=keys)
+        place_call(stack, "t-medical", "13600000701", script=keys)
         assert medical.process.wait(10) == 0
-    assert legs(stack, "13900000601") == [("1002", "ANSWER")]
-    call = stack.ended_call("13900000601")
+    assert legs(stack, "13600000701") == [("1002", "ANSWER")]
+    call = stack.ended_call("13600000701")
     (decision,) = stack.decisions(call.linkedid)
     assert decision.business == "medical" and decision.post == "medical-city"
     assert decision.chain.startswith("post medical-city A: 1002")
@@ -40,11 +40,11 @@ def test_an_english_caller_is_offered_an_english_speaking_agent_first(stack: Sta
         agent_phone(stack, "t-en-2001", "agent2001", talk_ms=2000),
         agent_phone(stack, "t-en-1001", "agent1001", max_calls=1, talk_ms=2000) as speaker,
     ):
-        place_call(stack, "t-english", "057187000602", script=[(2000, "8"), (english_menu, "0")])
+        place_call(stack, "t-english", "057187060702", script=[(2000, "8"), (english_menu, "0")])
         assert speaker.process.wait(10) == 0
-    assert legs(stack, "057187000602") == [("1001", "ANSWER")]
+    assert legs(stack, "057187060702") == [("1001", "ANSWER")]
     # the plan stops where the call was answered: A (2001) was never reached
-    assert chain(stack, "057187000602") == "en speaker: 1001 | rang: 1001 ANSWER"
+    assert chain(stack, "057187060702") == "en speaker: 1001 | rang: 1001 ANSWER"
 
 
 def test_city_agents_busy_a_city_caller_is_answered_by_an_idle_xihu_agent_after_the_wait(
@@ -64,13 +64,13 @@ def test_city_agents_busy_a_city_caller_is_answered_by_an_idle_xihu_agent_after_
         agent_phone(stack, "t-of-2001", "agent2001", max_calls=1, talk_ms=2000),
         agent_phone(stack, "t-of-2002", "agent2002", max_calls=1, talk_ms=2000),
     ):
-        place_call(stack, "t-overflow", "13900000603", script=AGENT_NOW)
-    rang = legs(stack, "13900000603")
+        place_call(stack, "t-overflow", "13600000703", script=AGENT_NOW)
+    rang = legs(stack, "13600000703")
     assert rang[:2] == [("1001", "BUSY"), ("1002", "BUSY")]
     xihu, status = rang[-1]
     assert xihu in ("2001", "2002") and status == "ANSWER"
     assert all(agent in ("1001", "1002") for agent, _ in rang[:-1])  # only the city before
-    text = chain(stack, "13900000603")
+    text = chain(stack, "13600000703")
     first, _, rest = text.partition(" | ")
     assert first == (
         "post other-city A: 1001 -> post other-city B: 1002 -> overflow after 10 s: not yet"
@@ -95,14 +95,14 @@ def test_an_agent_who_lets_two_calls_ring_out_is_paused_and_resumes_from_the_cli
         agent_phone(stack, "t-ap-1002", "agent1002", max_calls=3, talk_ms=1500),
     ):
         for n in (1, 2, 3):
-            place_call(stack, f"t-ap-{n}", f"1390000061{n}", script=AGENT_NOW)
+            place_call(stack, f"t-ap-{n}", f"1360000071{n}", script=AGENT_NOW)
         resumed = run_hotline(stack.config, "agent", "resume", "1001")
         assert resumed.returncode == 0, resumed.stderr
         wait_for(lambda: "event=agent.resume agent=1001" in controller.text(), 5, "the resume")
     assert "event=agent.auto-paused agent=1001 rings_unanswered=2" in controller.text()
     for n in (1, 2):
-        assert legs(stack, f"1390000061{n}") == [("1001", "NOANSWER"), ("1002", "ANSWER")]
-    assert legs(stack, "13900000613") == [("1002", "ANSWER")]
-    assert chain(stack, "13900000613").startswith(
+        assert legs(stack, f"1360000071{n}") == [("1001", "NOANSWER"), ("1002", "ANSWER")]
+    assert legs(stack, "13600000713") == [("1002", "ANSWER")]
+    assert chain(stack, "13600000713").startswith(
         "post other-city A 1001 paused (no-answer) -> post other-city B: 1002"
     )

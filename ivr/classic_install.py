@@ -22,6 +22,7 @@ import sandbox
 import store
 import supervisor
 from sandbox.instance import Instance
+from store.db import upgrade
 
 from .config import Settings
 
@@ -65,6 +66,9 @@ def install_classic(settings: Settings, instance: Instance) -> str:
             f'database = "{spec.name}.db"\n{seed}delay = {spec.delay}\n'
         )
     (folder / "hotline.toml").write_text(_config(settings, inside) + lookups, encoding="utf-8")
+    # the database at this hotline's schema now, as `hotline db upgrade` would at an install:
+    # no caller's process waits for the revisions to run
+    upgrade(f"sqlite:///{folder / 'hotline.db'}")
     command = root / "bin" / "hotline-agi"
     command.parent.mkdir(parents=True, exist_ok=True)
     command.write_text(

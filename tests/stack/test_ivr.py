@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from recordings.wav import wav_info
 from sandbox import sipp
+from store.db import upgrade
 from store.models import IvrStep, Recording
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
@@ -372,14 +373,15 @@ def test_the_same_flow_runs_through_the_classic_process_per_call_entry(stack: St
     classic = stack.config_with("classic")
     classic.write_text(classic.read_text().replace("[dialplan]", '[dialplan]\nagi = "classic"'))
     database = stack.instance.home / "classic" / "hotline.db"
-    # the sandbox tree is cached across runs: a database an older hotline made there would be
-    # refused (tables are created, never altered), so every run starts its own
+    # the sandbox tree is cached across runs: every run starts its own database, made at the
+    # newest revision before the call as an install does (the caller's process never migrates)
     for stale in (
         database,
         database.with_name("hotline.db-wal"),
         database.with_name("hotline.db-shm"),
     ):
         stale.unlink(missing_ok=True)
+    upgrade(f"sqlite:///{database}")
 
     try:
         assert run_hotline(classic, "dialplan", "load").returncode == 0

@@ -7,13 +7,11 @@ setup(
     version="0.1.0",
     description="IVR and call routing for a city's 12333 hotline, driving Asterisk",
     python_requires=">=3.11",
-    packages=find_packages(
-        include=["ivr*", "routing*", "recordings*", "store*", "sandbox*", "supervisor*"]
-    ),
+    packages=find_packages(include=["hotline*", "ivr*", "routing*", "recordings*"]),
     package_data={
-        "sandbox": ["scenarios/*.xml", "scenarios/*.part"],
-        "supervisor": ["static/*", "score_sheet.toml"],
-        "store": ["migrations/script.py.mako"],
+        "hotline.sandbox": ["scenarios/*.xml", "scenarios/*.part"],
+        "hotline.supervisor": ["static/*", "score_sheet.toml"],
+        "hotline.store": ["migrations/script.py.mako"],
     },
     install_requires=[
         "panoramisk>=1.4",
@@ -42,5 +40,5 @@ setup(
             "playwright>=1.40",
         ],
     },
-    entry_points={"console_scripts": ["hotline=ivr.cli:main"]},
+    entry_points={"console_scripts": ["hotline=hotline.cli.main:main"]},
 )

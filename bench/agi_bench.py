@@ -8,7 +8,8 @@ GET VARIABLE DIALSTATUS -> `200 result=1 (ANSWER)`, CHANNEL(linkedid) -> the uni
 variable -> `200 result=1 (x)`, SET VARIABLE -> `200 result=1`, anything else -> `200 result=0`.
 Servers under test, each in its own process on a loopback port:
 
-  h  hotline: `ivr.agi.FastAgiServer` running the real 12333 flow (`FlowRun` + `run_call` over an
+  h  hotline: `hotline.pbx.agi.FastAgiServer` running the real 12333 flow (`FlowRun` + `run_call`
+     over an
      `AgiChannel`, services and seat directory built from config/hotline.toml by the controller,
      the clock fixed in office hours, the routing decision made from presence), storing
      nothing: the routing desk has no database. The issue's subject.
@@ -423,7 +424,7 @@ async def serve(
         tcp.close()
         return
 
-    from ivr.agi import FastAgiServer
+    from hotline.pbx.agi import FastAgiServer
 
     with tempfile.TemporaryDirectory(prefix="agi-bench-server-") as scratch:
         handler, agi = hotline_handler(kind, tree, Path(scratch), commands)
@@ -458,8 +459,8 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
     """
     import dataclasses
 
-    from ivr.agi import AgiSession
-    from ivr.config import load_settings
+    from hotline.pbx.agi import AgiSession
+    from hotline.settings import load_settings
 
     settings = load_settings(tree / "config" / "hotline.toml")
 
@@ -472,8 +473,8 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
 
         return on_replay, settings.agi
 
+    from hotline.controller.app import Controller
     from ivr.channel import AgiChannel
-    from ivr.controller import Controller
     from ivr.interpreter import FlowRun
     from ivr.runtime import run_call
 

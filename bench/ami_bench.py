@@ -27,16 +27,16 @@ weigh on the measured rows' garbage collections. Rows:
 
   raw       panoramisk.ami_protocol.AMIProtocol, a factory whose dispatch counts the messages:
             panoramisk's own parsing, nothing else (the reference)
-  utf8      hotline's ivr.ami._Utf8Protocol (incremental UTF-8 decoding first), counting
-  plain     + ivr.ami.plain_event on every message
-  presence  + event_time and ivr.presence_events.apply_event into routing.presence.Presence
-  hotline   + ivr.calltracker.CallTracker.handle (agent_for_endpoint as the controller's:
+  utf8      hotline's hotline.pbx.ami._Utf8Protocol (incremental UTF-8 decoding first), counting
+  plain     + hotline.pbx.ami.plain_event on every message
+  presence  + event_time and hotline.pbx.presence_events.apply_event into routing.presence.Presence
+  hotline   + hotline.pbx.calltracker.CallTracker.handle (agent_for_endpoint as the controller's:
             Directory.agent_at_seat): the controller's _on_event minus the record writer and
             logging, every event converted
-  manager   the same, handed on as AmiClient does it (ivr.ami._Manager's one callback, then
+  manager   the same, handed on as AmiClient does it (hotline.pbx.ami._Manager's one callback, then
             AmiClient._dispatch), every event converted
   followed  manager, with AmiClient told the events the controller follows (FOLLOWED below,
-            as ivr.controller.followed_events gives them with the dashboard on): the others
+            as hotline.controller.app.followed_events gives them with the dashboard on): the others
             are dropped on their name before conversion. The production path: followed/raw
             is the ratio with the goal (>= 0.7)
 
@@ -46,7 +46,7 @@ FullyBooted event, every other action answered with Success, as tests/protocol/t
 FakeAmi) and streams the same events at a given rate on request (a `BenchStream` action sent
 with AmiClient.action). Each event is stamped, at the moment it is written, with the sender's
 wall clock in its Timestamp header (time.time(), 6 decimals, as Asterisk writes it). The client
-is an ivr.ami.AmiClient given the followed events, whose on_event does what the controller's
+is an hotline.pbx.ami.AmiClient given the followed events, whose on_event does what the controller's
 does (apply_event, then
 CallTracker.handle); the lag of an event is the receiver's time.time() right after apply_event
 minus its Timestamp (same host, same clock). Presence starts from router_bench's busy steady
@@ -88,24 +88,25 @@ import router_bench as rb  # puts the tree to measure (--tree, else this one) on
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
-import ivr.ami
-from ivr.ami import AmiClient, Event, _Utf8Protocol, plain_event
-from ivr.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
-from ivr.calltracker import CallTracker, event_time
-from ivr.dialplan import INBOUND_CONTEXT
-from ivr.presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
-from ivr.presence_events import apply_event
+import hotline.pbx.ami
+from hotline.pbx.ami import AmiClient, Event, _Utf8Protocol, plain_event
+from hotline.pbx.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
+from hotline.pbx.calltracker import CallTracker, event_time
+from hotline.pbx.dialplan import INBOUND_CONTEXT
+from hotline.pbx.presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
+from hotline.pbx.presence_events import apply_event
+from hotline.supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
 from routing.directory import Directory
 from routing.presence import Presence
 from routing.router import find_post, plan_call
-from supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
 
 ROOT = rb.ROOT
 RECORDING = ROOT / "tests" / "data" / "ami_first_call.jsonl"
 RESULTS = ROOT / "bench" / "results"
 BANNER = "Asterisk Call Manager/9.0.0\r\n"
 GOAL = 0.7  # hotline's events/s at least this share of raw panoramisk's
-# The events hotline's controller follows (ivr.controller.followed_events, with the dashboard
+# The events hotline's controller follows (hotline.controller.app.followed_events, with the
+# dashboard
 # on: the larger set): presence's, the call tracker's, callbacks' UserEvent and the supervisors'
 # monitor's. The "followed" row and the lag client pass them to AmiClient, as the controller does.
 FOLLOWED = TRACKED_EVENTS | PRESENCE_EVENTS | {"UserEvent"} | MONITOR_EVENTS
@@ -318,8 +319,10 @@ def make_protocol(row: str, sink: Sink) -> Any:
     if row in ("manager", "followed"):
         follow = {"events": FOLLOWED} if row == "followed" else {}
         client = AmiClient("127.0.0.1", 0, "bench", "x", on_event=sink.on_event, **follow)
-        if hasattr(ivr.ami, "_Manager"):  # AmiClient's own manager: one callback, no patterns
-            protocol.factory = ivr.ami._Manager(client._dispatch, loop=None)
+        if hasattr(
+            hotline.pbx.ami, "_Manager"
+        ):  # AmiClient's own manager: one callback, no patterns
+            protocol.factory = hotline.pbx.ami._Manager(client._dispatch, loop=None)
         else:  # an older tree (--tree): panoramisk's Manager with the pattern "*"
             manager = Manager(loop=None)
             manager.register_event("*", client._dispatch)
@@ -693,7 +696,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=(
             "AMI ingestion benchmark: hotline's path from AMI bytes to presence and call "
-            "records (ivr.ami._Utf8Protocol + plain_event + apply_event + CallTracker.handle) "
+            "records (hotline.pbx.ami._Utf8Protocol + plain_event + apply_event + "
+            "CallTracker.handle) "
             "against raw panoramisk parsing of the same recorded-and-replicated event stream "
             "(goal >= 0.7x), then the lag from an event's send to presence applied over a "
             "real loopback AMI connection."

@@ -1,8 +1,9 @@
 """Event-to-browser latency of the supervisors' dashboard.
 
 The controller's own path is driven with synthetic AMI events for N concurrent calls (default
-200): each event goes through the real call tracker (`ivr.calltracker`), presence
-(`ivr.presence_events`) and the dashboard's board and SSE hub (`supervisor.plugin` does the
+200): each event goes through the real call tracker (`hotline.pbx.calltracker`), presence
+(`hotline.pbx.presence_events`) and the dashboard's board and SSE hub (`hotline.supervisor.plugin`
+does the
 same), served by the real aiohttp app on loopback. Real headless Chromium (Debian's chromium,
 driven by Playwright) shows the real dashboard page, logged in; the page calls a hook right
 after it drew a frame, which notes, for every probe call, when it first appeared on screen:
@@ -38,18 +39,18 @@ from playwright.async_api import async_playwright
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ivr.calltracker import CallTracker  # noqa: E402
-from ivr.config import default_web, load_directory  # noqa: E402
-from ivr.dialplan import INBOUND_CONTEXT  # noqa: E402
-from ivr.presence_events import apply_event  # noqa: E402
+from hotline.pbx.calltracker import CallTracker  # noqa: E402
+from hotline.pbx.dialplan import INBOUND_CONTEXT  # noqa: E402
+from hotline.pbx.presence_events import apply_event  # noqa: E402
+from hotline.settings import default_web, load_directory  # noqa: E402
+from hotline.store.db import open_engine, session_factory  # noqa: E402
+from hotline.supervisor.auth import Accounts  # noqa: E402
+from hotline.supervisor.hub import Hub  # noqa: E402
+from hotline.supervisor.live import Board  # noqa: E402
+from hotline.supervisor.monitor import MonitorDesk  # noqa: E402
+from hotline.supervisor.scoring import load_sheet  # noqa: E402
+from hotline.supervisor.web import Supervision, build_app  # noqa: E402
 from routing.presence import Presence  # noqa: E402
-from store.db import open_engine, session_factory  # noqa: E402
-from supervisor.auth import Accounts  # noqa: E402
-from supervisor.hub import Hub  # noqa: E402
-from supervisor.live import Board  # noqa: E402
-from supervisor.monitor import MonitorDesk  # noqa: E402
-from supervisor.scoring import load_sheet  # noqa: E402
-from supervisor.web import Supervision, build_app  # noqa: E402
 
 PASSWORD = "benchmark-password"
 HOOK = """

@@ -39,7 +39,7 @@ ports no test uses; the tree `hotline sandbox up` builds; real-time priority, as
 tests) whose context does Answer(), AGI(agi://127.0.0.1:PORT/routerbench), Hangup(),
 originates one Local channel into it, and times `GET VARIABLE CHANNEL(linkedid)` (a command
 the controller sends on every call) until `200 result=1 (<linkedid>)` is read back. It needs
-root and holds the machine's stack lock (sandbox.lock) while its Asterisk runs, so it never
+root and holds the machine's stack lock (hotline.sandbox.lock) while its Asterisk runs, so it never
 shares the sandbox's ports and CPUs with the stack tests or a soak (it says so when it waits).
 If the sandbox cannot be started it stops with one line saying how to fix it (exit code 2).
 Asterisk and every peer are stopped on the way out, on errors and Ctrl-C too.
@@ -129,13 +129,13 @@ def _tree_from_argv() -> Path:
 TREE = _tree_from_argv()
 sys.path.insert(0, str(TREE))
 
+from hotline.sandbox.asterisk_conf import SandboxSpec  # noqa: E402
+from hotline.sandbox.instance import Instance  # noqa: E402
+from hotline.sandbox.lock import STACK_LOCK, stack_lock  # noqa: E402
+from hotline.sandbox.rootfs import DEFAULT_ROOTFS, SandboxError, is_built  # noqa: E402
 from routing.directory import Agent, Directory, Office, Post, Seat  # noqa: E402
 from routing.presence import Presence  # noqa: E402
 from routing.router import find_post, plan_call, prepare  # noqa: E402
-from sandbox.asterisk_conf import SandboxSpec  # noqa: E402
-from sandbox.instance import Instance  # noqa: E402
-from sandbox.lock import STACK_LOCK, stack_lock  # noqa: E402
-from sandbox.rootfs import DEFAULT_ROOTFS, SandboxError, is_built  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SEATS_TOML = ROOT / "config" / "seats.toml"

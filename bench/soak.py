@@ -30,12 +30,12 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
+from hotline.sandbox.demo import _build_prompts, _seconds, _start_controller, start_agents  # noqa: E402
+from hotline.sandbox.load import Account, account, place_load  # noqa: E402
+from hotline.sandbox.lock import stack_lock  # noqa: E402
+from hotline.settings import load_settings  # noqa: E402
+from hotline.store.db import open_engine, session_factory  # noqa: E402
 from ivr import sandbox_cmd  # noqa: E402
-from ivr.config import load_settings  # noqa: E402
-from ivr.demo import _build_prompts, _seconds, _start_controller, start_agents  # noqa: E402
-from sandbox.load import Account, account, place_load  # noqa: E402
-from sandbox.lock import stack_lock  # noqa: E402
-from store.db import open_engine, session_factory  # noqa: E402
 
 MIX = {"self-service": 5.0, "agent": 3.0, "gives-up": 2.0}
 
@@ -98,7 +98,7 @@ def soak(args: argparse.Namespace) -> int:
     # what the controller had not catalogued yet (its recorder lags behind under this load)
     # is picked up by the reconciliation pass, as at the controller's next start
     subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", args.config, "recordings", "reconcile"],
+        [sys.executable, "-m", "hotline.cli.main", "-c", args.config, "recordings", "reconcile"],
         cwd=REPO,
         check=False,
         capture_output=True,

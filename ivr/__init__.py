@@ -1,1 +1,1 @@
-"""hotline's controller: the call-flow engine, the AGI front ends, the AMI session and the CLI."""
+"""The flow engine: call flows as data, the pure interpreter, the runtime over a channel seam."""

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from hotline.pbx.agi import ChannelGone, Reply
 from routing.directory import ENDPOINT_NAME
-
-from .agi import ChannelGone, Reply
 
 log = logging.getLogger("hotline.channel")
 

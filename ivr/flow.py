@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .masking import KINDS
+from ivr.masking import KINDS
 
 if TYPE_CHECKING:
-    from .interpreter import Instruction
+    from ivr.interpreter import Instruction
 
 SCHEMA_VERSION = 1
 MENU_KEYS = set("0123456789*#")

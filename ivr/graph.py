@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .flow import Flow, outcomes
+from ivr.flow import Flow, outcomes
 
 SHAPES = {
     "menu": "box3d",

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .flow import (
+from ivr.flow import (
     CollectNode,
     Flow,
     HangupNode,
@@ -40,9 +40,9 @@ from .flow import (
     SetNode,
     SwitchNode,
 )
-from .masking import mask
-from .saying import SAYERS, say_digits
-from .validate import VALIDATORS
+from ivr.masking import mask
+from ivr.saying import SAYERS, say_digits
+from ivr.validate import VALIDATORS
 
 AGENT_KEY, REPEAT_KEY, BACK_KEY = "0", "*", "#"
 PLAY_KEYS = AGENT_KEY + REPEAT_KEY + BACK_KEY

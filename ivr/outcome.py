@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .flow import Flow, MenuNode, MessageNode, PlayNode, RouteNode, SayNode
+from ivr.flow import Flow, MenuNode, MessageNode, PlayNode, RouteNode, SayNode
 
 LIVE = "live"
 SELF_SERVICE = "self_service"

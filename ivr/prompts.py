@@ -28,9 +28,8 @@ from html import escape
 from pathlib import Path
 from typing import IO, Any
 
+from hotline.tomltables import ConfigError, Table, load_toml
 from recordings.wav import NotAWav, wav_info
-
-from .settings import ConfigError, Table, load_toml
 
 SAMPLE_RATE = 8000
 MANIFEST = "manifest.json"

@@ -17,12 +17,10 @@ from datetime import UTC, datetime
 from time import monotonic
 from zoneinfo import ZoneInfo
 
-from routing.directory import Directory
-from routing.router import DialStep, Plan, find_post
-
-from .agi import AgiError, AgiTimeout, ChannelGone
-from .channel import CallChannel
-from .interpreter import (
+from hotline.controller.routing_desk import RouteRequest, RoutingDesk
+from hotline.pbx.agi import AgiError, AgiTimeout, ChannelGone
+from ivr.channel import CallChannel
+from ivr.interpreter import (
     Ask,
     CheckHours,
     Collect,
@@ -34,13 +32,14 @@ from .interpreter import (
     Record,
     Transfer,
 )
-from .lookups import LookupFailed, LookupSource
-from .masking import scrub
-from .outcome import asks_for_person
-from .routing_desk import RouteRequest, RoutingDesk
-from .saying import say_number
-from .secure_pause import RecordingPause
-from .waiting import Waiter
+from ivr.lookups import LookupFailed, LookupSource
+from ivr.masking import scrub
+from ivr.outcome import asks_for_person
+from ivr.saying import say_number
+from recordings.secure_pause import RecordingPause
+from routing.directory import Directory
+from routing.router import DialStep, Plan, find_post
+from routing.waiting import Waiter
 
 log = logging.getLogger("hotline.runtime")
 

@@ -23,8 +23,8 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import write
-from store.models import Recording, RecordingAccess
+from hotline.store.db import write
+from hotline.store.models import Recording, RecordingAccess
 
 ACTIONS = frozenset({"listen", "download", "export", "show", "verify", "purge", "hold", "release"})
 PARTS = ("best", "mixed", "caller", "agent", "archive", "playback")

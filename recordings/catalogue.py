@@ -28,13 +28,12 @@ from pathlib import Path
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import write
-from store.models import Call, Leg, MutedSpan, Recording, RouteDecision, Ticket
-
-from . import naming
-from .access import audit
-from .processing import Processed, sha256_of
-from .retention import (
+from hotline.store.db import write
+from hotline.store.models import Call, Leg, MutedSpan, Recording, RouteDecision, Ticket
+from recordings import naming
+from recordings.access import audit
+from recordings.processing import Processed, sha256_of
+from recordings.retention import (
     DiskState,
     DiskVerdict,
     PurgeCandidate,
@@ -44,7 +43,7 @@ from .retention import (
     decide_purge,
     disk_verdict,
 )
-from .wav import NotAWav, repair_header, wav_info
+from recordings.wav import NotAWav, repair_header, wav_info
 
 log = logging.getLogger("hotline.recordings")
 

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import naming
-from .qa import FRAME_MS, QaMeasures, measure, playback_gain
-from .wav import NotAWav, wav_info
+from recordings import naming
+from recordings.qa import FRAME_MS, QaMeasures, measure, playback_gain
+from recordings.wav import NotAWav, wav_info
 
 ARCHIVE_CODECS: dict[str, tuple[str, list[str]]] = {
     # format: (extension, ffmpeg codec options) for 8 kHz mono speech

@@ -1,6 +1,6 @@
 """The seat directory: offices (city centre, districts), seats, agents and AB-posts.
 
-Plain typed data; `ivr.config` reads it from TOML. `problems()` checks the references
+Plain typed data; `hotline.settings` reads it from TOML. `problems()` checks the references
 between entries, so a post naming an unknown agent is reported before any call is routed.
 """
 
@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .calendar import Calendar
+from routing.calendar import Calendar
 
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

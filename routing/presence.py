@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from .directory import Directory
+from routing.directory import Directory
 
 TALKING_DEVICE = {"INUSE", "BUSY", "ONHOLD", "RINGINUSE"}  # in a call (maybe also ringing)
 UNREACHABLE_DEVICE = {"UNAVAILABLE", "INVALID"}

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
-from .directory import Directory, Office, Post
-from .presence import Pool, Snapshot, State, why_not
+from routing.directory import Directory, Office, Post
+from routing.presence import Pool, Snapshot, State, why_not
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.rootfs import DEFAULT_ROOTFS
+from hotline.sandbox.rootfs import DEFAULT_ROOTFS
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -17,7 +17,7 @@ def run_hotline(
 ) -> subprocess.CompletedProcess[str]:
     """The `hotline` command as a user runs it (a process), its output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+        [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.agi import AgiSession, FastAgiServer, allowed
-from ivr.config import load_settings
-from ivr.settings import ConfigError
+from hotline.pbx.agi import AgiSession, FastAgiServer, allowed
+from hotline.settings import load_settings
+from hotline.tomltables import ConfigError
 from tests.conftest import write_config
 from tests.protocol.test_fastagi import headers
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from ivr.ami import AmiClient, AmiError, Event
+from hotline.pbx.ami import AmiClient, AmiError, Event
 
 BANNER = b"Asterisk Call Manager/9.0.0\r\n"
 

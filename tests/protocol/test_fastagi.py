@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from ivr.agi import (
+from hotline.pbx.agi import (
     AgiCommandFailed,
     AgiSession,
     AgiTimeout,

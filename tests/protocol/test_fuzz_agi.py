@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.agi import (
+from hotline.pbx.agi import (
     MAX_LINE,
     AgiCommandFailed,
     AgiError,

@@ -13,7 +13,7 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.ami import AmiClient, Event
+from hotline.pbx.ami import AmiClient, Event
 from tests.protocol.test_ami import FakeAmi, run
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from ivr.config import default_web
-from supervisor.scoring import load_sheet
-from supervisor.web import build_app
+from hotline.settings import default_web
+from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.web import build_app
 from tests.unit.test_supervisor_auth import PASSWORD, log_in, supervision
 
 SHEET = load_sheet(default_web().score_sheet)

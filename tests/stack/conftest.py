@@ -19,15 +19,15 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from ivr import sandbox_cmd
-from ivr.ami import AmiError
-from ivr.config import Settings, load_settings
+from hotline.pbx.ami import AmiError
+from hotline.sandbox import commands as sandbox_cmd
+from hotline.sandbox import sipp
+from hotline.sandbox.instance import Instance
+from hotline.sandbox.lock import stack_lock
+from hotline.sandbox.rootfs import SandboxError
+from hotline.settings import Settings, load_settings
+from hotline.store.models import Call, IvrStep, RouteDecision, Ticket
 from recordings.wav import wav_info
-from sandbox import sipp
-from sandbox.instance import Instance
-from sandbox.lock import stack_lock
-from sandbox.rootfs import SandboxError
-from store.models import Call, IvrStep, RouteDecision, Ticket
 from tests.conftest import REPO, write_config
 
 AMI_PORT, AGI_PORT, SIP_PORT = 15038, 14573, 15060
@@ -187,7 +187,7 @@ def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         hours=ALWAYS_OPEN,
     )
     built = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), "prompts", "build"],
+        [sys.executable, "-m", "hotline.cli.main", "-c", str(config), "prompts", "build"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -224,7 +224,7 @@ def running_controller(
     log = stack.folder / f"controller-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config or stack.config), "serve"],
+            [sys.executable, "-m", "hotline.cli.main", "-c", str(config or stack.config), "serve"],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -13,8 +13,8 @@ import re
 import uuid
 from pathlib import Path
 
-from sandbox import sipp
-from store.models import Call
+from hotline.sandbox import sipp
+from hotline.store.models import Call
 from tests.stack.conftest import (
     SIP_PORT,
     ControllerProcess,

@@ -21,9 +21,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from ivr.ami import AmiClient, Event
-from sandbox import sipp
-from store.models import Call, MonitorSession, Score
+from hotline.pbx.ami import AmiClient, Event
+from hotline.sandbox import sipp
+from hotline.store.models import Call, MonitorSession, Score
 from tests.conftest import REPO
 from tests.stack.conftest import (
     AMI_PORT,
@@ -167,7 +167,7 @@ def add_user(config: Path, name: str, *options: str) -> None:
         [
             sys.executable,
             "-m",
-            "ivr.cli",
+            "hotline.cli.main",
             "-c",
             str(config),
             "users",
@@ -308,7 +308,7 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                     [
                         sys.executable,
                         "-m",
-                        "ivr.cli",
+                        "hotline.cli.main",
                         "-c",
                         str(config),
                         "top",

@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ivr.config import load_settings
-from sandbox import sipp
-from store.models import Callback, IvrStep, Recording, RouteDecision
+from hotline.sandbox import sipp
+from hotline.settings import load_settings
+from hotline.store.models import Callback, IvrStep, Recording, RouteDecision
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     AGENT_PORTS,
@@ -209,7 +209,7 @@ def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_af
     """Asterisk dies as in a crash (SIGKILL: no Hangup event, no BYE) while one caller talks
     to agent 1001, one rings agent 1002, one listens to the menu, and a booked callback has
     agent 2001 talking to its caller; it is started again."""
-    from ivr import sandbox_cmd
+    from hotline.sandbox import commands as sandbox_cmd
 
     config = stack.config_with("asterisk-crash", extra="[routing]\nwrap_up_seconds = 0")
     talking, ringing, in_menu = "13900000405", "13900000406", "13900000407"

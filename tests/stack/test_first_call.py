@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hotline.sandbox import sipp
 from recordings.wav import wav_info
-from sandbox import sipp
 from tests.conftest import run_hotline, write_config
 from tests.stack.conftest import (
     AGENT_PORTS,

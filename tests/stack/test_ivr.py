@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from hotline.sandbox import sipp
+from hotline.store.db import upgrade
+from hotline.store.models import IvrStep, Recording
 from recordings.wav import wav_info
-from sandbox import sipp
-from store.db import upgrade
-from store.models import IvrStep, Recording
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     ControllerProcess,

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from store.models import Call, RouteDecision
+from hotline.store.models import Call, RouteDecision
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     Stack,

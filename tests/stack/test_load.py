@@ -6,7 +6,7 @@ were refused with 488 "couldn't allocate a port for RTP instance"."""
 
 from __future__ import annotations
 
-from sandbox import sipp
+from hotline.sandbox import sipp
 from tests.stack.conftest import SIP_PORT, ControllerProcess, Stack, wait_for
 
 CALLERS = 100

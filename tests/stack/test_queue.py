@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from store.models import Call, Callback
+from hotline.store.models import Call, Callback
 from tests.stack.conftest import (
     Stack,
     agent_phone,

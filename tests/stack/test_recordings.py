@@ -30,11 +30,11 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from hotline.sandbox import sipp
+from hotline.store.db import session_factory, write
+from hotline.store.models import Recording, RecordingAccess
 from recordings.access import AccessRefused, open_recording
 from recordings.processing import sha256_of
-from sandbox import sipp
-from store.db import session_factory, write
-from store.models import Recording, RecordingAccess
 from tests.conftest import REPO, run_hotline
 from tests.stack.conftest import (
     Stack,
@@ -313,7 +313,7 @@ def crash_mid_call(stack: Stack, config: Path) -> list[str]:
     log = stack.folder / "controller-killed.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
+            [sys.executable, "-m", "hotline.cli.main", "-c", str(config), "serve"],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,

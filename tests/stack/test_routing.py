@@ -205,7 +205,7 @@ def test_presence_is_resynchronised_after_asterisk_restarts(stack: Stack) -> Non
 
 
 def restart_while_talking(stack: Stack, controller: ControllerProcess) -> None:
-    from ivr import sandbox_cmd
+    from hotline.sandbox import commands as sandbox_cmd
 
     with agent_phone(stack, "r-restart-a", "agent1001", talk_ms=60_000):
         # this call dies with Asterisk: its caller waits for the BYE the shutdown sends

@@ -21,13 +21,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ivr import sandbox_cmd
-from ivr.config import load_settings
-from sandbox.instance import Instance
-from sandbox.postgres import Cluster, PostgresError
-from store.db import open_engine, upgrade
-from store.leases import SchedulerLease
-from store.models import Call, RouteDecision, SurveyJob
+from hotline.sandbox import commands as sandbox_cmd
+from hotline.sandbox.instance import Instance
+from hotline.sandbox.postgres import Cluster, PostgresError
+from hotline.settings import load_settings
+from hotline.store.db import open_engine, upgrade
+from hotline.store.leases import SchedulerLease
+from hotline.store.models import Call, RouteDecision, SurveyJob
 from tests.conftest import REPO, run_hotline, write_config
 from tests.stack.conftest import (
     AGENT_PORTS,
@@ -127,7 +127,7 @@ class Controller:
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "ivr.cli", "-c", str(config), "serve"],
+                [sys.executable, "-m", "hotline.cli.main", "-c", str(config), "serve"],
                 cwd=REPO,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -21,7 +21,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ivr import sandbox_cmd
+from hotline.sandbox import commands as sandbox_cmd
 from tests.conftest import REPO, run_hotline
 from tests.stack.conftest import (
     ControllerProcess,
@@ -45,7 +45,7 @@ def test_under_systemd_the_controller_reports_ready_reloading_and_stopping(stack
         sock.bind(str(path))
         sock.settimeout(30)
         process = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli", "-c", str(stack.config), "serve"],
+            [sys.executable, "-m", "hotline.cli.main", "-c", str(stack.config), "serve"],
             cwd=REPO,
             env={**os.environ, "NOTIFY_SOCKET": str(path)},
             stdout=out,

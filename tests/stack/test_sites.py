@@ -4,8 +4,8 @@ when the box goes down, its seat skipped at once."""
 
 from __future__ import annotations
 
-from ivr import sandbox_cmd
-from ivr.config import load_settings
+from hotline.sandbox import commands as sandbox_cmd
+from hotline.settings import load_settings
 from tests.stack.conftest import Stack, agent_phone, place_call, running_controller, wait_for
 
 SITE = """

@@ -11,8 +11,8 @@ import time
 
 from sqlalchemy import create_engine
 
-from sandbox.load import account, place_load
-from store.db import session_factory
+from hotline.sandbox.load import account, place_load
+from hotline.store.db import session_factory
 from tests.stack.conftest import Stack, agent_phone, running_controller
 
 CONCURRENT, SECONDS = 24, 45

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
-from sandbox import sipp
-from store.models import Call, ReviewItem, Survey, SurveyJob
+from hotline.sandbox import sipp
+from hotline.store.models import Call, ReviewItem, Survey, SurveyJob
 from tests.conftest import run_hotline
 from tests.stack.conftest import (
     SEAT_PORTS,

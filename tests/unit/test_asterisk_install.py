@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.config import load_settings
-from ivr.dialplan import INCLUDE_LINE, render, render_features
-from ivr.sandbox_cmd import sandbox_spec
-from sandbox.asterisk_conf import render_all
+from hotline.pbx.dialplan import INCLUDE_LINE, render, render_features
+from hotline.sandbox.asterisk_conf import render_all
+from hotline.sandbox.commands import sandbox_spec
+from hotline.settings import load_settings
 from tests.conftest import REPO, run_hotline
 
 CONFIG = REPO / "config/hotline.toml"

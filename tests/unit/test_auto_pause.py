@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ivr.routing_desk import RoutingDesk
+from hotline.controller.routing_desk import RoutingDesk
 from routing.directory import Agent, Directory, Office, Seat
 from routing.presence import Presence, State
 

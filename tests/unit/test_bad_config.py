@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import main
+from hotline.cli.main import main
 from tests.conftest import run_hotline, write_config
 
 # (file, old text, new text, words the one line must hold besides the file's name)

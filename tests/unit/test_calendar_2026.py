@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.config import load_directory
+from hotline.settings import load_directory
 from tests.conftest import REPO
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

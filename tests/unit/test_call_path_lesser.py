@@ -9,8 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from hotline.cli.top import printable, render
 from ivr.lookups import SCRYPT_N, SqliteContributions, pin_hash, pin_matches
-from supervisor.top import printable, render
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "config" / "example-contributions.csv"

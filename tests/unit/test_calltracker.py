@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr.calltracker import CallSnapshot, CallTracker, LegSnapshot, endpoint_of
+from hotline.pbx.calltracker import CallSnapshot, CallTracker, LegSnapshot, endpoint_of
 from tests.conftest import DATA
 
 

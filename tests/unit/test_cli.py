@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import build_parser, main
+from hotline.cli.main import build_parser, main
 from tests.conftest import REPO, run_hotline, write_config
 
 CONFIG = REPO / "config" / "hotline.toml"

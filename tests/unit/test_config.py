@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import SECRET_ENV, load_settings
-from ivr.settings import ConfigError
+from hotline.settings import SECRET_ENV, load_settings
+from hotline.tomltables import ConfigError
 from tests.conftest import REPO, write_config
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import load_directory
+from hotline.settings import load_directory
 from ivr.flow import FlowError, MenuNode, load_flow, load_flows
 from tests.conftest import REPO
 

@@ -28,12 +28,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.agi import AgiSession, FastAgiServer, format_command, quote
-from ivr.calls import CallHandler
-from ivr.config import load_settings
-from ivr.dialplan import TRANSFER_CONTEXT, render, render_transfer
-from ivr.routing_desk import CALLBACK_NUMBER
-from ivr.survey_policy import refusal
+from hotline.controller.calls import CallHandler
+from hotline.controller.routing_desk import CALLBACK_NUMBER
+from hotline.pbx.agi import AgiSession, FastAgiServer, format_command, quote
+from hotline.pbx.dialplan import TRANSFER_CONTEXT, render, render_transfer
+from hotline.settings import load_settings
+from hotline.surveys.policy import refusal
 from recordings import naming
 from tests.conftest import REPO, write_config
 
@@ -212,7 +212,7 @@ def test_a_classic_agi_call_from_a_hostile_caller_id_sends_none_of_it_to_asteris
     """`hotline agi 12333` as Asterisk runs it: a process, AGI on its stdin and stdout."""
     config = write_config(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), "agi", "12333"],
+        [sys.executable, "-m", "hotline.cli.main", "-c", str(config), "agi", "12333"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -260,7 +260,7 @@ def test_a_hostile_caller_number_is_never_dialled_back(hostile: str) -> None:
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_chanspy_originate_takes_only_checked_values(hostile: str) -> None:
-    from supervisor.monitor import MonitorError, chanspy_action
+    from hotline.supervisor.monitor import MonitorError, chanspy_action
 
     good = chanspy_action("PJSIP/sup9001", "PJSIP/agent1001-00000001", "listen", "a-1")
     assert good["Application"] == "ChanSpy"
@@ -409,5 +409,5 @@ def test_no_shell_anywhere_and_every_process_gets_an_argument_list() -> None:
         "recordings/processing.py",  # ffmpeg/ffprobe: paths from recordings.naming
         "ivr/prompts.py",  # espeak-ng: SSML (starts with '<', never an option)
         "ivr/graph.py",  # dot: -T<svg|png> and the output path; the graph on stdin
-        "ivr/demo.py",  # the controller: sys.executable -m ivr.cli
+        "ivr/demo.py",  # the controller: sys.executable -m hotline.cli.main
     }, files

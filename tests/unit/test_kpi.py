@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from supervisor import periods
-from supervisor.kpi import CallbackRow, CallRow, DecisionRow, LegRow, Places, compute
+from hotline.supervisor import periods
+from hotline.supervisor.kpi import CallbackRow, CallRow, DecisionRow, LegRow, Places, compute
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # 09:00 in Hangzhou

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from store.models import Call, Leg, RouteDecision
-from supervisor.web import Supervision
+from hotline.store.models import Call, Leg, RouteDecision
+from hotline.supervisor.web import Supervision
 from tests.conftest import run_hotline, write_config
 from tests.unit.test_supervisor_auth import DIRECTORY, FakeAmi, log_in, run
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ivr.calltracker import CallSnapshot
-from ivr.config import load_directory
+from hotline.pbx.calltracker import CallSnapshot
+from hotline.settings import load_directory
+from hotline.supervisor.live import Board
 from routing.presence import Presence
-from supervisor.live import Board
 from tests.conftest import REPO
 
 DIRECTORY = load_directory(REPO / "config" / "seats.toml")

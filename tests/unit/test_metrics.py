@@ -14,10 +14,10 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import MetricsSettings
-from ivr.metrics import LiveState, Metrics
-from store.db import open_engine, session_factory, write
-from store.models import Call, Recording, RouteDecision, SurveyJob
+from hotline.controller.metrics import LiveState, Metrics
+from hotline.settings import MetricsSettings
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.models import Call, Recording, RouteDecision, SurveyJob
 from tests.conftest import REPO
 
 NOW = datetime.now(UTC)

@@ -16,10 +16,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, Table, create_engine, select, text
 
-from ivr.cli import main
-from store import leases, schema
-from store.db import StoreError, open_engine, upgrade
-from store.models import Base
+from hotline.cli.main import main
+from hotline.store import leases, schema
+from hotline.store.db import StoreError, open_engine, upgrade
+from hotline.store.models import Base
 from tests.conftest import write_config
 
 T = datetime(2026, 12, 7, 9, 0, 0, tzinfo=UTC)

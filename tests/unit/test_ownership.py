@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.ownership import Owner, OwnershipRule, matter_owner
-from ivr.routing_desk import RoutingDesk
+from hotline.controller.routing_desk import RoutingDesk
+from hotline.matters.ownership import Owner, OwnershipRule, matter_owner
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.models import Call, Leg, RouteDecision
 from routing.directory import Agent, Directory, Office, Seat
 from routing.presence import Presence
-from store.db import open_engine, session_factory, write
-from store.models import Call, Leg, RouteDecision
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)  # 12:00 in Hangzhou
 CALLER = "13900001111"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import main
+from hotline.cli.main import main
+from hotline.tomltables import ConfigError
 from ivr.prompts import (
     Catalogue,
     audio_path,
@@ -23,7 +24,6 @@ from ivr.prompts import (
     load_catalogue,
     parse_formats,
 )
-from ivr.settings import ConfigError
 from tests.conftest import REPO, write_config
 
 LANGUAGES = ("zh-CN", "en")

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.models import Recording, RecordingAccess
 from recordings.access import AccessRefused, RecordingNotFound, open_recording, safe_path
-from store.db import open_engine, session_factory, write
-from store.models import Recording, RecordingAccess
 
 
 @pytest.fixture

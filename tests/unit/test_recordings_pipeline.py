@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.models import Call, Leg, Recording, RouteDecision, Ticket
 from recordings.catalogue import Catalogue, Filters
 from recordings.processing import ArchiveSettings, frame_levels, probe_seconds, process
 from recordings.qa import measure, playback_gain
@@ -28,8 +30,6 @@ from recordings.retention import (
     decide_purge,
     disk_verdict,
 )
-from store.db import open_engine, session_factory, write
-from store.models import Call, Leg, Recording, RouteDecision, Ticket
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -316,7 +316,7 @@ def test_catalogue_writes_wait_out_a_locked_database(monkeypatch: pytest.MonkeyP
     (the 300-caller soak): the recorder tries again instead of dropping the catalogue row."""
     from sqlalchemy.exc import OperationalError
 
-    from ivr import recorder
+    from recordings import recorder
 
     monkeypatch.setattr(recorder, "LOCKED_RETRIES", (0.0, 0.0))
     calls: list[str] = []

@@ -13,19 +13,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ivr.agi import AgiTimeout, ChannelGone
-from ivr.ami import AmiError, AmiNotSent
-from ivr.callbacks import CallbackDispatcher
+from hotline.controller.callbacks import CallbackDispatcher
+from hotline.controller.routing_desk import RoutingDesk
+from hotline.pbx.agi import AgiTimeout, ChannelGone
+from hotline.pbx.ami import AmiError, AmiNotSent
+from hotline.settings import load_settings
+from hotline.store.db import open_engine, session_factory
+from hotline.store.models import Call, Callback
 from ivr.channel import DialResult
-from ivr.config import load_settings
 from ivr.flow import load_flows
 from ivr.interpreter import FlowRun
-from ivr.routing_desk import RoutingDesk
 from ivr.runtime import HANDLED_VARIABLE, CallReport, MessageSaved, Services, run_call
 from routing.presence import Presence
 from routing.queueing import QueuePolicy
-from store.db import open_engine, session_factory
-from store.models import Call, Callback
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO / "config" / "hotline.toml")

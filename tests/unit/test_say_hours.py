@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.config import load_directory
+from hotline.settings import load_directory
 from ivr.flow import load_flows
 from ivr.interpreter import FlowRun, Play
 from ivr.prompts import catalogue_ids

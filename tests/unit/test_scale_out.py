@@ -19,20 +19,20 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import Settings, load_directory, load_settings
-from ivr.dialplan import render, render_inbound
-from ivr.leader import SchedulerLeader
-from ivr.presence_events import apply_event, site_lost
-from ivr.routing_desk import RoutingDesk
-from ivr.settings import ConfigError
-from ivr.survey_policy import SurveyPolicy
-from ivr.surveys import SurveyDispatcher, SurveyStore
+from hotline.controller.leader import SchedulerLeader
+from hotline.controller.routing_desk import RoutingDesk
+from hotline.pbx.dialplan import render, render_inbound
+from hotline.pbx.presence_events import apply_event, site_lost
+from hotline.settings import Settings, load_directory, load_settings
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.leases import AgentClaim, AgentClaims, LeaderLease
+from hotline.store.models import Call, Leg, SurveyJob
+from hotline.surveys.policy import SurveyPolicy
+from hotline.surveys.service import SurveyDispatcher, SurveyStore
+from hotline.tomltables import ConfigError
 from routing.directory import Directory
 from routing.presence import Presence
 from routing.router import plan_call
-from store.db import open_engine, session_factory, write
-from store.leases import AgentClaim, AgentClaims, LeaderLease
-from store.models import Call, Leg, SurveyJob
 from tests.conftest import REPO, write_config
 
 DIRECTORY = load_directory(REPO / "config" / "seats.toml")

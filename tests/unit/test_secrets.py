@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import ADMIN_SECRET_ENV, SECRET_ENV, load_settings
-from ivr.settings import ConfigError
-from sandbox.asterisk_conf import render_all
+from hotline.sandbox.asterisk_conf import render_all
+from hotline.settings import ADMIN_SECRET_ENV, SECRET_ENV, load_settings
+from hotline.tomltables import ConfigError
 from tests.conftest import REPO, write_config
 from tests.protocol.test_ami import FakeAmi
 
@@ -32,7 +32,7 @@ SECRETS = [AMI_SECRET, "7f1c9d", DB_PASSWORD, WEB_PASSWORD]
 
 def hotline(config: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+        [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -220,7 +220,7 @@ def classes(value: str) -> set[str]:
 
 
 def test_the_ami_users_hold_only_the_permissions_hotline_needs(tmp_path: Path) -> None:
-    from ivr.sandbox_cmd import sandbox_spec
+    from hotline.sandbox.commands import sandbox_spec
 
     settings = load_settings(write_config(tmp_path, secret=AMI_SECRET))
     conf = render_all(sandbox_spec(settings))["manager.conf"]
@@ -250,7 +250,7 @@ def test_the_ami_users_hold_only_the_permissions_hotline_needs(tmp_path: Path) -
 def test_secrets_from_the_environment_are_not_written_to_the_rendered_dialplan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ivr.dialplan import render
+    from hotline.pbx.dialplan import render
 
     monkeypatch.setenv(SECRET_ENV, AMI_SECRET)
     monkeypatch.setenv(ADMIN_SECRET_ENV, ADMIN_SECRET)

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.models import MutedSpan, Recording
 from ivr.interpreter import FlowRun
 from ivr.runtime import run_call
-from ivr.secure_pause import AmiRecordingPause, PausePolicy
 from recordings.catalogue import Catalogue
-from store.db import open_engine, session_factory, write
-from store.models import MutedSpan, Recording
+from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from tests.unit.test_runtime import FLOW, ScriptedChannel, services
 
 ID = "330106198005126726"

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ivr.agi import AgiCommandFailed, ChannelGone
-from ivr.callrecords import ivr_path
+from hotline.controller.callrecords import ivr_path
+from hotline.pbx.agi import AgiCommandFailed, ChannelGone
+from hotline.store.db import open_engine, session_factory
 from ivr.channel import DialResult
 from ivr.flow import (
     CollectNode,
@@ -34,7 +35,6 @@ from ivr.flow import (
 from ivr.interpreter import FlowRun
 from ivr.masking import mask, mask_number, scrub
 from ivr.runtime import Services, Step, run_call
-from store.db import open_engine, session_factory
 from tests.conftest import REPO
 from tests.unit.test_runtime import SETTINGS, services
 

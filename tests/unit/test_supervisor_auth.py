@@ -15,11 +15,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from ivr.calltracker import CallSnapshot, LegSnapshot
-from ivr.config import default_web, load_directory
-from routing.presence import Presence
-from store.db import open_engine, session_factory
-from store.models import (
+from hotline.pbx.calltracker import CallSnapshot, LegSnapshot
+from hotline.settings import default_web, load_directory
+from hotline.store.db import open_engine, session_factory
+from hotline.store.models import (
     Call,
     Leg,
     MonitorSession,
@@ -29,7 +28,7 @@ from store.models import (
     RouteDecision,
     Score,
 )
-from supervisor.auth import (
+from hotline.supervisor.auth import (
     LEGACY_COST,
     Accounts,
     AuthError,
@@ -37,17 +36,18 @@ from supervisor.auth import (
     hash_password,
     verify_password,
 )
-from supervisor.hub import Hub
-from supervisor.live import Board, mask_number
-from supervisor.monitor import (
+from hotline.supervisor.hub import Hub
+from hotline.supervisor.live import Board, mask_number
+from hotline.supervisor.monitor import (
     MonitorDesk,
     MonitorError,
     audit_written,
     chanspy_action,
     may_monitor,
 )
-from supervisor.scoring import load_sheet
-from supervisor.web import Supervision, build_app
+from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.web import Supervision, build_app
+from routing.presence import Presence
 from tests.conftest import REPO
 
 DIRECTORY = load_directory(REPO / "config" / "seats.toml")
@@ -354,7 +354,7 @@ def test_users_command_adds_lists_and_refuses_in_one_line(tmp_path: Path) -> Non
 
     def hotline(*args: str, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+            [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
             input=password + "\n",
             capture_output=True,
             text=True,
@@ -437,8 +437,8 @@ def test_a_finished_calls_recording_plays_through_the_audited_access(tmp_path: P
 def test_hotline_top_logs_in_and_prints_the_board(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ivr.config import load_settings
-    from supervisor.top import TopError, run_top
+    from hotline.cli.top import TopError, run_top
+    from hotline.settings import load_settings
     from tests.conftest import write_config
 
     settings = load_settings(write_config(tmp_path / "config"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from ivr.calltracker import CallSnapshot, CallTracker, LegSnapshot
-from ivr.config import load_directory
+from hotline.pbx.calltracker import CallSnapshot, CallTracker, LegSnapshot
+from hotline.settings import load_directory
+from hotline.supervisor.live import Board, Thresholds
 from routing.presence import Presence
-from supervisor.live import Board, Thresholds
 from tests.conftest import DATA, REPO
 
 DIRECTORY = load_directory(REPO / "config" / "seats.toml")

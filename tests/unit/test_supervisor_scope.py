@@ -25,17 +25,17 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from ivr.calltracker import CallSnapshot, LegSnapshot
-from ivr.config import default_web, load_directory
+from hotline.pbx.calltracker import CallSnapshot, LegSnapshot
+from hotline.settings import default_web, load_directory
+from hotline.store.db import open_engine, session_factory
+from hotline.store.models import Call, Leg, Recording, RecordingAccess, Score
+from hotline.supervisor.auth import LEGACY_COST, Accounts
+from hotline.supervisor.hub import Hub
+from hotline.supervisor.live import Board
+from hotline.supervisor.monitor import MonitorDesk
+from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.web import Supervision, build_app
 from routing.presence import Presence
-from store.db import open_engine, session_factory
-from store.models import Call, Leg, Recording, RecordingAccess, Score
-from supervisor.auth import LEGACY_COST, Accounts
-from supervisor.hub import Hub
-from supervisor.live import Board
-from supervisor.monitor import MonitorDesk
-from supervisor.scoring import load_sheet
-from supervisor.web import Supervision, build_app
 from tests.conftest import REPO
 from tests.unit.test_supervisor_auth import PASSWORD, FakeAmi, log_in
 

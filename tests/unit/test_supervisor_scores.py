@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ivr.config import load_directory, load_settings
-from store.db import open_engine, session_factory
-from store.models import Call, Leg, Score
-from supervisor.scope import CITY
-from supervisor.score_report import ScoredCall, parse_month, roll_up
-from supervisor.scoring import ScoreError
-from supervisor.web import Supervision, _save_score
+from hotline.settings import load_directory, load_settings
+from hotline.store.db import open_engine, session_factory
+from hotline.store.models import Call, Leg, Score
+from hotline.supervisor.scope import CITY
+from hotline.supervisor.score_report import ScoredCall, parse_month, roll_up
+from hotline.supervisor.scoring import ScoreError
+from hotline.supervisor.web import Supervision, _save_score
 from tests.conftest import REPO, write_config
 from tests.unit.test_scale_out import disposing, sessions_for
 from tests.unit.test_supervisor_auth import FakeAmi, log_in, run, store_answered_call
@@ -225,7 +225,16 @@ def test_report_scores_counts_current_scores_of_the_months_calls(tmp_path: Path)
     # by hand: calls D1, D2 -> 2; scores 80 and 0 -> average 40; 1 veto
     def report(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config), "report", "scores", *args],
+            [
+                sys.executable,
+                "-m",
+                "hotline.cli.main",
+                "-c",
+                str(config),
+                "report",
+                "scores",
+                *args,
+            ],
             capture_output=True,
             text=True,
             cwd=REPO,

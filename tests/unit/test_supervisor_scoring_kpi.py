@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import SHIPPED_SCORE_SHEET
-from ivr.settings import ConfigError
-from supervisor.scoring import ScoreError, load_sheet, score
+from hotline.settings import SHIPPED_SCORE_SHEET
+from hotline.supervisor.scoring import ScoreError, load_sheet, score
+from hotline.tomltables import ConfigError
 
 SHEET = load_sheet(SHIPPED_SCORE_SHEET)
 ALL_EXCELLENT = {item.id: "excellent" for item in SHEET.items}

@@ -18,11 +18,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from store.db import open_engine, session_factory
-from store.models import AccountAudit, LoginThrottle, WebUser
-from supervisor.auth import COST, LEGACY_COST, Accounts, cost_of, hash_password
-from supervisor.throttle import ADDRESS, PAIR, Throttle, wait_after
-from supervisor.web import Supervision, build_app
+from hotline.store.db import open_engine, session_factory
+from hotline.store.models import AccountAudit, LoginThrottle, WebUser
+from hotline.supervisor.auth import COST, LEGACY_COST, Accounts, cost_of, hash_password
+from hotline.supervisor.throttle import ADDRESS, PAIR, Throttle, wait_after
+from hotline.supervisor.web import Supervision, build_app
 from tests.conftest import REPO, write_config
 from tests.unit.test_supervisor_auth import PASSWORD, log_in, supervision
 
@@ -98,7 +98,7 @@ def test_the_live_stream_ends_within_2_s_of_its_session(
 def test_the_live_stream_ends_when_the_session_expires(tmp_path: Path) -> None:
     async def expire(sup: Supervision, *_: object) -> None:
         # the clock cannot be moved inside the server: the session's end is moved instead
-        from store.models import WebSession
+        from hotline.store.models import WebSession
 
         with sup.sessions() as s, s.begin():
             for row in s.scalars(select(WebSession)):
@@ -218,7 +218,7 @@ def test_users_disable_enable_and_role_from_the_shell_are_audited_with_the_os_us
 
     def hotline(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "-c", str(config), *args],
+            [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
             input=PASSWORD + "\n",
             capture_output=True,
             text=True,
@@ -241,7 +241,7 @@ def test_users_disable_enable_and_role_from_the_shell_are_audited_with_the_os_us
     assert "no user 'nobody'" in refused.stderr
     for verb in ("disable", "enable", "role"):
         assert hotline("users", verb, "--help").returncode == 0
-    from ivr.config import load_settings
+    from hotline.settings import load_settings
 
     sessions = session_factory(open_engine(load_settings(config).database_url))
     with sessions() as s:

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ivr.survey_policy import (
+from hotline.store.db import open_engine, session_factory, write
+from hotline.store.models import Call, DoNotCall, Leg, ReviewItem, RouteDecision, Survey, SurveyJob
+from hotline.surveys.policy import (
     SurveyPolicy,
     after_failure,
     is_allowed,
@@ -18,10 +20,8 @@ from ivr.survey_policy import (
     satisfaction,
     start_budget,
 )
-from ivr.surveys import Rating, SurveyStore
+from hotline.surveys.service import Rating, SurveyStore
 from routing.directory import Agent, Directory, Office, Post, Seat
-from store.db import open_engine, session_factory, write
-from store.models import Call, DoNotCall, Leg, ReviewItem, RouteDecision, Survey, SurveyJob
 
 ZONE = ZoneInfo("Asia/Shanghai")
 POLICY = SurveyPolicy(opens=time(9), closes=time(20), delay=timedelta(minutes=5))
@@ -267,8 +267,8 @@ def test_a_survey_call_whose_originate_reply_was_lost_is_not_placed_again(
 ) -> None:
     import asyncio
 
-    from ivr.ami import AmiError, AmiNotSent
-    from ivr.surveys import SurveyDispatcher
+    from hotline.pbx.ami import AmiError, AmiNotSent
+    from hotline.surveys.service import SurveyDispatcher
 
     s = store(tmp_path, per_minute=10, delay=timedelta(0))
     answered_call(s, "lost", "13900000120", local(27, 9, 10))
@@ -299,7 +299,7 @@ def test_after_an_outage_overdue_surveys_start_a_few_a_minute_oldest_first(
 ) -> None:
     import asyncio
 
-    from ivr.surveys import SurveyDispatcher
+    from hotline.surveys.service import SurveyDispatcher
 
     s = store(tmp_path, per_minute=3, delay=timedelta(0))
     for n in range(8):  # eight calls ended during the outage, each from another caller
@@ -325,7 +325,7 @@ def test_after_an_outage_overdue_surveys_start_a_few_a_minute_oldest_first(
 
 
 def test_the_report_groups_by_day_in_local_time_and_shows_the_response_rate() -> None:
-    from ivr.survey_report import AnsweredCall, as_csv, as_text, summarize
+    from hotline.surveys.report import AnsweredCall, as_csv, as_text, summarize
 
     calls = [  # 23:30 UTC on the 26th is the 27th in Hangzhou
         AnsweredCall(

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from store.db import open_engine, session_factory
-from store.models import Call
-from store.writebehind import Job, WriteBehind
+from hotline.store.db import open_engine, session_factory
+from hotline.store.models import Call
+from hotline.store.writebehind import Job, WriteBehind
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 

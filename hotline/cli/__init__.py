@@ -1,0 +1,1 @@
+"""The `hotline` command: one parser, each subcommand group in its own module."""

@@ -1,0 +1,183 @@
+"""`hotline report ...`: figures from the stored calls, for a calendar period.
+
+Each report here is a `ReportCommand` in `REPORTS` (its name, help, arguments and what it
+runs); `add_reports` puts them in the `report` group that ivr/cli.py makes (beside `scores`),
+so adding one is one entry here. Periods are calendar days in the seat directory's time zone
+(supervisor/periods.py): --from/--to (inclusive), or --day, --week (the Monday-to-Sunday week
+holding the day) or --month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hotline.settings import Settings, load_settings
+from hotline.store.db import open_engine, session_factory
+from hotline.supervisor import periods
+from hotline.supervisor.kpi import GROUPINGS, Figures, Report, rows
+from hotline.supervisor.reports import kpi_report, to_csv
+
+
+class ReportError(Exception):
+    """A report that cannot be made as asked (one line for the user)."""
+
+
+def add_period_arguments(parser: argparse.ArgumentParser) -> None:
+    """--from/--to, --day, --week, --month: what every report's period is read from."""
+    parser.add_argument("--from", dest="first", help="first day, YYYY-MM-DD (with --to)")
+    parser.add_argument("--to", dest="last", help="last day, YYYY-MM-DD, inclusive")
+    parser.add_argument("--day", help="one calendar day, YYYY-MM-DD")
+    parser.add_argument("--week", help="the week (Monday to Sunday) holding this day")
+    parser.add_argument("--month", help="a calendar month, YYYY-MM")
+
+
+def period_of(args: argparse.Namespace, zone: ZoneInfo) -> periods.Period:
+    given = [n for n in ("first", "day", "week", "month") if getattr(args, n)]
+    if len(given) != 1 or (args.first is None) != (args.last is None):
+        raise ReportError(
+            "give one period: --from YYYY-MM-DD --to YYYY-MM-DD, --day, --week or --month "
+            "(days are the calendar's, " + str(zone) + ")"
+        )
+    if args.first:
+        return periods.between(
+            periods.parse_day(args.first, "--from"), periods.parse_day(args.last, "--to")
+        )
+    if args.day:
+        return periods.day(periods.parse_day(args.day, "--day"))
+    if args.week:
+        return periods.week(periods.parse_day(args.week, "--week"))
+    return periods.parse_month(args.month)
+
+
+@dataclass(frozen=True)
+class ReportCommand:
+    name: str
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Settings], str]  # the text to print or write
+
+
+# --- report kpi ------------------------------------------------------------------------------
+
+
+def _kpi_arguments(parser: argparse.ArgumentParser) -> None:
+    add_period_arguments(parser)
+    parser.add_argument("--by", choices=GROUPINGS, help="one line per district, agent or day")
+    parser.add_argument("--district", help="only this district's calls (default: the city)")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="JSON (field names in the README)")
+    form.add_argument("--csv", action="store_true", help="CSV, one line per scope")
+
+
+def _kpi(args: argparse.Namespace, settings: Settings) -> str:
+    directory = settings.directory
+    if args.district is not None and args.district not in directory.offices:
+        known = ", ".join(sorted(directory.offices))
+        raise ReportError(
+            f"--district {args.district!r}: not an office of the seat directory ({known})"
+        )
+    zone = ZoneInfo(directory.timezone)
+    period = period_of(args, zone)
+    since, until = period.span(zone)
+    sessions = session_factory(open_engine(settings.database_url))
+    rep = kpi_report(sessions, directory, since, until, args.district)
+    if args.json:
+        return json.dumps(kpi_json(rep, period, args.by), ensure_ascii=False, indent=2) + "\n"
+    if args.csv:
+        return to_csv(rep, args.by)
+    return kpi_text(rep, period, args.by)
+
+
+def kpi_json(rep: Report, period: periods.Period, by: str | None) -> dict[str, object]:
+    """The dashboard's /api/kpi document for the same period (the groups of `by` only)."""
+    data = rep.as_json()
+    data["from"], data["to"] = str(period.first), str(period.last)
+    if by is not None:
+        for group in GROUPINGS:
+            if group != by:
+                del data[group + "s"]
+    return data
+
+
+TEXT_COLUMNS: tuple[tuple[str, str, Callable[[Figures], object]], ...] = (
+    ("来电 calls", "{}", lambda f: f.calls),
+    ("转人工 asked", "{}", lambda f: f.asked),
+    ("接通 answered", "{}", lambda f: f.answered),
+    ("接通率 conn.", "{}%", lambda f: f.as_json()["connection_rate"]),
+    ("15秒 15 s", "{}%", lambda f: f.as_json()["answer_rate_15s"]),
+    ("放弃率 aband.", "{}%", lambda f: f.as_json()["abandonment"]),
+    ("均等待 wait", "{} s", lambda f: f.as_json()["average_wait"]),
+    ("自助率 self-svc", "{}%", lambda f: f.as_json()["self_service_rate"]),
+    ("AB补位 AB fb.", "{}%", lambda f: f.as_json()["ab_fallback_rate"]),
+    ("回复率 resp.", "{}%", lambda f: f.as_json()["response_rate"]),
+    ("满意率 satisf.", "{}%", lambda f: f.as_json()["satisfaction_rate"]),
+    (
+        "回拨 callbacks",
+        "{}",
+        lambda f: f"{f.callbacks_booked}/{f.callbacks_placed}/{f.callbacks_answered}",
+    ),
+)
+
+
+def kpi_text(rep: Report, period: periods.Period, by: str | None) -> str:
+    head = ["范围 scope", *(name for name, _fmt, _get in TEXT_COLUMNS)]
+    lines = [head]
+    for scope, key, figures in rows(rep, by):
+        cells = [f"{scope} {key}"]
+        for _name, fmt, get in TEXT_COLUMNS:
+            value = get(figures)
+            cells.append("—" if value is None else fmt.format(value))
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = [
+        f"考核指标 KPIs {period.label} ({rep.district or '全市 city'}); "
+        "回拨 callbacks: booked/placed/answered"
+    ]
+    out += [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    ]
+    return "\n".join(out) + "\n"
+
+
+REPORTS: list[ReportCommand] = [
+    ReportCommand(
+        "kpi",
+        "connection, 15-s answer, abandonment, self-service, AB-fallback, survey rates",
+        "The hotline's KPIs for calendar days in the seat directory's time zone, from the "
+        "stored calls; the same figures as the dashboard's KPI panel. Definitions and the JSON "
+        "field names: README, section KPIs.",
+        _kpi_arguments,
+        _kpi,
+    ),
+]
+
+
+def add_reports(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add every report of `REPORTS` to the `hotline report` group's subcommands."""
+    for report in REPORTS:
+        parser = reports.add_parser(report.name, help=report.help, description=report.description)
+        report.arguments(parser)
+        parser.add_argument("-o", "--output", help="write to this file instead of the screen")
+        parser.set_defaults(func=run, report_command=report)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(Path(args.config))
+    report: ReportCommand = args.report_command
+    try:
+        text = report.run(args, settings)
+    except periods.PeriodError as exc:
+        raise ReportError(str(exc)) from None
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,1 @@
+"""The controller process: the one composition root, which builds every service once."""

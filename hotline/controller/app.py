@@ -1,0 +1,478 @@
+"""The controller process: FastAGI server, AMI client, call records, in one asyncio loop.
+
+This module is the composition root: it builds the parts from the settings and connects them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+import time
+from collections.abc import Coroutine
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sdnotify import SystemdNotifier
+from sqlalchemy.exc import SQLAlchemyError
+
+from hotline.controller.callbacks import CallbackDispatcher
+from hotline.controller.callrecords import calls_and_legs, close_stale_calls
+from hotline.controller.calls import CallHandler
+from hotline.controller.leader import SchedulerLeader
+from hotline.controller.metrics import LiveState, Metrics
+from hotline.pbx.agi import AgiSession, FastAgiServer
+from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
+from hotline.pbx.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
+from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
+from hotline.pbx.dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
+from hotline.pbx.presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
+from hotline.pbx.presence_events import apply_event, site_lost
+from hotline.settings import Settings, load_directory
+from hotline.store.leases import AgentClaims, LeaderLease, holder_name
+from hotline.surveys.service import SurveyDispatcher
+from hotline.tomltables import ConfigError
+from ivr.masking import mask_number
+from recordings.recorder import Recorder
+from recordings.secure_pause import AmiRecordingPause, PausePolicy
+from routing.directory import Directory
+
+if TYPE_CHECKING:
+    from hotline.supervisor.plugin import SupervisorWeb
+
+log = logging.getLogger("hotline.controller")
+
+STOP_FLUSH_SECONDS = 10.0
+
+
+def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
+    if isinstance(snap, CallSnapshot):
+        return (
+            f"event={kind} linkedid={snap.linkedid} caller={mask_number(snap.caller_number)} "
+            f"did={snap.did} outcome={snap.outcome}"
+        )
+    return (
+        f"event={kind} linkedid={snap.linkedid} uniqueid={snap.uniqueid} "
+        f"endpoint={snap.endpoint} agent={snap.agent_id or '-'} status={snap.dial_status or '-'}"
+    )
+
+
+def followed_events(settings: Settings) -> frozenset[str]:
+    """The AMI events some part of the controller reads: the others (most of a busy
+    Asterisk's stream) are dropped before they are converted. A new consumer of events must
+    add its names here, or it sees nothing."""
+    followed = TRACKED_EVENTS | PRESENCE_EVENTS | {"UserEvent"}  # callbacks' results
+    if settings.web.enabled:
+        from hotline.supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
+
+        followed |= MONITOR_EVENTS
+    return followed
+
+
+class Controller:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory: Directory = settings.directory
+        self.calls = CallHandler(settings)
+        self.background: set[asyncio.Future[None]] = set()
+        self.wrap_up_timer: asyncio.TimerHandle | None = None  # the next wrap-up's end
+        self.wrap_up_due: datetime | None = None
+        self.ready = asyncio.Event()  # set once calls are taken (systemd's READY=1)
+        self.store = self.calls.store  # call data written behind, kept while the db is away
+        self.recorder = Recorder(
+            settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
+        )
+        # Every Asterisk whose calls enter this controller: the main box ([ami]) and each
+        # [[site]] box with an AMI port. Each one's events feed presence (its own seats) and
+        # its own call tracker; call-control actions (callbacks, surveys, the dashboard's
+        # listening) go to the main box only.
+        ami = settings.ami
+        boxes = {"main": (ami.host, ami.port)} | {
+            site.id: (site.address, site.ami_port)
+            for site in settings.directory.sites.values()
+            if site.ami_port is not None
+        }
+        self.trackers = {
+            site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint, self.calls.ivr_end_of)
+            for site in boxes
+        }
+        self.amis = {
+            site: AmiClient(
+                host,
+                port,
+                ami.username,
+                ami.secret,
+                on_event=partial(self._on_event, site),
+                on_login=partial(self._on_login, site),
+                on_lost=partial(self._on_lost, site),
+                connect_timeout=ami.connect_timeout,
+                action_timeout=ami.action_timeout,
+                events=followed_events(settings),
+            )
+            for site, (host, port) in boxes.items()
+        }
+        self.ami = self.amis["main"]
+        # secure pause: the IVR mutes a call's recording on the Asterisk box the call is on
+        rec = settings.recordings
+        self.calls.services.pause = AmiRecordingPause(
+            PausePolicy(rec.secure_pause, rec.pause_readback),
+            {site: client.action for site, client in self.amis.items()},
+            self.calls.store.submit,
+        )
+        self.callbacks = CallbackDispatcher(
+            self.calls.routing,
+            self.ami,
+            self.calls.sessions,
+            f'"12333" <{settings.dialplan.number}>',
+        )
+        self.surveys = SurveyDispatcher(
+            self.calls.surveys,
+            self.ami,
+            f'"12333" <{settings.dialplan.number}>',
+            CALLERS_TRUNK,
+            lambda: datetime.now(UTC),
+        )
+        self.clock = AsyncIOScheduler(
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        )
+        # several controllers on one database (README "Two controllers on PostgreSQL"): the
+        # timed jobs run on one leader; agents are claimed in the database too
+        scale = settings.scale
+        holder = holder_name(f"agi{settings.agi.port}")
+        self.claims = AgentClaims(self.calls.sessions, holder, timedelta(seconds=scale.claim_lease))
+        if scale.shared_claims:
+            self.calls.routing.share_claims(self.claims)
+        self.leader = SchedulerLeader(
+            LeaderLease(self.calls.sessions, holder, lease=timedelta(seconds=scale.leader_lease)),
+            self._on_elected,
+        )
+        # the supervisors' dashboard, in this loop (supervisor/plugin.py wires it)
+        self.web: SupervisorWeb | None = None
+        if settings.web.enabled:
+            from hotline.supervisor.plugin import SupervisorWeb
+
+            self.web = SupervisorWeb(settings, self.calls, self.ami)
+        # Prometheus metrics and the health check, on their own address ([metrics])
+        self.metrics: Metrics | None = None
+        if settings.metrics.enabled:
+            self.metrics = Metrics(
+                settings.metrics,
+                LiveState(
+                    calls_in_progress=lambda: sum(len(t.calls) for t in self.trackers.values()),
+                    line_joined=lambda: [w.joined_at for w in self.calls.routing.line.waiters],
+                    ami_connected=lambda: {s: a.logged_in for s, a in self.amis.items()},
+                    is_leader=lambda: self.leader.is_leader,
+                ),
+                self.calls.sessions,
+            )
+        agi = settings.agi
+        self.agi = FastAgiServer(
+            self._on_agi,
+            agi.host,
+            agi.port,
+            agi.header_timeout,
+            agi.command_timeout,
+            agi.max_sessions,
+            agi.allow,
+            timed=self.metrics.observe_agi if self.metrics is not None else None,
+        )
+
+    def _agent_for_endpoint(self, endpoint: str) -> str | None:
+        agent = self.directory.agent_at_seat(endpoint)
+        return agent.id if agent else None
+
+    def _on_event(self, site: str, event: Event) -> None:
+        at = event_time(event)
+        changed = apply_event(self.calls.presence, self.directory, event, at, site) or (
+            # every controller hears a callback's result; the leader (who placed it) keeps it
+            self.callbacks.on_result(event)
+            if event.get("Event") == "UserEvent" and self.leader.is_leader
+            else None
+        )
+        if changed:
+            log.info(changed)
+            self._time_wrap_ups()
+        changes: list[Change] = self.trackers[site].handle(event, at)
+        for kind, snap in changes:
+            log.info(describe(kind, snap))
+        if changes:
+            self.store.submit("calls", calls_and_legs(changes))
+        if self.web is not None and site == "main":  # its monitoring acts on the main box
+            self.web.on_event(event, changes, changed is not None)
+        if self.leader.is_leader:  # one controller catalogues and processes each recording;
+            self.recorder.on_changes(changes)  # a new leader's reconciliation catches up
+
+    def _time_wrap_ups(self) -> None:
+        """Wrap-ups end by the clock, not by an event: presence is told when the next one ends,
+        so a routing decision reads presence without doing that work."""
+        end = self.calls.presence.next_wrap_up_end()
+        if end == self.wrap_up_due:
+            return
+        if self.wrap_up_timer is not None:
+            self.wrap_up_timer.cancel()
+            self.wrap_up_timer = None
+        self.wrap_up_due = end
+        if end is not None:
+            delay = max(0.0, (end - datetime.now(UTC)).total_seconds())
+            self.wrap_up_timer = asyncio.get_running_loop().call_later(delay, self._end_wrap_ups)
+
+    def _end_wrap_ups(self) -> None:
+        self.wrap_up_timer = self.wrap_up_due = None
+        self.calls.presence.expire(datetime.now(UTC))
+        self._time_wrap_ups()
+
+    def reload_directory(self) -> None:
+        """SIGHUP: read the seat directory again; a broken file keeps the old one running."""
+        try:
+            directory = load_directory(self.settings.seats_file)
+        except ConfigError as exc:
+            log.error(
+                "event=directory.reload-failed reason=%r (the previous directory stays)", str(exc)
+            )
+            return
+        self.directory = directory
+        self.settings = replace(self.settings, directory=directory)
+        self.calls.use_directory(directory)
+        self._time_wrap_ups()
+        if self.web is not None:
+            self.web.use_directory(directory)
+        log.info(
+            "event=directory.reloaded seats=%d agents=%d posts=%d",
+            len(directory.seats),
+            len(directory.agents),
+            len(directory.posts),
+        )
+
+    def _on_login(self, site: str) -> None:
+        """On every (re)connect: presence is re-read from Asterisk, never left stale."""
+        self._spawn(self.resync(site))
+
+    def _on_lost(self, site: str) -> None:
+        """A site box's AMI is gone: its seats are not rung until it answers again. (Not the
+        main box: every call enters through it, and a brief AMI reconnect with Asterisk alive
+        must not empty the whole centre.)"""
+        if site != "main":
+            self._site_unreachable(site)
+
+    def _site_unreachable(self, site: str) -> None:
+        seats = site_lost(self.calls.presence, self.directory, site, datetime.now(UTC))
+        log.warning("event=presence.site-lost site=%s seats=%d", site, seats)
+        self._time_wrap_ups()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self.background.add(task := asyncio.ensure_future(work))
+        task.add_done_callback(self.background.discard)
+
+    async def resync(self, site: str = "main") -> None:
+        try:
+            reply = await self.amis[site].action("DeviceStateList", timeout=10)
+        except AmiError as exc:
+            log.warning("event=presence.resync-failed site=%s reason=%r", site, str(exc))
+            return
+        messages = reply if isinstance(reply, list) else [reply]
+        seats = 0
+        for message in messages:
+            event = plain_event(message)
+            if event.get("Event") == "DeviceStateChange":
+                at = event_time(event)
+                seats += (
+                    apply_event(self.calls.presence, self.directory, event, at, site) is not None
+                )
+        log.info("event=presence.resync site=%s seats=%d", site, seats)
+        self._time_wrap_ups()
+        await self._close_stale_calls()
+
+    async def _close_stale_calls(self) -> None:
+        """Calls stored as live that no followed Asterisk still has are closed. The call rows
+        do not say which box a call is on, so every box is asked; with one box unreachable
+        nothing is closed (its calls may be alive)."""
+        asked = datetime.now(UTC)
+        keep: set[str] = set()
+        for site, ami in self.amis.items():
+            try:
+                reply = await ami.action("CoreShowChannels", timeout=10)
+            except AmiError as exc:
+                log.warning("event=calls.resync-failed site=%s reason=%r", site, str(exc))
+                return
+            messages = reply if isinstance(reply, list) else [reply]
+            alive = {plain_event(m).get("Linkedid", "") for m in messages}
+            if site == "main":  # callbacks are placed on the main box
+                self.callbacks.forget_gone(alive, asked)
+            # calls this box no longer has lost their Hangup (a restart): their rows close below
+            self.trackers[site].forget_gone(alive, asked)
+            keep |= alive | set(self.trackers[site].calls)
+        self.store.submit("stale_calls", close_stale_calls(keep, asked, datetime.now(UTC)))
+
+    async def _on_agi(self, session: AgiSession) -> None:
+        # a site box's dialplan names the box in the first argument (dialplan._agi_steps)
+        await self.calls.handle(session, session.script, session.arg(1) or "main")
+
+    async def _on_elected(self) -> None:
+        """This controller now runs the timed jobs: first what a previous leader (or this
+        controller before a restart) left half done. Rows left 'dialing' are not redialled."""
+        await asyncio.to_thread(self.callbacks.recover)
+        surveys = self.settings.surveys.enabled
+        if surveys and (stuck := await asyncio.to_thread(self.calls.surveys.recover)):
+            log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
+        self.recorder.start()
+
+    async def _renew_claims(self) -> None:
+        try:
+            await asyncio.to_thread(self.calls.routing.renew_claims)
+        except SQLAlchemyError as exc:  # they expire unless renewed in time
+            log.warning("event=claim.renew-failed reason=%r", str(exc))
+
+    def _release_claims(self) -> None:
+        try:
+            self.claims.release_all()
+        except SQLAlchemyError as exc:
+            log.warning("event=claim.release-failed reason=%r", str(exc))
+
+    async def connect_ami(self, ami: AmiClient, wait: bool) -> None:
+        while True:
+            try:
+                await ami.connect()
+                return
+            except AmiError as exc:
+                if not wait:
+                    raise
+                log.warning("event=ami.waiting where=%s reason=%r retry_in=2s", ami.where, str(exc))
+                await asyncio.sleep(2)
+
+    def close_ami(self) -> None:
+        for ami in self.amis.values():
+            ami.close()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.connect_ami(self.ami, self.settings.ami.wait_for_asterisk)
+        # a site box that is down must not keep the controller (and the main box's calls)
+        # from starting: it is followed from whenever it answers
+        for site, ami in self.amis.items():
+            if site != "main":
+                self._site_unreachable(site)  # until its AMI answers and its seats are read
+                self._spawn(self.connect_ami(ami, wait=True))
+        try:
+            await self.agi.start()
+        except OSError as exc:
+            self.close_ami()
+            raise AmiError(
+                f"cannot listen for FastAGI on {self.settings.agi.host}:"
+                f"{self.settings.agi.port}: {exc.strerror}"
+            ) from None
+        if self.web is not None:
+            try:
+                await self.web.start()
+            except Exception:
+                await self.agi.close()
+                self.close_ami()
+                raise
+        if self.metrics is not None:
+            try:
+                await self.metrics.start()
+            except OSError as exc:
+                await self.agi.close()
+                if self.web is not None:
+                    await self.web.close()
+                self.close_ami()
+                raise AmiError(
+                    f"cannot serve metrics on {self.settings.metrics.host}:"
+                    f"{self.settings.metrics.port}: {exc.strerror}"
+                ) from None
+        # the scheduler lease first: a lone controller leads (and recovers) from its start
+        await self.leader.renew()
+        gate = self.leader.gate
+        self.clock.add_job(self.leader.renew, "interval", seconds=self.leader.every, id="leader")
+        if self.settings.scale.shared_claims:
+            self.clock.add_job(
+                self._renew_claims,
+                "interval",
+                seconds=self.settings.scale.claim_lease / 3,
+                id="claims",
+            )
+        # APScheduler is the clock only: what is due lives in the callback table
+        self.clock.add_job(gate(self.callbacks.tick), "interval", seconds=2, id="callbacks")
+        # recordings: reconcile the folder with the catalogue (at election) and on the clock
+        self.clock.add_job(
+            gate(self.recorder.maintain),
+            "interval",
+            seconds=self.settings.recordings.reconcile_every,
+            id="recordings",
+        )
+        if self.settings.surveys.enabled:
+            self.clock.add_job(gate(self.surveys.tick), "interval", seconds=2, id="surveys")
+        if self.web is not None:
+            self.clock.add_job(self.web.tick, "interval", seconds=1, id="dashboard")
+        self.clock.start()
+        # The start-up heap (flows, directory, prompts, modules) lives as long as the process:
+        # out of the collector's sight it is not walked again on every collection (the
+        # FastAGI benchmark's h/p rose from 0.75 to 0.85 with it). Objects freed later by
+        # reference counting (a directory replaced on SIGHUP) are still freed.
+        gc.collect()
+        gc.freeze()
+        log.info(
+            "event=controller.ready agi=%s:%d ami=%s",
+            self.settings.agi.host,
+            self.settings.agi.port,
+            ",".join(f"{site}@{ami.where}" for site, ami in self.amis.items()),
+        )
+        self.ready.set()
+        await stop.wait()
+        log.info("event=controller.stopping")
+        self.recorder.stopping.set()  # its long passes end between two recordings
+        if self.wrap_up_timer is not None:
+            self.wrap_up_timer.cancel()
+        self.clock.shutdown(wait=False)
+        await self.leader.step_down()
+        if self.settings.scale.shared_claims:
+            await asyncio.to_thread(self._release_claims)
+        await self.agi.close()
+        if self.web is not None:
+            await self.web.close()
+        if self.metrics is not None:
+            await self.metrics.close()
+        for task in self.background:  # a site box still being waited for, a resync
+            task.cancel()
+        self.close_ami()
+        try:  # what is still queued for the database, while it is reachable
+            await asyncio.wait_for(self.store.flush(), STOP_FLUSH_SECONDS)
+        except TimeoutError:
+            log.error("event=store.unwritten kept=%d", self.store.queue.qsize())
+        self.store.close()
+        await self.recorder.close()
+        log.info("event=controller.stopped")
+
+
+async def serve(settings: Settings) -> None:
+    """Run the controller until SIGTERM/SIGINT; SIGHUP re-reads the seat directory. Under
+    systemd (`Type=notify`, contrib/systemd/hotline.service) it reports ready, reloading and
+    stopping; elsewhere the notifier does nothing."""
+    controller = Controller(settings)
+    systemd = SystemdNotifier()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        systemd.notify("STOPPING=1")
+        stop.set()
+
+    def reload() -> None:
+        systemd.notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        controller.reload_directory()
+        systemd.notify("READY=1")
+
+    async def report_ready() -> None:
+        await controller.ready.wait()
+        systemd.notify(f"READY=1\nSTATUS=taking calls on {settings.agi.host}:{settings.agi.port}")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    ready = asyncio.create_task(report_ready())
+    try:
+        await controller.run(stop)
+    finally:
+        ready.cancel()

@@ -1,0 +1,73 @@
+"""First-inquiry responsibility (首问责任制): who owns a caller's matter.
+
+The owner of a matter is the agent who *first* answered it; the owner is asked first only
+when the caller comes back about the same business. Until matters (work orders) are stored
+of their own, a matter is approximated by the caller's number and the business they asked
+for, within a window of days: `matter_owner` is the one place that knows this, so when work
+orders carry their owner only this function changes.
+
+Callers without a number we can attribute (anonymous, withheld, "unknown", a name) own
+nothing: otherwise every withheld caller would share one owner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.store.models import Call, Leg, RouteDecision
+
+# a caller number that names one line: ASCII digits, optionally a leading + (withheld and
+# anonymous callers arrive as "", "anonymous", "unknown", "restricted", ...)
+ATTRIBUTABLE = re.compile(r"^\+?[0-9]{3,20}\Z")
+RULES = ("first", "last", "off")  # the agent who first answered / last answered / no owner
+
+
+@dataclass(frozen=True)
+class OwnershipRule:
+    rule: str = "first"  # one of RULES
+    days: int = 7  # a matter answered longer ago than this is settled: no owner
+
+
+@dataclass(frozen=True)
+class Owner:
+    agent_id: str
+    answered_at: datetime  # when they answered the matter (the first time, under "first")
+    business: str
+
+
+def attributable(caller: str) -> bool:
+    return bool(ATTRIBUTABLE.match(caller))
+
+
+def matter_owner(
+    session: Session, caller: str, business: str, now: datetime, rule: OwnershipRule
+) -> Owner | None:
+    """The owner of `caller`'s matter about `business`, if they have one. The business is the
+    one stored with each routed call's decision; a call answered without routing (the fallback
+    queue) has no business and so founds no matter."""
+    if rule.rule == "off" or rule.days <= 0 or not business or not attributable(caller):
+        return None
+    answered = Leg.answered_at
+    query = (
+        select(Leg.agent_id, answered)
+        .join(Call, Call.linkedid == Leg.linkedid)
+        .join(RouteDecision, RouteDecision.linkedid == Leg.linkedid)
+        .where(
+            Call.caller_number == caller,
+            RouteDecision.business == business,
+            answered.is_not(None),
+            answered >= now - timedelta(days=rule.days),
+            Leg.agent_id.is_not(None),
+        )
+        .order_by(answered.asc() if rule.rule == "first" else answered.desc())
+        .limit(1)
+    )
+    row = session.execute(query).first()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return Owner(row[0], row[1], business)

@@ -1,0 +1,1 @@
+"""Post-call satisfaction surveys: ratings, the survey-call queue, policy and report."""

@@ -474,7 +474,7 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
         return on_replay, settings.agi
 
     from hotline.controller.app import Controller
-    from ivr.channel import AgiChannel
+    from hotline.pbx.agi_channel import AgiChannel
     from ivr.interpreter import FlowRun
     from ivr.runtime import run_call
 

@@ -20,12 +20,12 @@ from hotline.controller.callrecords import asked_at, ivr_ended, ivr_path, own_ca
 from hotline.controller.routing_desk import RoutingDesk
 from hotline.matters.tickets import TicketDesk
 from hotline.pbx.agi import ChannelGone
+from hotline.pbx.agi_channel import AgiChannel, AgiConversation
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.store.writebehind import WriteBehind
 from hotline.surveys.policy import RATINGS
 from hotline.surveys.service import SURVEY_VARIABLE, Rating, SurveyStore
-from ivr.channel import AgiChannel, AgiConversation
 from ivr.flow import Flow, load_flows
 from ivr.interpreter import FlowRun
 from ivr.lookups import LookupSource, SqliteContributions

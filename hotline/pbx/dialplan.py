@@ -7,9 +7,9 @@ controller over FastAGI, and if the controller did not finish the call (unreacha
 
 from __future__ import annotations
 
+from hotline.pbx.agi_channel import AGENT_LEG_CONTEXT
 from hotline.settings import Settings
 from hotline.surveys.service import SURVEY_CONTEXT
-from ivr.channel import AGENT_LEG_CONTEXT
 from ivr.runtime import HANDLED_VARIABLE
 from recordings.naming import mixmonitor_application
 

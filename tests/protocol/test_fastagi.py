@@ -21,7 +21,7 @@ from hotline.pbx.agi import (
     parse_reply,
     quote,
 )
-from ivr.channel import AgiChannel
+from hotline.pbx.agi_channel import AgiChannel
 
 HEADERS = (
     b"agi_network: yes\nagi_network_script: 12333?x=1\nagi_request: agi://127.0.0.1/12333\n"

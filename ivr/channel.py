@@ -11,6 +11,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class ChannelError(Exception):
+    """The channel failed; an adapter's own errors derive from it (hotline.pbx.agi)."""
+
+
+class ChannelGone(ChannelError):
+    """The caller hung up (or the channel is otherwise gone): the flow ends here."""
+
+
+class ChannelTimeout(ChannelError):
+    """Asterisk did not answer a command in time: the session is given up."""
+
+
 @dataclass(frozen=True)
 class DialResult:
     status: str  # Asterisk's DIALSTATUS: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, ...

@@ -17,9 +17,7 @@ from datetime import UTC, datetime
 from time import monotonic
 from zoneinfo import ZoneInfo
 
-from hotline.controller.routing_desk import RouteRequest, RoutingDesk
-from hotline.pbx.agi import AgiError, AgiTimeout, ChannelGone
-from ivr.channel import CallChannel
+from ivr.channel import CallChannel, ChannelError, ChannelGone, ChannelTimeout
 from ivr.interpreter import (
     Ask,
     CheckHours,
@@ -35,8 +33,8 @@ from ivr.interpreter import (
 from ivr.lookups import LookupFailed, LookupSource
 from ivr.masking import scrub
 from ivr.outcome import asks_for_person
+from ivr.ports import RecordingPause, RouteRequest, RoutingPort
 from ivr.saying import say_number
-from recordings.secure_pause import RecordingPause
 from routing.directory import Directory
 from routing.router import DialStep, Plan, find_post
 from routing.waiting import Waiter
@@ -64,7 +62,7 @@ class Services:
     prompt_file: Callable[[str, str], str]  # (prompt id, language) -> what Asterisk plays
     message_file: Callable[[str, int], tuple[str, str]]  # (call, n) -> (Asterisk path, name)
     open_ticket: Callable[[MessageSaved], Awaitable[str | None]]  # ticket number, None if empty
-    routing: RoutingDesk
+    routing: RoutingPort
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     pause: RecordingPause | None = None  # secure pause of the recording (None: never)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -134,7 +132,7 @@ async def run_call(
 
 def _masked(exc: Exception, run: FlowRun, call_id: str) -> Exception:
     secrets = run.secrets()
-    if isinstance(exc, AgiError):  # its text is logged by the session layer: same type
+    if isinstance(exc, ChannelError):  # its text is logged by the session layer: same type
         return type(exc)(scrub(str(exc), secrets))
     told = scrub("".join(traceback.format_exception(exc)), secrets)
     log.error("event=ivr.crashed call=%s node=%s\n%s", call_id, run.node_id, told.rstrip())
@@ -161,7 +159,7 @@ async def _drive(
             log.info("event=ivr.hangup call=%s node=%s", call_id, node)
             _log_path(call_id, steps)
             return report
-        except AgiTimeout:
+        except ChannelTimeout:
             # Asterisk never answered: the session is given up (the dialplan's fallback
             # queue takes the caller once Asterisk runs again); the path so far is kept
             steps.append(Step(node, "no-reply", started, monotonic() - clock))

@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -35,14 +35,6 @@ READBACK_KINDS = frozenset({"id", "phone"})  # muted while read back, when confi
 
 SendAction = Callable[..., Awaitable[Any]]
 Submit = Callable[[str, Callable[[Session], None]], None]
-
-
-class RecordingPause(Protocol):
-    def direction(self, kind: str, readback: bool) -> str | None: ...
-
-    def span(
-        self, call_id: str, site: str, channel: str, kind: str, direction: str
-    ) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +52,8 @@ class PausePolicy:
 
 
 class AmiRecordingPause:
-    """Mutes through the AMI of the Asterisk box the call is on; keeps each span."""
+    """Mutes through the AMI of the Asterisk box the call is on; keeps each span (the flow
+    runtime's `ivr.ports.RecordingPause`)."""
 
     def __init__(
         self,

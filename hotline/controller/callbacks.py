@@ -26,11 +26,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.controller.callrecords import own_call
-from hotline.controller.routing_desk import RouteRequest, RoutingDesk
+from hotline.controller.routing_desk import RoutingDesk
 from hotline.pbx.ami import AmiClient, AmiError, AmiNotSent, originate
 from hotline.pbx.dialplan import CALLBACK_CONTEXT, CALLBACK_EVENT
 from hotline.store.db import write
 from hotline.store.models import Callback
+from ivr.ports import RouteRequest
 
 log = logging.getLogger("hotline.callbacks")
 

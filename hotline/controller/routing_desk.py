@@ -9,7 +9,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -21,7 +20,8 @@ from hotline.matters.ownership import Owner, OwnershipRule, matter_owner
 from hotline.store.db import write
 from hotline.store.models import Callback, RouteDecision
 from hotline.store.writebehind import WriteBehind
-from routing.directory import Directory, Post
+from ivr.ports import RouteRequest
+from routing.directory import Directory
 from routing.presence import NO_ANSWER_PAUSE, Presence
 from routing.queueing import QueuePolicy
 from routing.router import DialStep, Overflow, Plan, plan_call, prepare
@@ -36,16 +36,6 @@ log = logging.getLogger("hotline.routing")
 # a caller ID we will dial back: ASCII digits only (\d takes any script's digits and $ a
 # trailing newline)
 CALLBACK_NUMBER = re.compile(r"^[0-9]{3,20}\Z")
-
-
-@dataclass(frozen=True)
-class RouteRequest:
-    call_id: str
-    caller: str
-    post: Post | None
-    business: str
-    district: str
-    language: str = ""  # the caller's (the flow's `language`): its speakers are offered first
 
 
 def first_reached_a(plan: Plan, attempts: list[tuple[DialStep, str]]) -> bool:

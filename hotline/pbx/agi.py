@@ -30,6 +30,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple
 
+from ivr import channel
+
 log = logging.getLogger("hotline.agi")
 
 MAX_HEADER_LINES = 200
@@ -39,15 +41,15 @@ _REPLY = re.compile(r"^(\d{3})[ -](?:result=(-?[^\s(]*))?\s*(?:\((.*)\))?\s*(.*)
 _PLAIN_200 = "200 result="  # the common reply: a result, maybe `endpos=N`, no "(...)" part
 
 
-class AgiError(Exception):
+class AgiError(channel.ChannelError):
     pass
 
 
-class ChannelGone(AgiError):
+class ChannelGone(AgiError, channel.ChannelGone):
     pass
 
 
-class AgiTimeout(AgiError):
+class AgiTimeout(AgiError, channel.ChannelTimeout):
     pass
 
 

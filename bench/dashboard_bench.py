@@ -2,7 +2,7 @@
 
 The controller's own path is driven with synthetic AMI events for N concurrent calls (default
 200): each event goes through the real call tracker (`hotline.pbx.calltracker`), presence
-(`hotline.pbx.presence_events`) and the dashboard's board and SSE hub (`hotline.supervisor.plugin`
+(`hotline.pbx.presence_events`) and the dashboard's board and SSE hub (`hotline.supervisor.attach`
 does the
 same), served by the real aiohttp app on loopback. Real headless Chromium (Debian's chromium,
 driven by Playwright) shows the real dashboard page, logged in; the page calls a hook right

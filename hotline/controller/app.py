@@ -42,7 +42,7 @@ from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from routing.directory import Directory
 
 if TYPE_CHECKING:
-    from hotline.supervisor.plugin import SupervisorWeb
+    from hotline.supervisor.attach import SupervisorSide
 
 log = logging.getLogger("hotline.controller")
 
@@ -150,12 +150,12 @@ class Controller:
             LeaderLease(self.calls.sessions, holder, lease=timedelta(seconds=scale.leader_lease)),
             self._on_elected,
         )
-        # the supervisors' dashboard, in this loop (supervisor/plugin.py wires it)
-        self.web: SupervisorWeb | None = None
+        # the supervisors' dashboard, in this loop (supervisor/attach.py builds it)
+        self.web: SupervisorSide | None = None
         if settings.web.enabled:
-            from hotline.supervisor.plugin import SupervisorWeb
+            from hotline.supervisor.attach import SupervisorSide
 
-            self.web = SupervisorWeb(settings, self.calls, self.ami)
+            self.web = SupervisorSide(settings, self.calls, self.ami)
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None
         if settings.metrics.enabled:

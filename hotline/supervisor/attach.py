@@ -23,10 +23,10 @@ from routing.directory import Directory
 log = logging.getLogger("hotline.supervisor")
 
 
-class SupervisorWeb:
+class SupervisorSide:
     def __init__(self, settings: Settings, calls: CallHandler, ami: AmiClient) -> None:
         web = settings.web
-        self.settings = web
+        self.web_settings = web
         self.calls = calls
         self.directory = settings.directory
         desk = calls.routing
@@ -80,10 +80,12 @@ class SupervisorWeb:
             await self.server.start()
         except OSError as exc:
             raise WebError(
-                f"cannot listen for the dashboard on {self.settings.host}:{self.settings.port}: "
-                f"{exc.strerror}"
+                f"cannot listen for the dashboard on {self.web_settings.host}:"
+                f"{self.web_settings.port}: {exc.strerror}"
             ) from None
-        log.info("event=web.ready url=http://%s:%d/", self.settings.host, self.settings.port)
+        log.info(
+            "event=web.ready url=http://%s:%d/", self.web_settings.host, self.web_settings.port
+        )
 
     async def tick(self) -> None:
         """Once a second: queue joins, IVR nodes and wrap-up ends come without an AMI event.

@@ -283,7 +283,7 @@ def structures(c: Controller) -> dict[str, int]:
         "tracker.legs": len(c.trackers["main"].legs),
         "tracker.answered_calls": len(c.trackers["main"].answered_calls),
         "calls.runs": len(c.calls.runs),
-        "routing.plans": len(c.calls.routing.plans),
+        "routing.plans": c.calls.routing.planned_calls(),
         "routing.claimed": len(c.calls.routing.claimed),
         "routing.line": len(c.calls.routing.line.waiters),
         "recorder.tasks": len(c.recorder.tasks),

@@ -111,7 +111,7 @@ class CallbackDispatcher:
         plan = await self.desk.plan(request)
         # the desk keeps each plan by call for the dashboard; this call ended long ago, so no
         # call.ended would ever drop it (one plan kept per callback attempt)
-        self.desk.plans.pop(due.linkedid, None)
+        self.desk.forget(due.linkedid)
         step = plan.next_step()
         while step is not None and not await self.desk.claim(step.agent_id, due.linkedid):
             step = plan.next_step()  # held by another controller: the next one

@@ -176,7 +176,7 @@ class CallHandler:
             )
         finally:
             self.runs.pop(linkedid, None)
-            self.routing.plans.pop(linkedid, None)  # nothing of an ended call is kept
+            self.routing.forget(linkedid)  # nothing of an ended call is kept
         log.info(
             "event=ivr.end linkedid=%s node=%s steps=%d hung_up=%s",
             linkedid,

@@ -78,7 +78,7 @@ class RoutingDesk:
         self.shared: AgentClaims | None = None
         self.tokens: dict[str, str] = {}  # our database claims, by agent
         self.releasing: set[asyncio.Future[None]] = set()
-        self.plans: dict[str, Plan] = {}  # each live call's latest plan (the dashboard's AB step)
+        self._plans: dict[str, Plan] = {}  # each live call's latest plan (the dashboard's AB step)
         self.callbacks_waiting: list[datetime] = []  # pending callbacks' places in line
 
     def use_directory(self, directory: Directory) -> None:
@@ -109,8 +109,20 @@ class RoutingDesk:
             waited=waited,
             language=request.language,
         )
-        self.plans[request.call_id] = plan
+        self._plans[request.call_id] = plan
         return plan
+
+    def plan_of(self, call_id: str) -> Plan | None:
+        """The live call's latest plan (the dashboard shows its AB step)."""
+        return self._plans.get(call_id)
+
+    def forget(self, call_id: str) -> None:
+        """The call's routing is over (its IVR session or the call ended): its plan goes."""
+        self._plans.pop(call_id, None)
+
+    def planned_calls(self) -> int:
+        """How many calls' plans are kept (nothing of an ended call should be)."""
+        return len(self._plans)
 
     def share_claims(self, claims: AgentClaims) -> None:
         """Several controllers on one database: every claim is also a row in agent_claim."""

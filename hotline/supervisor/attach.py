@@ -35,7 +35,7 @@ class SupervisorSide:
             presence=calls.presence.snapshot,
             waiting=lambda: [(w.call_id, w.joined_at) for w in desk.line.waiters],
             node_of=self._node_of,
-            plan_of=desk.plans.get,
+            plan_of=desk.plan_of,
             thresholds=Thresholds(
                 web.wait_alert_seconds, web.long_call_seconds, web.abandon_alert_percent
             ),
@@ -70,7 +70,7 @@ class SupervisorSide:
         if self.board.apply(changes):
             for kind, snap in changes:
                 if kind == "call.ended":
-                    self.calls.routing.plans.pop(snap.linkedid, None)
+                    self.calls.routing.forget(snap.linkedid)
             self.hub.notify()
         elif other:
             self.hub.notify()

@@ -202,7 +202,7 @@ def test_nothing_of_an_ended_call_stays_in_the_controller(tmp_path: Path) -> Non
     commands = fastagi_call(handler, "13800000001", "Zhang")
     assert any(c.startswith(b'EXEC "Dial"') for c in commands)  # routed to an agent
     assert handler.runs == {}
-    assert handler.routing.plans == {}
+    assert handler.routing.planned_calls() == 0
 
 
 @pytest.mark.parametrize("hostile", [HOSTILE[1], HOSTILE[5]])

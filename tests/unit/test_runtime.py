@@ -357,7 +357,7 @@ def test_placing_a_callback_keeps_no_routing_plan(tmp_path: Path) -> None:
     dispatcher = CallbackDispatcher(desk, Ami(), sessions, '"12333" <12333>')  # type: ignore[arg-type]
     asyncio.run(dispatcher.tick())
     assert originated  # an agent was rung for the callback
-    assert desk.plans == {}
+    assert desk.planned_calls() == 0
 
 
 def test_the_ask_for_a_person_is_told_once_when_0_is_pressed_before_any_ring() -> None:

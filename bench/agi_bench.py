@@ -489,7 +489,7 @@ def hotline_handler(kind: str, tree: Path, scratch: Path, commands: list[str]) -
     )
     controller = Controller(settings)
     calls, directory = controller.calls, settings.directory
-    desk = calls.routing
+    desk = controller.routing
     # Every claim succeeds. The generator answers each Dial at once, but the agent stays
     # claimed while Dial and DIALSTATUS are on the wire; with 50 calls at a time to one post
     # the others would ring other agents or wait in the queue, and the sessions would no

@@ -89,13 +89,12 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
 import hotline.pbx.ami
+from hotline.controller.callbacks import CallbackDispatcher
 from hotline.pbx.ami import AmiClient, Event, _Utf8Protocol, plain_event
-from hotline.pbx.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
 from hotline.pbx.calltracker import CallTracker, event_time
 from hotline.pbx.dialplan import INBOUND_CONTEXT
-from hotline.pbx.presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
-from hotline.pbx.presence_events import apply_event
-from hotline.supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
+from hotline.pbx.presence_events import PresenceFeed, apply_event
+from hotline.supervisor.attach import SupervisorSide
 from routing.directory import Directory
 from routing.presence import Presence
 from routing.router import find_post, plan_call
@@ -105,11 +104,13 @@ RECORDING = ROOT / "tests" / "data" / "ami_first_call.jsonl"
 RESULTS = ROOT / "bench" / "results"
 BANNER = "Asterisk Call Manager/9.0.0\r\n"
 GOAL = 0.7  # hotline's events/s at least this share of raw panoramisk's
-# The events hotline's controller follows (hotline.controller.app.followed_events, with the
-# dashboard
-# on: the larger set): presence's, the call tracker's, callbacks' UserEvent and the supervisors'
-# monitor's. The "followed" row and the lag client pass them to AmiClient, as the controller does.
-FOLLOWED = TRACKED_EVENTS | PRESENCE_EVENTS | {"UserEvent"} | MONITOR_EVENTS
+# The events hotline's controller follows with the dashboard on (the larger set): what its readers
+# declare (hotline.controller.hooks: presence's, the call tracker's, callbacks' UserEvent and
+# the supervisors' monitor's). The "followed" row and the lag client pass them to AmiClient, as
+# the controller does.
+FOLLOWED = (
+    PresenceFeed.events | CallbackDispatcher.events | CallTracker.events | SupervisorSide.events
+)
 ROWS: tuple[str, ...] = ("raw", "utf8", "plain", "presence", "hotline", "manager", "followed")
 CALLER_UID, AGENT_UID = "1795817906.6", "1795817911.7"
 CALLER_CHAN, AGENT_CHAN = "callers-00000006", "agent1001-00000007"

@@ -283,15 +283,15 @@ def structures(c: Controller) -> dict[str, int]:
         "tracker.legs": len(c.trackers["main"].legs),
         "tracker.answered_calls": len(c.trackers["main"].answered_calls),
         "calls.runs": len(c.calls.runs),
-        "routing.plans": c.calls.routing.planned_calls(),
-        "routing.claimed": len(c.calls.routing.claimed),
-        "routing.line": len(c.calls.routing.line.waiters),
+        "routing.plans": c.routing.planned_calls(),
+        "routing.claimed": len(c.routing.claimed),
+        "routing.line": len(c.routing.line.waiters),
         "recorder.tasks": len(c.recorder.tasks),
         "agi.tasks": len(c.agi.tasks),
         "agi.sessions": len(c.agi.sessions),
         "store.queue": c.store.queue.qsize(),
         "leader (recorder on)": int(c.leader.is_leader),
-        "presence.wrap_ends": len(c.calls.presence._wrap_ends),
+        "presence.wrap_ends": len(c.presence._wrap_ends),
         "cache agi._FORMATTED": len(agi_module._FORMATTED),
         "cache services._files": len(c.calls.services._files),
     }
@@ -505,7 +505,7 @@ async def probe(args: argparse.Namespace, scratch: Path, say: Callable[[str], No
     await controller.agi.close()
     controller.store.close()
     await controller.recorder.close()
-    with controller.calls.sessions() as session:  # what the calls went through, as stored
+    with controller.sessions() as session:  # what the calls went through, as stored
         stored = {
             model.__tablename__: session.scalar(select(func.count()).select_from(model))
             for model in (Call, Leg, IvrStep, RouteDecision, Recording, Survey)

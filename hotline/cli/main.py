@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -148,11 +149,12 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def cmd_agi(args: argparse.Namespace) -> int:
+    from hotline.controller.assembly import classic_call_handler
     from hotline.pbx.classic import run_classic
 
     settings = _settings(args)
     _setup_logging(settings, to_stderr=False)  # stdout is the AGI channel itself
-    return run_classic(settings, args.flow)
+    return run_classic(partial(classic_call_handler, settings), args.flow)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -14,35 +14,33 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sdnotify import SystemdNotifier
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.controller.assembly import call_handler, new_presence, open_database, routing_desk
 from hotline.controller.callbacks import CallbackDispatcher
 from hotline.controller.callrecords import calls_and_legs, close_stale_calls
-from hotline.controller.calls import CallHandler
+from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
-from hotline.pbx.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
 from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
 from hotline.pbx.dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
-from hotline.pbx.presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
-from hotline.pbx.presence_events import apply_event, site_lost
+from hotline.pbx.presence_events import PresenceFeed
 from hotline.settings import Settings, load_directory
 from hotline.store.leases import AgentClaims, LeaderLease, holder_name
-from hotline.surveys.service import SurveyDispatcher
+from hotline.store.writebehind import WriteBehind
+from hotline.supervisor.attach import SupervisorSide
+from hotline.surveys.service import SurveyDispatcher, SurveyStore
 from hotline.tomltables import ConfigError
 from ivr.masking import mask_number
 from recordings.recorder import Recorder
 from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from routing.directory import Directory
-
-if TYPE_CHECKING:
-    from hotline.supervisor.attach import SupervisorSide
 
 log = logging.getLogger("hotline.controller")
 
@@ -61,31 +59,23 @@ def describe(kind: str, snap: CallSnapshot | LegSnapshot) -> str:
     )
 
 
-def followed_events(settings: Settings) -> frozenset[str]:
-    """The AMI events some part of the controller reads: the others (most of a busy
-    Asterisk's stream) are dropped before they are converted. A new consumer of events must
-    add its names here, or it sees nothing."""
-    followed = TRACKED_EVENTS | PRESENCE_EVENTS | {"UserEvent"}  # callbacks' results
-    if settings.web.enabled:
-        from hotline.supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
-
-        followed |= MONITOR_EVENTS
-    return followed
-
-
 class Controller:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directory: Directory = settings.directory
-        self.calls = CallHandler(settings)
         self.background: set[asyncio.Future[None]] = set()
         self.wrap_up_timer: asyncio.TimerHandle | None = None  # the next wrap-up's end
         self.wrap_up_due: datetime | None = None
         self.ready = asyncio.Event()  # set once calls are taken (systemd's READY=1)
-        self.store = self.calls.store  # call data written behind, kept while the db is away
-        self.recorder = Recorder(
-            settings.recordings, self.calls.sessions, lambda: self.directory, self.store.flush
-        )
+        # Features attach here: the AMI events they read, the end of a call, timed jobs
+        # (hotline/controller/hooks.py). The AMI clients follow the union of declared events.
+        self.hooks = Hooks()
+        self.sessions = open_database(settings)  # the one place the database is opened
+        self.store = WriteBehind(self.sessions)  # call data written behind, kept while away
+        self.presence = new_presence(settings)  # fed from AMI (PresenceFeed)
+        self.presence_feed = PresenceFeed(self.presence, self.directory)
+        self.routing = routing_desk(settings, self.presence, self.sessions, self.store)
+        self.survey_store = SurveyStore(self.sessions, lambda: self.directory, settings.surveys)
         # Every Asterisk whose calls enter this controller: the main box ([ami]) and each
         # [[site]] box with an AMI port. Each one's events feed presence (its own seats) and
         # its own call tracker; call-control actions (callbacks, surveys, the dashboard's
@@ -95,10 +85,6 @@ class Controller:
             site.id: (site.address, site.ami_port)
             for site in settings.directory.sites.values()
             if site.ami_port is not None
-        }
-        self.trackers = {
-            site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint, self.calls.ivr_end_of)
-            for site in boxes
         }
         self.amis = {
             site: AmiClient(
@@ -111,26 +97,35 @@ class Controller:
                 on_lost=partial(self._on_lost, site),
                 connect_timeout=ami.connect_timeout,
                 action_timeout=ami.action_timeout,
-                events=followed_events(settings),
             )
             for site, (host, port) in boxes.items()
         }
         self.ami = self.amis["main"]
         # secure pause: the IVR mutes a call's recording on the Asterisk box the call is on
         rec = settings.recordings
-        self.calls.services.pause = AmiRecordingPause(
+        pause = AmiRecordingPause(
             PausePolicy(rec.secure_pause, rec.pause_readback),
             {site: client.action for site, client in self.amis.items()},
-            self.calls.store.submit,
+            self.store.submit,
+        )
+        self.calls = call_handler(
+            settings, self.sessions, self.store, self.routing, self.survey_store, pause
+        )
+        self.trackers = {
+            site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint, self.calls.ivr_end_of)
+            for site in boxes
+        }
+        self.recorder = Recorder(
+            settings.recordings, self.sessions, lambda: self.directory, self.store.flush
         )
         self.callbacks = CallbackDispatcher(
-            self.calls.routing,
+            self.routing,
             self.ami,
-            self.calls.sessions,
+            self.sessions,
             f'"12333" <{settings.dialplan.number}>',
         )
         self.surveys = SurveyDispatcher(
-            self.calls.surveys,
+            self.survey_store,
             self.ami,
             f'"12333" <{settings.dialplan.number}>',
             CALLERS_TRUNK,
@@ -143,19 +138,27 @@ class Controller:
         # timed jobs run on one leader; agents are claimed in the database too
         scale = settings.scale
         holder = holder_name(f"agi{settings.agi.port}")
-        self.claims = AgentClaims(self.calls.sessions, holder, timedelta(seconds=scale.claim_lease))
+        self.claims = AgentClaims(self.sessions, holder, timedelta(seconds=scale.claim_lease))
         if scale.shared_claims:
-            self.calls.routing.share_claims(self.claims)
+            self.routing.share_claims(self.claims)
         self.leader = SchedulerLeader(
-            LeaderLease(self.calls.sessions, holder, lease=timedelta(seconds=scale.leader_lease)),
+            LeaderLease(self.sessions, holder, lease=timedelta(seconds=scale.leader_lease)),
             self._on_elected,
         )
-        # the supervisors' dashboard, in this loop (supervisor/attach.py builds it)
+        # the supervisors' dashboard, in this loop (hotline/supervisor/attach.py builds it)
         self.web: SupervisorSide | None = None
         if settings.web.enabled:
-            from hotline.supervisor.attach import SupervisorSide
-
-            self.web = SupervisorSide(settings, self.calls, self.ami)
+            self.web = SupervisorSide(
+                settings.web,
+                self.directory,
+                settings.recordings.directory,
+                self.sessions,
+                self.ami.action,
+                presence=self.presence.snapshot,
+                waiting=lambda: [(w.call_id, w.joined_at) for w in self.routing.waiters()],
+                node_of=self.calls.node_of,
+                plan_of=self.routing.plan_of,
+            )
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None
         if settings.metrics.enabled:
@@ -163,11 +166,11 @@ class Controller:
                 settings.metrics,
                 LiveState(
                     calls_in_progress=lambda: sum(len(t.calls) for t in self.trackers.values()),
-                    line_joined=lambda: [w.joined_at for w in self.calls.routing.line.waiters],
+                    line_joined=lambda: [w.joined_at for w in self.routing.waiters()],
                     ami_connected=lambda: {s: a.logged_in for s, a in self.amis.items()},
                     is_leader=lambda: self.leader.is_leader,
                 ),
-                self.calls.sessions,
+                self.sessions,
             )
         agi = settings.agi
         self.agi = FastAgiServer(
@@ -180,6 +183,31 @@ class Controller:
             agi.allow,
             timed=self.metrics.observe_agi if self.metrics is not None else None,
         )
+        self._attach()
+
+    def _attach(self) -> None:
+        """What reads AMI events, what follows the end of a call, what runs on the clock. A
+        new feature is built above and attached here, in a line or two."""
+        hooks = self.hooks
+        # the controller's own fold, called in _on_event in this order
+        hooks.reads(self.presence_feed, self.callbacks, *self.trackers.values())
+        if self.web is not None:  # its monitoring acts on the main box
+            hooks.on_event(self.web, main_only=True)
+        # one controller catalogues and processes each recording; a new leader's
+        # reconciliation catches up
+        hooks.on_changes(self.recorder.on_changes, leader_only=True)
+        hooks.on_call_end(lambda call: self.routing.forget(call.linkedid))  # nothing kept
+        # APScheduler is the clock only: what is due lives in the callback table
+        hooks.every(2, self.callbacks.tick, "callbacks")
+        # recordings: reconcile the folder with the catalogue (at election) and on the clock
+        hooks.every(self.settings.recordings.reconcile_every, self.recorder.maintain, "recordings")
+        if self.settings.surveys.enabled:
+            hooks.every(2, self.surveys.tick, "surveys")
+        if self.web is not None:  # queue joins, IVR nodes, wrap-up ends come without events
+            hooks.every(1, self.web.tick, "dashboard", leader_only=False)
+        followed = hooks.followed_events()
+        for client in self.amis.values():
+            client.follow(followed)
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)
@@ -187,7 +215,7 @@ class Controller:
 
     def _on_event(self, site: str, event: Event) -> None:
         at = event_time(event)
-        changed = apply_event(self.calls.presence, self.directory, event, at, site) or (
+        changed = self.presence_feed.apply(event, at, site) or (
             # every controller hears a callback's result; the leader (who placed it) keeps it
             self.callbacks.on_result(event)
             if event.get("Event") == "UserEvent" and self.leader.is_leader
@@ -201,15 +229,12 @@ class Controller:
             log.info(describe(kind, snap))
         if changes:
             self.store.submit("calls", calls_and_legs(changes))
-        if self.web is not None and site == "main":  # its monitoring acts on the main box
-            self.web.on_event(event, changes, changed is not None)
-        if self.leader.is_leader:  # one controller catalogues and processes each recording;
-            self.recorder.on_changes(changes)  # a new leader's reconciliation catches up
+        self.hooks.event_seen(site, event, changes, changed is not None, self.leader.is_leader)
 
     def _time_wrap_ups(self) -> None:
         """Wrap-ups end by the clock, not by an event: presence is told when the next one ends,
         so a routing decision reads presence without doing that work."""
-        end = self.calls.presence.next_wrap_up_end()
+        end = self.presence.next_wrap_up_end()
         if end == self.wrap_up_due:
             return
         if self.wrap_up_timer is not None:
@@ -222,7 +247,7 @@ class Controller:
 
     def _end_wrap_ups(self) -> None:
         self.wrap_up_timer = self.wrap_up_due = None
-        self.calls.presence.expire(datetime.now(UTC))
+        self.presence.expire(datetime.now(UTC))
         self._time_wrap_ups()
 
     def reload_directory(self) -> None:
@@ -236,6 +261,8 @@ class Controller:
             return
         self.directory = directory
         self.settings = replace(self.settings, directory=directory)
+        self.presence_feed.use_directory(directory)  # presence too
+        self.routing.use_directory(directory)
         self.calls.use_directory(directory)
         self._time_wrap_ups()
         if self.web is not None:
@@ -259,7 +286,7 @@ class Controller:
             self._site_unreachable(site)
 
     def _site_unreachable(self, site: str) -> None:
-        seats = site_lost(self.calls.presence, self.directory, site, datetime.now(UTC))
+        seats = self.presence_feed.site_lost(site, datetime.now(UTC))
         log.warning("event=presence.site-lost site=%s seats=%d", site, seats)
         self._time_wrap_ups()
 
@@ -279,9 +306,7 @@ class Controller:
             event = plain_event(message)
             if event.get("Event") == "DeviceStateChange":
                 at = event_time(event)
-                seats += (
-                    apply_event(self.calls.presence, self.directory, event, at, site) is not None
-                )
+                seats += self.presence_feed.apply(event, at, site) is not None
         log.info("event=presence.resync site=%s seats=%d", site, seats)
         self._time_wrap_ups()
         await self._close_stale_calls()
@@ -316,13 +341,13 @@ class Controller:
         controller before a restart) left half done. Rows left 'dialing' are not redialled."""
         await asyncio.to_thread(self.callbacks.recover)
         surveys = self.settings.surveys.enabled
-        if surveys and (stuck := await asyncio.to_thread(self.calls.surveys.recover)):
+        if surveys and (stuck := await asyncio.to_thread(self.survey_store.recover)):
             log.warning("event=survey.unknown count=%d reason='stopped while dialing'", stuck)
         self.recorder.start()
 
     async def _renew_claims(self) -> None:
         try:
-            await asyncio.to_thread(self.calls.routing.renew_claims)
+            await asyncio.to_thread(self.routing.renew_claims)
         except SQLAlchemyError as exc:  # they expire unless renewed in time
             log.warning("event=claim.renew-failed reason=%r", str(exc))
 
@@ -393,19 +418,9 @@ class Controller:
                 seconds=self.settings.scale.claim_lease / 3,
                 id="claims",
             )
-        # APScheduler is the clock only: what is due lives in the callback table
-        self.clock.add_job(gate(self.callbacks.tick), "interval", seconds=2, id="callbacks")
-        # recordings: reconcile the folder with the catalogue (at election) and on the clock
-        self.clock.add_job(
-            gate(self.recorder.maintain),
-            "interval",
-            seconds=self.settings.recordings.reconcile_every,
-            id="recordings",
-        )
-        if self.settings.surveys.enabled:
-            self.clock.add_job(gate(self.surveys.tick), "interval", seconds=2, id="surveys")
-        if self.web is not None:
-            self.clock.add_job(self.web.tick, "interval", seconds=1, id="dashboard")
+        for job in self.hooks.jobs:  # what parts attached (_attach)
+            run = gate(job.run) if job.leader_only else job.run
+            self.clock.add_job(run, "interval", seconds=job.every, id=job.id)
         self.clock.start()
         # The start-up heap (flows, directory, prompts, modules) lives as long as the process:
         # out of the collector's sight it is not walked again on every collection (the

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +57,9 @@ def _changed(result: Any) -> int:
 
 
 class CallbackDispatcher:
+    # the dialplan reports each callback's result in a UserEvent (on_result)
+    events: ClassVar[frozenset[str]] = frozenset({"UserEvent"})
+
     def __init__(
         self, desk: RoutingDesk, ami: AmiClient, sessions: sessionmaker[Session], caller_id: str
     ) -> None:

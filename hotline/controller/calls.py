@@ -11,82 +11,56 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from hotline.controller.callrecords import asked_at, ivr_ended, ivr_path, own_call
 from hotline.controller.routing_desk import RoutingDesk
-from hotline.matters.tickets import TicketDesk
 from hotline.pbx.agi import ChannelGone
 from hotline.pbx.agi_channel import AgiChannel, AgiConversation
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.store.writebehind import WriteBehind
 from hotline.surveys.policy import RATINGS
 from hotline.surveys.service import SURVEY_VARIABLE, Rating, SurveyStore
-from ivr.flow import Flow, load_flows
+from ivr.flow import Flow
 from ivr.interpreter import FlowRun
-from ivr.lookups import LookupSource, SqliteContributions
+from ivr.lookups import LookupSource
 from ivr.outcome import ivr_end
-from ivr.prompts import catalogue_ids
+from ivr.ports import RecordingPause
 from ivr.runtime import MessageSaved, Services, Step, run_call
 from recordings.naming import message_name
 from routing.directory import Directory
-from routing.presence import Presence
 
 log = logging.getLogger("hotline.calls")
 
 IVR_ENDS_KEPT = 1024  # IVR summaries kept for the call tracker's hang-up (usually milliseconds)
 
 
-def build_lookups(settings: Settings) -> dict[str, LookupSource]:
-    sources: dict[str, LookupSource] = {}
-    for spec in settings.lookups:
-        source = SqliteContributions(spec.database, spec.delay)
-        if spec.seed is not None:
-            source.seed(spec.seed)
-        sources[spec.name] = source
-    return sources
-
-
-def load_call_flows(settings: Settings) -> tuple[dict[str, Flow], frozenset[str]]:
-    """The flows, checked against the seat directory and the prompt catalogue."""
-    prompt_ids = catalogue_ids(settings.prompts.catalogue)
-    flows = load_flows(
-        settings.flows.directory,
-        set(settings.directory.posts),
-        set(prompt_ids),
-        set(settings.directory.businesses),
-    )
-    return flows, prompt_ids
-
-
 class CallHandler:
-    def __init__(self, settings: Settings, presence: Presence | None = None) -> None:
-        """`presence`: the controller's, fed from AMI; without it (the classic entry) every
-        logged-in agent counts as free and Asterisk's answer to each ring decides."""
+    def __init__(
+        self,
+        settings: Settings,
+        flows: Mapping[str, Flow],
+        prompt_ids: frozenset[str],
+        store: WriteBehind,
+        routing: RoutingDesk,
+        surveys: SurveyStore,
+        open_ticket: Callable[[MessageSaved], Awaitable[str | None]],
+        lookups: Mapping[str, LookupSource],
+        pause: RecordingPause | None = None,
+    ) -> None:
+        """Everything comes built from the composition root (hotline/controller/app.py):
+        `store` writes call data behind (kept while the db is away), `routing` carries the
+        flows' transfers out, `surveys` keeps the ratings, `open_ticket` turns a recorded
+        message into a ticket, `pause` mutes the recording while a secret is keyed."""
         self.settings = settings
-        self.flows, self.prompt_ids = load_call_flows(settings)
-        self.sessions = session_factory(open_engine(settings.database_url))
-        self.store = WriteBehind(self.sessions)  # call data, kept while the db is away
-        rt = settings.routing
-        self.presence = presence or Presence(
-            settings.directory, timedelta(seconds=rt.wrap_up_seconds), rt.agents_start_logged_in
-        )
-        self.routing = RoutingDesk(
-            settings.directory,
-            self.presence,
-            self.sessions,
-            settings.flows.ring_timeout,
-            rt.ownership,
-            queue=rt.queue,
-            store=self.store,
-            overflow=rt.overflow,
-            auto_pause_after=rt.auto_pause_after,
-        )
-        self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
+        self.flows, self.prompt_ids = flows, prompt_ids
+        self.store = store
+        self.routing = routing
+        self.surveys = surveys
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
         # ended IVR sessions' summaries until the tracker sees the call's hang-up (the AGI
         # session usually ends first); bounded: another controller may follow the hang-up
@@ -95,9 +69,10 @@ class CallHandler:
             directory=settings.directory,
             prompt_file=self.prompt_file,
             message_file=self.message_file,
-            open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
-            routing=self.routing,
-            lookups=build_lookups(settings),
+            open_ticket=open_ticket,
+            routing=routing,
+            lookups=lookups,
+            pause=pause,
             asked=self.asked,
         )
 
@@ -108,11 +83,15 @@ class CallHandler:
     def ivr_end_of(self, linkedid: str) -> str | None:
         return self.ivr_ends.pop(linkedid, None)
 
+    def node_of(self, linkedid: str) -> str | None:
+        """The flow node a live call is at (the dashboard's), None outside the IVR."""
+        run = self.runs.get(linkedid)
+        return run.node_id if run is not None else None
+
     def use_directory(self, directory: Directory) -> None:
-        """A reloaded seat directory, for the calls that start from now on."""
+        """A reloaded seat directory, for the calls that start from now on (the root tells
+        presence and the routing desk itself)."""
         self.settings = replace(self.settings, directory=directory)
-        self.presence.reload(directory)
-        self.routing.use_directory(directory)
         self.services.directory = directory
 
     def prompt_file(self, prompt: str, language: str) -> str:

@@ -25,7 +25,7 @@ from routing.directory import Directory
 from routing.presence import NO_ANSWER_PAUSE, Presence
 from routing.queueing import QueuePolicy
 from routing.router import DialStep, Overflow, Plan, plan_call, prepare
-from routing.waiting import WaitingLine
+from routing.waiting import Waiter, WaitingLine
 
 if TYPE_CHECKING:
     from hotline.store.leases import AgentClaims
@@ -111,6 +111,10 @@ class RoutingDesk:
         )
         self._plans[request.call_id] = plan
         return plan
+
+    def waiters(self) -> list[Waiter]:
+        """The callers waiting in line now, first in line first."""
+        return list(self.line.waiters)
 
     def plan_of(self, call_id: str) -> Plan | None:
         """The live call's latest plan (the dashboard shows its AB step)."""

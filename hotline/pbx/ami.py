@@ -148,7 +148,9 @@ class AmiClient:
         self.host, self.port, self.username = host, port, username
         self._secret = secret
         self.on_event = on_event
-        self.events = None if events is None else frozenset(events) | {"FullyBooted"}
+        self.events: frozenset[str] | None = None
+        if events is not None:
+            self.follow(events)
         self.on_login_cb = on_login
         self.on_lost_cb = on_lost
         self.connect_timeout = connect_timeout
@@ -156,6 +158,11 @@ class AmiClient:
         self.manager: Manager | None = None
         self.logged_in = False
         self.fully_booted = asyncio.Event()
+
+    def follow(self, events: Collection[str]) -> None:
+        """From now on `on_event` gets these events only (the composition root sets the union
+        of what its parts read once they are all built)."""
+        self.events = frozenset(events) | {"FullyBooted"}
 
     @property
     def where(self) -> str:

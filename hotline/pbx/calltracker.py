@@ -185,6 +185,7 @@ class CallTracker:
         "DialEnd": _dialend,
         "Hangup": _hangup,
     }
+    events: ClassVar[frozenset[str]] = frozenset(_handlers)  # the AMI events it folds
 
 
 def _copy(snapshot: CallSnapshot | LegSnapshot) -> CallSnapshot | LegSnapshot:
@@ -194,6 +195,3 @@ def _copy(snapshot: CallSnapshot | LegSnapshot) -> CallSnapshot | LegSnapshot:
     copy = object.__new__(type(snapshot))
     copy.__dict__.update(snapshot.__dict__)
     return copy
-
-
-FOLLOWED_EVENTS = frozenset(CallTracker._handlers)  # the AMI events the tracker folds

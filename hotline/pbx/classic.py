@@ -2,7 +2,8 @@
 
 For sites that cannot run the controller daemon: Asterisk starts `hotline agi FLOW` for each
 call (`AGI(/path/to/hotline,-c,/etc/hotline/hotline.toml,agi,12333)`), the process speaks AGI
-on stdin/stdout through pyst2 and runs the flow with the same `CallHandler` as FastAGI.
+on stdin/stdout through pyst2 and runs the flow with the same call handler as FastAGI (built
+by the `hotline agi` command: hotline/controller/assembly.py).
 
 pyst2 is used for what it does well (the agi_* environment, writing commands, SIGHUP on
 hang-up); its quoting does not escape, so every argument is quoted by `hotline.pbx.agi.quote` first.
@@ -15,7 +16,8 @@ import asyncio
 import logging
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from asterisk.agi import (
     AGI,
@@ -26,11 +28,19 @@ from asterisk.agi import (
     AGIUsageError,
 )
 
-from hotline.controller.calls import CallHandler
 from hotline.pbx.agi import AgiCommandFailed, ChannelGone, Reply, quote
-from hotline.settings import Settings
+from hotline.pbx.agi_channel import AgiConversation
+from hotline.store.writebehind import WriteBehind
 
 log = logging.getLogger("hotline.classic")
+
+
+class CallEntry(Protocol):
+    """What serves the call: the controller's `CallHandler`."""
+
+    async def handle(
+        self, session: AgiConversation, flow_name: str, site: str = "main"
+    ) -> None: ...
 
 
 class Pyst2Session:
@@ -59,20 +69,22 @@ class Pyst2Session:
         return Reply(200, value, data, "")
 
 
-def run_classic(settings: Settings, flow: str) -> int:
-    """Serve one call on stdin/stdout; pyst2 must run in the main thread (signals)."""
+def run_classic(build: Callable[[], tuple[CallEntry, WriteBehind]], flow: str) -> int:
+    """Serve one call on stdin/stdout; pyst2 must run in the main thread (signals). `build`
+    makes the call handler and its store once pyst2 has the call."""
     with open(os.devnull, "w") as quiet:  # pyst2 narrates every line on stderr
         agi = AGI(stdin=sys.stdin, stdout=sys.stdout, stderr=quiet)
-        asyncio.run(_serve(CallHandler(settings), Pyst2Session(agi), flow))
+        handler, store = build()
+        asyncio.run(_serve(handler, store, Pyst2Session(agi), flow))
     return 0
 
 
 FLUSH_SECONDS = 30.0  # a process per call cannot keep writes for long if the db is away
 
 
-async def _serve(handler: CallHandler, session: Pyst2Session, flow: str) -> None:
+async def _serve(handler: CallEntry, store: WriteBehind, session: Pyst2Session, flow: str) -> None:
     await handler.handle(session, flow)
     try:
-        await asyncio.wait_for(handler.store.flush(), FLUSH_SECONDS)
+        await asyncio.wait_for(store.flush(), FLUSH_SECONDS)
     except TimeoutError:
-        log.error("event=store.unwritten kept=%d", handler.store.queue.qsize())
+        log.error("event=store.unwritten kept=%d", store.queue.qsize())

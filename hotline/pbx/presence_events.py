@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import ClassVar
 
 from hotline.pbx.dialplan import AGENT_EVENT, PAUSE_REASONS
 from routing.directory import Directory
 from routing.presence import Presence
-
-FOLLOWED_EVENTS = frozenset({"DeviceStateChange", "UserEvent"})  # what apply_event reads
 
 
 def site_lost(presence: Presence, directory: Directory, site: str, at: datetime) -> int:
@@ -66,3 +65,24 @@ def apply_event(
             return f"event=agent.unknown-change agent={agent_id} change={change!r}"
         return f"event=agent.{change} agent={agent_id}"
     return None
+
+
+class PresenceFeed:
+    """Presence fed from the AMI of every followed box: the controller's reader of device
+    states and the seats' feature codes."""
+
+    events: ClassVar[frozenset[str]] = frozenset({"DeviceStateChange", "UserEvent"})
+
+    def __init__(self, presence: Presence, directory: Directory) -> None:
+        self.presence = presence
+        self.directory = directory
+
+    def use_directory(self, directory: Directory) -> None:
+        self.directory = directory
+        self.presence.reload(directory)
+
+    def apply(self, event: Mapping[str, str], at: datetime, site: str = "main") -> str | None:
+        return apply_event(self.presence, self.directory, event, at, site)
+
+    def site_lost(self, site: str, at: datetime) -> int:
+        return site_lost(self.presence, self.directory, site, at)

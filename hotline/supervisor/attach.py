@@ -1,78 +1,90 @@
-"""Wiring of the supervisors' side into the controller: builds the parts from the settings and
-connects them. The controller calls `on_event` for every AMI event (after its own call tracker)
-and `start` / `close` with its own lifecycle; the web app runs in the controller's loop."""
+"""The supervisors' side, built for the composition root (hotline/controller/app.py): the
+dashboard's board, its push hub, the listening desk and the web app, connected to what the
+root passes in. The root hands it every followed AMI event from the main box (after its own
+call tracker, `on_event`), ticks it once a second and starts and closes it with its own
+lifecycle; the web app runs in the controller's loop."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
 
-from hotline.controller.calls import CallHandler
-from hotline.pbx.ami import AmiClient
+from sqlalchemy.orm import Session, sessionmaker
+
 from hotline.pbx.calltracker import Change
-from hotline.settings import Settings
+from hotline.settings import WebSettings
 from hotline.supervisor.auth import Accounts
 from hotline.supervisor.errors import WebError
 from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board, Thresholds
-from hotline.supervisor.monitor import MonitorDesk
+from hotline.supervisor.monitor import MonitorDesk, SendAction
 from hotline.supervisor.scoring import load_sheet
 from hotline.supervisor.web import Supervision, WebServer
 from routing.directory import Directory
+from routing.presence import AgentPresence
+from routing.router import Plan
 
 log = logging.getLogger("hotline.supervisor")
 
 
 class SupervisorSide:
-    def __init__(self, settings: Settings, calls: CallHandler, ami: AmiClient) -> None:
-        web = settings.web
+    events: ClassVar[frozenset[str]] = MonitorDesk.events  # the listening desk's
+
+    def __init__(
+        self,
+        web: WebSettings,
+        directory: Directory,
+        recordings_root: Path,
+        sessions: sessionmaker[Session],
+        send: SendAction,
+        presence: Callable[[], Mapping[str, AgentPresence]],
+        waiting: Callable[[], Iterable[tuple[str, datetime]]],
+        node_of: Callable[[str], str | None],
+        plan_of: Callable[[str], Plan | None],
+    ) -> None:
+        """`send`: the main box's AMI actions; `presence`, `waiting` (the line: call, joined),
+        `node_of` (a call's IVR node) and `plan_of` (its routing plan) read the live call
+        handling for the board."""
         self.web_settings = web
-        self.calls = calls
-        self.directory = settings.directory
-        desk = calls.routing
+        self.directory = directory
         self.board = Board(
             self.directory,
-            presence=calls.presence.snapshot,
-            waiting=lambda: [(w.call_id, w.joined_at) for w in desk.line.waiters],
-            node_of=self._node_of,
-            plan_of=desk.plan_of,
+            presence=presence,
+            waiting=waiting,
+            node_of=node_of,
+            plan_of=plan_of,
             thresholds=Thresholds(
                 web.wait_alert_seconds, web.long_call_seconds, web.abandon_alert_percent
             ),
         )
         self.hub = Hub(self.board.snapshot, web.push_interval)
-        self.monitor = MonitorDesk(calls.sessions, ami.action, web.monitor_roles, self.hub.notify)
+        self.monitor = MonitorDesk(sessions, send, web.monitor_roles, self.hub.notify)
         self.supervision = Supervision(
             settings=web,
-            accounts=Accounts(calls.sessions, web.session_minutes, web.session_max_hours),
-            sessions=calls.sessions,
+            accounts=Accounts(sessions, web.session_minutes, web.session_max_hours),
+            sessions=sessions,
             directory=lambda: self.directory,
             board=self.board,
             hub=self.hub,
             monitor=self.monitor,
             sheet=load_sheet(web.score_sheet),
-            recordings_root=settings.recordings.directory,
+            recordings_root=recordings_root,
         )
         self.server = WebServer(self.supervision)
-
-    def _node_of(self, linkedid: str) -> str | None:
-        run = self.calls.runs.get(linkedid)
-        return run.node_id if run is not None else None
 
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory
         self.board.directory = directory
         self.hub.notify()
 
-    def on_event(self, event: Mapping[str, str], changes: list[Change], other: bool) -> None:
-        """`other`: the controller's presence or callbacks changed something too."""
+    def on_event(
+        self, event: Mapping[str, str], changes: list[Change], presence_changed: bool
+    ) -> None:
         self.monitor.on_event(event)
-        if self.board.apply(changes):
-            for kind, snap in changes:
-                if kind == "call.ended":
-                    self.calls.routing.forget(snap.linkedid)
-            self.hub.notify()
-        elif other:
+        if self.board.apply(changes) or presence_changed:
             self.hub.notify()
 
     async def start(self) -> None:

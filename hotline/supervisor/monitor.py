@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,8 +36,6 @@ log = logging.getLogger("hotline.supervisor.monitor")
 
 MODES = {"listen": "qdE", "whisper": "qdEw", "barge": "qdEB"}
 # an agent's channel as Asterisk names it, e.g. PJSIP/agent1001-0000000a
-# the AMI events MonitorDesk.on_event reads (the controller drops the others unread)
-FOLLOWED_EVENTS = frozenset({"OriginateResponse", "ChanSpyStart", "ChanSpyStop", "Hangup"})
 SPIED_CHANNEL = re.compile(r"^PJSIP/[A-Za-z0-9_.-]{1,64}-[0-9a-f]{8}$")
 
 
@@ -204,13 +202,9 @@ class MonitorDesk:
     # --- events from Asterisk ---------------------------------------------------------------
 
     def on_event(self, event: Mapping[str, str]) -> None:
-        kind = event.get("Event")
-        if kind == "OriginateResponse":
-            self._originated(event)
-        elif kind == "ChanSpyStart":
-            self._spy_started(event)
-        elif kind in ("ChanSpyStop", "Hangup"):
-            self._spy_ended(event)
+        handler = self._handlers.get(event.get("Event", ""))
+        if handler is not None:
+            handler(self, event)
 
     def _originated(self, event: Mapping[str, str]) -> None:
         live = next((s for s in self.live.values() if s.action_id == event.get("ActionID")), None)
@@ -258,6 +252,14 @@ class MonitorDesk:
         task = loop.run_in_executor(_AUDIT_WRITER, partial(self._update, row_id, **values))
         _background.add(task)
         task.add_done_callback(_background.discard)
+
+    _handlers: ClassVar[dict[str, Callable[[MonitorDesk, Mapping[str, str]], None]]] = {
+        "OriginateResponse": _originated,
+        "ChanSpyStart": _spy_started,
+        "ChanSpyStop": _spy_ended,
+        "Hangup": _spy_ended,
+    }
+    events: ClassVar[frozenset[str]] = frozenset(_handlers)  # the AMI events it reads
 
 
 _AUDIT_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-audit")

@@ -28,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.controller.assembly import classic_call_handler
 from hotline.controller.calls import CallHandler
 from hotline.controller.routing_desk import CALLBACK_NUMBER
 from hotline.pbx.agi import AgiSession, FastAgiServer, format_command, quote
@@ -155,7 +156,7 @@ def assert_clean(commands: list[bytes], hostile: str) -> None:
 
 @pytest.fixture
 def handler(tmp_path: Path) -> CallHandler:
-    return CallHandler(load_settings(write_config(tmp_path)))
+    return classic_call_handler(load_settings(write_config(tmp_path)))[0]
 
 
 def fastagi_call(handler: CallHandler, caller: str, name: str) -> list[bytes]:
@@ -198,7 +199,7 @@ def test_nothing_of_an_ended_call_stays_in_the_controller(tmp_path: Path) -> Non
     """Per-call state is dropped when the call ends: the routing plans of ended calls were
     kept whenever the dashboard (which also dropped them) was off."""
     config = write_config(tmp_path, hours='"mon-sun 00:00-24:00"')
-    handler = CallHandler(load_settings(config))
+    handler, _store = classic_call_handler(load_settings(config))
     commands = fastagi_call(handler, "13800000001", "Zhang")
     assert any(c.startswith(b'EXEC "Dial"') for c in commands)  # routed to an agent
     assert handler.runs == {}

@@ -87,7 +87,7 @@ class CallbackDispatcher:
             pending = session.scalars(
                 select(Callback.queued_at).where(Callback.status == "pending")
             ).all()
-        self.desk.callbacks_waiting = sorted(pending)
+        self.desk.callbacks_pending(pending)
         if stuck:
             log.warning(
                 "event=callback.unknown count=%d reason='controller restarted while dialing'", stuck
@@ -106,7 +106,7 @@ class CallbackDispatcher:
         due = await asyncio.to_thread(self._next_due)
         if due is None:
             return
-        oldest_live = self.desk.line.oldest()
+        oldest_live = self.desk.oldest_waiting()
         if oldest_live is not None and oldest_live < due.queued_at:
             return  # a caller on the line has waited longer
         post = self.desk.directory.posts.get(due.post) if due.post else None
@@ -228,11 +228,11 @@ class CallbackDispatcher:
             )(session)
 
     def _forget_place(self, queued_at: datetime) -> None:
-        self.desk.callbacks_waiting = [t for t in self.desk.callbacks_waiting if t != queued_at]
+        self.desk.callback_placed(queued_at)
 
     def _keep_place(self, queued_at: datetime | None) -> None:
         if queued_at is not None:
-            self.desk.callbacks_waiting = sorted([*self.desk.callbacks_waiting, queued_at])
+            self.desk.callback_requeued(queued_at)
 
     # --- the table ------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -192,6 +192,22 @@ class RoutingDesk:
             and self.sessions is not None
             and bool(CALLBACK_NUMBER.match(request.caller))
         )
+
+    def callbacks_pending(self, places: Iterable[datetime]) -> None:
+        """At start: the pending callbacks' places in line, as stored."""
+        self.callbacks_waiting = sorted(places)
+
+    def callback_placed(self, queued_at: datetime) -> None:
+        """A callback is being dialled: it leaves its place in line."""
+        self.callbacks_waiting = [t for t in self.callbacks_waiting if t != queued_at]
+
+    def callback_requeued(self, queued_at: datetime) -> None:
+        """A callback to try again keeps the place it queued at."""
+        self.callbacks_waiting = sorted([*self.callbacks_waiting, queued_at])
+
+    def oldest_waiting(self) -> datetime | None:
+        """When the caller longest in line joined it, None if nobody waits."""
+        return self.line.oldest()
 
     def callback_ahead_of(self, joined_at: datetime) -> bool:
         """A booked callback that queued earlier goes first."""

@@ -23,7 +23,7 @@ SATISFIED = frozenset(RATINGS[:2])
 @dataclass(frozen=True)
 class SurveyPolicy:
     enabled: bool = True
-    flow: str = "survey"  # the survey flow's name (a flow in dialplans/ like any other)
+    flow: str = "survey"  # the survey flow's name (a flow in dialplans/flows/ like any other)
     opens: time = time(9, 0)  # allowed local hours for survey calls
     closes: time = time(20, 0)
     delay: timedelta = timedelta(minutes=5)  # after the call ended, before a survey call

@@ -26,6 +26,7 @@ from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
+from hotline.controller.recorder import Recorder
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
 from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
@@ -38,7 +39,6 @@ from hotline.supervisor.attach import SupervisorSide
 from hotline.surveys.service import SurveyDispatcher, SurveyStore
 from hotline.tomltables import ConfigError
 from ivr.masking import mask_number
-from recordings.recorder import Recorder
 from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from routing.directory import Directory
 

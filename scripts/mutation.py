@@ -27,7 +27,7 @@ PACKAGES = ("ivr", "routing", "recordings", "hotline")
 # selection costs every mutant a longer run). `--all-tests` uses tests/unit and tests/protocol.
 CORES: dict[str, tuple[str, ...]] = {
     "ivr/outcome.py": ("tests/unit/test_outcome.py",),
-    "hotline/supervisor/kpi.py": ("tests/unit/test_kpi.py",),
+    "hotline/supervisor/kpi.py": ("tests/unit/test_kpi.py", "tests/unit/test_kpi_edges.py"),
     "routing/router.py": (
         "tests/unit/test_router.py",
         "tests/unit/test_router_overflow.py",

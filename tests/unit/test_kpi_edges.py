@@ -8,7 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.supervisor.kpi import CallbackRow, CallRow, DecisionRow, LegRow, Places, compute
+from hotline.supervisor.kpi import (
+    CallbackRow,
+    CallRow,
+    DecisionRow,
+    Figures,
+    LegRow,
+    Places,
+    compute,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # the period: 7 December 2026 in Hangzhou, 00:00 to 24:00 local (16:00 UTC the day before)
@@ -133,3 +141,72 @@ def test_an_answer_at_the_instant_of_the_ask_waited_nothing() -> None:
     skew = answered("skew", 100, (LegRow("1001", at(150), at(151), at(180)),), 152)
     total = compute([now, skew], [], PLACES, SINCE, UNTIL).total
     assert (total.answered, total.wait_total, total.answered_15s) == (2, 0.0, 2)
+
+
+def test_the_json_fields_are_the_readmes_with_rates_in_percent_and_one_decimal() -> None:
+    """Counts set by hand; every rate divided out here (README "KPIs" names the fields)."""
+    figures = Figures(
+        calls=5,
+        entered_ivr=4,
+        self_service=1,
+        ivr_abandoned=0,
+        fallback=1,
+        asked=3,
+        answered=2,
+        answered_15s=1,
+        abandoned=1,
+        callback_booked=0,
+        overflow=0,
+        wait_total=21.0,
+        talk_total=100.0,
+        talks=3,
+        ab_reached=2,
+        ab_fallbacks=1,
+        survey_eligible=2,
+        responded=1,
+        satisfied=1,
+        callbacks_booked=0,
+    )
+    assert figures.as_json() == {
+        "calls": 5,
+        "entered_ivr": 4,
+        "self_service": 1,
+        "ivr_abandoned": 0,
+        "fallback": 1,
+        "asked": 3,
+        "answered": 2,
+        "answered_15s": 1,
+        "abandoned": 1,
+        "callback_booked": 0,
+        "overflow": 0,
+        "answer_rate_15s": 33.3,  # 1 / 3
+        "connection_rate": 66.7,  # 2 / 3
+        "abandonment": 33.3,  # 1 / 3
+        "self_service_rate": 25.0,  # 1 / 4
+        "average_wait": 10.5,  # 21 s / 2
+        "average_talk": 33.3,  # 100 s / 3 legs
+        "ab_reached": 2,
+        "ab_fallbacks": 1,
+        "ab_fallback_rate": 50.0,  # 1 / 2
+        "survey_eligible": 2,
+        "responded": 1,
+        "satisfied": 1,
+        "satisfaction_rate": 100.0,  # 1 / 1
+        "response_rate": 50.0,  # 1 / 2
+        "callbacks_booked": 0,
+        "callbacks_placed": 0,
+        "callbacks_answered": 0,
+    }
+    nothing = Figures().as_json()  # every denominator 0: null, not 0 and not an error
+    rates = ("answer_rate_15s", "connection_rate", "abandonment", "self_service_rate")
+    averages = ("average_wait", "average_talk", "ab_fallback_rate", "satisfaction_rate")
+    assert [nothing[k] for k in (*rates, *averages, "response_rate")] == [None] * 9
+
+
+def test_a_report_lists_its_groups_in_order_under_the_readmes_names() -> None:
+    """Two days, the later call first: the days come out in calendar order."""
+    calls = [ended("b", 86400 + 100, "self_service", "served"), ended("a", 10, "fallback", None)]
+    document = compute(calls, [], PLACES, SINCE, UNTIL + timedelta(days=1)).as_json()
+    assert list(document) == ["since", "until", "district", "total", "districts", "agents", "days"]
+    days = document["days"]
+    assert isinstance(days, dict) and list(days) == ["2026-12-07", "2026-12-08"]

@@ -12,6 +12,8 @@ The scratch copy keeps mutmut's `mutants/` folder and cache out of the work tree
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import re
 import shutil
 import subprocess
@@ -97,6 +99,30 @@ def explained_survivors() -> set[str]:
     return {m["name"] for m in map(EXPLAINED_LINE.match, lines) if m}
 
 
+def mutant_changes(mutated: Path) -> dict[str, str]:
+    """Each mutant function in mutmut's copy of the module -> its changed lines ("- old
+    => + new"), diffed against the function's original (one process: `mutmut show` per
+    mutant starts mutmut each time, seconds apiece on a busy machine)."""
+    tree = ast.parse(mutated.read_text(encoding="utf-8"))
+    source = mutated.read_text(encoding="utf-8")
+    functions = {
+        node.name: ast.get_source_segment(source, node) or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name
+    }
+    changes = {}
+    for name, text in functions.items():
+        original = functions.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
+        if original is None or name.endswith("__mutmut_orig"):
+            continue
+        old = original.splitlines()[1:]  # the def line names the mutant: not a change
+        new = text.splitlines()[1:]
+        diff = [d for d in difflib.unified_diff(old, new, lineterm="", n=0)]
+        lines = [d for d in diff if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+        changes[name] = " => ".join(" ".join(d.split()) for d in lines)
+    return changes
+
+
 def mutate(module: str, tests: tuple[str, ...], keep: bool) -> tuple[int, dict[str, str]]:
     """mutmut over one module: the number of mutants and the verdict of each unnoticed one."""
     work = Path(tempfile.mkdtemp(prefix="hotline-mutation-"))
@@ -120,12 +146,9 @@ def mutate(module: str, tests: tuple[str, ...], keep: bool) -> tuple[int, dict[s
         matches = map(RESULT_LINE.match, listed.splitlines())
         verdicts = {m["name"]: m["status"] for m in matches if m}
         unnoticed = {n: s for n, s in verdicts.items() if s in UNNOTICED}
-        for name in sorted(unnoticed):
-            shown = subprocess.run(
-                [str(mutmut), "show", name], cwd=work, capture_output=True, text=True
-            ).stdout
-            diff = [line for line in shown.splitlines() if re.match(r"^[-+](?![-+])", line)]
-            unnoticed[name] = f"{unnoticed[name]}: " + " => ".join(d.strip() for d in diff)
+        changes = mutant_changes(work / "mutants" / module)
+        for name in unnoticed:
+            unnoticed[name] = f"{unnoticed[name]}: {changes.get(name.rsplit('.', 1)[-1], '?')}"
         return len(verdicts), unnoticed
     finally:
         if keep:

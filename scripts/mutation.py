@@ -50,7 +50,10 @@ CORES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_supervisor_scoring_kpi.py",
         "tests/unit/test_supervisor_scores.py",
     ),
-    "hotline/surveys/policy.py": ("tests/unit/test_surveys.py",),
+    "hotline/surveys/policy.py": (
+        "tests/unit/test_surveys.py",
+        "tests/unit/test_survey_policy_edges.py",
+    ),
     "recordings/retention.py": ("tests/unit/test_recordings_pipeline.py",),
     "hotline/supervisor/scope.py": (
         "tests/unit/test_supervisor_scope.py",

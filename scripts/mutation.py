@@ -54,7 +54,10 @@ CORES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_surveys.py",
         "tests/unit/test_survey_policy_edges.py",
     ),
-    "recordings/retention.py": ("tests/unit/test_recordings_pipeline.py",),
+    "recordings/retention.py": (
+        "tests/unit/test_recordings_pipeline.py",
+        "tests/unit/test_retention_edges.py",
+    ),
     "hotline/supervisor/scope.py": (
         "tests/unit/test_supervisor_scope.py",
         "tests/unit/test_supervisor_scores.py",

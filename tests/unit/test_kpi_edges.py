@@ -210,3 +210,30 @@ def test_a_report_lists_its_groups_in_order_under_the_readmes_names() -> None:
     assert list(document) == ["since", "until", "district", "total", "districts", "agents", "days"]
     days = document["days"]
     assert isinstance(days, dict) and list(days) == ["2026-12-07", "2026-12-08"]
+
+
+def test_an_agents_own_figures_count_each_call_they_answered_first() -> None:
+    """1001 answered two calls (each entered the IVR and asked), one of them rated; a third call
+    was answered by a leg Asterisk named no agent for (the fallback queue's member): it counts
+    for the city, not for an agent."""
+    one = answered("c1", 0, (LegRow("1001", at(1), at(3), at(30)),), 0)
+    two = answered("c2", 100, (LegRow("1001", at(101), at(104), at(160)),), 100)
+    nobody = answered("c3", 200, (LegRow(None, at(201), at(202), at(260)),), 200)
+    report = compute([one, two, nobody], [], PLACES, SINCE, UNTIL, ratings={"c2": "satisfied"})
+    assert list(report.agents) == ["1001"]
+    mine = report.agents["1001"]
+    assert (mine.calls, mine.entered_ivr, mine.asked, mine.answered) == (2, 2, 2, 2)
+    assert (mine.responded, mine.satisfied, report.total.responded) == (1, 1, 1)
+    assert report.total.answered == 3
+
+
+def test_talk_is_over_answered_legs_that_ended_and_may_be_zero() -> None:
+    """Three answered legs on a transferred call: the first has no end stored (skipped), the
+    second hung up the instant it answered (0 s), the third talked 40 s: 2 talks, 40 s."""
+    legs = (
+        LegRow("1001", at(1), at(2), None),
+        LegRow("1002", at(10), at(12), at(12)),
+        LegRow("1003", at(20), at(22), at(62)),
+    )
+    total = compute([answered("t", 0, legs, 0)], [], PLACES, SINCE, UNTIL).total
+    assert (total.talks, total.talk_total) == (2, 40.0)

@@ -16,6 +16,7 @@ from hotline.supervisor.kpi import (
     LegRow,
     Places,
     compute,
+    rows,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -237,3 +238,41 @@ def test_talk_is_over_answered_legs_that_ended_and_may_be_zero() -> None:
     )
     total = compute([answered("t", 0, legs, 0)], [], PLACES, SINCE, UNTIL).total
     assert (total.talks, total.talk_total) == (2, 40.0)
+
+
+def test_the_report_rows_are_the_total_then_each_group_in_order() -> None:
+    """The CLI's table and CSV rows: the total (named by the scope), then districts, agents
+    and days, each sorted; `by` keeps the total and that group only."""
+    xihu_call = CallRow(
+        "x",
+        "057187000011",
+        at(10),
+        at(90),
+        (LegRow("2002", at(11), at(12), at(80)),),
+        "answered",
+        at(10),
+        "answered",
+    )
+    city_call = answered("c", 86400 + 20, (LegRow("1001", at(86421), at(86423), at(86480)),), 86420)
+    report = compute([city_call, xihu_call], [], PLACES, SINCE, UNTIL + timedelta(days=1))
+    listed = [(scope, key) for scope, key, _ in rows(report, None)]
+    assert listed == [
+        ("total", "city"),
+        ("district", "city"),
+        ("district", "xihu"),
+        ("agent", "1001"),
+        ("agent", "2002"),
+        ("day", "2026-12-07"),
+        ("day", "2026-12-08"),
+    ]
+    assert [(s, k) for s, k, _ in rows(report, "agent")] == [
+        ("total", "city"),
+        ("agent", "1001"),
+        ("agent", "2002"),
+    ]
+    assert rows(report, "day")[0][2] is report.total
+    scoped = compute([xihu_call], [], PLACES, SINCE, UNTIL, district="xihu")
+    assert [(s, k) for s, k, _ in rows(scoped, "district")] == [
+        ("total", "xihu"),
+        ("district", "xihu"),
+    ]

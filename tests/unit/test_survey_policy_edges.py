@@ -52,11 +52,21 @@ def test_the_allowed_hours_are_local_and_hold_the_opening_not_the_closing(
         (local(7, 7, 15, 42), local(7, 9)),  # before the opening: today's, on the minute
         (local(7, 20), local(8, 9)),  # at the closing: tomorrow's
         (local(7, 23, 5), local(8, 9)),  # late evening: tomorrow's
+        (local(7, 7, 15, 42, 500), local(7, 9)),  # a fraction of a second is dropped too
     ],
 )
 def test_the_next_allowed_moment(when: datetime, expected: datetime) -> None:
     found = next_allowed(when, POLICY, SHANGHAI)
     assert found == expected and found.utcoffset() == timedelta(0)  # in the caller's zone
+    assert found.microsecond == expected.microsecond
+
+
+def test_the_next_opening_comes_back_in_the_zone_it_was_asked_in() -> None:
+    """Asked with a Hangzhou time (not UTC, nor this machine's zone): answered in Hangzhou."""
+    asked = datetime(2026, 12, 7, 21, 0, tzinfo=SHANGHAI)
+    found = next_allowed(asked, POLICY, SHANGHAI)
+    assert found == datetime(2026, 12, 8, 9, 0, tzinfo=SHANGHAI)
+    assert found.utcoffset() == timedelta(hours=8)
 
 
 def test_retries_wait_30_min_then_2_h_and_stop_after_the_third_attempt() -> None:

@@ -63,18 +63,23 @@ def install_classic(settings: Settings, instance: Instance) -> str:
             f'database = "{spec.name}.db"\n{seed}delay = {spec.delay}\n'
         )
     (folder / "hotline.toml").write_text(_config(settings, inside) + lookups, encoding="utf-8")
-    # the database at this hotline's schema now, as `hotline db upgrade` would at an install:
-    # no caller's process waits for the revisions to run
-    upgrade(f"sqlite:///{folder / 'hotline.db'}")
+    # a new database at this hotline's schema, as `hotline db upgrade` would at an install: no
+    # caller's process waits for the revisions to run. The sandbox's classic database is
+    # scratch, and the tree is shared by every checkout on the machine: one made by another
+    # checkout's (newer) schema would refuse this one's calls.
+    database = folder / "hotline.db"
+    database.unlink(missing_ok=True)
+    upgrade(f"sqlite:///{database}")
     command = root / "bin" / "hotline-agi"
     command.parent.mkdir(parents=True, exist_ok=True)
     command.write_text(
         "#!/usr/bin/python3\n"
         "# hotline's classic AGI entry inside the sandbox (written by hotline sandbox up)\n"
         "import sys\n"
+        "from pathlib import Path\n"
         f"sys.path.insert(0, {str(Path(HOME) / 'lib')!r})\n"
-        "from hotline.cli.main import main\n"
-        f"sys.exit(main(['-c', {inside + '/hotline.toml'!r}, 'agi', *sys.argv[1:]]))\n",
+        "from hotline.cli.agi import serve_one\n"
+        f"sys.exit(serve_one(Path({inside + '/hotline.toml'!r}), sys.argv[1]))\n",
         encoding="utf-8",
     )
     command.chmod(0o755)

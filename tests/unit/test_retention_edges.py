@@ -82,5 +82,8 @@ def test_the_disk_alarm_levels_and_how_long_the_space_lasts() -> None:
     assert disk_verdict(state, 50.0, 200 * MIB) == DiskVerdict("critical", text)  # worst wins
     idle = DiskState(100 * MIB, 1000 * MIB, 0.0)  # nothing recorded lately
     assert disk_verdict(idle, 10.0, 0).message.endswith("can go on for hours unknown")
+    # any recent recording, however slow, gives a figure: 1 MiB at 1 byte an hour
+    slow = DiskState(MIB, 10 * MIB, 1.0)
+    assert disk_verdict(slow, 0.0, 0).message.endswith("can go on for about 1048576.0 h")
     unknown = DiskState(0, 0, 1.0)  # no size known: 0 % free
     assert disk_verdict(unknown, 10.0, 0).message.startswith("0 MiB free (0.0%)")

@@ -105,27 +105,24 @@ def explained_survivors() -> set[str]:
     return {m["name"] for m in map(EXPLAINED_LINE.match, lines) if m}
 
 
-def mutant_changes(mutated: Path) -> dict[str, str]:
-    """Each mutant function in mutmut's copy of the module -> its changed lines ("- old
-    => + new"), diffed against the function's original (one process: `mutmut show` per
-    mutant starts mutmut each time, seconds apiece on a busy machine)."""
-    tree = ast.parse(mutated.read_text(encoding="utf-8"))
-    source = mutated.read_text(encoding="utf-8")
+def mutant_changes(mutated: Path, names: set[str]) -> dict[str, str]:
+    """Each of `names` (mutant functions in mutmut's copy of the module) -> its changed lines
+    ("- old => + new"), diffed against the function's original, in one process (`mutmut show`
+    starts mutmut once per mutant: seconds apiece on a busy machine)."""
+    lines = mutated.read_text(encoding="utf-8").splitlines()
     functions = {
-        node.name: ast.get_source_segment(source, node) or ""
-        for node in ast.walk(tree)
+        node.name: lines[node.lineno : node.end_lineno]  # the body: the def line names it
+        for node in ast.walk(ast.parse("\n".join(lines)))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name
     }
     changes = {}
-    for name, text in functions.items():
+    for name in names:
         original = functions.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
-        if original is None or name.endswith("__mutmut_orig"):
+        if original is None or name not in functions:
             continue
-        old = original.splitlines()[1:]  # the def line names the mutant: not a change
-        new = text.splitlines()[1:]
-        diff = [d for d in difflib.unified_diff(old, new, lineterm="", n=0)]
-        lines = [d for d in diff if d[:1] in "+-" and not d.startswith(("+++", "---"))]
-        changes[name] = " => ".join(" ".join(d.split()) for d in lines)
+        diff = difflib.unified_diff(original, functions[name], lineterm="", n=0)
+        changed = [d for d in diff if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+        changes[name] = " => ".join(" ".join(d.split()) for d in changed)
     return changes
 
 
@@ -152,7 +149,8 @@ def mutate(module: str, tests: tuple[str, ...], keep: bool) -> tuple[int, dict[s
         matches = map(RESULT_LINE.match, listed.splitlines())
         verdicts = {m["name"]: m["status"] for m in matches if m}
         unnoticed = {n: s for n, s in verdicts.items() if s in UNNOTICED}
-        changes = mutant_changes(work / "mutants" / module)
+        short = {name.rsplit(".", 1)[-1] for name in unnoticed}
+        changes = mutant_changes(work / "mutants" / module, short)
         for name in unnoticed:
             unnoticed[name] = f"{unnoticed[name]}: {changes.get(name.rsplit('.', 1)[-1], '?')}"
         return len(verdicts), unnoticed

@@ -69,12 +69,15 @@ RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*$
 EXPLAINED_LINE = re.compile(r"^\s*- `(?P<name>[\w.]+__mutmut_\d+)`")
 
 
-def mutmut_config(module: str, tests: tuple[str, ...]) -> str:
-    """The [tool.mutmut] table for one module (TOML lists written as JSON-style arrays)."""
+def mutmut_config(module: str, tests: tuple[str, ...], others: list[str]) -> str:
+    """The [tool.mutmut] table for one module (TOML lists written as JSON-style arrays).
+    `others`: the tree's other top-level files and folders, which mutmut copies beside the
+    packages (tests read config/, dialplans/, README.md ... relative to the tree)."""
     quoted = ", ".join(f'"{t}"' for t in tests)
     return f"""
 [tool.mutmut]
 source_paths = [{", ".join(f'"{p}"' for p in PACKAGES)}]
+also_copy = [{", ".join(f'"{o}"' for o in others)}]
 only_mutate = ["{module}"]
 # pytest's own addopts (--durations) would print a table per mutant; the cache is per run
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-o", "addopts=--strict-markers"]
@@ -132,7 +135,9 @@ def mutate(module: str, tests: tuple[str, ...], keep: bool) -> tuple[int, dict[s
     try:
         scratch_copy(work)
         with (work / "pyproject.toml").open("a", encoding="utf-8") as config:
-            config.write(mutmut_config(module, tests))
+            skip = {*PACKAGES, "tests", "pyproject.toml"}  # copied by mutmut anyway
+            others = sorted(p.name for p in work.iterdir() if p.name not in skip)
+            config.write(mutmut_config(module, tests, others))
         mutmut = Path(sys.executable).with_name("mutmut")
         run = subprocess.run(
             [str(mutmut), "run", "--max-children", "1"], cwd=work, capture_output=True, text=True

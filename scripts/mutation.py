@@ -59,8 +59,8 @@ CORES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_retention_edges.py",
     ),
     "hotline/supervisor/scope.py": (
+        "tests/unit/test_scope_edges.py",
         "tests/unit/test_supervisor_scope.py",
-        "tests/unit/test_supervisor_scores.py",
     ),
 }
 # mutmut's verdicts that mean no test noticed the mutant

@@ -56,6 +56,10 @@ class MessageSaved:
     caller: str
     category: str
     file: str  # the recording's name, without folder
+    # what the caller last asked about and where they are (the flow's `business` and
+    # `district` variables): the matter raised for the message is owned by that post
+    business: str = ""
+    district: str = ""
 
 
 @dataclass
@@ -298,7 +302,14 @@ class _Driver:
         await self.channel.play(self.files((step.prompt,)), escape="#")
         hung_up = await self.channel.record(asterisk_path, step.max_seconds)
         ticket = await self.services.open_ticket(
-            MessageSaved(self.call_id, self.caller, step.category, name)
+            MessageSaved(
+                self.call_id,
+                self.caller,
+                step.category,
+                name,
+                self.run.variables.get("business", ""),
+                self.run.variables.get("district", ""),
+            )
         )
         log.info(
             "event=message.saved call=%s category=%s ticket=%s",

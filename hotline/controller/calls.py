@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hotline.controller.callrecords import asked_at, ivr_ended, ivr_path, own_call
 from hotline.controller.routing_desk import RoutingDesk
+from hotline.matters.service import MatterService
 from hotline.matters.tickets import TicketDesk
 from hotline.pbx.agi import ChannelGone
 from hotline.settings import Settings
@@ -86,6 +87,9 @@ class CallHandler:
             overflow=rt.overflow,
             auto_pause_after=rt.auto_pause_after,
         )
+        self.matters = MatterService(
+            self.sessions, settings.directory, settings.matters.departments, settings.matters.due
+        )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
         # ended IVR sessions' summaries until the tracker sees the call's hang-up (the AGI
@@ -95,7 +99,9 @@ class CallHandler:
             directory=settings.directory,
             prompt_file=self.prompt_file,
             message_file=self.message_file,
-            open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
+            open_ticket=TicketDesk(
+                self.sessions, settings.recordings.directory, self.matters
+            ).open_ticket,
             routing=self.routing,
             lookups=build_lookups(settings),
             asked=self.asked,

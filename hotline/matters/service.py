@@ -217,6 +217,12 @@ class MatterService:
         return due.astimezone(UTC)
 
     def create(self, new: NewMatter, actor: str) -> MatterView:
+        with write(self.sessions) as session:
+            return MatterView.of(self.create_in(session, new, actor))
+
+    def create_in(self, session: Session, new: NewMatter, actor: str) -> Matter:
+        """`create` inside the caller's write transaction (the ticket desk stores the IVR's
+        ticket with it, all or nothing)."""
         if new.channel not in lifecycle.CHANNELS:
             raise MatterError(f"channel must be one of {', '.join(lifecycle.CHANNELS)}")
         if new.category not in lifecycle.CATEGORIES:
@@ -225,33 +231,32 @@ class MatterService:
         owner = new.owner or self.policy_owner(new.business, new.district)
         if owner is not None and owner not in self.directory.agents:
             raise MatterError(f"owner {owner!r} is not an agent in the seat directory")
-        with write(self.sessions) as session:
-            row = Matter(
-                number="",
-                caller_number=new.caller_number,
-                caller_name=new.caller_name,
-                business=new.business,
-                district=new.district,
-                category=new.category,
-                channel=new.channel,
-                summary=new.summary,
-                status="open",
-                owner=owner,
-                created_at=now,
-                created_by=actor,
-                due_at=self.due_for(new.category, now),
-                updated_at=now,
-                first_linkedid=new.linkedid,
-            )
-            session.add(row)
-            session.flush()
-            # digits only, said back to the caller: the local day and the row's id
-            row.number = f"{now.astimezone(self.zone):%y%m%d}{row.id:04d}"
-            owner_text = f"owner {owner}" if owner else "owner: the pool"
-            self._event(session, row, actor, "created", f"{new.channel}, {owner_text}", now)
-            if new.linkedid:
-                session.add(MatterCall(matter_id=row.id, linkedid=new.linkedid, linked_at=now))
-            return MatterView.of(row)
+        row = Matter(
+            number="",
+            caller_number=new.caller_number,
+            caller_name=new.caller_name,
+            business=new.business,
+            district=new.district,
+            category=new.category,
+            channel=new.channel,
+            summary=new.summary,
+            status="open",
+            owner=owner,
+            created_at=now,
+            created_by=actor,
+            due_at=self.due_for(new.category, now),
+            updated_at=now,
+            first_linkedid=new.linkedid,
+        )
+        session.add(row)
+        session.flush()
+        # digits only, said back to the caller: the local day and the row's id
+        row.number = f"{now.astimezone(self.zone):%y%m%d}{row.id:04d}"
+        owner_text = f"owner {owner}" if owner else "owner: the pool"
+        self._event(session, row, actor, "created", f"{new.channel}, {owner_text}", now)
+        if new.linkedid:
+            session.add(MatterCall(matter_id=row.id, linkedid=new.linkedid, linked_at=now))
+        return row
 
     # --- the life of a matter ---------------------------------------------------------
 

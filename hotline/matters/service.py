@@ -598,6 +598,11 @@ class MatterService:
         row.closed_at, row.told, row.close_reason = now, told, reason
         self._event(session, row, actor, "closed", f"told by {told}: {reason}".rstrip(": "), now)
 
+    def record(self, session: Session, row: Matter, actor: str, kind: str, detail: str) -> None:
+        """A line in the matter's history written in the caller's transaction (a notice sent,
+        by hotline/matters/notify.py)."""
+        self._event(session, row, actor, kind, detail)
+
     def _event(
         self,
         session: Session,

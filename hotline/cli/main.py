@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from hotline.cli import db as db_cmd
+from hotline.cli import matters as matters_cmd
 from hotline.cli import pbx as asterisk_cmd
 from hotline.cli import report as report_cmd
 from hotline.cli import surveys as survey_cmd
 from hotline.cli.recordings import RecordingCommandError
+from hotline.matters.service import MatterError
 from hotline.pbx.ami import AmiError
 from hotline.pbx.dialplan import DialplanError
 from hotline.sandbox.rootfs import SandboxError
@@ -42,6 +44,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DialplanError,
     GraphError,
     RecordingCommandError,
+    MatterError,
 )
 
 
@@ -501,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     _supervisor_parsers(sub)
     survey_cmd.add_parser(sub)
     db_cmd.add_parser(sub)
+    matters_cmd.add_parsers(sub)
     asterisk_cmd.add_parser(sub)
     return parser
 

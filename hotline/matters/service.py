@@ -17,14 +17,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.matters import lifecycle
 from hotline.matters.departments import Department
+from hotline.matters.figures import MatterFacts
 from hotline.matters.lifecycle import DuePolicy, TransitionError
 from hotline.store.db import write
-from hotline.store.models import Callback, Handover, Matter, MatterCall, MatterEvent, NoticeSent
+from hotline.store.models import (
+    Call,
+    Callback,
+    Handover,
+    Matter,
+    MatterCall,
+    MatterEvent,
+    NoticeSent,
+)
 from ivr.masking import mask_number
 from routing.directory import Directory
 
@@ -520,6 +529,35 @@ class MatterService:
                 Matter.id.in_(select(Handover.matter_id).where(Handover.department == department))
             )
         return self._list(query, open_only=False, limit=limit)
+
+    def facts(self, since: datetime, until: datetime, scope: Scope = Scope()) -> list[MatterFacts]:
+        """What the figures need of each matter opened or closed in [since, until)."""
+        query = (
+            select(Matter, Call.ended_at)
+            .outerjoin(Call, Call.linkedid == Matter.first_linkedid)
+            .where(
+                or_(
+                    and_(Matter.created_at >= since, Matter.created_at < until),
+                    and_(Matter.closed_at >= since, Matter.closed_at < until),
+                )
+            )
+        )
+        if scope.district is not None:
+            query = query.where(Matter.district == scope.district)
+        with self.sessions() as session:
+            return [
+                MatterFacts(
+                    m.number,
+                    m.business,
+                    m.district,
+                    utc(m.created_at),
+                    utc(m.due_at),
+                    _utc_or_none(m.closed_at),
+                    m.status in lifecycle.OPEN_STATUSES,
+                    _utc_or_none(ended),
+                )
+                for m, ended in session.execute(query.order_by(Matter.id)).all()
+            ]
 
     # --- overdue alerts ---------------------------------------------------------------
 

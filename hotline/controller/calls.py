@@ -120,6 +120,7 @@ class CallHandler:
         self.presence.reload(directory)
         self.routing.use_directory(directory)
         self.services.directory = directory
+        self.matters.use_directory(directory)
 
     def prompt_file(self, prompt: str, language: str) -> str:
         """Our catalogue's prompts by language; other names are Asterisk's own sounds."""

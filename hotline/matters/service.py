@@ -208,6 +208,11 @@ class MatterService:
         self._clock = now
         self.zone = ZoneInfo(directory.timezone)
 
+    def use_directory(self, directory: Directory) -> None:
+        """A reloaded seat directory (owners, posts, the calendar) for what follows."""
+        self.directory = directory
+        self.zone = ZoneInfo(directory.timezone)
+
     def now(self) -> datetime:
         """The clock's time in UTC: SQLite keeps a datetime's wall time and drops its zone,
         so every time stored is UTC."""

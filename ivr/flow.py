@@ -79,6 +79,7 @@ NODE_SPECS: dict[str, set[str]] = {
     "set": {"values", "next"},
     "lookup": {"source", "inputs", "slow_after", "slow_prompt", "found", "not_found", "error"},
     "message": {"prompt", "category", "max_seconds", "next", "on_empty"},
+    "notify": {"notice", "sent", "failed"},
     "route": {
         "post",
         "business",
@@ -205,6 +206,16 @@ class MessageNode:
 
 
 @dataclass(frozen=True)
+class NotifyNode:
+    """Send the caller a one-time notification (一次性告知) by SMS: a catalogue notice by id."""
+
+    id: str
+    notice: str
+    sent: str
+    failed: str
+
+
+@dataclass(frozen=True)
 class RouteNode:
     id: str
     post: str  # a post id, or "" to find it from business and district
@@ -233,6 +244,7 @@ Node = (
     | SetNode
     | LookupNode
     | MessageNode
+    | NotifyNode
     | RouteNode
     | HangupNode
 )
@@ -300,6 +312,8 @@ def outcomes(node: Node) -> list[tuple[str, str]]:
         return [("found", node.found), ("not found", node.not_found), ("error", node.error)]
     if isinstance(node, MessageNode):
         return [("ticket", node.next), ("empty", node.on_empty)]
+    if isinstance(node, NotifyNode):
+        return [("sent", node.sent), ("failed", node.failed)]
     if isinstance(node, RouteNode):
         out = [("no answer", node.no_answer)]
         if node.self_service:
@@ -508,6 +522,8 @@ def _build(kind: str, node_id: str, f: _Fields) -> Node:
             next=f.ref("next"),
             on_empty=f.ref("on_empty"),
         )
+    if kind == "notify":
+        return NotifyNode(node_id, f.text("notice"), f.ref("sent"), f.ref("failed"))
     if kind == "route":
         post, business = f.text("post", ""), f.text("business", "")
         if bool(post) == bool(business):

@@ -17,6 +17,7 @@ SHAPES = {
     "collect": "parallelogram",
     "lookup": "cylinder",
     "message": "note",
+    "notify": "note",
     "set": "cds",
 }
 

@@ -9,6 +9,7 @@ A `FlowRun` says what the call should do next (`instruction()`) and is told what
     CheckHours "open" | "closed"
     Lookup     "found" (data: fields) | "not_found" | "error"
     Record     "recorded" (data: {"ticket": id}) | "empty"
+    Notify     "sent" | "failed"
     Transfer   "answered" | "no-answer" | "self-service" | "callback" (booked in the queue)
     Finish     "done"
 
@@ -34,6 +35,7 @@ from ivr.flow import (
     MenuNode,
     MessageNode,
     Node,
+    NotifyNode,
     PlayNode,
     RouteNode,
     SayNode,
@@ -94,6 +96,11 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Notify:
+    notice: str  # a notice id of the catalogue (config/notices.toml)
+
+
+@dataclass(frozen=True)
 class Transfer:
     post: str
     business: str
@@ -108,7 +115,7 @@ class Finish:
     prompts: tuple[str, ...]
 
 
-Instruction = Play | Ask | Collect | CheckHours | Lookup | Record | Transfer | Finish
+Instruction = Play | Ask | Collect | CheckHours | Lookup | Record | Notify | Transfer | Finish
 # nodes whose instruction depends on the node alone (and a menu's greeting) when there is no
 # preamble and no value to confirm: FlowRun.instruction() makes theirs once per flow
 _FIXED_KINDS = frozenset({PlayNode, MenuNode, CollectNode, HoursNode, MessageNode, HangupNode})
@@ -196,6 +203,8 @@ class FlowRun:
             return Lookup(node.source, inputs, node.slow_after, node.slow_prompt)
         if isinstance(node, MessageNode):
             return Record(node.prompt, node.category, node.max_seconds)
+        if isinstance(node, NotifyNode):
+            return Notify(node.notice)
         if isinstance(node, RouteNode):
             return Transfer(
                 node.post,
@@ -264,6 +273,8 @@ class FlowRun:
                 self.variables.update(data or {})
             target = {"found": node.found, "not_found": node.not_found}.get(outcome, node.error)
             self._enter(target)
+        elif isinstance(node, NotifyNode):
+            self._enter(node.sent if outcome == "sent" else node.failed)
         elif isinstance(node, MessageNode):
             if outcome == "recorded":
                 self.variables.update(data or {})

@@ -28,6 +28,7 @@ from ivr.interpreter import (
     FlowRun,
     Instruction,
     Lookup,
+    Notify,
     Play,
     Record,
     Transfer,
@@ -62,6 +63,20 @@ class MessageSaved:
     district: str = ""
 
 
+@dataclass(frozen=True)
+class NoticeAsked:
+    """A caller asked for a catalogue notice by SMS (the flow's notify node)."""
+
+    call_id: str
+    caller: str
+    notice: str
+    language: str
+
+
+async def no_notices(_asked: NoticeAsked) -> bool:
+    return False
+
+
 @dataclass
 class Services:
     directory: Directory
@@ -71,6 +86,7 @@ class Services:
     routing: RoutingDesk
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     pause: RecordingPause | None = None  # secure pause of the recording (None: never)
+    send_notice: Callable[[NoticeAsked], Awaitable[bool]] = no_notices  # True: sent
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # (call, when): the caller asked for a person, told at that moment (the call's asked_at)
     asked: Callable[[str, datetime], None] = lambda _call, _at: None
@@ -258,6 +274,13 @@ class _Driver:
             return await self.lookup(step)
         if isinstance(step, Record):
             return await self.record(step)
+        if isinstance(step, Notify):
+            asked = NoticeAsked(self.call_id, self.caller, step.notice, self.run.language)
+            sent = await self.services.send_notice(asked)
+            log.info(
+                "event=notice.asked call=%s notice=%s sent=%s", self.call_id, step.notice, sent
+            )
+            return ("sent" if sent else "failed"), None
         if isinstance(step, Transfer):
             return await self.transfer(step), None
         assert isinstance(step, Finish)

@@ -11,11 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hotline.controller.calls import load_call_flows
 from hotline.matters.lifecycle import STATUSES
 from hotline.matters.service import MatterService, MatterView, Scope
 from hotline.settings import Settings, load_settings
 from hotline.store.db import open_engine, session_factory
 from hotline.tomltables import ConfigError
+from ivr.flow import NotifyNode
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -188,6 +190,13 @@ def run_notices(args: argparse.Namespace) -> int:
     settings = load_settings(Path(args.config))
     catalogue = settings.matters.notices
     problems = catalogue.check(settings.directory.businesses)
+    flows, _prompts = load_call_flows(settings)
+    for flow in flows.values():
+        for node in flow.nodes.values():
+            if isinstance(node, NotifyNode) and node.notice not in catalogue.notices:
+                problems.append(
+                    f"{flow.file}: node {node.id!r}: notice {node.notice!r} is not in the catalogue"
+                )
     for line in problems:
         print(f"missing: {line}")
     if problems:

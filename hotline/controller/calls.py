@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from hotline.controller.callrecords import asked_at, ivr_ended, ivr_path, own_call
 from hotline.controller.routing_desk import RoutingDesk
+from hotline.matters.notify import NoticeDesk
 from hotline.matters.service import MatterService
+from hotline.matters.sms import sender_of
 from hotline.matters.tickets import TicketDesk
 from hotline.pbx.agi import ChannelGone
 from hotline.settings import Settings
@@ -90,6 +92,13 @@ class CallHandler:
         self.matters = MatterService(
             self.sessions, settings.directory, settings.matters.departments, settings.matters.due
         )
+        sms = settings.matters.sms
+        self.notices = NoticeDesk(
+            self.sessions,
+            settings.matters.notices,
+            sender_of(sms.sender, sms.outbox_file, sms.url, sms.attempts, sms.timeout),
+            self.matters,
+        )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
         # ended IVR sessions' summaries until the tracker sees the call's hang-up (the AGI
@@ -104,6 +113,7 @@ class CallHandler:
             ).open_ticket,
             routing=self.routing,
             lookups=build_lookups(settings),
+            send_notice=self.notices.from_ivr,
             asked=self.asked,
         )
 

@@ -10,6 +10,7 @@ the masked number, never the number or the text.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from hotline.matters.sms import SendFailed, Sms, SmsSender
 from hotline.store.db import write
 from hotline.store.models import Matter, NoticeSent
 from ivr.masking import mask_number
+from ivr.runtime import NoticeAsked
 
 log = logging.getLogger("hotline.notices")
 
@@ -87,7 +89,9 @@ class NoticeDesk:
         if not to.isdigit() or not 5 <= len(to) <= 20:
             raise MatterError("a notice goes to a phone number (digits): none is known here")
         key = idempotency_key(matter or call, notice_id, language, to)
-        row_id, already = self._outbox(matter_id, notice_id, language, to, text, key, actor)
+        row_id, already = self._outbox(
+            matter_id, call or None, notice_id, language, to, text, key, actor
+        )
         if already is not None:
             return already
         try:
@@ -97,9 +101,36 @@ class NoticeDesk:
             status, error = "failed", str(exc)
         return self._settle(row_id, status, error, actor, matter_id, notice_id, language, to)
 
+    async def from_ivr(self, asked: NoticeAsked) -> bool:
+        """The IVR's notify node: the notice to the caller's number, stored with their open
+        matter about the notice's business if they have one (else with the call). True when
+        it was sent (now or before)."""
+        return await asyncio.to_thread(self._from_ivr, asked)
+
+    def _from_ivr(self, asked: NoticeAsked) -> bool:
+        notice = self.catalogue.notices.get(asked.notice)
+        if notice is None:
+            log.error("event=notice.unknown call=%s notice=%s", asked.call_id, asked.notice)
+            return False
+        open_ = [m for m in self.matters.for_caller(asked.caller) if m.business == notice.business]
+        try:
+            sent = self.send(
+                asked.notice,
+                "ivr",
+                matter=open_[0].number if open_ else None,
+                number=asked.caller,
+                language=asked.language,
+                call=asked.call_id,
+            )
+        except MatterError as exc:  # no number to send to (withheld, anonymous)
+            log.warning("event=notice.refused call=%s reason=%r", asked.call_id, str(exc))
+            return False
+        return sent.status == "sent"
+
     def _outbox(
         self,
         matter_id: int | None,
+        linkedid: str | None,
         notice_id: str,
         language: str,
         to: str,
@@ -118,6 +149,7 @@ class NoticeDesk:
             if row is None:
                 row = NoticeSent(
                     matter_id=matter_id,
+                    linkedid=linkedid,
                     notice=notice_id,
                     language=language,
                     number=to,

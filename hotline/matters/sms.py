@@ -103,3 +103,12 @@ class HttpGateway:
                 reason = getattr(exc, "reason", exc)
                 why = f"{type(reason).__name__}: {reason}"
         raise SendFailed(f"the SMS gateway did not take it after {self.attempts} tries ({why})")
+
+
+def sender_of(
+    sender: str, outbox_file: Path | None, url: str, attempts: int, timeout: float
+) -> SmsSender:
+    """The configured sender ([matters.sms] sender: outbox | http)."""
+    if sender == "http":
+        return HttpGateway(url, attempts, timeout)
+    return FileSink(outbox_file)

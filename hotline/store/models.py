@@ -494,6 +494,7 @@ class NoticeSent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)  # the call it was asked in
     notice: Mapped[str] = mapped_column(String(60))  # the catalogue's notice id
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
     number: Mapped[str] = mapped_column(String(32))

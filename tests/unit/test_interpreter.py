@@ -12,6 +12,7 @@ from ivr.interpreter import (
     Finish,
     FlowRun,
     Lookup,
+    Notify,
     Play,
     Record,
     Transfer,
@@ -100,6 +101,31 @@ def test_hash_goes_back_and_star_repeats_an_information_prompt() -> None:
     assert run.node_id == "policy_menu"
     run.advance("digit:#")
     assert run.node_id == "main_menu"
+
+
+def test_after_the_pension_information_1_sends_the_transfer_notice_by_sms() -> None:
+    run = start()
+    run.advance("digit:2")
+    run.advance("digit:1")
+    run.advance("done")  # the pension information played
+    assert run.node_id == "pension_sms_offer"
+    run.advance("digit:1")
+    assert run.instruction() == Notify("pension-transfer")
+    run.advance("sent")
+    assert run.instruction() == Play(("sms_sent",))
+    run.advance("done")
+    assert run.node_id == "policy_menu"
+    # a failed send says so and goes back too; silence skips the offer
+    run.advance("digit:1")
+    run.advance("done")
+    run.advance("digit:1")
+    run.advance("failed")
+    assert run.instruction() == Play(("sms_failed",))
+    run.advance("done")
+    run.advance("digit:1")
+    run.advance("done")
+    run.advance("timeout")
+    assert run.node_id == "policy_menu"
 
 
 def test_three_wrong_keys_hand_the_caller_to_a_person_not_a_hang_up() -> None:
@@ -208,7 +234,8 @@ def test_step_limit_hands_a_caller_going_round_in_circles_to_a_person() -> None:
 def test_visit_limit_stops_a_loop_between_two_nodes() -> None:
     run = start()
     run.advance("digit:2")
-    outcomes = iter(["digit:1", "done"] * (FLOW.max_visits + 1))  # topic, back to the menu
+    # employment's information, back to the menu (pension's offers its SMS notice between)
+    outcomes = iter(["digit:2", "done"] * (FLOW.max_visits + 1))
     while not run.guarded:
         run.advance(next(outcomes))
     assert run.node_id == "agent_hours"

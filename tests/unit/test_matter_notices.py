@@ -4,6 +4,7 @@ fake gateway on loopback (retries, one delivery per idempotency key, 4xx final).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from hotline.matters.sms import FileSink, HttpGateway, SendFailed, Sms
 from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import NoticeSent
+from ivr.runtime import NoticeAsked
 from routing.directory import Directory
 from tests.conftest import REPO
 
@@ -196,3 +198,20 @@ def test_a_failed_notice_is_kept_failed_in_the_outbox_and_sent_on_a_later_try(
         (row,) = session.scalars(select(NoticeSent)).all()
         assert (row.status, row.sender, row.error) == ("sent", "http", "")
     assert len(gateway.delivered) == 1
+
+
+def test_the_ivr_sends_the_notice_to_the_callers_number_with_their_open_matter(
+    sessions: sessionmaker[Session], directory: Directory, tmp_path: Path
+) -> None:
+    service = matters(sessions, directory)
+    number = service.create(NewMatter(CALLER, "pension", "xihu"), "2001").number
+    outbox = tmp_path / "sms.jsonl"
+    desk = NoticeDesk(sessions, Catalogue({PENSION.id: PENSION}), FileSink(outbox), service)
+    asked = NoticeAsked("1795.3", CALLER, "pension-transfer", "en")
+    assert asyncio.run(desk.from_ivr(asked))
+    assert json.loads(outbox.read_text(encoding="utf-8"))["text"] == "Bring your ID card."
+    assert [n.language for n in service.get(number).notices] == ["en"]
+    # a withheld caller has no number to send to: refused, nothing written
+    assert not asyncio.run(desk.from_ivr(NoticeAsked("1795.4", "anonymous", PENSION.id, "zh-CN")))
+    assert not asyncio.run(desk.from_ivr(NoticeAsked("1795.5", CALLER, "nope", "zh-CN")))
+    assert len(outbox.read_text(encoding="utf-8").splitlines()) == 1

@@ -101,6 +101,7 @@ def upgrade() -> None:
         "notice_sent",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("matter_id", sa.Integer(), nullable=True),
+        sa.Column("linkedid", sa.String(length=64), nullable=True),
         sa.Column("notice", sa.String(length=60), nullable=False),
         sa.Column("language", sa.String(length=10), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
@@ -118,6 +119,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("key"),
     )
     op.create_index(op.f("ix_notice_sent_matter_id"), "notice_sent", ["matter_id"])
+    op.create_index(op.f("ix_notice_sent_linkedid"), "notice_sent", ["linkedid"])
     op.create_index(op.f("ix_notice_sent_created_at"), "notice_sent", ["created_at"])
     op.create_index(op.f("ix_notice_sent_status"), "notice_sent", ["status"])
 

@@ -8,19 +8,20 @@ from __future__ import annotations
 import argparse
 import getpass
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hotline.cli.common import Subparsers, settings_of
 from hotline.controller.calls import load_call_flows
 from hotline.matters.lifecycle import STATUSES
 from hotline.matters.service import MatterService, MatterView, Scope
-from hotline.settings import Settings, load_settings
+from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.tomltables import ConfigError
 from ivr.flow import NotifyNode
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
+    """Three groups: matters, departments, notices."""
     mt = sub.add_parser(
         "matters",
         help="matters (工单): list, show, assign, close",
@@ -99,7 +100,7 @@ def service_of(settings: Settings) -> MatterService:
 
 
 def run_matters(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config))
+    settings = settings_of(args)
     service = service_of(settings)
     zone = ZoneInfo(settings.directory.timezone)
     actor = f"shell:{getpass.getuser()}"
@@ -177,7 +178,7 @@ def _show(service: MatterService, number: str, zone: ZoneInfo) -> str:
 
 
 def run_departments(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config))
+    settings = settings_of(args)
     departments = settings.matters.departments
     if not departments:
         print("no departments: set [matters] departments in the configuration")
@@ -187,7 +188,7 @@ def run_departments(args: argparse.Namespace) -> int:
 
 
 def run_notices(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config))
+    settings = settings_of(args)
     catalogue = settings.matters.notices
     problems = catalogue.check(settings.directory.businesses)
     flows, _prompts = load_call_flows(settings)

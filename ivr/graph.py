@@ -18,6 +18,7 @@ SHAPES = {
     "lookup": "cylinder",
     "message": "note",
     "notify": "note",
+    "callback": "note",
     "set": "cds",
 }
 

@@ -22,6 +22,7 @@ from hotline.pbx.agi import AgiError, AgiTimeout, ChannelGone
 from ivr.channel import CallChannel
 from ivr.interpreter import (
     Ask,
+    BookSlot,
     CheckHours,
     Collect,
     Finish,
@@ -77,6 +78,20 @@ async def no_notices(_asked: NoticeAsked) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class SlotAsked:
+    """A caller asked to be called back in the next working slot (the flow's callback node)."""
+
+    call_id: str
+    caller: str
+    business: str
+    district: str
+
+
+async def no_slots(_asked: SlotAsked) -> dict[str, str] | None:
+    return None
+
+
 @dataclass
 class Services:
     directory: Directory
@@ -87,6 +102,8 @@ class Services:
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     pause: RecordingPause | None = None  # secure pause of the recording (None: never)
     send_notice: Callable[[NoticeAsked], Awaitable[bool]] = no_notices  # True: sent
+    # the booked slot's variables (callback_slot, ticket), None when it could not be booked
+    book_slot: Callable[[SlotAsked], Awaitable[dict[str, str] | None]] = no_slots
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # (call, when): the caller asked for a person, told at that moment (the call's asked_at)
     asked: Callable[[str, datetime], None] = lambda _call, _at: None
@@ -274,6 +291,11 @@ class _Driver:
             return await self.lookup(step)
         if isinstance(step, Record):
             return await self.record(step)
+        if isinstance(step, BookSlot):
+            asked_slot = SlotAsked(self.call_id, self.caller, step.business, step.district)
+            booked = await self.services.book_slot(asked_slot)
+            log.info("event=callback.slot call=%s booked=%s", self.call_id, booked is not None)
+            return ("booked", booked) if booked else ("failed", None)
         if isinstance(step, Notify):
             asked = NoticeAsked(self.call_id, self.caller, step.notice, self.run.language)
             sent = await self.services.send_notice(asked)

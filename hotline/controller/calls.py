@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hotline.controller.callrecords import asked_at, ivr_ended, ivr_path, own_call
 from hotline.controller.routing_desk import RoutingDesk
+from hotline.matters.ivr_callbacks import IvrCallbacks
 from hotline.matters.notify import NoticeDesk
 from hotline.matters.service import MatterService
 from hotline.matters.sms import sender_of
@@ -114,6 +115,7 @@ class CallHandler:
             routing=self.routing,
             lookups=build_lookups(settings),
             send_notice=self.notices.from_ivr,
+            book_slot=IvrCallbacks(self.matters).book_slot,
             asked=self.asked,
         )
 

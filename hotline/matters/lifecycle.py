@@ -154,6 +154,20 @@ def end_of_working_day(calendar: Calendar, zone: ZoneInfo, start: datetime, days
     raise ValueError("the calendar has no working hours within a year")
 
 
+def next_opening(calendar: Calendar, zone: ZoneInfo, after: datetime) -> datetime:
+    """The start of the next working interval later than `after` (an after-hours callback's
+    slot opens there)."""
+    local = after.astimezone(zone)
+    day = local.date()
+    for _ in range(SEARCH_DAYS):
+        for begin, _end in working_intervals(calendar, day):
+            start = _local(day, begin, zone)
+            if start > local:
+                return start
+        day += timedelta(days=1)
+    raise ValueError("the calendar has no working hours within a year")
+
+
 def due_at(
     policy: DuePolicy, calendar: Calendar, zone: ZoneInfo, category: str, opened: datetime
 ) -> datetime:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
@@ -438,6 +438,27 @@ class MatterService:
                 session, row, actor, "callback_booked", f"#{callback.id} at {local:%Y-%m-%d %H:%M}"
             )
             return callback.id
+
+    def book_after_hours(
+        self, caller: str, business: str, district: str, linkedid: str, slot_hours: int = 1
+    ) -> tuple[MatterView, datetime, datetime]:
+        """The IVR's after-hours "call me back": a matter for the request (owner by routing
+        policy) and a callback in the first `slot_hours` of the next working interval.
+        Returns the matter and the slot (start, end)."""
+        start = lifecycle.next_opening(self.directory.calendar, self.zone, self.now())
+        end = start + timedelta(hours=slot_hours)
+        new = NewMatter(
+            caller_number=caller,
+            business=business,
+            district=district,
+            category="consultation",
+            channel="ivr_message",
+            summary="callback asked for after hours",
+            linkedid=linkedid,
+        )
+        matter = self.create(new, "ivr")
+        self.book_callback(matter.number, "ivr", start, end)
+        return matter, start.astimezone(UTC), end.astimezone(UTC)
 
     def callback_outcome(self, callback_id: int, status: str, actor: str = "system") -> None:
         """A booked callback's result (Asterisk's DIALSTATUS for the citizen's leg). An answered

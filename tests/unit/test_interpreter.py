@@ -7,6 +7,7 @@ import pytest
 from ivr.flow import load_flows
 from ivr.interpreter import (
     Ask,
+    BookSlot,
     CheckHours,
     Collect,
     Finish,
@@ -188,6 +189,30 @@ def test_a_complaint_is_recorded_and_the_ticket_number_said_back() -> None:
     assert said.prompts[1:] == tuple(f"num/{d}" for d in "2611270001")
     run.advance("done")
     assert run.instruction() == Finish(("goodbye",))
+
+
+def test_after_hours_3_books_a_call_back_and_says_the_slot_and_the_number() -> None:
+    run = start(open_=False, service_hours="mon-fri 09:00-12:00")
+    run.advance("done")
+    run.advance("done")
+    assert run.node_id == "after_hours_menu"
+    run.advance("digit:3")
+    assert run.instruction() == BookSlot("other", "")  # no topic chosen yet
+    run.advance("booked", {"callback_slot": "tue 09:00-10:00", "ticket": "2612080001"})
+    slot = ("day/tue", "time/am", "num/9", "unit/oclock", "word/to", "time/am", "num/10")
+    assert run.instruction() == Play(("callback_slot_booked", *slot, "unit/oclock"))
+    run.advance("done")
+    said = run.instruction()
+    assert isinstance(said, Play) and said.prompts[0] == "callback_slot_number"
+    run.advance("done")
+    assert run.node_id == "goodbye"
+    # a slot that could not be booked says so and offers the menu again
+    again = start(open_=False, service_hours="mon-fri 09:00-12:00")
+    again.advance("done")
+    again.advance("done")
+    again.advance("digit:3")
+    again.advance("failed")
+    assert again.instruction() == Play(("callback_slot_failed",))
 
 
 def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:

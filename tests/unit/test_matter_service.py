@@ -6,6 +6,7 @@ out by hand from the directory and calendar written here."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.matters.departments import Department
+from hotline.matters.ivr_callbacks import IvrCallbacks
 from hotline.matters.lifecycle import DuePolicy, DueRule
 from hotline.matters.service import MatterError, MatterService, NewMatter, Scope
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Callback, MatterEvent
+from ivr.runtime import SlotAsked
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat
 
@@ -224,3 +227,32 @@ def test_overdue_alerts_go_once_to_the_owner_then_to_the_district_supervisor(
     with sessions() as session:
         kinds = session.scalars(select(MatterEvent.kind).order_by(MatterEvent.id)).all()
     assert kinds == ["created", "alert_owner", "alert_supervisor"]
+
+
+def test_an_after_hours_callback_request_is_a_matter_and_a_callback_at_the_next_opening(
+    service: MatterService, clock: Clock, sessions: sessionmaker[Session]
+) -> None:
+    clock.at = local("2026-12-08T18:30")  # Tuesday evening; Wednesday the 9th is a holiday
+    matter, start, end = service.book_after_hours(CALLER, "pension", "xihu", "call-9")
+    assert (start, end) == (local("2026-12-10T08:30"), local("2026-12-10T09:30"))
+    assert (matter.owner, matter.channel, matter.first_linkedid) == (
+        "2001",
+        "ivr_message",
+        "call-9",
+    )
+    (callback_id,) = service.get(matter.number).callbacks
+    with sessions() as session:
+        row = session.get(Callback, callback_id)
+        assert row is not None and row.next_attempt_at.replace(tzinfo=UTC) == start
+        assert row.slot_end is not None and row.slot_end.replace(tzinfo=UTC) == end
+
+
+def test_the_ivr_gets_the_slot_to_say_and_a_withheld_caller_gets_none(
+    service: MatterService, clock: Clock
+) -> None:
+    clock.at = local("2026-12-08T18:30")
+    desk = IvrCallbacks(service)
+    booked = asyncio.run(desk.book_slot(SlotAsked("call-9", CALLER, "pension", "xihu")))
+    assert booked is not None and booked["callback_slot"] == "thu 08:30-09:30"
+    assert booked["ticket"] == service.for_caller(CALLER)[0].number
+    assert asyncio.run(desk.book_slot(SlotAsked("call-10", "anonymous", "pension", ""))) is None

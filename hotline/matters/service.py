@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.matters import lifecycle
@@ -33,6 +33,7 @@ from hotline.store.models import (
     MatterCall,
     MatterEvent,
     NoticeSent,
+    Ticket,
 )
 from ivr.masking import mask_number
 from routing.directory import Directory
@@ -380,6 +381,7 @@ class MatterService:
             row.status = lifecycle.next_status(row.status, "reopen")
             row.closed_at, row.told, row.close_reason = None, None, ""
             row.owner_alerted_at = row.supervisor_alerted_at = None
+            session.execute(update(Ticket).where(Ticket.number == row.number).values(status="open"))
             self._event(session, row, actor, "reopened", reason.strip())
             return MatterView.of(row)
 
@@ -660,6 +662,8 @@ class MatterService:
     ) -> None:
         row.status = lifecycle.next_status(row.status, "close")
         row.closed_at, row.told, row.close_reason = now, told, reason
+        # the IVR's ticket of the same number follows (its status was `open` for ever)
+        session.execute(update(Ticket).where(Ticket.number == row.number).values(status="closed"))
         self._event(session, row, actor, "closed", f"told by {told}: {reason}".rstrip(": "), now)
 
     def record(self, session: Session, row: Matter, actor: str, kind: str, detail: str) -> None:

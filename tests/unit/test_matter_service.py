@@ -7,6 +7,7 @@ out by hand from the directory and calendar written here."""
 from __future__ import annotations
 
 import asyncio
+import wave
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,9 +20,10 @@ from hotline.matters.departments import Department
 from hotline.matters.ivr_callbacks import IvrCallbacks
 from hotline.matters.lifecycle import DuePolicy, DueRule
 from hotline.matters.service import MatterError, MatterService, NewMatter, Scope
+from hotline.matters.tickets import TicketDesk
 from hotline.store.db import open_engine, session_factory
-from hotline.store.models import Callback, MatterEvent
-from ivr.runtime import SlotAsked
+from hotline.store.models import Callback, MatterEvent, Ticket
+from ivr.runtime import MessageSaved, SlotAsked
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat
 
@@ -256,3 +258,30 @@ def test_the_ivr_gets_the_slot_to_say_and_a_withheld_caller_gets_none(
     assert booked is not None and booked["callback_slot"] == "thu 08:30-09:30"
     assert booked["ticket"] == service.for_caller(CALLER)[0].number
     assert asyncio.run(desk.book_slot(SlotAsked("call-10", "anonymous", "pension", ""))) is None
+
+
+def test_an_ivr_message_becomes_a_matter_whose_number_is_the_tickets_and_closes_it_too(
+    service: MatterService, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with wave.open(str(tmp_path / "msg-1795.7-1.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * 8000 * 2)  # two seconds
+    desk = TicketDesk(sessions, tmp_path, service)
+    saved = MessageSaved("1795.7", CALLER, "complaint", "msg-1795.7-1", "pension", "xihu")
+    number = asyncio.run(desk.open_ticket(saved))
+    assert number is not None
+    m = service.get(number).matter
+    assert (m.owner, m.channel, m.category, m.first_linkedid) == (
+        "2001",
+        "complaint",
+        "complaint",
+        "1795.7",
+    )
+    with sessions() as session:
+        (ticket,) = session.scalars(select(Ticket)).all()
+        assert (ticket.number, ticket.status, ticket.category) == (number, "open", "complaint")
+    service.close(number, "2001", "reason", "phoned back")
+    with sessions() as session:
+        assert session.scalars(select(Ticket.status)).one() == "closed"

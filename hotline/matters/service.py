@@ -473,7 +473,7 @@ class MatterService:
             row = session.get(Matter, callback.matter_id)
             if row is None:
                 return
-            self._event(session, row, actor, "callback", f"#{callback_id} {status}")
+            self._event(session, row, actor, "callback", f"#{callback_id} {status}", now)
             if status == "ANSWER" and row.status in lifecycle.TRANSITIONS["close"][0]:
                 self._close(session, row, actor, "callback", f"callback #{callback_id}", now)
 

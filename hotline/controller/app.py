@@ -20,13 +20,21 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sdnotify import SystemdNotifier
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.controller.assembly import call_handler, new_presence, open_database, routing_desk
+from hotline.controller.assembly import (
+    call_handler,
+    matter_service,
+    new_presence,
+    notice_desk,
+    open_database,
+    routing_desk,
+)
 from hotline.controller.callbacks import CallbackDispatcher
 from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
 from hotline.controller.recorder import Recorder
+from hotline.matters.alerts import OverdueAlerts
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
 from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
@@ -76,6 +84,8 @@ class Controller:
         self.presence_feed = PresenceFeed(self.presence, self.directory)
         self.routing = routing_desk(settings, self.presence, self.sessions, self.store)
         self.survey_store = SurveyStore(self.sessions, lambda: self.directory, settings.surveys)
+        self.matters = matter_service(settings, self.sessions)
+        self.notices = notice_desk(settings, self.sessions, self.matters)
         # Every Asterisk whose calls enter this controller: the main box ([ami]) and each
         # [[site]] box with an AMI port. Each one's events feed presence (its own seats) and
         # its own call tracker; call-control actions (callbacks, surveys, the dashboard's
@@ -109,7 +119,14 @@ class Controller:
             self.store.submit,
         )
         self.calls = call_handler(
-            settings, self.sessions, self.store, self.routing, self.survey_store, pause
+            settings,
+            self.sessions,
+            self.store,
+            self.routing,
+            self.survey_store,
+            self.matters,
+            self.notices,
+            pause,
         )
         self.trackers = {
             site: CallTracker(INBOUND_CONTEXT, self._agent_for_endpoint, self.calls.ivr_end_of)
@@ -123,7 +140,9 @@ class Controller:
             self.ami,
             self.sessions,
             f'"12333" <{settings.dialplan.number}>',
+            on_outcome=self.matters.callback_outcome,
         )
+        self.overdue = OverdueAlerts(self.matters)
         self.surveys = SurveyDispatcher(
             self.survey_store,
             self.ami,
@@ -199,6 +218,7 @@ class Controller:
         hooks.on_call_end(lambda call: self.routing.forget(call.linkedid))  # nothing kept
         # APScheduler is the clock only: what is due lives in the callback table
         hooks.every(2, self.callbacks.tick, "callbacks")
+        hooks.every(self.settings.matters.alert_every, self.overdue.tick, "matters")
         # recordings: reconcile the folder with the catalogue (at election) and on the clock
         hooks.every(self.settings.recordings.reconcile_every, self.recorder.maintain, "recordings")
         if self.settings.surveys.enabled:
@@ -263,6 +283,7 @@ class Controller:
         self.settings = replace(self.settings, directory=directory)
         self.presence_feed.use_directory(directory)  # presence too
         self.routing.use_directory(directory)
+        self.matters.use_directory(directory)
         self.calls.use_directory(directory)
         self._time_wrap_ups()
         if self.web is not None:

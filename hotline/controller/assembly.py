@@ -1,5 +1,6 @@
 """Builds the call handling, each service once: the database, presence, the routing desk, the
-survey store, the ticket desk, the data sources and the `CallHandler` they serve.
+survey store, the matters and notices, the ticket desk, the data sources and the `CallHandler`
+they serve.
 
 Two processes handle calls and each has its composition root: the controller daemon
 (`hotline.controller.app.Controller`, FastAGI) and the classic process-per-call entry
@@ -16,6 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.controller.calls import CallHandler
 from hotline.controller.routing_desk import RoutingDesk
+from hotline.matters.ivr_callbacks import IvrCallbacks
+from hotline.matters.notify import NoticeDesk
+from hotline.matters.service import MatterService
+from hotline.matters.sms import sender_of
 from hotline.matters.tickets import TicketDesk
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
@@ -81,12 +86,31 @@ def build_lookups(settings: Settings) -> dict[str, LookupSource]:
     return sources
 
 
+def matter_service(settings: Settings, sessions: sessionmaker[Session]) -> MatterService:
+    mt = settings.matters
+    return MatterService(sessions, settings.directory, mt.departments, mt.due)
+
+
+def notice_desk(
+    settings: Settings, sessions: sessionmaker[Session], matters: MatterService
+) -> NoticeDesk:
+    sms = settings.matters.sms
+    return NoticeDesk(
+        sessions,
+        settings.matters.notices,
+        sender_of(sms.sender, sms.outbox_file, sms.url, sms.attempts, sms.timeout),
+        matters,
+    )
+
+
 def call_handler(
     settings: Settings,
     sessions: sessionmaker[Session],
     store: WriteBehind,
     routing: RoutingDesk,
     surveys: SurveyStore,
+    matters: MatterService,
+    notices: NoticeDesk,
     pause: RecordingPause | None = None,
 ) -> CallHandler:
     flows, prompt_ids = load_call_flows(settings)
@@ -97,8 +121,10 @@ def call_handler(
         store,
         routing,
         surveys,
-        open_ticket=TicketDesk(sessions, settings.recordings.directory).open_ticket,
+        open_ticket=TicketDesk(sessions, settings.recordings.directory, matters).open_ticket,
         lookups=build_lookups(settings),
+        send_notice=notices.from_ivr,
+        book_slot=IvrCallbacks(matters).book_slot,
         pause=pause,
     )
 
@@ -111,4 +137,6 @@ def classic_call_handler(settings: Settings) -> tuple[CallHandler, WriteBehind]:
     store = WriteBehind(sessions)  # call data, kept while the db is away
     routing = routing_desk(settings, new_presence(settings), sessions, store)
     surveys = SurveyStore(sessions, lambda: settings.directory, settings.surveys)
-    return call_handler(settings, sessions, store, routing, surveys), store
+    matters = matter_service(settings, sessions)
+    notices = notice_desk(settings, sessions, matters)
+    return call_handler(settings, sessions, store, routing, surveys, matters, notices), store

@@ -30,7 +30,7 @@ from ivr.interpreter import FlowRun
 from ivr.lookups import LookupSource
 from ivr.outcome import ivr_end
 from ivr.ports import RecordingPause
-from ivr.runtime import MessageSaved, Services, Step, run_call
+from ivr.runtime import MessageSaved, NoticeAsked, Services, SlotAsked, Step, run_call
 from recordings.naming import message_name
 from routing.directory import Directory
 
@@ -50,12 +50,15 @@ class CallHandler:
         surveys: SurveyStore,
         open_ticket: Callable[[MessageSaved], Awaitable[str | None]],
         lookups: Mapping[str, LookupSource],
+        send_notice: Callable[[NoticeAsked], Awaitable[bool]],
+        book_slot: Callable[[SlotAsked], Awaitable[dict[str, str] | None]],
         pause: RecordingPause | None = None,
     ) -> None:
         """Everything comes built from the composition root (hotline/controller/app.py):
         `store` writes call data behind (kept while the db is away), `routing` carries the
         flows' transfers out, `surveys` keeps the ratings, `open_ticket` turns a recorded
-        message into a ticket, `pause` mutes the recording while a secret is keyed."""
+        message into a matter, `send_notice` and `book_slot` serve the flows' notify and
+        callback nodes, `pause` mutes the recording while a secret is keyed."""
         self.settings = settings
         self.flows, self.prompt_ids = flows, prompt_ids
         self.store = store
@@ -73,6 +76,8 @@ class CallHandler:
             routing=routing,
             lookups=lookups,
             pause=pause,
+            send_notice=send_notice,
+            book_slot=book_slot,
             asked=self.asked,
         )
 

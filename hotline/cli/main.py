@@ -214,7 +214,13 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.action == "add":
         print(
             users_cmd.add(
-                settings, args.username, args.role, args.district, args.phone, args.password_stdin
+                settings,
+                args.username,
+                args.role,
+                args.district,
+                args.phone,
+                args.password_stdin,
+                args.agent,
             )
         )
     elif args.action == "list":
@@ -223,7 +229,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     elif args.action in ("disable", "enable"):
         print(users_cmd.disable(settings, args.username, args.action == "disable"))
     elif args.action == "role":
-        print(users_cmd.role(settings, args.username, args.role, args.district))
+        print(users_cmd.role(settings, args.username, args.role, args.district, args.agent))
     else:
         print(users_cmd.passwd(settings, args.username, args.password_stdin))
     return 0
@@ -275,15 +281,18 @@ def _supervisor_parsers(sub: Any) -> None:
     us = sub.add_parser(
         "users",
         help="the dashboard's accounts: add, list, passwd",
-        description="Accounts for the supervisors' dashboard. Roles: supervisor (watch, listen / "
-        "whisper / barge, score), qa (watch, score), admin (everything). --district limits a "
-        "supervisor to one district's agents. Passwords are read from the terminal (twice) or, "
-        "with --password-stdin, as one line of standard input; at least 10 characters.",
+        description="Accounts for the supervisors' dashboard and the agents' desk. Roles: "
+        "supervisor (watch, listen / whisper / barge, score), qa (watch, score), admin "
+        "(everything), agent (their own desk at /desk only, linked with --agent ID). "
+        "--district limits a supervisor to one district's agents. Passwords are read from the "
+        "terminal (twice) or, with --password-stdin, as one line of standard input; at least "
+        "10 characters.",
     )
     us_sub = us.add_subparsers(dest="action", metavar="ACTION", required=True)
     us_add = us_sub.add_parser("add", help="add an account", description="Add an account.")
     us_add.add_argument("username", help="2-40 letters, digits, '.', '_' or '-'")
-    us_add.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    us_add.add_argument("--role", required=True, choices=["supervisor", "qa", "admin", "agent"])
+    us_add.add_argument("--agent", help="role agent: their agent id in the seat directory (1001)")
     us_add.add_argument(
         "--district", help="an office id of the seat directory (e.g. xihu); default: whole city"
     )
@@ -317,7 +326,8 @@ def _supervisor_parsers(sub: Any) -> None:
         "open sessions and live streams are closed so the new scope applies at once.",
     )
     us_role.add_argument("username")
-    us_role.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    us_role.add_argument("--role", required=True, choices=["supervisor", "qa", "admin", "agent"])
+    us_role.add_argument("--agent", help="role agent: their agent id in the seat directory")
     us_role.add_argument("--district", help="an office id of the seat directory (e.g. xihu)")
     us.set_defaults(func=cmd_users)
 

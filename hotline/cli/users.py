@@ -10,7 +10,7 @@ import sys
 
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
-from hotline.supervisor.auth import Accounts, AuthError
+from hotline.supervisor.auth import Accounts, AuthError, check_role
 
 
 def read_password(from_stdin: bool, confirm: bool = True) -> str:
@@ -48,16 +48,19 @@ def add(
     district: str | None,
     phone: str,
     from_stdin: bool,
+    agent_id: str | None = None,
 ) -> str:
     offices = set(settings.directory.offices)
-    if district is not None and district not in offices:
-        raise AuthError(f"district {district!r}: not an office of the seat directory")
+    agents = frozenset(settings.directory.agents)
+    check_role(role, district, offices, agent_id, agents)  # before the password is asked
     password = read_password(from_stdin)
     acc = accounts(settings)
-    user = acc.add(username, password, role, district, phone, offices)
-    acc.record(os_user(), "add", user.username, f"role={user.role} district={user.district}")
+    user = acc.add(username, password, role, district, phone, offices, agent_id, agents)
+    detail = f"role={user.role} district={user.district}"
+    acc.record(os_user(), "add", user.username, detail + (f" agent={agent_id}" if agent_id else ""))
     scope = f", district {user.district}" if user.district else ", whole city"
-    return f"added {user.username} ({user.role}{scope}{', phone ' + phone if phone else ''})"
+    desk = f", agent {agent_id}" if agent_id else ""
+    return f"added {user.username} ({user.role}{scope}{desk}{', phone ' + phone if phone else ''})"
 
 
 def listing(settings: Settings) -> list[str]:
@@ -65,7 +68,9 @@ def listing(settings: Settings) -> list[str]:
     if not rows:
         return ["no users yet: hotline users add NAME --role admin"]
     return [
-        f"{u.username:<20} {u.role:<11} {u.district or 'city':<12} {u.phone or '-'}" for u in rows
+        f"{u.username:<20} {u.role:<11} {u.district or 'city':<12} {u.phone or '-'}"
+        + (f" agent {u.agent_id}" if u.agent_id else "")
+        for u in rows
     ]
 
 
@@ -86,10 +91,21 @@ def disable(settings: Settings, username: str, disabled: bool) -> str:
     return f"enabled {username}"
 
 
-def role(settings: Settings, username: str, new_role: str, district: str | None) -> str:
+def role(
+    settings: Settings,
+    username: str,
+    new_role: str,
+    district: str | None,
+    agent_id: str | None = None,
+) -> str:
     acc = accounts(settings)
     old_role, old_district = acc.set_role(
-        username, new_role, district, set(settings.directory.offices)
+        username,
+        new_role,
+        district,
+        set(settings.directory.offices),
+        agent_id,
+        frozenset(settings.directory.agents),
     )
     acc.record(
         os_user(),

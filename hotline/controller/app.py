@@ -199,6 +199,9 @@ class Controller:
         changes: list[Change] = self.trackers[site].handle(event, at)
         for kind, snap in changes:
             log.info(describe(kind, snap))
+            if kind == "leg.answered" and isinstance(snap, LegSnapshot) and snap.agent_id:
+                # with wrap-up codes required, the agent now owes this call's code
+                self.calls.presence.answered(snap.agent_id, at)
         if changes:
             self.store.submit("calls", calls_and_legs(changes))
         if self.web is not None and site == "main":  # its monitoring acts on the main box

@@ -73,7 +73,10 @@ class CallHandler:
         self.store = WriteBehind(self.sessions)  # call data, kept while the db is away
         rt = settings.routing
         self.presence = presence or Presence(
-            settings.directory, timedelta(seconds=rt.wrap_up_seconds), rt.agents_start_logged_in
+            settings.directory,
+            timedelta(seconds=rt.wrap_up_seconds),
+            rt.agents_start_logged_in,
+            hold_for_wrap_up=rt.wrap_up.required,
         )
         self.routing = RoutingDesk(
             settings.directory,

@@ -18,7 +18,8 @@ class Call(Base):
 
     linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(120), default="")  # the caller's channel
-    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    # indexed: the agent's desk looks a caller's calls up when it pops
+    caller_number: Mapped[str] = mapped_column(String(80), default="", index=True)
     caller_name: Mapped[str] = mapped_column(String(160), default="")
     did: Mapped[str] = mapped_column(String(80), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -128,7 +129,8 @@ class Callback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(String(64), index=True)
-    number: Mapped[str] = mapped_column(String(32))  # digits only, checked before storing
+    # digits only, checked before storing
+    number: Mapped[str] = mapped_column(String(32), index=True)
     post: Mapped[str] = mapped_column(String(80), default="")
     business: Mapped[str] = mapped_column(String(40), default="")
     district: Mapped[str] = mapped_column(String(40), default="")
@@ -358,7 +360,7 @@ class Survey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(String(64), unique=True)  # the rated call
-    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    caller_number: Mapped[str] = mapped_column(String(80), default="", index=True)
     agent_id: Mapped[str | None] = mapped_column(String(40), index=True)
     post: Mapped[str] = mapped_column(String(80), default="")
     district: Mapped[str] = mapped_column(String(40), default="")

@@ -1,4 +1,5 @@
-"""issue 18: the agent's desk: agent accounts (web_user.agent_id) and wrap-up codes
+"""issue 18: the agent's desk: agent accounts (web_user.agent_id), wrap-up codes, and indexes
+on the caller's number of calls, callbacks and surveys (the desk's pop looks a caller up)
 
 Existing accounts get no agent (they are supervisors, QA or admins); the wrap-up table starts
 empty.
@@ -17,6 +18,8 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+
+CALLER_COLUMNS = (("call", "caller_number"), ("callback", "number"), ("survey", "caller_number"))
 
 
 def upgrade() -> None:
@@ -38,9 +41,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_wrap_up_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_wrap_up_linkedid"), ["linkedid"], unique=False)
         batch_op.create_index("ux_wrap_up_call_agent", ["linkedid", "agent_id"], unique=True)
+    for table, column in CALLER_COLUMNS:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
 
 
 def downgrade() -> None:
+    for table, column in CALLER_COLUMNS:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
     op.drop_table("wrap_up")
     with op.batch_alter_table("web_user", schema=None) as batch_op:
         batch_op.drop_column("agent_id")

@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 from hotline.matters.ownership import RULES, OwnershipRule
+from hotline.matters.settings import MatterSettings, load_matters
 from hotline.pbx.agi import LOOPBACK, IPNetwork
 from hotline.sandbox.asterisk_conf import DEFAULT_MAX_CHANNELS
 from hotline.sandbox.rootfs import DEFAULT_ROOTFS
@@ -197,6 +198,7 @@ class Settings:
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
     scale: ScaleSettings = field(default_factory=ScaleSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    matters: MatterSettings = field(default_factory=MatterSettings)
 
 
 SHIPPED_SCORE_SHEET = Path(__file__).resolve().parent / "supervisor" / "score_sheet.toml"
@@ -464,6 +466,7 @@ def load_settings(path: Path) -> Settings:
         sandbox=sandbox,
         web=load_web(root),
         surveys=load_surveys(root),
+        matters=load_matters(root),
         scale=scale,
         metrics=load_metrics(root),
     )

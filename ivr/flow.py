@@ -79,6 +79,8 @@ NODE_SPECS: dict[str, set[str]] = {
     "set": {"values", "next"},
     "lookup": {"source", "inputs", "slow_after", "slow_prompt", "found", "not_found", "error"},
     "message": {"prompt", "category", "max_seconds", "next", "on_empty"},
+    "notify": {"notice", "sent", "failed"},
+    "callback": {"booked", "failed"},
     "route": {
         "post",
         "business",
@@ -205,6 +207,26 @@ class MessageNode:
 
 
 @dataclass(frozen=True)
+class NotifyNode:
+    """Send the caller a one-time notification (一次性告知) by SMS: a catalogue notice by id."""
+
+    id: str
+    notice: str
+    sent: str
+    failed: str
+
+
+@dataclass(frozen=True)
+class CallbackNode:
+    """Book a call back for the next working slot (after hours); on `booked` the variables
+    `callback_slot` (e.g. "tue 08:30-09:30", said `as: hours`) and `ticket` are set."""
+
+    id: str
+    booked: str
+    failed: str
+
+
+@dataclass(frozen=True)
 class RouteNode:
     id: str
     post: str  # a post id, or "" to find it from business and district
@@ -233,6 +255,8 @@ Node = (
     | SetNode
     | LookupNode
     | MessageNode
+    | NotifyNode
+    | CallbackNode
     | RouteNode
     | HangupNode
 )
@@ -300,6 +324,10 @@ def outcomes(node: Node) -> list[tuple[str, str]]:
         return [("found", node.found), ("not found", node.not_found), ("error", node.error)]
     if isinstance(node, MessageNode):
         return [("ticket", node.next), ("empty", node.on_empty)]
+    if isinstance(node, NotifyNode):
+        return [("sent", node.sent), ("failed", node.failed)]
+    if isinstance(node, CallbackNode):
+        return [("booked", node.booked), ("failed", node.failed)]
     if isinstance(node, RouteNode):
         out = [("no answer", node.no_answer)]
         if node.self_service:
@@ -508,6 +536,10 @@ def _build(kind: str, node_id: str, f: _Fields) -> Node:
             next=f.ref("next"),
             on_empty=f.ref("on_empty"),
         )
+    if kind == "callback":
+        return CallbackNode(node_id, f.ref("booked"), f.ref("failed"))
+    if kind == "notify":
+        return NotifyNode(node_id, f.text("notice"), f.ref("sent"), f.ref("failed"))
     if kind == "route":
         post, business = f.text("post", ""), f.text("business", "")
         if bool(post) == bool(business):

@@ -17,6 +17,8 @@ SHAPES = {
     "collect": "parallelogram",
     "lookup": "cylinder",
     "message": "note",
+    "notify": "note",
+    "callback": "note",
     "set": "cds",
 }
 

@@ -9,6 +9,8 @@ A `FlowRun` says what the call should do next (`instruction()`) and is told what
     CheckHours "open" | "closed"
     Lookup     "found" (data: fields) | "not_found" | "error"
     Record     "recorded" (data: {"ticket": id}) | "empty"
+    Notify     "sent" | "failed"
+    BookSlot   "booked" (data: {"callback_slot": hours, "ticket": id}) | "failed"
     Transfer   "answered" | "no-answer" | "self-service" | "callback" (booked in the queue)
     Finish     "done"
 
@@ -26,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ivr.flow import (
+    CallbackNode,
     CollectNode,
     Flow,
     HangupNode,
@@ -34,6 +37,7 @@ from ivr.flow import (
     MenuNode,
     MessageNode,
     Node,
+    NotifyNode,
     PlayNode,
     RouteNode,
     SayNode,
@@ -94,6 +98,17 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Notify:
+    notice: str  # a notice id of the catalogue (config/notices.toml)
+
+
+@dataclass(frozen=True)
+class BookSlot:
+    business: str
+    district: str
+
+
+@dataclass(frozen=True)
 class Transfer:
     post: str
     business: str
@@ -108,7 +123,9 @@ class Finish:
     prompts: tuple[str, ...]
 
 
-Instruction = Play | Ask | Collect | CheckHours | Lookup | Record | Transfer | Finish
+Instruction = (
+    Play | Ask | Collect | CheckHours | Lookup | Record | Notify | BookSlot | Transfer | Finish
+)
 # nodes whose instruction depends on the node alone (and a menu's greeting) when there is no
 # preamble and no value to confirm: FlowRun.instruction() makes theirs once per flow
 _FIXED_KINDS = frozenset({PlayNode, MenuNode, CollectNode, HoursNode, MessageNode, HangupNode})
@@ -196,6 +213,10 @@ class FlowRun:
             return Lookup(node.source, inputs, node.slow_after, node.slow_prompt)
         if isinstance(node, MessageNode):
             return Record(node.prompt, node.category, node.max_seconds)
+        if isinstance(node, NotifyNode):
+            return Notify(node.notice)
+        if isinstance(node, CallbackNode):
+            return BookSlot(self.variables.get("business", ""), self.variables.get("district", ""))
         if isinstance(node, RouteNode):
             return Transfer(
                 node.post,
@@ -264,6 +285,14 @@ class FlowRun:
                 self.variables.update(data or {})
             target = {"found": node.found, "not_found": node.not_found}.get(outcome, node.error)
             self._enter(target)
+        elif isinstance(node, CallbackNode):
+            if outcome == "booked":
+                self.variables.update(data or {})
+                self._enter(node.booked)
+            else:
+                self._enter(node.failed)
+        elif isinstance(node, NotifyNode):
+            self._enter(node.sent if outcome == "sent" else node.failed)
         elif isinstance(node, MessageNode):
             if outcome == "recorded":
                 self.variables.update(data or {})

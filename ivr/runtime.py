@@ -22,12 +22,14 @@ from hotline.pbx.agi import AgiError, AgiTimeout, ChannelGone
 from ivr.channel import CallChannel
 from ivr.interpreter import (
     Ask,
+    BookSlot,
     CheckHours,
     Collect,
     Finish,
     FlowRun,
     Instruction,
     Lookup,
+    Notify,
     Play,
     Record,
     Transfer,
@@ -56,6 +58,38 @@ class MessageSaved:
     caller: str
     category: str
     file: str  # the recording's name, without folder
+    # what the caller last asked about and where they are (the flow's `business` and
+    # `district` variables): the matter raised for the message is owned by that post
+    business: str = ""
+    district: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeAsked:
+    """A caller asked for a catalogue notice by SMS (the flow's notify node)."""
+
+    call_id: str
+    caller: str
+    notice: str
+    language: str
+
+
+async def no_notices(_asked: NoticeAsked) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class SlotAsked:
+    """A caller asked to be called back in the next working slot (the flow's callback node)."""
+
+    call_id: str
+    caller: str
+    business: str
+    district: str
+
+
+async def no_slots(_asked: SlotAsked) -> dict[str, str] | None:
+    return None
 
 
 @dataclass
@@ -67,6 +101,9 @@ class Services:
     routing: RoutingDesk
     lookups: Mapping[str, LookupSource] = field(default_factory=dict)
     pause: RecordingPause | None = None  # secure pause of the recording (None: never)
+    send_notice: Callable[[NoticeAsked], Awaitable[bool]] = no_notices  # True: sent
+    # the booked slot's variables (callback_slot, ticket), None when it could not be booked
+    book_slot: Callable[[SlotAsked], Awaitable[dict[str, str] | None]] = no_slots
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # (call, when): the caller asked for a person, told at that moment (the call's asked_at)
     asked: Callable[[str, datetime], None] = lambda _call, _at: None
@@ -254,6 +291,18 @@ class _Driver:
             return await self.lookup(step)
         if isinstance(step, Record):
             return await self.record(step)
+        if isinstance(step, BookSlot):
+            asked_slot = SlotAsked(self.call_id, self.caller, step.business, step.district)
+            booked = await self.services.book_slot(asked_slot)
+            log.info("event=callback.slot call=%s booked=%s", self.call_id, booked is not None)
+            return ("booked", booked) if booked else ("failed", None)
+        if isinstance(step, Notify):
+            asked = NoticeAsked(self.call_id, self.caller, step.notice, self.run.language)
+            sent = await self.services.send_notice(asked)
+            log.info(
+                "event=notice.asked call=%s notice=%s sent=%s", self.call_id, step.notice, sent
+            )
+            return ("sent" if sent else "failed"), None
         if isinstance(step, Transfer):
             return await self.transfer(step), None
         assert isinstance(step, Finish)
@@ -298,7 +347,14 @@ class _Driver:
         await self.channel.play(self.files((step.prompt,)), escape="#")
         hung_up = await self.channel.record(asterisk_path, step.max_seconds)
         ticket = await self.services.open_ticket(
-            MessageSaved(self.call_id, self.caller, step.category, name)
+            MessageSaved(
+                self.call_id,
+                self.caller,
+                step.category,
+                name,
+                self.run.variables.get("business", ""),
+                self.run.variables.get("district", ""),
+            )
         )
         log.info(
             "event=message.saved call=%s category=%s ticket=%s",

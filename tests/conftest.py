@@ -39,13 +39,15 @@ def write_config(
     hours: str | None = None,
     flows: str = "",
     surveys: str = "enabled = false",
+    matters: str = "",
     extra: str = "",
 ) -> Path:
     """A complete controller configuration in `folder` (hotline.toml + seats.toml).
 
-    `hours` replaces the agents' hours (e.g. '"mon-sun 00:00-24:00"' for always open, '' for
-    never); `flows` adds lines to [flows]; `surveys` is the [surveys] table (off by default:
-    only the survey tests hear surveys); `extra` adds tables at the end."""
+        `hours` replaces the agents' hours (e.g. '"mon-sun 00:00-24:00"' for always open, '' for
+        never); `flows` adds lines to [flows]; `surveys` is the [surveys] table (off by default:
+        only the survey tests hear surveys); `matters` adds lines to [matters] (the shipped
+    departments and notices are named); `extra` adds tables at the end."""
     folder.mkdir(parents=True, exist_ok=True)
     recordings = f"/var/lib/hotline-sandbox/{name}/recordings"
     (folder / "hotline.toml").write_text(
@@ -91,6 +93,10 @@ caller_match = ["127.0.0.2"]
 callers_contact = "sip:127.0.0.3:{sip_port + 20}"
 [surveys]
 {surveys}
+[matters]
+departments = "{REPO / "config" / "departments.toml"}"
+notices = "{REPO / "config" / "notices.toml"}"
+{matters}
 {extra}
 """,
         encoding="utf-8",

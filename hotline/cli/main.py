@@ -21,6 +21,7 @@ from hotline.cli import (
     db,
     demo,
     dialplan,
+    matters,
     pbx,
     prompts,
     recordings,
@@ -33,6 +34,7 @@ from hotline.cli import (
 )
 from hotline.cli.recordings import RecordingCommandError
 from hotline.cli.report import ReportError
+from hotline.matters.service import MatterError
 from hotline.pbx.ami import AmiError
 from hotline.pbx.dialplan import DialplanError
 from hotline.sandbox.rootfs import SandboxError
@@ -60,6 +62,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     report,
     top,
     surveys,
+    matters,
     db,
     pbx,
 )
@@ -77,6 +80,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     WebError,
     TopError,
     ReportError,
+    MatterError,
 )
 
 

@@ -9,6 +9,8 @@ calendar days in the seat directory's time zone (hotline/supervisor/periods.py):
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hotline.cli.common import Subparsers, settings_of
+from hotline.cli.matters import service_of as matter_service
+from hotline.matters.figures import matter_report
+from hotline.matters.service import Scope
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.supervisor import periods, score_report
@@ -147,6 +152,76 @@ def kpi_text(rep: Report, period: periods.Period, by: str | None) -> str:
     return "\n".join(out) + "\n"
 
 
+# --- report matters ---------------------------------------------------------------------------
+
+
+def _matters_arguments(parser: argparse.ArgumentParser) -> None:
+    add_period_arguments(parser)
+    parser.add_argument("--district", help="only this district's matters (default: the city)")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="JSON (field names in the README)")
+    form.add_argument("--csv", action="store_true", help="CSV, one line per group")
+
+
+MATTER_COLUMNS = (
+    ("opened", "新建 opened"),
+    ("closed", "办结 closed"),
+    ("on_time_rate", "按时率 on time %"),
+    ("first_contact_rate", "一次办结 FCR %"),
+    ("average_close_hours", "平均办结 avg h"),
+    ("overdue", "超期 overdue"),
+)
+
+
+def _matters(args: argparse.Namespace, settings: Settings) -> str:
+    directory = settings.directory
+    if args.district is not None and args.district not in directory.offices:
+        known = ", ".join(sorted(directory.offices))
+        raise ReportError(
+            f"--district {args.district!r}: not an office of the seat directory ({known})"
+        )
+    zone = ZoneInfo(directory.timezone)
+    period = period_of(args, zone)
+    since, until = period.span(zone)
+    service = matter_service(settings)
+    facts = service.facts(since, until, Scope(args.district))
+    rep = matter_report(facts, since, until, service.now())
+    data = rep.as_json()
+    if args.json:
+        data["from"], data["to"] = str(period.first), str(period.last)
+        data["district"] = args.district or "city"
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    groups = [("total", "all", rep.total)]
+    groups += [("business", k, v) for k, v in sorted(rep.businesses.items())]
+    groups += [("district", k, v) for k, v in sorted(rep.districts.items())]
+    if args.csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["group", "key", *(key for key, _ in MATTER_COLUMNS)])
+        for group, key, figures in groups:
+            values = figures.as_json()
+            writer.writerow(
+                [group, key, *("" if values[c] is None else values[c] for c, _ in MATTER_COLUMNS)]
+            )
+        return out.getvalue()
+    head = ["范围 scope", *(label for _, label in MATTER_COLUMNS)]
+    lines = [head]
+    for group, key, figures in groups:
+        values = figures.as_json()
+        lines.append(
+            [
+                f"{group} {key}",
+                *("—" if values[c] is None else str(values[c]) for c, _ in MATTER_COLUMNS),
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    text = [f"工单 matters {period.label} ({args.district or '全市 city'})"]
+    text += [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    ]
+    return "\n".join(text) + "\n"
+
+
 # --- report scores ---------------------------------------------------------------------------
 
 
@@ -195,6 +270,15 @@ REPORTS: list[ReportCommand] = [
         _kpi_arguments,
         _kpi,
     ),
+    ReportCommand(
+        "matters",
+        "matters opened and closed, closed on time, first-contact resolution, time to close",
+        "Matters (工单) opened or closed in calendar days of the seat directory's time zone, "
+        "in total, by business and by district; --district limits it to one district (a "
+        "district supervisor's scope). Definitions: README, section Matters.",
+        _matters_arguments,
+        _matters,
+    ),
 ]
 
 
@@ -202,7 +286,7 @@ def add_parser(sub: Subparsers) -> None:
     """The `hotline report` group, one subcommand per report of `REPORTS`."""
     group = sub.add_parser(
         "report",
-        help="reports from the stored calls (scores, kpi)",
+        help="reports from the stored calls (scores, kpi, matters)",
         description="Reports for the monthly assessment, from the database.",
     )
     reports = group.add_subparsers(dest="report", metavar="REPORT", required=True)

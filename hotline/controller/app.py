@@ -26,6 +26,7 @@ from hotline.controller.calls import CallHandler
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
 from hotline.controller.recorder import Recorder
+from hotline.matters.alerts import OverdueAlerts
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
 from hotline.pbx.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
@@ -125,7 +126,9 @@ class Controller:
             self.ami,
             self.calls.sessions,
             f'"12333" <{settings.dialplan.number}>',
+            on_outcome=self.calls.matters.callback_outcome,
         )
+        self.overdue = OverdueAlerts(self.calls.matters)
         self.surveys = SurveyDispatcher(
             self.calls.surveys,
             self.ami,
@@ -393,6 +396,12 @@ class Controller:
             )
         # APScheduler is the clock only: what is due lives in the callback table
         self.clock.add_job(gate(self.callbacks.tick), "interval", seconds=2, id="callbacks")
+        self.clock.add_job(
+            gate(self.overdue.tick),
+            "interval",
+            seconds=self.settings.matters.alert_every,
+            id="matters",
+        )
         # recordings: reconcile the folder with the catalogue (at election) and on the clock
         self.clock.add_job(
             gate(self.recorder.maintain),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,9 +57,17 @@ def _changed(result: Any) -> int:
 
 class CallbackDispatcher:
     def __init__(
-        self, desk: RoutingDesk, ami: AmiClient, sessions: sessionmaker[Session], caller_id: str
+        self,
+        desk: RoutingDesk,
+        ami: AmiClient,
+        sessions: sessionmaker[Session],
+        caller_id: str,
+        on_outcome: Callable[[int, str], None] | None = None,
     ) -> None:
+        """`on_outcome(callback id, Asterisk's status)`: blocking, called in a worker thread
+        after each result is stored (a callback booked about a matter writes it there)."""
         self.desk = desk
+        self.on_outcome = on_outcome
         self.ami = ami
         self.sessions = sessions
         self.caller_id = caller_id
@@ -205,6 +213,11 @@ class CallbackDispatcher:
                 self._requeue, callback_id, status or "no status", 1, RETRY_AFTER
             )
             self._keep_place(again)
+        if self.on_outcome is not None:
+            try:
+                await asyncio.to_thread(self.on_outcome, callback_id, status or "no status")
+            except Exception as exc:  # the callback's own row is stored: log, do not lose it
+                log.error("event=callback.outcome-failed id=%d reason=%r", callback_id, str(exc))
 
     def _store_call(self, callback_id: int, call: OwnCall) -> None:
         """The callback's conversation as a call row of kind `callback`, naming the call that

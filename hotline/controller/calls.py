@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session
 
 from hotline.controller.callrecords import asked_at, ivr_ended, ivr_path, own_call
 from hotline.controller.routing_desk import RoutingDesk
+from hotline.matters.ivr_callbacks import IvrCallbacks
+from hotline.matters.notify import NoticeDesk
+from hotline.matters.service import MatterService
+from hotline.matters.sms import sender_of
 from hotline.matters.tickets import TicketDesk
 from hotline.pbx.agi import ChannelGone
 from hotline.settings import Settings
@@ -89,6 +93,16 @@ class CallHandler:
             overflow=rt.overflow,
             auto_pause_after=rt.auto_pause_after,
         )
+        self.matters = MatterService(
+            self.sessions, settings.directory, settings.matters.departments, settings.matters.due
+        )
+        sms = settings.matters.sms
+        self.notices = NoticeDesk(
+            self.sessions,
+            settings.matters.notices,
+            sender_of(sms.sender, sms.outbox_file, sms.url, sms.attempts, sms.timeout),
+            self.matters,
+        )
         self.surveys = SurveyStore(self.sessions, lambda: self.settings.directory, settings.surveys)
         self.runs: dict[str, FlowRun] = {}  # live IVR sessions by linkedid (the dashboard's node)
         # ended IVR sessions' summaries until the tracker sees the call's hang-up (the AGI
@@ -98,9 +112,13 @@ class CallHandler:
             directory=settings.directory,
             prompt_file=self.prompt_file,
             message_file=self.message_file,
-            open_ticket=TicketDesk(self.sessions, settings.recordings.directory).open_ticket,
+            open_ticket=TicketDesk(
+                self.sessions, settings.recordings.directory, self.matters
+            ).open_ticket,
             routing=self.routing,
             lookups=build_lookups(settings),
+            send_notice=self.notices.from_ivr,
+            book_slot=IvrCallbacks(self.matters).book_slot,
             asked=self.asked,
         )
 
@@ -117,6 +135,7 @@ class CallHandler:
         self.presence.reload(directory)
         self.routing.use_directory(directory)
         self.services.directory = directory
+        self.matters.use_directory(directory)
 
     def prompt_file(self, prompt: str, language: str) -> str:
         """Our catalogue's prompts by language; other names are Asterisk's own sounds."""

@@ -223,6 +223,8 @@ class RoutingDesk:
         if answered.tzinfo is None:  # SQLite gives naive datetimes back: they are UTC
             answered = answered.replace(tzinfo=UTC)
         day = answered.astimezone(ZoneInfo(self.directory.timezone)).date().isoformat()
+        if owner.matter:
+            return f"owner of matter {owner.matter} opened {day}, {owner.business}"
         how = "first" if self.ownership.rule == "first" else "last"
         return f"{how} answered {day}, {owner.business}"
 

@@ -1,10 +1,10 @@
 """First-inquiry responsibility (首问责任制): who owns a caller's matter.
 
-The owner of a matter is the agent who *first* answered it; the owner is asked first only
-when the caller comes back about the same business. Until matters (work orders) are stored
-of their own, a matter is approximated by the caller's number and the business they asked
-for, within a window of days: `matter_owner` is the one place that knows this, so when work
-orders carry their owner only this function changes.
+A caller with an open matter (hotline/matters/service.py) is offered its owner first: the
+one about the business they ask for, else their newest open matter with an owner. A caller
+with no open matter falls back to the calls: the agent who *first* answered them about the
+same business, within a window of days (a consultation answered in the call leaves no
+matter, yet its agent is the first inquiry). `matter_owner` is the one place that knows this.
 
 Callers without a number we can attribute (anonymous, withheld, "unknown", a name) own
 nothing: otherwise every withheld caller would share one owner.
@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.store.models import Call, Leg, RouteDecision
+from hotline.matters.lifecycle import OPEN_STATUSES
+from hotline.store.models import Call, Leg, Matter, RouteDecision
 
 # a caller number that names one line: ASCII digits, optionally a leading + (withheld and
 # anonymous callers arrive as "", "anonymous", "unknown", "restricted", ...)
@@ -38,6 +39,7 @@ class Owner:
     agent_id: str
     answered_at: datetime  # when they answered the matter (the first time, under "first")
     business: str
+    matter: str = ""  # the open matter's number when the owner comes from one
 
 
 def attributable(caller: str) -> bool:
@@ -47,10 +49,16 @@ def attributable(caller: str) -> bool:
 def matter_owner(
     session: Session, caller: str, business: str, now: datetime, rule: OwnershipRule
 ) -> Owner | None:
-    """The owner of `caller`'s matter about `business`, if they have one. The business is the
-    one stored with each routed call's decision; a call answered without routing (the fallback
-    queue) has no business and so founds no matter."""
-    if rule.rule == "off" or rule.days <= 0 or not business or not attributable(caller):
+    """The owner of `caller`'s matter about `business`, if they have one: an open matter's
+    first, else the calls'. The calls' business is the one stored with each routed call's
+    decision; a call answered without routing (the fallback queue) has no business and so
+    founds no matter."""
+    if rule.rule == "off" or not attributable(caller):
+        return None
+    found = open_matter_owner(session, caller, business)
+    if found is not None:
+        return found
+    if rule.days <= 0 or not business:
         return None
     answered = Leg.answered_at
     query = (
@@ -71,3 +79,22 @@ def matter_owner(
     if row is None or row[0] is None or row[1] is None:
         return None
     return Owner(row[0], row[1], business)
+
+
+def open_matter_owner(session: Session, caller: str, business: str) -> Owner | None:
+    """The owner of the caller's open matter: about `business` if one is, else the newest."""
+    rows = session.execute(
+        select(Matter.owner, Matter.created_at, Matter.business, Matter.number)
+        .where(
+            Matter.caller_number == caller,
+            Matter.status.in_(OPEN_STATUSES),
+            Matter.owner.is_not(None),
+        )
+        .order_by(Matter.id.desc())
+    ).all()
+    if not rows:
+        return None
+    same = [r for r in rows if r[2] == business]
+    owner, created_at, about, number = (same or rows)[0]
+    assert owner is not None  # filtered above
+    return Owner(owner, created_at, about, number)

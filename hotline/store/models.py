@@ -140,6 +140,11 @@ class Callback(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     agent_id: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str] = mapped_column(String(40), default="")
+    # a callback booked for a time slot about a matter (the desk, the IVR after hours): placed
+    # from the slot's start (its next_attempt_at and queued_at), its outcome written to the
+    # matter; None for a caller who kept their place in the line
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
+    slot_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Recording(Base):
@@ -419,3 +424,108 @@ class DoNotCall(Base):
     number: Mapped[str] = mapped_column(String(32), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+# --- matters (工单: hotline/matters/) --------------------------------------------------------
+
+
+class Matter(Base):
+    """What a caller needs done, with its owner (the first-inquiry agent), status and due time.
+
+    `number` is what the caller hears (digits: the day and the row's id, e.g. 2612070004);
+    status and the allowed moves are hotline/matters/lifecycle.py's. The owner changes only by
+    an audited assignment (a MatterEvent of kind `assigned`); None: the pool's, nobody's yet."""
+
+    __tablename__ = "matter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    caller_number: Mapped[str] = mapped_column(String(80), default="", index=True)
+    caller_name: Mapped[str] = mapped_column(String(160), default="")
+    business: Mapped[str] = mapped_column(String(40), default="")
+    district: Mapped[str] = mapped_column(String(40), default="", index=True)
+    category: Mapped[str] = mapped_column(String(20), default="consultation")
+    channel: Mapped[str] = mapped_column(String(20), default="phone")
+    summary: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    owner: Mapped[str | None] = mapped_column(String(40), index=True)  # an agent id
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    close_reason: Mapped[str] = mapped_column(String(400), default="")
+    told: Mapped[str | None] = mapped_column(String(20))  # callback | reason
+    # the call that raised it: first-contact resolution is a close before that call ended
+    first_linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supervisor_alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MatterEvent(Base):
+    """A matter's history: who did what, when. Never updated."""
+
+    __tablename__ = "matter_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(80))  # an agent id, a web user, "ivr", "system"
+    # created | note | taken | assigned | handed_over | replied | callback_booked | callback |
+    # notice | closed | reopened | alert_owner | alert_supervisor | call_linked
+    kind: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(20))  # the matter's status after it
+
+
+class MatterCall(Base):
+    """A call about a matter (its recording is the call's, by linkedid)."""
+
+    __tablename__ = "matter_call"
+
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), primary_key=True)
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Handover(Base):
+    """A matter sent to a department (转办) with a question and a due time, and its reply."""
+
+    __tablename__ = "handover"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
+    department: Mapped[str] = mapped_column(String(40), index=True)  # a departments.toml id
+    question: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    reply: Mapped[str] = mapped_column(String(4000), default="")
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_by: Mapped[str] = mapped_column(String(80), default="")
+
+
+class NoticeSent(Base):
+    """A one-time notification (一次性告知) sent to a citizen: the SMS outbox and its record.
+
+    status: pending -> sent | failed. `key` is the idempotency key the gateway sees: one
+    delivery per key however often it is retried. `number` is the citizen's (needed to send;
+    shown masked everywhere)."""
+
+    __tablename__ = "notice_sent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)  # the call it was asked in
+    notice: Mapped[str] = mapped_column(String(60))  # the catalogue's notice id
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    number: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(2000))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sender: Mapped[str] = mapped_column(String(20), default="")  # outbox | http
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str] = mapped_column(String(400), default="")

@@ -55,6 +55,18 @@ TOML_CASES = {
         'kind = "oracle"',
         ["[lookups.contributions] kind", "sqlite-contributions"],
     ),
+    "matter-due": (
+        "hotline.toml",
+        "[matters]\n",
+        '[matters]\n[matters.due]\ncomplaint = "five days"\n',
+        ["[matters.due] complaint", "'N days' or 'N hours'"],
+    ),
+    "matter-sms-url": (
+        "hotline.toml",
+        "[matters]\n",
+        '[matters]\n[matters.sms]\nsender = "http"\n',
+        ["[matters.sms] url", "http(s)://"],
+    ),
     "survey-hours": ("hotline.toml", "[surveys]\n", '[surveys]\nhours = "9 to 5"\n', ["hours"]),
     "toml-syntax": ("hotline.toml", "[ami]\n", "[ami\n", ["not valid TOML", "line"]),
     "duplicate-key": ("hotline.toml", "port = 5038", "port = 5038\nport = 5039", ["TOML"]),

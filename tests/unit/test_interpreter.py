@@ -7,11 +7,13 @@ import pytest
 from ivr.flow import load_flows
 from ivr.interpreter import (
     Ask,
+    BookSlot,
     CheckHours,
     Collect,
     Finish,
     FlowRun,
     Lookup,
+    Notify,
     Play,
     Record,
     Transfer,
@@ -102,6 +104,31 @@ def test_hash_goes_back_and_star_repeats_an_information_prompt() -> None:
     assert run.node_id == "main_menu"
 
 
+def test_after_the_pension_information_1_sends_the_transfer_notice_by_sms() -> None:
+    run = start()
+    run.advance("digit:2")
+    run.advance("digit:1")
+    run.advance("done")  # the pension information played
+    assert run.node_id == "pension_sms_offer"
+    run.advance("digit:1")
+    assert run.instruction() == Notify("pension-transfer")
+    run.advance("sent")
+    assert run.instruction() == Play(("sms_sent",))
+    run.advance("done")
+    assert run.node_id == "policy_menu"
+    # a failed send says so and goes back too; silence skips the offer
+    run.advance("digit:1")
+    run.advance("done")
+    run.advance("digit:1")
+    run.advance("failed")
+    assert run.instruction() == Play(("sms_failed",))
+    run.advance("done")
+    run.advance("digit:1")
+    run.advance("done")
+    run.advance("timeout")
+    assert run.node_id == "policy_menu"
+
+
 def test_three_wrong_keys_hand_the_caller_to_a_person_not_a_hang_up() -> None:
     run = start()
     for key in "777":
@@ -164,6 +191,30 @@ def test_a_complaint_is_recorded_and_the_ticket_number_said_back() -> None:
     assert run.instruction() == Finish(("goodbye",))
 
 
+def test_after_hours_3_books_a_call_back_and_says_the_slot_and_the_number() -> None:
+    run = start(open_=False, service_hours="mon-fri 09:00-12:00")
+    run.advance("done")
+    run.advance("done")
+    assert run.node_id == "after_hours_menu"
+    run.advance("digit:3")
+    assert run.instruction() == BookSlot("other", "")  # no topic chosen yet
+    run.advance("booked", {"callback_slot": "tue 09:00-10:00", "ticket": "2612080001"})
+    slot = ("day/tue", "time/am", "num/9", "unit/oclock", "word/to", "time/am", "num/10")
+    assert run.instruction() == Play(("callback_slot_booked", *slot, "unit/oclock"))
+    run.advance("done")
+    said = run.instruction()
+    assert isinstance(said, Play) and said.prompts[0] == "callback_slot_number"
+    run.advance("done")
+    assert run.node_id == "goodbye"
+    # a slot that could not be booked says so and offers the menu again
+    again = start(open_=False, service_hours="mon-fri 09:00-12:00")
+    again.advance("done")
+    again.advance("done")
+    again.advance("digit:3")
+    again.advance("failed")
+    assert again.instruction() == Play(("callback_slot_failed",))
+
+
 def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
     run = start(open_=False, service_hours="mon-fri 09:00-12:00")
     hours = ("day/mon", "word/to", "day/fri", "time/am", "num/9", "unit/oclock", "word/to")
@@ -208,7 +259,8 @@ def test_step_limit_hands_a_caller_going_round_in_circles_to_a_person() -> None:
 def test_visit_limit_stops_a_loop_between_two_nodes() -> None:
     run = start()
     run.advance("digit:2")
-    outcomes = iter(["digit:1", "done"] * (FLOW.max_visits + 1))  # topic, back to the menu
+    # employment's information, back to the menu (pension's offers its SMS notice between)
+    outcomes = iter(["digit:2", "done"] * (FLOW.max_visits + 1))
     while not run.guarded:
         run.advance(next(outcomes))
     assert run.node_id == "agent_hours"

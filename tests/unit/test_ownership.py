@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.controller.routing_desk import RoutingDesk
 from hotline.matters.ownership import Owner, OwnershipRule, matter_owner
 from hotline.store.db import open_engine, session_factory, write
-from hotline.store.models import Call, Leg, RouteDecision
+from hotline.store.models import Call, Leg, Matter, RouteDecision
 from routing.directory import Agent, Directory, Office, Seat
 from routing.presence import Presence
 
@@ -118,3 +118,50 @@ def test_the_desk_writes_why_the_owner_is_asked_in_the_local_calendar_day(
     assert found is not None
     # answered 2026-12-01 04:00:03 UTC: 12:00 on the 1st in Hangzhou
     assert desk.owner_note(found) == "first answered 2026-12-01, pension"
+
+
+def add_matter(
+    sessions: sessionmaker[Session], number: str, business: str, owner: str, status: str = "open"
+) -> None:
+    with write(sessions) as session:
+        session.add(
+            Matter(
+                number=number,
+                caller_number=CALLER,
+                business=business,
+                owner=owner,
+                status=status,
+                created_at=NOW - timedelta(days=30),
+                due_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
+def test_an_open_matter_keys_the_first_inquiry_over_the_calls_however_old(
+    sessions: sessionmaker[Session],
+) -> None:
+    # the calls say 1002 owns pension; the caller's open pension matter (30 days old, outside
+    # the 7-day window of the calls) belongs to 2002, a closed one to 2001
+    add_matter(sessions, "2611070001", "pension", "2001", status="closed")
+    add_matter(sessions, "2611070002", "pension", "2002")
+    found = owner(sessions, CALLER, "pension", OwnershipRule())
+    assert found is not None
+    assert (found.agent_id, found.matter) == ("2002", "2611070002")
+    # asking about a business without a matter of its own: still the newest open matter's owner
+    other = owner(sessions, CALLER, "employment", OwnershipRule())
+    assert other is not None and (other.agent_id, other.business) == ("2002", "pension")
+    # "off" turns first inquiry off altogether
+    assert owner(sessions, CALLER, "pension", OwnershipRule(rule="off")) is None
+
+
+def test_the_desk_names_the_matter_when_the_owner_comes_from_one(
+    sessions: sessionmaker[Session],
+) -> None:
+    add_matter(sessions, "2611070002", "pension", "2002")
+    d = Directory({"city": Office("city", "市中心", "city")})
+    desk = RoutingDesk(d, Presence(d), sessions, now=lambda: NOW)
+    found = desk.owner_of(CALLER, "pension")
+    assert found is not None
+    # opened 2026-11-07 04:00 UTC: 12:00 in Hangzhou
+    assert desk.owner_note(found) == "owner of matter 2611070002 opened 2026-11-07, pension"

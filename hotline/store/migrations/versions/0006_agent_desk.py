@@ -4,8 +4,8 @@ on the caller's number of calls, callbacks and surveys (the desk's pop looks a c
 Existing accounts get no agent (they are supervisors, QA or admins); the wrap-up table starts
 empty.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 15:30:00.000000
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hotline.controller.callbacks import CallbackDispatcher
 from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.calls import CallHandler
+from hotline.controller.desk_matters import DeskMatters
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
 from hotline.controller.recorder import Recorder
@@ -153,7 +154,9 @@ class Controller:
         # the supervisors' dashboard, in this loop (hotline/supervisor/plugin.py wires it)
         self.web: SupervisorWeb | None = None
         if settings.web.enabled:
-            self.web = SupervisorWeb(settings, self.calls, self.ami)
+            # the agents' desk reaches the matters through this adapter (siblings in the layers)
+            desk_matters = DeskMatters(self.calls.matters, self.calls.notices)
+            self.web = SupervisorWeb(settings, self.calls, self.ami, desk_matters)
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None
         if settings.metrics.enabled:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.pbx.calltracker import Change, LegSnapshot
 from hotline.supervisor import desk_store
 from hotline.supervisor.desk_card import CallerHistory, card, state_frame
+from hotline.supervisor.desk_matters import MatterDesk
 from routing.directory import Directory
 from routing.presence import AgentPresence
 from routing.wrapup import WrapUpPolicy
@@ -51,6 +52,7 @@ class Desk:
     owes_wrap_up: Callable[[str], bool]
     caller_of: Callable[[str], str | None]  # a live call's caller number (the board's)
     policy: WrapUpPolicy
+    matters: MatterDesk | None = None  # the caller's open matters and the desk's actions
     clients: dict[str, set[asyncio.Queue[bytes]]] = field(default_factory=dict)
     talking: dict[str, str] = field(default_factory=dict)  # agent -> the call they talk on
     answered: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (linkedid, caller)
@@ -117,6 +119,8 @@ class Desk:
         self, agent_id: str, linkedid: str, caller: str, answered_at: datetime | None
     ) -> dict[str, object]:
         found = await asyncio.to_thread(desk_store.history, self.sessions, caller, linkedid)
+        matters = self.matters
+        rows = await asyncio.to_thread(matters.open_for, caller) if matters and caller else []
         return card(
             linkedid,
             caller,
@@ -124,6 +128,7 @@ class Desk:
             found,
             self.directory(),
             self.policy.codes_for(found.business),
+            rows,
         )
 
     # --- streams ----------------------------------------------------------------------------

@@ -67,8 +67,9 @@ def card(
     history: CallerHistory,
     directory: Directory,
     codes: Iterable[str],
+    matters: Iterable[Mapping[str, object]] = (),
 ) -> dict[str, object]:
-    """The pop: the current call and the caller's history, JSON-able."""
+    """The pop: the current call and the caller's history and open matters, JSON-able."""
 
     def name(agent_id: str) -> str:
         agent = directory.agents.get(agent_id)
@@ -92,6 +93,10 @@ def card(
                 "wrap_up": c.wrap_up,
             }
             for c in earlier
+        ],
+        "matters": [
+            dict(m) | {"owner_name": name(str(m["owner"])) if m.get("owner") else ""}
+            for m in matters
         ],
         "tickets": [
             {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ from hotline.supervisor import desk_store
 from hotline.supervisor.auth import Accounts, User
 from hotline.supervisor.desk import AgentChange, Desk
 from hotline.supervisor.desk_card import may_see_call
+from hotline.supervisor.desk_matters import MatterRefused
 from hotline.supervisor.errors import WebError
 from hotline.supervisor.web import (
     CSRF_KEY,
@@ -48,6 +50,7 @@ class DeskWeb:
             web.get("/api/desk/call/{linkedid}", self.call),
             web.post("/api/desk/wrapup", self.wrap_up),
             web.post("/api/desk/state", self.state),
+            web.post("/api/desk/matter", self.matter),
         ]
 
     def _agent(self, request: web.Request) -> str:
@@ -77,6 +80,7 @@ class DeskWeb:
                 "codes": dict(policy.codes),
                 "pause_reasons": sorted(set(PAUSE_REASONS.values())),
                 "state": self.desk.state(agent_id),
+                "matters": self.desk.matters.choices() if self.desk.matters else None,
             }
         )
 
@@ -117,17 +121,70 @@ class DeskWeb:
             self.desk.unsubscribe(agent_id, queue)
         return response
 
+    async def _caller_of_call(self, agent_id: str, linkedid: str) -> str | None:
+        """The caller of a call the agent answered (None: not theirs)."""
+        caller = self.desk.answered_live(agent_id, linkedid)
+        if caller is None:
+            found = await asyncio.to_thread(desk_store.call_of, self.desk.sessions, linkedid)
+            if found is None or not may_see_call(agent_id, found[1]):
+                return None
+            caller = found[0]
+        return caller
+
+    async def matter(self, request: web.Request) -> web.Response:
+        """create / note / handover / callback / notice, on a matter of the caller of a call the
+        agent answered (named by `linkedid`): the matters service decides the rest."""
+        agent_id = self._agent(request)
+        matters = self.desk.matters
+        if matters is None:
+            return _error("matters are not kept here", 404)
+        body = await _body(request)
+        action = str(body.get("action", ""))
+        linkedid = str(body.get("linkedid", ""))[:64]
+        text = str(body.get("text", "")).strip()[:2000]
+        caller = await self._caller_of_call(agent_id, linkedid)
+        if not caller:
+            return _error("not a call you answered", 403)
+        actor = f"agent:{agent_id}"
+        number = str(body.get("number", ""))[:40]
+        try:
+            if action == "create":
+                category = str(body.get("category", "consultation"))
+                number = await asyncio.to_thread(
+                    matters.create, caller, category, text, linkedid, agent_id, actor
+                )
+                return _json({"number": number})
+            # every other action names a matter of this call's caller, and only of them
+            if await asyncio.to_thread(matters.caller_of, number) != caller:
+                return _error("not a matter of this caller", 403)
+            if action == "note":
+                await asyncio.to_thread(matters.note, number, actor, text)
+            elif action == "handover":
+                department = str(body.get("department", ""))
+                await asyncio.to_thread(matters.hand_over, number, actor, department, text)
+            elif action == "callback":
+                at = _when(str(body.get("at", "")))
+                if at is None:
+                    return _error("at: a time with its zone, e.g. 2026-12-08T10:00+08:00", 400)
+                await asyncio.to_thread(matters.book_callback, number, actor, at)
+            elif action == "notice":
+                notice, language = str(body.get("notice", "")), str(body.get("language", "zh-CN"))
+                await asyncio.to_thread(matters.send_notice, number, actor, notice, language)
+            else:
+                return _error("action: create, note, handover, callback or notice", 400)
+        except MatterRefused as exc:
+            return _error(str(exc), 409)
+        log.info("event=desk.matter agent=%s action=%s matter=%s", agent_id, action, number)
+        return _json({"number": number, "action": action})
+
     async def call(self, request: web.Request) -> web.Response:
         """A call the agent answered, as its pop showed it (the page reloaded, an earlier
         call); another agent's call is refused."""
         agent_id = self._agent(request)
         linkedid = request.match_info["linkedid"][:64]
-        caller = self.desk.answered_live(agent_id, linkedid)
+        caller = await self._caller_of_call(agent_id, linkedid)
         if caller is None:
-            found = await asyncio.to_thread(desk_store.call_of, self.desk.sessions, linkedid)
-            if found is None or not may_see_call(agent_id, found[1]):
-                return _error("not a call you answered", 403)
-            caller = found[0]
+            return _error("not a call you answered", 403)
         return _json(await self.desk.card_of(agent_id, linkedid, caller, None))
 
     async def wrap_up(self, request: web.Request) -> web.Response:
@@ -177,3 +234,12 @@ class DeskWeb:
             return _error(str(exc), 503)
         log.info("event=desk.state agent=%s change=%s", agent_id, change)
         return _json({"sent": steps})
+
+
+def _when(text: str) -> datetime | None:
+    """An ISO time with its zone (the page sends the browser's offset)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None

@@ -15,6 +15,7 @@ from hotline.pbx.dialplan import AGENT_EVENT, WRAPPED_CHANGE
 from hotline.settings import Settings
 from hotline.supervisor.auth import Accounts
 from hotline.supervisor.desk import Desk
+from hotline.supervisor.desk_matters import MatterDesk
 from hotline.supervisor.desk_web import DeskWeb
 from hotline.supervisor.errors import WebError
 from hotline.supervisor.hub import Hub
@@ -28,7 +29,15 @@ log = logging.getLogger("hotline.supervisor")
 
 
 class SupervisorWeb:
-    def __init__(self, settings: Settings, calls: CallHandler, ami: AmiClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        calls: CallHandler,
+        ami: AmiClient,
+        matters: MatterDesk | None = None,
+    ) -> None:
+        """`matters`: the matters as the agents' desk asks for them (the controller's
+        adapter); without it the desk shows no matters and offers no matter actions."""
         web = settings.web
         self.settings = web
         self.calls = calls
@@ -57,6 +66,7 @@ class SupervisorWeb:
             presence.owes_wrap_up,
             self._caller_of,
             settings.routing.wrap_up,
+            matters,
         )
         desk_web = DeskWeb(self.desk, accounts, self._agent_change)
         self.supervision = Supervision(

@@ -25,6 +25,13 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from hotline.controller.desk_matters import DeskMatters
+from hotline.matters.departments import load_departments
+from hotline.matters.lifecycle import DuePolicy
+from hotline.matters.notices import load_notices
+from hotline.matters.notify import NoticeDesk
+from hotline.matters.service import MatterService, NewMatter
+from hotline.matters.sms import sender_of
 from hotline.pbx.calltracker import CallSnapshot, Change, LegSnapshot
 from hotline.pbx.presence_events import apply_event
 from hotline.settings import default_web, load_directory, load_wrap_up
@@ -140,6 +147,19 @@ class Desks:
 
     def __init__(self, tmp_path: Path) -> None:
         self.sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
+        self.matters = MatterService(
+            self.sessions,
+            DIRECTORY,
+            load_departments(REPO / "config" / "departments.toml"),
+            DuePolicy(),
+        )
+        self.outbox = tmp_path / "outbox.jsonl"
+        notices = NoticeDesk(
+            self.sessions,
+            load_notices(REPO / "config" / "notices.toml"),
+            sender_of("outbox", self.outbox, "", 1, 1.0),
+            self.matters,
+        )
         seed(self.sessions)
         self.accounts = Accounts(self.sessions, 60, cost=LEGACY_COST)
         add = self.accounts.add
@@ -158,6 +178,7 @@ class Desks:
                 self.board.calls[linkedid].caller_number if linkedid in self.board.calls else None
             ),
             POLICY,
+            DeskMatters(self.matters, notices),
         )
         settings = default_web()
         self.sup = Supervision(
@@ -423,3 +444,61 @@ def test_wrap_up_codes_come_per_business_with_a_list_for_any_other() -> None:
         assert "hotline.toml: [routing.wrap_up_codes] pension: expected" in str(exc)
     else:
         raise AssertionError("an empty list of codes was taken")
+
+
+def test_the_agent_raises_and_works_the_callers_matters_and_no_one_elses(tmp_path: Path) -> None:
+    async def body(desks: Desks, base: str) -> None:
+        desks.apply(answered_by_1001("L1", C))
+        other = desks.matters.create(NewMatter(caller_number=D, category="complaint"), "test")
+        async with session() as http:
+            csrf = await log_in(http, base, "desk1001")
+            headers = {"X-CSRF-Token": csrf}
+
+            async def act(body: dict[str, str]) -> tuple[int, dict[str, Any]]:
+                async with http.post(base + "/api/desk/matter", json=body, headers=headers) as r:
+                    return r.status, await r.json()
+
+            status, made = await act(
+                {"action": "create", "linkedid": "L1", "category": "complaint", "text": "no pay"}
+            )
+            assert status == 200, made
+            number = made["number"]
+            for sent, expected in (
+                ({"action": "note", "number": number, "text": "called the employer"}, 200),
+                (
+                    {
+                        "action": "handover",
+                        "number": number,
+                        "department": "si-city",
+                        "text": "please check the contributions",
+                    },
+                    200,
+                ),
+                ({"action": "notice", "number": number, "notice": "pension-transfer"}, 200),
+                ({"action": "callback", "number": number, "at": "2020-01-01T10:00+08:00"}, 409),
+                ({"action": "callback", "number": number, "at": "tomorrow"}, 400),
+                ({"action": "note", "number": other.number, "text": "x"}, 403),  # D's matter
+                ({"action": "create", "linkedid": "Q1", "category": "complaint"}, 403),
+                ({"action": "fly", "number": number}, 400),
+            ):
+                status, reply = await act({"linkedid": "L1"} | sent)
+                assert status == expected, (sent, reply)
+            async with http.get(base + "/api/desk/call/L1") as r:
+                pop = await r.json()
+        (matter,) = pop["matters"]
+        assert (matter["number"], matter["owner"], matter["status"], matter["summary"]) == (
+            number,
+            "1001",  # first inquiry: the agent who took the call
+            "handed_over",
+            "no pay",
+        )
+        assert matter["owner_name"] == f"{DIRECTORY.agents['1001'].name} (1001)"
+        detail = desks.matters.get(number)
+        kinds = [e.kind for e in detail.events]
+        assert kinds[0] == "created" and "note" in kinds
+        assert [h.department for h in detail.handovers] == ["si-city"]
+        assert detail.calls == ["L1"]
+        assert [n.notice for n in detail.notices] == ["pension-transfer"]
+        assert C in desks.outbox.read_text()  # the notice went to the caller's own number
+
+    run(tmp_path, body)

@@ -10,7 +10,15 @@ const T = {
     required: "（必填：填写后才会接到下一通电话）", code: "小结代码", note: "备注", save: "提交小结",
     caller: "来电", recent: "近期来电", when: "时间", outcome: "结果", answeredby: "接听坐席",
     path: "IVR路径", matters: "未办结工单", number: "编号", category: "类别", status: "状态",
-    created: "创建", rating: "最近满意度", callbacks: "待回拨", idle: "等待来电…", none: "无",
+    created: "创建", owner: "责任人", due: "办结时限", summary: "摘要", ticket: "留言单",
+    matteractions: "工单操作", action: "操作", matter: "工单", department: "部门", at: "回拨时间",
+    notice: "告知", text: "内容", submit: "提交", done: "已提交",
+    "a:create": "新建工单", "a:note": "添加备注", "a:handover": "转办部门", "a:callback": "预约回拨",
+    "a:notice": "发送一次性告知",
+    "m:consultation": "咨询", "m:message": "留言", "m:complaint": "投诉", "m:report": "举报",
+    "m:petition": "信访", "s:open": "待办", "s:in_progress": "办理中", "s:handed_over": "已转办",
+    "s:answered": "已答复", "s:closed": "已办结", "s:reopened": "重新办理", overdue: "已超时",
+    rating: "最近满意度", callbacks: "待回拨", idle: "等待来电…", none: "无",
     connecting: "连接中…", live: "已连接", lost: "连接断开，重连中…", saved: "小结已提交",
     "st:available": "就绪", "st:ringing": "振铃", "st:talking": "通话中", "st:wrap-up": "话后处理",
     "st:paused": "暂停", "st:unreachable": "话机不可达", "st:logged-out": "已签出",
@@ -30,6 +38,12 @@ const T = {
     save: "Save wrap-up", caller: "Caller", recent: "Recent calls", when: "When", outcome: "Outcome",
     answeredby: "Answered by", path: "IVR path", matters: "Open matters", number: "Number",
     category: "Category", status: "Status", created: "Created", rating: "Last rating",
+    owner: "Owner", due: "Due", summary: "Summary", ticket: "Message ticket",
+    matteractions: "Matter actions", action: "Action", matter: "Matter", department: "Department",
+    at: "Callback at", notice: "Notice", text: "Text", submit: "Submit", done: "Done",
+    "a:create": "New matter", "a:note": "Add a note", "a:handover": "Hand over",
+    "a:callback": "Book a callback", "a:notice": "Send a one-time notice",
+    "s:in_progress": "in progress", "s:handed_over": "handed over", overdue: "overdue",
     callbacks: "Callbacks due", idle: "Waiting for a call…", none: "none",
     connecting: "Connecting…", live: "Live", lost: "Connection lost, retrying…", saved: "Wrap-up saved",
     "st:available": "available", "st:ringing": "ringing", "st:talking": "talking",
@@ -50,7 +64,7 @@ function translate() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
-  if (me) fillReasons();
+  if (me) { fillReasons(); fillChoices(); }
   drawState();
   drawCard();
   fillCodes();
@@ -122,6 +136,15 @@ function drawCard() {
     tr.dataset.outcome = c.outcome;
     return tr;
   }));
+  $("#matters tbody").replaceChildren(...(card.matters || []).map((m) => {
+    const tr = row([m.number, t("m:" + m.category), t("s:" + m.status) + (m.overdue ? " · " + t("overdue") : ""), m.owner_name, when(m.due_at), m.summary]);
+    tr.dataset.number = m.number;
+    tr.dataset.status = m.status;
+    return tr;
+  }));
+  const pick = $("#matter-number"), picked = pick.value;
+  pick.replaceChildren(...(card.matters || []).map((m) => { const o = document.createElement("option"); o.value = m.number; o.textContent = m.number; return o; }));
+  if (picked) pick.value = picked;
   $("#tickets tbody").replaceChildren(...card.tickets.map((m) => {
     const tr = row([m.number, m.category, m.status, when(m.created_at)]);
     tr.dataset.number = m.number;
@@ -129,6 +152,34 @@ function drawCard() {
   }));
   $("#rating").textContent = card.rating ? t("v:" + card.rating.rating) + " (" + when(card.rating.at) + ")" : t("none");
   $("#callbacks").textContent = card.callbacks.length ? card.callbacks.map((c) => when(c.due_at)).join(", ") : t("none");
+}
+
+function fillChoices() {
+  const m = me.matters;
+  $("#matter-actions").hidden = !m;
+  if (!m) return;
+  const opts = (sel, items) => { const was = sel.value; sel.replaceChildren(...items.map(([v, text]) => { const o = document.createElement("option"); o.value = v; o.textContent = text; return o; })); if (was) sel.value = was; };
+  opts($("#matter-category"), m.categories.map((c) => [c, t("m:" + c)]));
+  opts($("#matter-department"), m.departments.map((d) => [d.id, lang === "zh" ? d.name : d.name_en || d.name]));
+  opts($("#matter-notice"), m.notices.map((n) => [n.id, (lang === "zh" ? n.title["zh-CN"] : n.title.en) || n.id]));
+}
+
+async function matterAction(e) {
+  e.preventDefault();
+  if (!card) return;
+  const at = $("#matter-at").value;
+  const body = {
+    action: $("#matter-action").value, linkedid: card.linkedid, number: $("#matter-number").value,
+    category: $("#matter-category").value, department: $("#matter-department").value,
+    notice: $("#matter-notice").value, language: lang === "zh" ? "zh-CN" : "en",
+    text: $("#matter-text").value, at: at ? new Date(at).toISOString() : "",
+  };
+  const [ok, data] = await post("/api/desk/matter", body);
+  $("#matter-message").textContent = ok ? t("done") + " " + (data.number || "") : data.error || "";
+  if (!ok) return;
+  $("#matter-text").value = "";
+  const r = await fetch("/api/desk/call/" + encodeURIComponent(card.linkedid));
+  if (r.ok) { const fresh = await r.json(); fresh.sent_at = card.sent_at; card = fresh; drawCard(); }
 }
 
 function connect() {
@@ -159,6 +210,7 @@ async function main() {
   $("#go-available").onclick = () => changeState("available");
   $("#go-pause").onclick = () => changeState("pause");
   $("#go-logout").onclick = () => changeState("logout");
+  $("#matter-form").onsubmit = matterAction;
   $("#wrap-form").onsubmit = async (e) => {
     e.preventDefault();
     const linkedid = $("#wrap-up").dataset.linkedid;

@@ -4,7 +4,8 @@ caller presses 0 and is routed to that agent, whose desk pops the caller (masked
 `[routing] wrap_up_required` the agent then owes the call's wrap-up code, and the same caller's
 next call waits in the line, never ringing the agent, until the code is entered on the desk;
 then it rings them and the pop shows the first call among the caller's recent calls (answered,
-by them, with its IVR path and wrap-up code)."""
+by them, with its IVR path and wrap-up code) and the matter the agent raised in the first call
+(owned by them: first inquiry)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,13 @@ def test_the_desk_pops_the_caller_and_holds_the_next_call_until_the_wrap_up_code
             desk.wait_for_selector(f'#pop[data-linkedid="{call1}"]', timeout=30_000)
             assert desk.inner_text("#pop-caller") == MASKED
             assert CALLER not in desk.content()
+            # the agent raises a matter from the pop: they own it (first inquiry)
+            desk.select_option("#matter-action", "create")
+            desk.select_option("#matter-category", "complaint")
+            desk.fill("#matter-text", "wages unpaid since October")
+            desk.click("#matter-save")
+            desk.wait_for_selector("#matters tbody tr[data-number]", timeout=10_000)
+            number = desk.get_attribute("#matters tbody tr[data-number]", "data-number")
         finally:
             first.join(120)
         # the call ended: the agent owes its code, the desk asks for it
@@ -114,6 +122,10 @@ def test_the_desk_pops_the_caller_and_holds_the_next_call_until_the_wrap_up_code
             assert "1001" in cells[2]  # who answered
             assert cells[3]  # the IVR path it took
             assert cells[4] == "已解答"  # its wrap-up code, in Mandarin first
+            # and the caller's open matter, with its owner and status
+            matter = f'#matters tbody tr[data-number="{number}"]'
+            assert desk.get_attribute(matter, "data-status") == "open"
+            assert "1001" in desk.locator(f"{matter} td").all_inner_texts()[3]
         finally:
             second.join(120)
         assert "Traceback" not in controller.text()

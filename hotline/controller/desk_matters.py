@@ -4,6 +4,7 @@ the composition root's adapter between two sibling features, so neither imports 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from hotline.matters import lifecycle
 from hotline.matters.notify import NoticeDesk
@@ -20,7 +21,7 @@ class DeskMatters:
 
     def open_for(self, caller_number: str) -> list[dict[str, object]]:
         now = self.service.now()
-        return [_row(m, now) for m in self.service.for_caller(caller_number)]
+        return [_row(m, now, self.service.zone) for m in self.service.for_caller(caller_number)]
 
     def caller_of(self, number: str) -> str | None:
         try:
@@ -84,7 +85,7 @@ class DeskMatters:
             raise MatterRefused(str(exc)) from None
 
 
-def _row(m: MatterView, now: datetime) -> dict[str, object]:
+def _row(m: MatterView, now: datetime, zone: ZoneInfo) -> dict[str, object]:
     return {
         "number": m.number,
         "category": m.category,
@@ -92,6 +93,6 @@ def _row(m: MatterView, now: datetime) -> dict[str, object]:
         "status": m.status,
         "owner": m.owner,
         "summary": m.summary,
-        "due_at": m.due_at.isoformat(timespec="minutes"),
+        "due_at": m.due_at.astimezone(zone).isoformat(timespec="minutes"),  # the agents' clock
         "overdue": m.overdue(now),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ivr.masking import mask_number
 from routing.directory import Directory
@@ -75,6 +76,11 @@ def card(
         agent = directory.agents.get(agent_id)
         return f"{agent.name} ({agent_id})" if agent else agent_id
 
+    zone = ZoneInfo(directory.timezone)  # times as the agents' clocks show them
+
+    def local(at: datetime) -> str:
+        return at.astimezone(zone).isoformat(timespec="seconds")
+
     earlier = [c for c in history.calls if c.linkedid != linkedid][:RECENT_CALLS]
     return {
         "linkedid": linkedid,
@@ -86,7 +92,7 @@ def card(
         "recent": [
             {
                 "linkedid": c.linkedid,
-                "started_at": c.started_at.isoformat(timespec="seconds"),
+                "started_at": local(c.started_at),
                 "outcome": c.outcome,
                 "answered_by": [name(a) for a in c.answered_by],
                 "ivr_path": list(c.ivr_path),
@@ -103,22 +109,19 @@ def card(
                 "number": t.number,
                 "category": t.category,
                 "status": t.status,
-                "created_at": t.created_at.isoformat(timespec="seconds"),
+                "created_at": local(t.created_at),
             }
             for t in history.tickets
         ],
         "rating": (
             {
                 "rating": history.last_rating[0],
-                "at": history.last_rating[1].isoformat("T", "seconds"),
+                "at": local(history.last_rating[1]),
             }
             if history.last_rating
             else None
         ),
-        "callbacks": [
-            {"status": c.status, "due_at": c.due_at.isoformat(timespec="seconds")}
-            for c in history.callbacks
-        ],
+        "callbacks": [{"status": c.status, "due_at": local(c.due_at)} for c in history.callbacks],
     }
 
 

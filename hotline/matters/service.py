@@ -531,6 +531,12 @@ class MatterService:
     def for_owner(self, agent_id: str, open_only: bool = True) -> list[MatterView]:
         return self._list(select(Matter).where(Matter.owner == agent_id), open_only)
 
+    def to_tell(self, agent_id: str) -> list[MatterView]:
+        """The owner's reminders: matters a department answered, whose citizen the owner is
+        still to call back (status answered), oldest first."""
+        query = select(Matter).where(Matter.owner == agent_id, Matter.status == "answered")
+        return list(reversed(self._list(query, open_only=False)))
+
     def search(
         self,
         scope: Scope = Scope(),

@@ -150,7 +150,9 @@ def test_hand_over_reply_and_close_only_after_the_citizen_was_told(
     with pytest.raises(MatterError, match="cannot close a matter that is handed_over"):
         service.close(number, "2001", "reason", "told")
     clock.at = local("2026-12-08T09:00")
+    assert service.to_tell("2001") == []
     service.reply(number, "dept-xihu", "已于12月8日办结")
+    assert [m.number for m in service.to_tell("2001")] == [number]  # the owner's reminder
     detail = service.get(number)
     assert detail.matter.status == "answered"
     assert detail.handovers[0].reply == "已于12月8日办结"
@@ -158,6 +160,7 @@ def test_hand_over_reply_and_close_only_after_the_citizen_was_told(
     with pytest.raises(MatterError, match="after the citizen was told"):
         service.close(number, "2001", "reason", "")
     closed = service.close(number, "2001", "reason", "phoned the citizen from the desk")
+    assert service.to_tell("2001") == []
     assert (closed.status, closed.told) == ("closed", "reason")
     assert closed.closed_at == local("2026-12-08T09:00")
     kinds = [e.kind for e in service.get(number).events]

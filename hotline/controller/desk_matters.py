@@ -23,6 +23,13 @@ class DeskMatters:
         now = self.service.now()
         return [_row(m, now, self.service.zone) for m in self.service.for_caller(caller_number)]
 
+    def to_tell(self, agent_id: str) -> list[dict[str, object]]:
+        now = self.service.now()
+        return [
+            _row(m, now, self.service.zone) | {"caller": m.caller_masked}
+            for m in self.service.to_tell(agent_id)
+        ]
+
     def caller_of(self, number: str) -> str | None:
         try:
             return self.service.get(number).matter.caller_number

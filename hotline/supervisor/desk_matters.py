@@ -19,6 +19,11 @@ class MatterDesk(Protocol):
         due_at (ISO), overdue."""
         ...
 
+    def to_tell(self, agent_id: str) -> list[dict[str, object]]:
+        """The agent's own matters a department answered: the citizen is still to be told
+        (as `open_for`'s rows, with the caller masked)."""
+        ...
+
     def caller_of(self, number: str) -> str | None:
         """The caller's number of matter `number` (None: no such matter)."""
         ...

@@ -51,6 +51,7 @@ class DeskWeb:
             web.post("/api/desk/wrapup", self.wrap_up),
             web.post("/api/desk/state", self.state),
             web.post("/api/desk/matter", self.matter),
+            web.get("/api/desk/tell", self.tell),
         ]
 
     def _agent(self, request: web.Request) -> str:
@@ -130,6 +131,13 @@ class DeskWeb:
                 return None
             caller = found[0]
         return caller
+
+    async def tell(self, request: web.Request) -> web.Response:
+        """The agent's own matters answered by a department: call the citizen back."""
+        agent_id = self._agent(request)
+        matters = self.desk.matters
+        rows = await asyncio.to_thread(matters.to_tell, agent_id) if matters else []
+        return _json(rows)
 
     async def matter(self, request: web.Request) -> web.Response:
         """create / note / handover / callback / notice, on a matter of the caller of a call the

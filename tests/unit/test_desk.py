@@ -485,6 +485,13 @@ def test_the_agent_raises_and_works_the_callers_matters_and_no_one_elses(tmp_pat
                 assert status == expected, (sent, reply)
             async with http.get(base + "/api/desk/call/L1") as r:
                 pop = await r.json()
+            # the department answers: the owner's desk lists the citizen to tell, masked
+            desks.matters.reply(number, "si-city", "contributions were paid late; fixed")
+            async with http.get(base + "/api/desk/tell") as r:
+                tell = await r.json()
+            assert [(m["number"], m["caller"], m["status"]) for m in tell] == [
+                (number, "139****5678", "answered")
+            ]
         (matter,) = pop["matters"]
         assert (matter["number"], matter["owner"], matter["status"], matter["summary"]) == (
             number,

@@ -11,7 +11,7 @@ const T = {
     caller: "来电", recent: "近期来电", when: "时间", outcome: "结果", answeredby: "接听坐席",
     path: "IVR路径", matters: "未办结工单", number: "编号", category: "类别", status: "状态",
     created: "创建", owner: "责任人", due: "办结时限", summary: "摘要", ticket: "留言单",
-    matteractions: "工单操作", action: "操作", matter: "工单", department: "部门", at: "回拨时间",
+    totell: "待告知市民（部门已答复）", matteractions: "工单操作", action: "操作", matter: "工单", department: "部门", at: "回拨时间",
     notice: "告知", text: "内容", submit: "提交", done: "已提交",
     "a:create": "新建工单", "a:note": "添加备注", "a:handover": "转办部门", "a:callback": "预约回拨",
     "a:notice": "发送一次性告知",
@@ -39,7 +39,7 @@ const T = {
     answeredby: "Answered by", path: "IVR path", matters: "Open matters", number: "Number",
     category: "Category", status: "Status", created: "Created", rating: "Last rating",
     owner: "Owner", due: "Due", summary: "Summary", ticket: "Message ticket",
-    matteractions: "Matter actions", action: "Action", matter: "Matter", department: "Department",
+    totell: "To tell the citizen (a department answered)", matteractions: "Matter actions", action: "Action", matter: "Matter", department: "Department",
     at: "Callback at", notice: "Notice", text: "Text", submit: "Submit", done: "Done",
     "a:create": "New matter", "a:note": "Add a note", "a:handover": "Hand over",
     "a:callback": "Book a callback", "a:notice": "Send a one-time notice",
@@ -180,6 +180,19 @@ async function matterAction(e) {
   $("#matter-text").value = "";
   const r = await fetch("/api/desk/call/" + encodeURIComponent(card.linkedid));
   if (r.ok) { const fresh = await r.json(); fresh.sent_at = card.sent_at; card = fresh; drawCard(); }
+  loadTell();
+}
+
+async function loadTell() {
+  const r = await fetch("/api/desk/tell");
+  if (!r.ok) return;
+  const rows = await r.json();
+  $("#tell").hidden = rows.length === 0;
+  $("#tell-list tbody").replaceChildren(...rows.map((m) => {
+    const tr = row([m.number, m.caller, m.summary, when(m.due_at)]);
+    tr.dataset.number = m.number;
+    return tr;
+  }));
 }
 
 function connect() {
@@ -193,6 +206,7 @@ function connect() {
     card = JSON.parse(e.data);
     drawCard();
     if (window.__deskDrawn) window.__deskDrawn(card);  // the benchmark's hook
+    loadTell();
   });
   es.addEventListener("ended", () => { $("#pop").dataset.ended = "yes"; });
 }
@@ -220,6 +234,7 @@ async function main() {
   };
   translate();
   connect();
+  loadTell();
 }
 
 main();

@@ -5,13 +5,14 @@ The controller's own path is driven with synthetic AMI events: each event goes t
 call tracker, presence, the dashboard's board and SSE hub and the desk (`Desk.on_changes`, as
 `hotline.supervisor.plugin` wires them), served by the real aiohttp app on loopback, on a
 SQLite database seeded with a caller history (`--history` calls over `--callers` numbers, each
-with its leg, IVR path and survey). Real headless Chromium (Debian's chromium, Playwright)
-shows two real pages: the desk of the probe agent (logged in as an agent account) and the
-supervisors' dashboard. Every `--probe-every` seconds a probe call from a seeded caller rings
-the probe agent and is answered; the wall-clock time of the answer (DialEnd ANSWER handed to
-the tracker) is noted, and each page notes when it drew it: the desk when its pop (with the
-caller's history read from the database) is drawn, the dashboard when the call first shows
-`talking`. Latency = the page's `Date.now()` minus the answer, same machine.
+with its leg, IVR path and survey; one caller in four with an open matter). Real headless
+Chromium (Debian's chromium, Playwright) shows two real pages: the desk of the probe agent
+(logged in as an agent account) and the supervisors' dashboard. Every `--probe-every` seconds
+a probe call from a seeded caller rings the probe agent and is answered; the wall-clock time of
+the answer (DialEnd ANSWER handed to the tracker) is noted, and each page notes when it drew
+it: the desk when its pop (with the caller's history and matters read from the database) is
+drawn, the dashboard when the call first shows `talking`. Latency = the page's `Date.now()`
+minus the answer, same machine.
 
 Load: `--calls` other calls kept live on other agents at `--rate` events/s, as in
 bench/dashboard_bench.py. Results go to bench/results/desk-pop-<time>.json.
@@ -42,6 +43,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.dashboard_bench import Calls  # noqa: E402
+from hotline.controller.desk_matters import DeskMatters  # noqa: E402
+from hotline.matters.departments import load_departments  # noqa: E402
+from hotline.matters.lifecycle import DuePolicy  # noqa: E402
+from hotline.matters.notices import load_notices  # noqa: E402
+from hotline.matters.notify import NoticeDesk  # noqa: E402
+from hotline.matters.service import MatterService, NewMatter  # noqa: E402
+from hotline.matters.sms import sender_of  # noqa: E402
 from hotline.pbx.calltracker import CallTracker  # noqa: E402
 from hotline.pbx.dialplan import INBOUND_CONTEXT  # noqa: E402
 from hotline.pbx.presence_events import apply_event  # noqa: E402
@@ -162,6 +170,18 @@ async def main() -> int:
     sessions = session_factory(open_engine(f"sqlite:///{tmp / 'bench.db'}"))
     callers = [f"139{n:08d}" for n in random.sample(range(10**8), args.callers)]
     seed_history(sessions, callers, args.history)
+    # the caller's open matters are on the card too: one caller in four has one
+    service = MatterService(
+        sessions, directory, load_departments(REPO / "config" / "departments.toml"), DuePolicy()
+    )
+    for caller in callers[::4]:
+        service.create(NewMatter(caller_number=caller, category="complaint"), "bench")
+    notices = NoticeDesk(
+        sessions,
+        load_notices(REPO / "config" / "notices.toml"),
+        sender_of("outbox", tmp / "outbox.jsonl", "", 1, 1.0),
+        service,
+    )
     accounts = Accounts(sessions, 60, cost=LEGACY_COST)
     accounts.add("bench", PASSWORD, "admin", None, "", set(directory.offices))
     accounts.add(
@@ -183,6 +203,7 @@ async def main() -> int:
         presence.owes_wrap_up,
         caller_of,
         WrapUpPolicy(),
+        DeskMatters(service, notices),
     )
 
     async def no_ami(*_args: object, **_kw: object) -> None:

@@ -26,6 +26,7 @@ from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 from routing.queueing import QueuePolicy
 from routing.router import Overflow
+from routing.wrapup import ANY_BUSINESS, MAX_CODE, WrapUpPolicy
 
 SECRET_ENV = "HOTLINE_AMI_SECRET"
 ADMIN_SECRET_ENV = "HOTLINE_AMI_ADMIN_SECRET"
@@ -99,6 +100,7 @@ class RoutingSettings:
     wrap_up_seconds: int  # an agent is not rung this long after a call ends
     agents_start_logged_in: bool  # false: agents log in with *11 before they are rung
     queue: QueuePolicy
+    wrap_up: WrapUpPolicy = field(default_factory=WrapUpPolicy)  # codes; held until entered?
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,24 @@ def load_web(root: Table) -> WebSettings:
     )
 
 
+def load_wrap_up(t: Table) -> WrapUpPolicy:
+    """[routing] wrap_up_required and [routing.wrap_up_codes]: business id (or "*" for any
+    other business) -> the codes an agent chooses from on their desk."""
+    base = WrapUpPolicy()
+    codes = dict(base.codes)
+    if "wrap_up_codes" in t.data:
+        codes_t = t.table("wrap_up_codes")
+        codes = {}
+        for business in codes_t.data:
+            listed = tuple(codes_t.texts(business))
+            if not listed or any(not 0 < len(c) <= MAX_CODE for c in listed):
+                raise codes_t.error(business, f"a list of codes of 1-{MAX_CODE} characters", listed)
+            codes[business] = listed
+        if ANY_BUSINESS not in codes:
+            codes[ANY_BUSINESS] = base.codes[ANY_BUSINESS]
+    return WrapUpPolicy(required=t.flag("wrap_up_required", base.required), codes=codes)
+
+
 def load_surveys(root: Table) -> SurveyPolicy:
     """[surveys]: post-call satisfaction surveys (see hotline/surveys/policy.py)."""
     t = root.table("surveys", required=False)
@@ -377,6 +397,7 @@ def load_settings(path: Path) -> Settings:
             average_handle_seconds=rt_t.number("average_handle_seconds", 180.0, 1.0),
             callbacks=rt_t.flag("callbacks", True),
         ),
+        wrap_up=load_wrap_up(rt_t),
     )
     lookups = []
     for name, raw in root.table("lookups", required=False).data.items():

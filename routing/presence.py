@@ -7,7 +7,8 @@ calls; after a reconnect it resynchronises by feeding Asterisk's current state a
 
 An agent's state, in order of precedence: logged out, unreachable (the seat's phone is not
 registered or not answering OPTIONS), paused, talking, ringing, wrap-up (for a while after a
-call), available. Time in state and the start of the current idle spell are kept for each.
+call, and, when wrap-up codes are required, until the agent entered the code of the call they
+answered), available. Time in state and the start of the current idle spell are kept for each.
 
 What the router reads is a `Snapshot`: every agent's presence, and per pool (office, skill) its
 free agents in longest-idle order and its other members counted by reason, all kept up to date
@@ -137,6 +138,7 @@ class _Agent:
     logged_in: bool
     paused: bool = False
     reason: str = ""
+    owes_wrap_up: bool = False  # answered a call whose wrap-up code is not entered yet
 
 
 @dataclass
@@ -148,6 +150,9 @@ class Presence:
     directory: Directory
     wrap_up: timedelta = timedelta(seconds=10)
     logged_in_at_start: bool = True
+    # `[routing] wrap_up_required`: an agent who answered a call stays in wrap-up (is offered
+    # no call) until its wrap-up code is entered (`wrapped_up`), however long that takes
+    hold_for_wrap_up: bool = False
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seats: dict[str, _Seat] = field(default_factory=dict)
     agents: dict[str, _Agent] = field(default_factory=dict)
@@ -253,6 +258,26 @@ class Presence:
             agent.paused, agent.reason = False, ""
             self._refresh(agent_id, at)
 
+    def answered(self, agent_id: str, at: datetime) -> None:
+        """The agent answered a call (the call tracker's leg.answered, not the seat's device
+        state: a feature-code call or a supervisor's listening makes the seat busy too, and
+        owes no wrap-up). With `hold_for_wrap_up` they owe its wrap-up code from now on."""
+        self.expire(at)
+        if self.hold_for_wrap_up and agent_id in self.agents:
+            self.agents[agent_id].owes_wrap_up = True
+            self._refresh(agent_id, at)
+
+    def wrapped_up(self, agent_id: str, at: datetime) -> None:
+        """The agent entered the wrap-up code: free again once the timed wrap-up is over too."""
+        self.expire(at)
+        if agent_id in self.agents:
+            self.agents[agent_id].owes_wrap_up = False
+            self._refresh(agent_id, at)
+
+    def owes_wrap_up(self, agent_id: str) -> bool:
+        agent = self.agents.get(agent_id)
+        return agent is not None and agent.owes_wrap_up
+
     # --- the clock, and what the router sees --------------------------------------------------
 
     def expire(self, at: datetime) -> None:
@@ -346,6 +371,8 @@ class Presence:
             return State.RINGING
         if seat.device in TALKING_DEVICE:
             return State.TALKING
+        if agent.owes_wrap_up:
+            return State.WRAP_UP
         if seat.last_busy_end is not None and at - seat.last_busy_end < self.wrap_up:
             return State.WRAP_UP
         return State.AVAILABLE

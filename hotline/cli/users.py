@@ -12,7 +12,7 @@ import sys
 from hotline.cli.common import Subparsers, settings_of
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
-from hotline.supervisor.auth import Accounts, AuthError
+from hotline.supervisor.auth import ROLES, Accounts, AuthError, check_role
 
 
 def read_password(from_stdin: bool, confirm: bool = True) -> str:
@@ -50,16 +50,19 @@ def add(
     district: str | None,
     phone: str,
     from_stdin: bool,
+    agent_id: str | None = None,
 ) -> str:
     offices = set(settings.directory.offices)
-    if district is not None and district not in offices:
-        raise AuthError(f"district {district!r}: not an office of the seat directory")
+    agents = frozenset(settings.directory.agents)
+    check_role(role, district, offices, agent_id, agents)  # before the password is asked
     password = read_password(from_stdin)
     acc = accounts(settings)
-    user = acc.add(username, password, role, district, phone, offices)
-    acc.record(os_user(), "add", user.username, f"role={user.role} district={user.district}")
+    user = acc.add(username, password, role, district, phone, offices, agent_id, agents)
+    detail = f"role={user.role} district={user.district}"
+    acc.record(os_user(), "add", user.username, detail + (f" agent={agent_id}" if agent_id else ""))
     scope = f", district {user.district}" if user.district else ", whole city"
-    return f"added {user.username} ({user.role}{scope}{', phone ' + phone if phone else ''})"
+    desk = f", agent {agent_id}" if agent_id else ""
+    return f"added {user.username} ({user.role}{scope}{desk}{', phone ' + phone if phone else ''})"
 
 
 def listing(settings: Settings) -> list[str]:
@@ -67,7 +70,9 @@ def listing(settings: Settings) -> list[str]:
     if not rows:
         return ["no users yet: hotline users add NAME --role admin"]
     return [
-        f"{u.username:<20} {u.role:<11} {u.district or 'city':<12} {u.phone or '-'}" for u in rows
+        f"{u.username:<20} {u.role:<11} {u.district or 'city':<12} {u.phone or '-'}"
+        + (f" agent {u.agent_id}" if u.agent_id else "")
+        for u in rows
     ]
 
 
@@ -88,10 +93,21 @@ def disable(settings: Settings, username: str, disabled: bool) -> str:
     return f"enabled {username}"
 
 
-def role(settings: Settings, username: str, new_role: str, district: str | None) -> str:
+def role(
+    settings: Settings,
+    username: str,
+    new_role: str,
+    district: str | None,
+    agent_id: str | None = None,
+) -> str:
     acc = accounts(settings)
     old_role, old_district = acc.set_role(
-        username, new_role, district, set(settings.directory.offices)
+        username,
+        new_role,
+        district,
+        set(settings.directory.offices),
+        agent_id,
+        frozenset(settings.directory.agents),
     )
     acc.record(
         os_user(),
@@ -106,15 +122,18 @@ def add_parser(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "users",
         help="the dashboard's accounts: add, list, passwd",
-        description="Accounts for the supervisors' dashboard. Roles: supervisor (watch, listen / "
-        "whisper / barge, score), qa (watch, score), admin (everything). --district limits a "
-        "supervisor to one district's agents. Passwords are read from the terminal (twice) or, "
-        "with --password-stdin, as one line of standard input; at least 10 characters.",
+        description="Accounts for the supervisors' dashboard and the agents' desk. Roles: "
+        "supervisor (watch, listen / whisper / barge, score), qa (watch, score), admin "
+        "(everything), agent (their own desk at /desk only, linked with --agent ID). "
+        "--district limits a supervisor to one district's agents. Passwords are read from the "
+        "terminal (twice) or, with --password-stdin, as one line of standard input; at least "
+        "10 characters.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_user = actions.add_parser("add", help="add an account", description="Add an account.")
     add_user.add_argument("username", help="2-40 letters, digits, '.', '_' or '-'")
-    add_user.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    add_user.add_argument("--role", required=True, choices=list(ROLES))
+    add_user.add_argument("--agent", help="role agent: their agent id in the seat directory (1001)")
     add_user.add_argument(
         "--district", help="an office id of the seat directory (e.g. xihu); default: whole city"
     )
@@ -150,7 +169,8 @@ def add_parser(sub: Subparsers) -> None:
         "open sessions and live streams are closed so the new scope applies at once.",
     )
     change_role.add_argument("username")
-    change_role.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    change_role.add_argument("--role", required=True, choices=list(ROLES))
+    change_role.add_argument("--agent", help="role agent: their agent id in the seat directory")
     change_role.add_argument("--district", help="an office id of the seat directory (e.g. xihu)")
     parser.set_defaults(func=run)
 
@@ -159,7 +179,15 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     if args.action == "add":
         print(
-            add(settings, args.username, args.role, args.district, args.phone, args.password_stdin)
+            add(
+                settings,
+                args.username,
+                args.role,
+                args.district,
+                args.phone,
+                args.password_stdin,
+                args.agent,
+            )
         )
     elif args.action == "list":
         for line in listing(settings):
@@ -167,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.action in ("disable", "enable"):
         print(disable(settings, args.username, args.action == "disable"))
     elif args.action == "role":
-        print(role(settings, args.username, args.role, args.district))
+        print(role(settings, args.username, args.role, args.district, args.agent))
     else:
         print(passwd(settings, args.username, args.password_stdin))
     return 0

@@ -30,6 +30,7 @@ from hotline.controller.assembly import (
 )
 from hotline.controller.callbacks import CallbackDispatcher
 from hotline.controller.callrecords import calls_and_legs, close_stale_calls
+from hotline.controller.desk_matters import DeskMatters
 from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
@@ -177,6 +178,11 @@ class Controller:
                 waiting=lambda: [(w.call_id, w.joined_at) for w in self.routing.waiters()],
                 node_of=self.calls.node_of,
                 plan_of=self.routing.plan_of,
+                wrap_up=settings.routing.wrap_up,
+                owes_wrap_up=self.presence.owes_wrap_up,
+                wrapped_up=self.presence.wrapped_up,
+                # the agents' desk reaches the matters through this adapter (layer siblings)
+                matters=DeskMatters(self.matters, self.notices),
             )
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None
@@ -247,6 +253,9 @@ class Controller:
         changes: list[Change] = self.trackers[site].handle(event, at)
         for kind, snap in changes:
             log.info(describe(kind, snap))
+            if kind == "leg.answered" and isinstance(snap, LegSnapshot) and snap.agent_id:
+                # with wrap-up codes required, the agent now owes this call's code
+                self.presence.answered(snap.agent_id, at)
         if changes:
             self.store.submit("calls", calls_and_legs(changes))
         self.hooks.event_seen(site, event, changes, changed is not None, self.leader.is_leader)

@@ -43,7 +43,10 @@ def new_presence(settings: Settings) -> Presence:
     decides."""
     rt = settings.routing
     return Presence(
-        settings.directory, timedelta(seconds=rt.wrap_up_seconds), rt.agents_start_logged_in
+        settings.directory,
+        timedelta(seconds=rt.wrap_up_seconds),
+        rt.agents_start_logged_in,
+        hold_for_wrap_up=rt.wrap_up.required,
     )
 
 

@@ -26,6 +26,9 @@ CALLBACK_EVENT = "HotlineCallback"
 CALLERS_TRUNK = "callers"
 AGENT_EVENT = "HotlineAgent"  # the UserEvent a seat's feature code raises
 PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "meeting", "4": "other"}
+# the agent entered a call's wrap-up code on their desk (sent by the controller that stored it,
+# heard by every controller: each one's presence releases the agent)
+WRAPPED_CHANGE = "wrapped"
 
 
 SURVEY_FEATURE = "hotline-survey"  # features.conf applicationmap entry

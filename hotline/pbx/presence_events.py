@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar
 
-from hotline.pbx.dialplan import AGENT_EVENT, PAUSE_REASONS
+from hotline.pbx.dialplan import AGENT_EVENT, PAUSE_REASONS, WRAPPED_CHANGE
 from routing.directory import Directory
 from routing.presence import Presence
 
@@ -61,6 +61,8 @@ def apply_event(
             presence.pause(agent_id, PAUSE_REASONS.get(reason, reason or "other"), at)
         elif change == "resume":
             presence.resume(agent_id, at)
+        elif change == WRAPPED_CHANGE:
+            presence.wrapped_up(agent_id, at)
         else:
             return f"event=agent.unknown-change agent={agent_id} change={change!r}"
         return f"event=agent.{change} agent={agent_id}"

@@ -18,7 +18,8 @@ class Call(Base):
 
     linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(120), default="")  # the caller's channel
-    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    # indexed: the agent's desk looks a caller's calls up when it pops
+    caller_number: Mapped[str] = mapped_column(String(80), default="", index=True)
     caller_name: Mapped[str] = mapped_column(String(160), default="")
     did: Mapped[str] = mapped_column(String(80), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -128,7 +129,8 @@ class Callback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(String(64), index=True)
-    number: Mapped[str] = mapped_column(String(32))  # digits only, checked before storing
+    # digits only, checked before storing
+    number: Mapped[str] = mapped_column(String(32), index=True)
     post: Mapped[str] = mapped_column(String(80), default="")
     business: Mapped[str] = mapped_column(String(40), default="")
     district: Mapped[str] = mapped_column(String(40), default="")
@@ -230,18 +232,37 @@ class RecordingAccess(Base):
 
 
 class WebUser(Base):
-    """A supervisor, QA or admin account. `password` is an scrypt hash with its salt and cost
-    (see hotline/supervisor/auth.py); `district` limits a district supervisor to their district."""
+    """A supervisor, QA, admin or agent account. `password` is an scrypt hash with its salt and
+    cost (see hotline/supervisor/auth.py); `district` limits a district supervisor to their
+    district; `agent_id` links an agent's account to their agent in the seat directory (their
+    desk)."""
 
     __tablename__ = "web_user"
 
     username: Mapped[str] = mapped_column(String(40), primary_key=True)
     password: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20))  # supervisor | qa | admin
+    role: Mapped[str] = mapped_column(String(20))  # supervisor | qa | admin | agent
     district: Mapped[str | None] = mapped_column(String(40))  # None: the whole city
     phone: Mapped[str] = mapped_column(String(120), default="")  # e.g. PJSIP/sup9001
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(default=False)
+    agent_id: Mapped[str | None] = mapped_column(String(40))  # role agent: whose desk
+
+
+class WrapUp(Base):
+    """The wrap-up code an agent chose for a call they answered (the desk); with `[routing]
+    wrap_up_required` the agent is offered no call before it is entered."""
+
+    __tablename__ = "wrap_up"
+    __table_args__ = (Index("ux_wrap_up_call_agent", "linkedid", "agent_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str] = mapped_column(String(40), index=True)
+    business: Mapped[str] = mapped_column(String(40), default="")
+    code: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class WebSession(Base):
@@ -346,7 +367,7 @@ class Survey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     linkedid: Mapped[str] = mapped_column(String(64), unique=True)  # the rated call
-    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    caller_number: Mapped[str] = mapped_column(String(80), default="", index=True)
     agent_id: Mapped[str | None] = mapped_column(String(40), index=True)
     post: Mapped[str] = mapped_column(String(80), default="")
     district: Mapped[str] = mapped_column(String(40), default="")

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.pbx.ami import AmiError
 from hotline.pbx.calltracker import Change
+from hotline.pbx.dialplan import AGENT_EVENT, WRAPPED_CHANGE
 from hotline.settings import WebSettings
 from hotline.supervisor.auth import Accounts
+from hotline.supervisor.desk import Desk
+from hotline.supervisor.desk_matters import MatterDesk
+from hotline.supervisor.desk_web import DeskWeb
 from hotline.supervisor.errors import WebError
 from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board, Thresholds
@@ -26,6 +31,7 @@ from hotline.supervisor.web import Supervision, WebServer
 from routing.directory import Directory
 from routing.presence import AgentPresence
 from routing.router import Plan
+from routing.wrapup import WrapUpPolicy
 
 log = logging.getLogger("hotline.supervisor")
 
@@ -44,10 +50,16 @@ class SupervisorSide:
         waiting: Callable[[], Iterable[tuple[str, datetime]]],
         node_of: Callable[[str], str | None],
         plan_of: Callable[[str], Plan | None],
+        wrap_up: WrapUpPolicy,
+        owes_wrap_up: Callable[[str], bool],
+        wrapped_up: Callable[[str, datetime], None],
+        matters: MatterDesk | None = None,
     ) -> None:
         """`send`: the main box's AMI actions; `presence`, `waiting` (the line: call, joined),
         `node_of` (a call's IVR node) and `plan_of` (its routing plan) read the live call
-        handling for the board."""
+        handling for the board; `owes_wrap_up` and `wrapped_up` are presence's wrap-up hold,
+        for the agents' desk; `matters`: the matters as the desk asks for them (the root's
+        adapter; without it the desk shows no matters and offers no matter actions)."""
         self.web_settings = web
         self.directory = directory
         self.board = Board(
@@ -62,9 +74,23 @@ class SupervisorSide:
         )
         self.hub = Hub(self.board.snapshot, web.push_interval)
         self.monitor = MonitorDesk(sessions, send, web.monitor_roles, self.hub.notify)
+        self.send = send
+        self.wrapped_up = wrapped_up
+        accounts = Accounts(sessions, web.session_minutes, web.session_max_hours)
+        # the agents' desk: pops from the same changes as the board, its own stream per agent
+        self.desk = Desk(
+            sessions,
+            lambda: self.directory,
+            presence,
+            owes_wrap_up,
+            self._caller_of,
+            wrap_up,
+            matters,
+        )
+        desk_web = DeskWeb(self.desk, accounts, self._agent_change)
         self.supervision = Supervision(
             settings=web,
-            accounts=Accounts(sessions, web.session_minutes, web.session_max_hours),
+            accounts=accounts,
             sessions=sessions,
             directory=lambda: self.directory,
             board=self.board,
@@ -72,8 +98,30 @@ class SupervisorSide:
             monitor=self.monitor,
             sheet=load_sheet(web.score_sheet),
             recordings_root=recordings_root,
+            extra_routes=desk_web.routes(),
         )
         self.server = WebServer(self.supervision)
+
+    def _caller_of(self, linkedid: str) -> str | None:
+        call = self.board.calls.get(linkedid)
+        return call.caller_number if call is not None else None
+
+    async def _agent_change(self, agent_id: str, change: str, reason: str) -> None:
+        """The desk's state buttons and wrap-up: the UserEvent a seat's feature code raises, so
+        every controller's presence hears it. A wrap-up also releases this controller's agent
+        at once (the event, when it comes back, changes nothing more)."""
+        if change == WRAPPED_CHANGE:
+            self.wrapped_up(agent_id, datetime.now(UTC))
+            self.hub.notify()
+            self.desk.on_presence()
+        try:
+            await self.send(
+                "UserEvent", UserEvent=AGENT_EVENT, Change=change, Agent=agent_id, Reason=reason
+            )
+        except AmiError as exc:
+            log.warning("event=desk.agent-change-failed agent=%s reason=%r", agent_id, str(exc))
+            if change != WRAPPED_CHANGE:
+                raise WebError(f"Asterisk did not take the change: {exc}") from None
 
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory
@@ -84,7 +132,11 @@ class SupervisorSide:
         self, event: Mapping[str, str], changes: list[Change], presence_changed: bool
     ) -> None:
         self.monitor.on_event(event)
-        if self.board.apply(changes) or presence_changed:
+        if self.board.apply(changes):
+            self.desk.on_changes(changes)  # the board knows the callers of the legs answered
+            self.hub.notify()
+        elif presence_changed:
+            self.desk.on_presence()
             self.hub.notify()
 
     async def start(self) -> None:
@@ -104,6 +156,8 @@ class SupervisorSide:
         (A coroutine: APScheduler runs plain functions in a thread, off the loop.)"""
         if self.hub.clients:
             self.hub.notify()
+        if self.desk.clients:
+            self.desk.on_presence()
 
     async def close(self) -> None:
         await self.server.close()

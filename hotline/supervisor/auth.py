@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.store.db import write
 from hotline.store.models import AccountAudit, WebSession, WebUser
 
-ROLES = ("supervisor", "qa", "admin")
+ROLES = ("supervisor", "qa", "admin", "agent")
+AGENT_ROLE = "agent"  # an agent's own desk (supervisor/desk.py), nothing of the dashboard
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 # a phone the controller may originate ChanSpy to: PJSIP/<endpoint> or PJSIP/<endpoint>/sip:...
 PHONE = re.compile(r"^(PJSIP|SIP|IAX2)/[A-Za-z0-9_.-]{1,64}(/sip:[A-Za-z0-9_.@:-]{1,120})?$")
@@ -65,10 +66,15 @@ class User:
     role: str
     district: str | None
     phone: str
+    agent_id: str | None = None  # role agent: the agent in the seat directory whose desk it is
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == AGENT_ROLE
 
 
 def hash_password(password: str, cost: ScryptCost = COST) -> str:
@@ -121,20 +127,44 @@ def _dummy(cost: ScryptCost) -> str:
 
 
 def check_new_user(
-    username: str, password: str, role: str, district: str | None, phone: str, districts: set[str]
+    username: str,
+    password: str,
+    role: str,
+    district: str | None,
+    phone: str,
+    districts: set[str],
+    agent_id: str | None = None,
+    agents: frozenset[str] = frozenset(),
 ) -> None:
     if not USERNAME.match(username):
         raise AuthError(f"user name {username!r}: use 2-40 letters, digits, '.', '_' or '-'")
     check_password(password)
-    if role not in ROLES:
-        raise AuthError(f"role {role!r}: expected one of {', '.join(ROLES)}")
-    if district is not None and district not in districts:
-        raise AuthError(f"district {district!r}: not an office of the seat directory")
+    check_role(role, district, districts, agent_id, agents)
     if phone and not PHONE.match(phone):
         raise AuthError(
             f"phone {phone!r}: expected a dial string like PJSIP/sup9001 "
             "(or PJSIP/<endpoint>/sip:user@host:port)"
         )
+
+
+def check_role(
+    role: str,
+    district: str | None,
+    districts: set[str],
+    agent_id: str | None,
+    agents: frozenset[str],
+) -> None:
+    """An agent account names its agent (and only it does): the desk shows that agent's calls."""
+    if role not in ROLES:
+        raise AuthError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    if district is not None and district not in districts:
+        raise AuthError(f"district {district!r}: not an office of the seat directory")
+    if role == AGENT_ROLE and not agent_id:
+        raise AuthError("role agent: name the agent with --agent ID (e.g. --agent 1001)")
+    if role == AGENT_ROLE and agent_id not in agents:
+        raise AuthError(f"agent {agent_id!r}: not an agent of the seat directory")
+    if role != AGENT_ROLE and agent_id:
+        raise AuthError(f"--agent is for role agent only, not {role}")
 
 
 def check_password(password: str) -> None:
@@ -167,8 +197,10 @@ class Accounts:
         district: str | None,
         phone: str,
         districts: set[str],
+        agent_id: str | None = None,
+        agents: frozenset[str] = frozenset(),
     ) -> User:
-        check_new_user(username, password, role, district, phone, districts)
+        check_new_user(username, password, role, district, phone, districts, agent_id, agents)
         with write(self.sessions) as s:
             if s.get(WebUser, username) is not None:
                 raise AuthError(f"user {username!r} exists already")
@@ -180,9 +212,10 @@ class Accounts:
                     district=district,
                     phone=phone,
                     created_at=datetime.now(UTC),
+                    agent_id=agent_id or None,
                 )
             )
-        return User(username, role, district, phone)
+        return User(username, role, district, phone, agent_id or None)
 
     def set_password(self, username: str, password: str) -> None:
         check_password(password)
@@ -203,20 +236,24 @@ class Accounts:
             s.execute(delete(WebSession).where(WebSession.username == username))
 
     def set_role(
-        self, username: str, role: str, district: str | None, districts: set[str]
+        self,
+        username: str,
+        role: str,
+        district: str | None,
+        districts: set[str],
+        agent_id: str | None = None,
+        agents: frozenset[str] = frozenset(),
     ) -> tuple[str, str | None]:
-        """A new role and district; the account's sessions are closed (a browser opened under
-        the old scope must not keep it). Returns the old (role, district)."""
-        if role not in ROLES:
-            raise AuthError(f"role {role!r}: expected one of {', '.join(ROLES)}")
-        if district is not None and district not in districts:
-            raise AuthError(f"district {district!r}: not an office of the seat directory")
+        """A new role and district (and agent, for role agent); the account's sessions are
+        closed (a browser opened under the old scope must not keep it). Returns the old
+        (role, district)."""
+        check_role(role, district, districts, agent_id, agents)
         with write(self.sessions) as s:
             row = s.get(WebUser, username)
             if row is None:
                 raise AuthError(f"no user {username!r}")
             old = (row.role, row.district)
-            row.role, row.district = role, district
+            row.role, row.district, row.agent_id = role, district, agent_id or None
             s.execute(delete(WebSession).where(WebSession.username == username))
         return old
 
@@ -236,14 +273,18 @@ class Accounts:
     def users(self) -> list[User]:
         with self.sessions() as s:
             rows = s.scalars(select(WebUser).order_by(WebUser.username)).all()
-            return [User(r.username, r.role, r.district, r.phone) for r in rows if not r.disabled]
+            return [
+                User(r.username, r.role, r.district, r.phone, r.agent_id)
+                for r in rows
+                if not r.disabled
+            ]
 
     def user(self, username: str) -> User | None:
         with self.sessions() as s:
             row = s.get(WebUser, username)
             if row is None or row.disabled:
                 return None
-            return User(row.username, row.role, row.district, row.phone)
+            return User(row.username, row.role, row.district, row.phone, row.agent_id)
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user, or None. A hash of a lower cost than today's is upgraded on success."""
@@ -255,7 +296,7 @@ class Accounts:
             ok = verify_password(password, stored)
             if row is None or row.disabled or not ok:
                 return None
-            user = User(row.username, row.role, row.district, row.phone)
+            user = User(row.username, row.role, row.district, row.phone, row.agent_id)
             was = cost_of(stored)
             upgrade = (
                 was is not None and was.n * was.r * was.p < self.cost.n * self.cost.r * self.cost.p
@@ -299,7 +340,9 @@ class Accounts:
                 user = s.get(WebUser, row.username) if row is not None else None
                 if row is None or user is None or user.disabled or self._over(row, now):
                     return None
-                return User(user.username, user.role, user.district, user.phone), row.csrf
+                return User(
+                    user.username, user.role, user.district, user.phone, user.agent_id
+                ), row.csrf
         with write(self.sessions) as s:
             row = s.get(WebSession, _digest(token))
             if row is None:
@@ -313,7 +356,9 @@ class Accounts:
             end = _aware(row.created_at) + self.max_age
             if _aware(row.expires_at) < min(now + self.lifetime, end) - timedelta(minutes=1):
                 row.expires_at = min(now + self.lifetime, end)  # slid at most once a minute
-            return User(user.username, user.role, user.district, user.phone), row.csrf
+            return User(
+                user.username, user.role, user.district, user.phone, user.agent_id
+            ), row.csrf
 
     def _over(self, row: WebSession, now: datetime) -> bool:
         return _aware(row.expires_at) <= now or _aware(row.created_at) + self.max_age <= now

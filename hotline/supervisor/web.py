@@ -57,6 +57,8 @@ log = logging.getLogger("hotline.supervisor.web")
 SESSION_COOKIE = "hl_session"
 LOGIN_COOKIE = "hl_login"
 PUBLIC = {"/login", "/static/login.css"}
+AGENT_PATHS = {"/desk", "/logout"}  # all an agent's account may open (with the prefixes)
+AGENT_PREFIXES = ("/api/desk/", "/static/desk.")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -87,6 +89,7 @@ class Supervision:
     sheet: Sheet
     recordings_root: Path | None = None  # where the controller reads recordings
     throttle: Throttle | None = field(default=None)
+    extra_routes: list[web.RouteDef] = field(default_factory=list)  # the agents' desk
 
     def __post_init__(self) -> None:
         if self.throttle is None:
@@ -125,6 +128,7 @@ def build_app(sup: Supervision) -> web.Application:
             web.get("/api/recording/{linkedid}/audio", h.recording_audio),
             web.get("/api/kpi", h.kpi),
             web.get("/api/kpi.csv", h.kpi_csv),
+            *sup.extra_routes,
         ]
     )
     return app
@@ -164,6 +168,14 @@ def _auth(sup: Supervision) -> Any:
                 )
             raise web.HTTPSeeOther("/login")
         user, csrf = found
+        if user.is_agent and not _agent_may_open(request.path):
+            # an agent's account opens their desk, never the supervisors' board or data
+            if request.path == "/":
+                raise web.HTTPSeeOther("/desk")
+            raise web.HTTPForbidden(
+                text='{"error":"agent accounts use their desk: /desk"}',
+                content_type="application/json",
+            )
         if request.method == "POST":
             given = request.headers.get("X-CSRF-Token")
             if given is None and request.content_type == "application/x-www-form-urlencoded":
@@ -178,6 +190,10 @@ def _auth(sup: Supervision) -> Any:
         return await handler(request)
 
     return auth
+
+
+def _agent_may_open(path: str) -> bool:
+    return path in AGENT_PATHS or path.startswith(AGENT_PREFIXES)
 
 
 def _same_origin(request: web.Request) -> bool:

@@ -196,9 +196,9 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def log_in(browser: Browser, user: str) -> Page:
+def log_in(browser: Browser, user: str, base: str = BASE) -> Page:
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
-    page.goto(BASE + "/")
+    page.goto(base + "/")
     assert page.url.endswith("/login")  # no session: the log-in page
     page.fill("#username", user)
     page.fill("#password", PASSWORD)

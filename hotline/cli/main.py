@@ -22,6 +22,7 @@ from hotline.cli.recordings import RecordingCommandError
 from hotline.pbx.ami import AmiError
 from hotline.pbx.dialplan import DialplanError
 from hotline.sandbox.rootfs import SandboxError
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import Settings, load_settings
 from hotline.store import schema
 from hotline.store.db import StoreError
@@ -86,7 +87,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         sandbox_cmd.up(settings)
     elif args.action == "down":
         stopped = sandbox_cmd.down(settings)
-        print(f"sandbox '{settings.sandbox.name}' " + ("stopped" if stopped else "was not running"))
+        name = load_sandbox_settings(settings.file).name
+        print(f"sandbox '{name}' " + ("stopped" if stopped else "was not running"))
     elif args.action == "status":
         print(sandbox_cmd.status(settings))
     else:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline.sandbox import commands as sandbox_cmd
 from hotline.sandbox import sipp
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, IvrStep, Recording, Survey, Ticket
@@ -118,7 +119,11 @@ def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
             print(f"  call {n}: {call.caller} {call.story}")
             callers.append(
                 sipp.start_caller(
-                    workdir, f"caller{n}", scenario, settings.sandbox.sip_port, timeout_s=150
+                    workdir,
+                    f"caller{n}",
+                    scenario,
+                    load_sandbox_settings(settings.file).sip_port,
+                    timeout_s=150,
                 )
             )
             time.sleep(1.0)

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from hotline.pbx.calltracker import CallSnapshot, LegSnapshot
-from hotline.settings import default_web, load_directory
+from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import (
     Call,
@@ -46,6 +46,7 @@ from hotline.supervisor.monitor import (
     may_monitor,
 )
 from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, build_app
 from routing.presence import Presence
 from tests.conftest import REPO
@@ -149,7 +150,7 @@ def supervision(tmp_path: Path) -> tuple[Supervision, FakeAmi]:
         ]
     )
     ami = FakeAmi()
-    settings = default_web()
+    settings = WebSettings()
     sup = Supervision(
         settings=settings,
         accounts=acc,

@@ -178,7 +178,7 @@ async def main() -> int:
         directory=lambda: directory,
         board=board,
         hub=hub,
-        monitor=MonitorDesk(sessions, no_ami, settings.monitor_roles),
+        monitor=MonitorDesk(sessions, no_ami, settings.monitor_roles, number="12333"),
         sheet=load_sheet(settings.score_sheet),
     )
     runner = web.AppRunner(build_app(sup), access_log=None)

@@ -413,3 +413,18 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"no TOML form for {value!r}")
+
+
+def toml_keys(cls: type) -> list[str]:
+    """Every TOML key a settings type reads (nested flat types included), in field order."""
+    hints = typing.get_type_hints(cls)
+    out: list[str] = []
+    for f in dataclasses.fields(cls):
+        k = _key(f)
+        if not f.init or not k.toml:
+            continue
+        if k.flat:
+            out += [key for key in toml_keys(hints[f.name]) if key not in out]
+        else:
+            out += [key for key in (k.name or f.name, *k.also) if key not in out]
+    return out

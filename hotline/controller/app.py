@@ -123,16 +123,18 @@ class Controller:
             {site: client.action for site, client in self.amis.items()},
             self.calls.store.submit,
         )
+        # calls the hotline places show its number ([dialplan] number) as name and number
+        caller_id = f'"{settings.dialplan.number}" <{settings.dialplan.number}>'
         self.callbacks = CallbackDispatcher(
             self.calls.routing,
             self.ami,
             self.calls.sessions,
-            f'"12333" <{settings.dialplan.number}>',
+            caller_id,
         )
         self.surveys = SurveyDispatcher(
             self.calls.surveys,
             self.ami,
-            f'"12333" <{settings.dialplan.number}>',
+            caller_id,
             CALLERS_TRUNK,
             lambda: datetime.now(UTC),
         )

@@ -88,6 +88,13 @@ def more_addresses(t: Table, first: tuple[str, int]) -> tuple[tuple[str, int], .
     return tuple(more)
 
 
+def _digits(t: Table, key: str) -> str:
+    value = t.text(key, expected="the hotline's number in digits, e.g. '12333'")
+    if not (value.isascii() and value.isdigit() and len(value) <= 20):
+        raise t.error(key, "the hotline's number in digits, e.g. '12333'", value)
+    return value
+
+
 @settings_type
 class DialplanSettings:
     """[dialplan]: what `hotline dialplan load` renders for Asterisk."""
@@ -96,7 +103,8 @@ class DialplanSettings:
     agi_host: str = setting(key="agi_address", read=_address_part(0), dump=_dump_addresses)
     agi_port: int = setting(key="agi_address", read=_address_part(1), dump=lambda d: {})
     fallback_seats: tuple[str, ...] = setting()  # endpoints of the static fallback queue
-    number: str = setting(default="12333")  # the hotline's number (DID)
+    # the hotline's number (DID): digits, as it goes into the dialplan and AMI headers
+    number: str = setting(default="12333", read=lambda t, key: _digits(t, key))
     # Asterisk's configuration folder, where `dialplan load` writes
     asterisk_config: Path = setting(default=Path("/etc/asterisk"))
     # "fastagi" (the controller) or "classic" (a process per call)

@@ -1,9 +1,10 @@
 """`hotline demo`: the sandbox Asterisk, the controller and simulated callers and agents.
 
-Each simulated caller dials 12333 from SIPp with real RFC 2833 key presses, timed from the
-built prompts' lengths; the seats' phones are SIPp UAS that answer and talk. The controller
-runs with the agents on duty around the clock (config/seats.toml keeps the real hours). At the
-end every call is reported from the database: outcome, agent, IVR path, ticket, recording.
+Each simulated caller dials the hotline ([dialplan] number) from SIPp with real RFC 2833 key
+presses, timed from the built prompts' lengths; the seats' phones are SIPp UAS that answer and
+talk. The controller runs with the agents on duty around the clock (config/seats.toml keeps
+the real hours). At the end every call is reported from the database: outcome, agent, IVR
+path, ticket, recording.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
                     f"caller{n}",
                     scenario,
                     load_sandbox_settings(settings.file).sip_port,
+                    number=settings.dialplan.number,
                     timeout_s=150,
                 )
             )

@@ -41,7 +41,13 @@ class SupervisorWeb:
             ),
         )
         self.hub = Hub(self.board.snapshot, web.push_interval)
-        self.monitor = MonitorDesk(calls.sessions, ami.action, web.monitor_roles, self.hub.notify)
+        self.monitor = MonitorDesk(
+            calls.sessions,
+            ami.action,
+            web.monitor_roles,
+            self.hub.notify,
+            number=settings.dialplan.number,
+        )
         self.supervision = Supervision(
             settings=web,
             accounts=Accounts(calls.sessions, web.session_minutes, web.session_max_hours),

@@ -138,7 +138,7 @@ def scenario(tmp_path: Path) -> Supervision:
         directory=lambda: DIRECTORY,
         board=board,
         hub=Hub(board.snapshot, 0.05),
-        monitor=MonitorDesk(sessions, FakeAmi().action, settings.monitor_roles),
+        monitor=MonitorDesk(sessions, FakeAmi().action, settings.monitor_roles, number="12333"),
         sheet=load_sheet(settings.score_sheet),
         recordings_root=folder,
     )

@@ -64,6 +64,25 @@ __all__ = [
 # tables of the same file that other readers own (hotline.sandbox.settings)
 FOREIGN_TABLES = ("sandbox",)
 
+# which settings types read each table ("" = the top level): a new table is listed here, read
+# in `load_settings` and written in `settings_document` (tests check the example shows all)
+TABLES: dict[str, tuple[type, ...]] = {
+    "": (SeatsFile,),
+    "ami": (AmiSettings,),
+    "fastagi": (AgiSettings,),
+    "database": (DatabaseSettings, ScaleSettings),
+    "log": (LogSettings,),
+    "recordings": (RecordingSettings,),
+    "prompts": (PromptSettings,),
+    "flows": (FlowSettings,),
+    "routing": (RoutingSettings,),
+    "lookups.*": (LookupSettings,),  # one table per data source
+    "dialplan": (DialplanSettings,),
+    "metrics": (MetricsSettings,),
+    "web": (WebSettings,),
+    "surveys": (SurveyPolicy,),
+}
+
 
 @dataclass(frozen=True)
 class Settings:

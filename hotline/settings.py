@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hotline.controller.settings import LogSettings, MetricsSettings, RoutingSettings
+from hotline.matters.ownership import OwnershipRule
 from hotline.pbx.agi import IPNetwork
 from hotline.pbx.settings import (
     ADMIN_SECRET_ENV,
@@ -33,10 +33,23 @@ from hotline.pbx.settings import (
 from hotline.store.settings import DatabaseSettings, ScaleSettings
 from hotline.supervisor.settings import SHIPPED_SCORE_SHEET, WebSettings
 from hotline.surveys.policy import SurveyPolicy
-from hotline.tomltables import ConfigError, Table, dump_table, load_toml, plain, read_table
+from hotline.tomltables import (
+    ConfigError,
+    Table,
+    bind_host,
+    bind_port,
+    dump_table,
+    load_toml,
+    plain,
+    read_table,
+    setting,
+    settings_type,
+)
 from ivr.settings import FlowSettings, LookupSettings, PromptSettings
 from recordings.settings import RecordingSettings
 from routing.directory import Directory
+from routing.queueing import QueuePolicy
+from routing.router import Overflow
 from routing.seats import SeatsFile, load_directory
 
 __all__ = [
@@ -60,6 +73,45 @@ __all__ = [
     "load_settings",
     "settings_document",
 ]
+
+
+# The controller process's own tables. They live here, not in hotline.controller, because the
+# controller sits above the configuration (it is given Settings) and the loader must not
+# import upwards (pyproject.toml, [tool.importlinter]).
+
+
+@settings_type
+class RoutingSettings:
+    """[routing]: the routing desk's keys, and those of the rules it carries (the ownership
+    rule from hotline.matters, the overflow and queue policies from routing/)."""
+
+    # first-inquiry owner: which agent (rule) and for how long (days)
+    ownership: OwnershipRule = setting(factory=OwnershipRule, flat=True)
+    # when other districts' (and the city's) agents are offered
+    overflow: Overflow = setting(factory=Overflow, flat=True)
+    # consecutive rings an agent lets run out before a no-answer pause (0: never)
+    auto_pause_after: int = setting(default=2, hi=100)
+    # an agent is not rung this long after a call
+    wrap_up_seconds: int = setting(default=10, hi=600)
+    # false: agents log in with *11 before they are rung
+    agents_start_logged_in: bool = setting(default=True)
+    queue: QueuePolicy = setting(factory=QueuePolicy, flat=True)
+
+
+@settings_type
+class MetricsSettings:
+    """[metrics]: where Prometheus scrapes and a load balancer checks health
+    (hotline/controller/metrics.py); off by default."""
+
+    enabled: bool = setting(default=False)
+    host: str = bind_host(default="127.0.0.1")
+    port: int = bind_port(default=9233)
+
+
+@settings_type
+class LogSettings:
+    file: Path | None = setting(default=None)  # None: no log file
+
 
 # tables of the same file that other readers own (hotline.sandbox.settings)
 FOREIGN_TABLES = ("sandbox",)

@@ -63,9 +63,8 @@ class ArchiveSettings:
     remove_source: bool = setting(default=False)
     # seconds an archive copy may differ from its source
     tolerance: float = setting(default=0.3, key="archive_tolerance", lo=0.01)
-    playback: bool = setting(
-        default=True, key="playback_copy"
-    )  # a loudness-normalised copy to listen to
+    # a loudness-normalised copy to listen to
+    playback: bool = setting(default=True, key="playback_copy")
     workers: int = setting(default=2, lo=1, hi=64)  # recordings processed at once
     measure: bool = setting(default=True, toml=False)  # QA measures from the per-party files
 

@@ -44,8 +44,7 @@ class RecordingSettings:
     close_timeout: float = setting(default=10.0)
     disk_warn_free_percent: float = setting(default=15.0)  # alarm below this share of free space
     disk_min_free_mb: int = setting(default=2048, hi=10**9)  # critical below this
-    auto_purge: bool = setting(
-        default=False
-    )  # purge expired recordings on the clock (else: the CLI)
+    # purge expired recordings on the clock (else: the CLI)
+    auto_purge: bool = setting(default=False)
     secure_pause: bool = setting(default=True)  # mute the recording while a PIN (a secret) is keyed
     pause_readback: bool = setting(default=False)  # ... and while an ID number is read back

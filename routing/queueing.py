@@ -11,9 +11,8 @@ class QueuePolicy:
     callbacks."""
 
     enabled: bool = setting(default=True, key="queue")
-    max_wait: float = setting(
-        default=600.0, key="queue_max_wait"
-    )  # seconds in line, then no-answer
+    # seconds in line, then no-answer
+    max_wait: float = setting(default=600.0, key="queue_max_wait")
     # seconds between position / expected-wait announcements
     announce_every: float = setting(default=30.0, lo=5.0)
     retry_every: float = setting(default=5.0, lo=1.0)  # seconds between looks for a free agent

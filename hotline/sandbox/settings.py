@@ -22,9 +22,8 @@ class SandboxSettings:
     sip_port: int = setting(default=5060, lo=1, hi=65535)
     # source addresses treated as callers on the trunk
     caller_match: tuple[str, ...] = setting(default=("127.0.0.2",))
-    callers_contact: str | None = setting(
-        default=None
-    )  # the trunk's far side, for calls back to callers
+    # the trunk's far side, for calls back to callers
+    callers_contact: str | None = setting(default=None)
     mirror: str | None = setting(default=None)  # None: take it from the host's apt sources
     # channels with media at once: sizes the RTP port range
     max_channels: int = setting(default=DEFAULT_MAX_CHANNELS, lo=10, hi=10000)

@@ -20,13 +20,11 @@ class WebSettings:
     session_max_hours: float = setting(default=12.0, lo=0.01)
     # a recording (audio or its page) is shown only with a why
     recording_purpose_required: bool = setting(default=True)
-    secure_cookies: bool = setting(
-        default=False
-    )  # true behind HTTPS: cookies only travel encrypted
+    # true behind HTTPS: cookies only travel encrypted
+    secure_cookies: bool = setting(default=False)
     score_sheet: Path = setting(default=SHIPPED_SCORE_SHEET)  # the quantified score sheet (TOML)
-    wait_alert_seconds: int = setting(
-        default=60, lo=1, hi=3600
-    )  # a caller waiting longer: an alert
+    # a caller waiting longer: an alert
+    wait_alert_seconds: int = setting(default=60, lo=1, hi=3600)
     long_call_seconds: int = setting(default=900, lo=1, hi=86400)  # a call talking longer: an alert
     # abandonment over the last hour above this raises an alert
     abandon_alert_percent: float = setting(default=10.0)

@@ -27,9 +27,8 @@ class SurveyPolicy:
     """[surveys]; `hours = "09:00-20:00"` holds `opens` and `closes`."""
 
     enabled: bool = setting(default=True)
-    flow: str = setting(
-        default="survey"
-    )  # the survey flow's name (a flow in dialplans/ like any other)
+    # the survey flow's name (a flow in dialplans/flows/ like any other)
+    flow: str = setting(default="survey")
     # allowed local hours for survey calls
     opens: time = setting(
         default=time(9, 0),
@@ -55,7 +54,8 @@ class SurveyPolicy:
             "retry_after_minutes": [int(d.total_seconds() // 60) for d in p.retry_after]
         },
     )
-    max_attempts: int = setting(default=3, lo=1, hi=10)  # survey calls placed for one call, at most
+    # survey calls placed for one call, at most
+    max_attempts: int = setting(default=3, lo=1, hi=10)
     # at most one survey per caller in this time
     per_caller: timedelta = setting(
         default=timedelta(days=30),
@@ -63,9 +63,8 @@ class SurveyPolicy:
         read=lambda t, key: timedelta(days=t.number(key)),
         dump=lambda p: {"per_caller_days": p.per_caller / timedelta(days=1)},
     )
-    per_minute: int = setting(
-        default=6, lo=1, hi=1000
-    )  # survey calls started in any minute, at most
+    # survey calls started in any minute, at most
+    per_minute: int = setting(default=6, lo=1, hi=1000)
     ring_seconds: int = setting(default=30, lo=5, hi=120)
 
 

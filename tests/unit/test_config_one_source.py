@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from hotline.controller.settings import RoutingSettings
 from hotline.sandbox.classic_install import classic_config, instance_etc
 from hotline.sandbox.settings import SandboxSettings, load_sandbox_settings
 from hotline.settings import TABLES as SETTINGS_TABLES
-from hotline.settings import load_settings, settings_document
+from hotline.settings import RoutingSettings, load_settings, settings_document
 from hotline.supervisor.settings import WebSettings
 from hotline.surveys.policy import SurveyPolicy
 from hotline.tomltables import ConfigError, Table, read_table, to_toml, toml_keys

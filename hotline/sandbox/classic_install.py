@@ -45,10 +45,6 @@ def install_classic(settings: Settings, instance: Instance) -> str:
     shutil.rmtree(lib, ignore_errors=True)  # no module left over from an older layout
     for module in PACKAGES:
         source = _package_dir(module)
-        # replaced whole, not merged: the tree is shared by every checkout on the machine, and
-        # another checkout's leftovers (its newer schema revisions in store/migrations) made
-        # this checkout's classic entry refuse its own database
-        shutil.rmtree(lib / source.name, ignore_errors=True)
         shutil.copytree(
             source,
             lib / source.name,

@@ -42,13 +42,14 @@ sys.path.insert(0, str(REPO))
 from hotline.pbx.calltracker import CallTracker  # noqa: E402
 from hotline.pbx.dialplan import INBOUND_CONTEXT  # noqa: E402
 from hotline.pbx.presence_events import apply_event  # noqa: E402
-from hotline.settings import default_web, load_directory  # noqa: E402
+from hotline.settings import load_directory  # noqa: E402
 from hotline.store.db import open_engine, session_factory  # noqa: E402
 from hotline.supervisor.auth import Accounts  # noqa: E402
 from hotline.supervisor.hub import Hub  # noqa: E402
 from hotline.supervisor.live import Board  # noqa: E402
 from hotline.supervisor.monitor import MonitorDesk  # noqa: E402
 from hotline.supervisor.scoring import load_sheet  # noqa: E402
+from hotline.supervisor.settings import WebSettings  # noqa: E402
 from hotline.supervisor.web import Supervision, build_app  # noqa: E402
 from routing.presence import Presence  # noqa: E402
 
@@ -164,7 +165,7 @@ async def main() -> int:
     accounts.add("bench", PASSWORD, "admin", None, "PJSIP/sup9001", set(directory.offices))
     presence = Presence(directory)
     board = Board(directory, presence.snapshot)
-    settings = default_web()
+    settings = WebSettings()
     hub = Hub(board.snapshot, settings.push_interval)
 
     async def no_ami(*_args: object, **_kw: object) -> None:
@@ -177,7 +178,7 @@ async def main() -> int:
         directory=lambda: directory,
         board=board,
         hub=hub,
-        monitor=MonitorDesk(sessions, no_ami, settings.monitor_roles),
+        monitor=MonitorDesk(sessions, no_ami, settings.monitor_roles, number="12333"),
         sheet=load_sheet(settings.score_sheet),
     )
     runner = web.AppRunner(build_app(sup), access_log=None)

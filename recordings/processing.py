@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hotline.tomltables import setting, settings_type
 from recordings import naming
 from recordings.qa import FRAME_MS, QaMeasures, measure, playback_gain
 from recordings.wav import NotAWav, wav_info
@@ -53,14 +54,19 @@ class ProcessingError(Exception):
     """ffmpeg or ffprobe failed, or a copy did not verify (one line)."""
 
 
-@dataclass(frozen=True)
+@settings_type
 class ArchiveSettings:
-    format: str = "mp3"  # mp3 | opus
-    remove_source: bool = False  # True: remove the WAVs once every archive copy verified
-    tolerance: float = 0.3  # seconds an archive copy may differ from its source
-    playback: bool = True  # write a loudness-normalised copy for listening
-    workers: int = 2  # recordings processed at once
-    measure: bool = True  # QA measures from the per-party files
+    """[recordings] archive_format, remove_source, archive_tolerance, playback_copy, workers."""
+
+    format: str = setting(default="mp3", key="archive_format", choices=tuple(ARCHIVE_CODECS))
+    # True: remove the WAVs once every archive copy verified
+    remove_source: bool = setting(default=False)
+    # seconds an archive copy may differ from its source
+    tolerance: float = setting(default=0.3, key="archive_tolerance", lo=0.01)
+    # a loudness-normalised copy to listen to
+    playback: bool = setting(default=True, key="playback_copy")
+    workers: int = setting(default=2, lo=1, hi=64)  # recordings processed at once
+    measure: bool = setting(default=True, toml=False)  # QA measures from the per-party files
 
 
 @dataclass

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hotline.tomltables import setting, settings_type
 
 
-@dataclass(frozen=True)
+@settings_type
 class QueuePolicy:
-    enabled: bool = True
-    max_wait: float = 600.0  # seconds in line before the flow's no-answer path
-    announce_every: float = 30.0  # seconds between position / expected-wait announcements
-    retry_every: float = 5.0  # seconds between looks for a free agent
-    average_handle_seconds: float = 180.0  # for the expected-wait estimate
-    callbacks: bool = True  # offer 1 for a callback that keeps the caller's place
+    """[routing] queue, queue_max_wait, announce_every, retry_every, average_handle_seconds,
+    callbacks."""
+
+    enabled: bool = setting(default=True, key="queue")
+    # seconds in line, then no-answer
+    max_wait: float = setting(default=600.0, key="queue_max_wait")
+    # seconds between position / expected-wait announcements
+    announce_every: float = setting(default=30.0, lo=5.0)
+    retry_every: float = setting(default=5.0, lo=1.0)  # seconds between looks for a free agent
+    average_handle_seconds: float = setting(default=180.0, lo=1.0)  # for the expected-wait estimate
+    callbacks: bool = setting(default=True)  # offer 1 for a callback that keeps the caller's place

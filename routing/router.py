@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from hotline.tomltables import Table, setting, settings_type
 from routing.directory import Directory, Office, Post
 from routing.presence import Pool, Snapshot, State, why_not
 
@@ -35,7 +37,7 @@ class DialStep:
 ROLES = ("owner", "A", "B", "district", "city", "overflow")
 
 
-@dataclass(frozen=True)
+@settings_type
 class Overflow:
     """Who else is offered when nobody in the caller's own pools is free, by how long the
     caller has waited since asking for a person ("一地呼叫,全市联动"): the city pool for a
@@ -43,8 +45,31 @@ class Overflow:
     after `districts_after` seconds (None: never). A district keeps its agents on a business
     out of others' calls with `takes_overflow = false` on its post for that business."""
 
-    city_after: int = 0
-    districts_after: int | None = 10
+    city_after: int = setting(default=0, key="overflow_city_after", hi=3600)
+    # [routing] overflow_districts = false: never; overflow_districts_after: the wait
+    districts_after: int | None = setting(
+        default=10,
+        key="overflow_districts_after",
+        also=("overflow_districts",),
+        read=lambda t, key: _districts_after(t, key),
+        dump=lambda o: _dump_districts_after(o.districts_after),
+    )
+
+
+def _districts_after(t: Table, key: str) -> int | None:
+    default: int | None = Overflow.districts_after  # the field's default
+    on = t.flag("overflow_districts") if "overflow_districts" in t else default is not None
+    if not on:
+        return None
+    if key in t:
+        return t.integer(key, lo=0, hi=3600)
+    return default if default is not None else 0  # switched on without a wait: at once
+
+
+def _dump_districts_after(after: int | None) -> dict[str, Any]:
+    if after is None:
+        return {"overflow_districts": False}
+    return {"overflow_districts": True, "overflow_districts_after": after}
 
 
 NO_OVERFLOW = Overflow(city_after=0, districts_after=None)  # the city at once, districts never

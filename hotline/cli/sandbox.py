@@ -6,6 +6,7 @@ import argparse
 
 from hotline.cli.common import Subparsers, settings_of
 from hotline.sandbox import commands
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.tomltables import ConfigError
 
 
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         commands.up(settings)
     elif args.action == "down":
         stopped = commands.down(settings)
-        print(f"sandbox '{settings.sandbox.name}' " + ("stopped" if stopped else "was not running"))
+        name = load_sandbox_settings(settings.file).name
+        print(f"sandbox '{name}' " + ("stopped" if stopped else "was not running"))
     elif args.action == "status":
         print(commands.status(settings))
     else:

@@ -136,18 +136,20 @@ class Controller:
         self.recorder = Recorder(
             settings.recordings, self.sessions, lambda: self.directory, self.store.flush
         )
+        # calls the hotline places show its number ([dialplan] number) as name and number
+        caller_id = f'"{settings.dialplan.number}" <{settings.dialplan.number}>'
         self.callbacks = CallbackDispatcher(
             self.routing,
             self.ami,
             self.sessions,
-            f'"12333" <{settings.dialplan.number}>',
+            caller_id,
             on_outcome=self.matters.callback_outcome,
         )
         self.overdue = OverdueAlerts(self.matters)
         self.surveys = SurveyDispatcher(
             self.survey_store,
             self.ami,
-            f'"12333" <{settings.dialplan.number}>',
+            caller_id,
             CALLERS_TRUNK,
             lambda: datetime.now(UTC),
         )
@@ -181,6 +183,7 @@ class Controller:
                 wrap_up=settings.routing.wrap_up,
                 owes_wrap_up=self.presence.owes_wrap_up,
                 wrapped_up=self.presence.wrapped_up,
+                number=settings.dialplan.number,
                 # the agents' desk reaches the matters through this adapter (layer siblings)
                 matters=DeskMatters(self.matters, self.notices),
             )

@@ -19,10 +19,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.pbx.calltracker import CallSnapshot, Change
-from hotline.settings import RecordingSettings
 from recordings import naming
 from recordings.catalogue import Catalogue
 from recordings.processing import process
+from recordings.settings import RecordingSettings
 from routing.directory import Directory
 
 log = logging.getLogger("hotline.recordings")

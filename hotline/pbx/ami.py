@@ -24,7 +24,7 @@ from panoramisk import Manager
 from panoramisk.actions import Action, Command
 from panoramisk.ami_protocol import AMIProtocol
 
-from hotline.settings import AmiSettings
+from hotline.pbx.settings import AmiSettings
 
 log = logging.getLogger("hotline.ami")
 

@@ -15,28 +15,30 @@ from hotline.sandbox.asterisk_conf import SandboxSpec, SeatPhone, Trunk
 from hotline.sandbox.classic_install import install_classic
 from hotline.sandbox.instance import Instance
 from hotline.sandbox.rootfs import SandboxError, ensure_rootfs
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import Settings
 from routing.directory import Site
 
 
 def sandbox_spec(settings: Settings) -> SandboxSpec:
+    sandbox = load_sandbox_settings(settings.file)
     return SandboxSpec(
-        name=settings.sandbox.name,
+        name=sandbox.name,
         ami_port=settings.ami.port,
         ami_username=settings.ami.username,
         ami_secret=settings.ami.secret,
         ami_admin=(settings.ami.admin_username, settings.ami.admin_secret)
         if settings.ami.admin_username and settings.ami.admin_secret
         else None,
-        sip_port=settings.sandbox.sip_port,
-        caller_match=settings.sandbox.caller_match,
-        callers_contact=settings.sandbox.callers_contact,
+        sip_port=sandbox.sip_port,
+        caller_match=sandbox.caller_match,
+        callers_contact=sandbox.callers_contact,
         seats=_phones(settings, "main"),
         fallback_seats=settings.dialplan.fallback_seats,
         extensions=render(settings),
         features=render_features(),
         recordings_dir=settings.recordings.asterisk_directory,
-        max_channels=settings.sandbox.max_channels,
+        max_channels=sandbox.max_channels,
         trunks=tuple(
             Trunk(
                 site.trunk, f"sip:{site.address}:{site.sip_port}", site.address, SITE_TRUNK_CONTEXT
@@ -58,7 +60,7 @@ def site_instances(settings: Settings) -> list[tuple[Site, Instance]]:
     """One more sandbox Asterisk per site with an AMI port: another box with its own seats and
     callers (from the same addresses as the main box's), on its own loopback address, joined
     to the main one by a trunk both ways, its calls entering the same controllers."""
-    main = settings.sandbox
+    main = load_sandbox_settings(settings.file)
     out = []
     for site in settings.directory.sites.values():
         if site.ami_port is None:
@@ -96,7 +98,7 @@ def site_instances(settings: Settings) -> list[tuple[Site, Instance]]:
 
 
 def instance_for(settings: Settings) -> Instance:
-    instance = Instance(settings.sandbox.rootfs, sandbox_spec(settings))
+    instance = Instance(load_sandbox_settings(settings.file).rootfs, sandbox_spec(settings))
     inside = instance.host_path(settings.recordings.asterisk_directory).resolve()
     if inside != settings.recordings.directory.resolve():
         raise SandboxError(
@@ -125,10 +127,9 @@ def up(
     settings: Settings, say: Callable[[str], None] = print, boot_timeout: float = 60
 ) -> Instance:
     instance = instance_for(settings)
-    rootfs = settings.sandbox.rootfs
-    if ensure_rootfs(
-        rootfs, settings.sandbox.mirror, log=rootfs.with_name(rootfs.name + ".build.log")
-    ):
+    sandbox = load_sandbox_settings(settings.file)
+    rootfs = sandbox.rootfs
+    if ensure_rootfs(rootfs, sandbox.mirror, log=rootfs.with_name(rootfs.name + ".build.log")):
         say(f"built the Asterisk root filesystem in {rootfs}")
     pid = instance.start()
     for site, other in site_instances(settings):
@@ -145,8 +146,8 @@ def up(
     )
     asyncio.run(_wait_booted(settings, boot_timeout))
     say(
-        f"sandbox '{settings.sandbox.name}' up: pid {pid}, AMI 127.0.0.1:{settings.ami.port}, "
-        f"SIP udp 127.0.0.1:{settings.sandbox.sip_port}, logs {instance.home / 'log'}"
+        f"sandbox '{sandbox.name}' up: pid {pid}, AMI 127.0.0.1:{settings.ami.port}, "
+        f"SIP udp 127.0.0.1:{sandbox.sip_port}, logs {instance.home / 'log'}"
     )
     return instance
 
@@ -180,13 +181,12 @@ def down(settings: Settings) -> bool:
 
 def status(settings: Settings) -> str:
     instance = instance_for(settings)
+    name = load_sandbox_settings(settings.file).name
     pid = instance.pid()
     if pid is None:
-        return f"sandbox '{settings.sandbox.name}': not running"
+        return f"sandbox '{name}': not running"
     uptime = instance.cli("core show uptime").strip().splitlines()
-    return f"sandbox '{settings.sandbox.name}': running, pid {pid}; " + (
-        uptime[0] if uptime else ""
-    )
+    return f"sandbox '{name}': running, pid {pid}; " + (uptime[0] if uptime else "")
 
 
 def console_log(settings: Settings) -> Path:

@@ -1,9 +1,10 @@
 """`hotline demo`: the sandbox Asterisk, the controller and simulated callers and agents.
 
-Each simulated caller dials 12333 from SIPp with real RFC 2833 key presses, timed from the
-built prompts' lengths; the seats' phones are SIPp UAS that answer and talk. The controller
-runs with the agents on duty around the clock (config/seats.toml keeps the real hours). At the
-end every call is reported from the database: outcome, agent, IVR path, ticket, recording.
+Each simulated caller dials the hotline ([dialplan] number) from SIPp with real RFC 2833 key
+presses, timed from the built prompts' lengths; the seats' phones are SIPp UAS that answer and
+talk. The controller runs with the agents on duty around the clock (config/seats.toml keeps
+the real hours). At the end every call is reported from the database: outcome, agent, IVR
+path, ticket, recording.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline.sandbox import commands as sandbox_cmd
 from hotline.sandbox import sipp
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, IvrStep, Recording, Survey, Ticket
@@ -119,7 +121,12 @@ def run_demo(settings: Settings, calls: int = len(SCRIPT)) -> int:
             print(f"  call {n}: {call.caller} {call.story}")
             callers.append(
                 sipp.start_caller(
-                    workdir, f"caller{n}", scenario, settings.sandbox.sip_port, timeout_s=150
+                    workdir,
+                    f"caller{n}",
+                    scenario,
+                    load_sandbox_settings(settings.file).sip_port,
+                    number=settings.dialplan.number,
+                    timeout_s=150,
                 )
             )
             time.sleep(1.0)

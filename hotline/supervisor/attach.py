@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.pbx.ami import AmiError
 from hotline.pbx.calltracker import Change
 from hotline.pbx.dialplan import AGENT_EVENT, WRAPPED_CHANGE
-from hotline.settings import WebSettings
 from hotline.supervisor.auth import Accounts
 from hotline.supervisor.desk import Desk
 from hotline.supervisor.desk_matters import MatterDesk
@@ -27,6 +26,7 @@ from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board, Thresholds
 from hotline.supervisor.monitor import MonitorDesk, SendAction
 from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, WebServer
 from routing.directory import Directory
 from routing.presence import AgentPresence
@@ -53,13 +53,15 @@ class SupervisorSide:
         wrap_up: WrapUpPolicy,
         owes_wrap_up: Callable[[str], bool],
         wrapped_up: Callable[[str, datetime], None],
+        number: str,
         matters: MatterDesk | None = None,
     ) -> None:
         """`send`: the main box's AMI actions; `presence`, `waiting` (the line: call, joined),
         `node_of` (a call's IVR node) and `plan_of` (its routing plan) read the live call
         handling for the board; `owes_wrap_up` and `wrapped_up` are presence's wrap-up hold,
         for the agents' desk; `matters`: the matters as the desk asks for them (the root's
-        adapter; without it the desk shows no matters and offers no matter actions)."""
+        adapter; without it the desk shows no matters and offers no matter actions); `number`:
+        the hotline's, shown on a supervisor's phone when it rings to listen."""
         self.web_settings = web
         self.directory = directory
         self.board = Board(
@@ -73,7 +75,9 @@ class SupervisorSide:
             ),
         )
         self.hub = Hub(self.board.snapshot, web.push_interval)
-        self.monitor = MonitorDesk(sessions, send, web.monitor_roles, self.hub.notify)
+        self.monitor = MonitorDesk(
+            sessions, send, web.monitor_roles, self.hub.notify, number=number
+        )
         self.send = send
         self.wrapped_up = wrapped_up
         accounts = Accounts(sessions, web.session_minutes, web.session_max_hours)

@@ -54,9 +54,14 @@ def may_monitor(user: User, agent_office: str, roles: tuple[str, ...]) -> str | 
     return None
 
 
-def chanspy_action(phone: str, spied: str, mode: str, action_id: str) -> dict[str, str]:
+def chanspy_action(
+    phone: str, spied: str, mode: str, action_id: str, number: str
+) -> dict[str, str]:
     """The Originate headers; every value is checked against a strict pattern first, so
-    nothing a caller or a browser sent can add options, targets or AMI headers."""
+    nothing a caller or a browser sent can add options, targets or AMI headers. The
+    supervisor's phone shows the hotline's `number` ([dialplan] number) and the mode."""
+    if not re.fullmatch(r"[0-9]{1,20}", number):
+        raise MonitorError("the hotline's number must be digits ([dialplan] number)")
     if not PHONE.match(phone):
         raise MonitorError(f"phone {phone!r} is not a dial string hotline accepts")
     if not SPIED_CHANNEL.match(spied):
@@ -72,7 +77,7 @@ def chanspy_action(phone: str, spied: str, mode: str, action_id: str) -> dict[st
         "ChannelId": action_id,
         "Application": "ChanSpy",
         "Data": f"{spied},{MODES[mode]}",
-        "CallerID": f'"12333 {mode}" <12333>',
+        "CallerID": f'"{number} {mode}" <{number}>',
         "Timeout": "30000",
         "Async": "true",
         "ActionID": action_id,
@@ -101,10 +106,13 @@ class MonitorDesk:
         send: SendAction,
         roles: tuple[str, ...],
         on_change: Callable[[], None] = lambda: None,
+        *,
+        number: str,  # the hotline's number, shown on the supervisor's phone
     ) -> None:
         self.sessions = sessions
         self.send = send
         self.roles = roles
+        self.number = number
         self.on_change = on_change
         self.live: dict[int, Live] = {}
         self._ids = itertools.count(1)
@@ -147,7 +155,7 @@ class MonitorDesk:
         try:
             if refusal is not None:
                 raise MonitorError(refusal)
-            headers = chanspy_action(user.phone, spied, mode, action_id)
+            headers = chanspy_action(user.phone, spied, mode, action_id, self.number)
         except MonitorError as exc:
             row.result = f"refused: {exc}"[:200]
             await asyncio.to_thread(self._audit, row)

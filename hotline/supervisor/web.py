@@ -35,7 +35,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from hotline.settings import WebSettings
 from hotline.store.db import write
 from hotline.store.models import Call, Recording, RouteDecision, Score
 from hotline.supervisor import periods, reports, score_report
@@ -46,6 +45,7 @@ from hotline.supervisor.live import Board, mask_number
 from hotline.supervisor.monitor import MonitorDesk, MonitorError
 from hotline.supervisor.scope import Scope, board_view, covers_call, scope_of
 from hotline.supervisor.scoring import ScoreError, Sheet, score
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.throttle import Throttle
 from recordings.access import AccessRefused, open_recording
 from recordings.access import audit as audit_recording

@@ -11,32 +11,108 @@ fired as a flood: at most `per_minute` survey calls start in any minute, oldest 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from hotline.tomltables import Table, setting, settings_type
 
 # The survey flow's ratings, best first; the first two count as satisfied.
 RATINGS = ("very_satisfied", "satisfied", "dissatisfied")
 SATISFIED = frozenset(RATINGS[:2])
 
 
-@dataclass(frozen=True)
+@settings_type
 class SurveyPolicy:
-    enabled: bool = True
-    flow: str = "survey"  # the survey flow's name (a flow in dialplans/flows/ like any other)
-    opens: time = time(9, 0)  # allowed local hours for survey calls
-    closes: time = time(20, 0)
-    delay: timedelta = timedelta(minutes=5)  # after the call ended, before a survey call
-    retry_after: tuple[timedelta, ...] = (timedelta(minutes=30), timedelta(hours=2))
-    max_attempts: int = 3  # survey calls placed for one call, at most
-    per_caller: timedelta = timedelta(days=30)  # at most one survey per caller in this time
-    per_minute: int = 6  # survey calls started in any minute, at most
-    ring_seconds: int = 30
+    """[surveys]; `hours = "09:00-20:00"` holds `opens` and `closes`."""
+
+    enabled: bool = setting(default=True)
+    # the survey flow's name (a flow in dialplans/flows/ like any other)
+    flow: str = setting(default="survey")
+    # allowed local hours for survey calls
+    opens: time = setting(
+        default=time(9, 0),
+        key="hours",
+        read=lambda t, key: _hours(t, key)[0],
+        dump=lambda p: _dump_hours(p),
+    )
+    closes: time = setting(
+        default=time(20, 0), key="hours", read=lambda t, key: _hours(t, key)[1], dump=lambda p: {}
+    )
+    # after the call ended, before a survey call
+    delay: timedelta = setting(
+        default=timedelta(minutes=5),
+        key="delay_seconds",
+        read=lambda t, key: timedelta(seconds=t.integer(key, lo=0, hi=7 * 86400)),
+        dump=lambda p: {"delay_seconds": int(p.delay.total_seconds())},
+    )
+    retry_after: tuple[timedelta, ...] = setting(
+        default=(timedelta(minutes=30), timedelta(hours=2)),
+        key="retry_after_minutes",
+        read=lambda t, key: _minutes(t, key),
+        dump=lambda p: {
+            "retry_after_minutes": [int(d.total_seconds() // 60) for d in p.retry_after]
+        },
+    )
+    # survey calls placed for one call, at most
+    max_attempts: int = setting(default=3, lo=1, hi=10)
+    # at most one survey per caller in this time
+    per_caller: timedelta = setting(
+        default=timedelta(days=30),
+        key="per_caller_days",
+        read=lambda t, key: timedelta(days=t.number(key)),
+        dump=lambda p: {"per_caller_days": p.per_caller / timedelta(days=1)},
+    )
+    # survey calls started in any minute, at most
+    per_minute: int = setting(default=6, lo=1, hi=1000)
+    ring_seconds: int = setting(default=30, lo=5, hi=120)
+
+
+def _hours(t: Table, key: str) -> tuple[time, time]:
+    hours = t.text(key, expected="'HH:MM-HH:MM'")
+    try:
+        opens, closes = (
+            time.max if part == "24:00" else time.fromisoformat(part) for part in hours.split("-")
+        )
+    except ValueError:
+        raise t.error(key, "'HH:MM-HH:MM', e.g. '09:00-20:00'", hours) from None
+    if not opens < closes:
+        raise t.error(key, "an opening before the closing, e.g. '09:00-20:00'", hours)
+    return opens, closes
+
+
+def _dump_hours(policy: SurveyPolicy) -> dict[str, Any]:
+    closes = "24:00" if policy.closes == time.max else f"{policy.closes:%H:%M}"
+    return {"hours": f"{policy.opens:%H:%M}-{closes}"}
+
+
+def _minutes(t: Table, key: str) -> tuple[timedelta, ...]:
+    raw = t.data[key]
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in raw)
+    ):
+        raise t.error(key, "positive minutes, e.g. [30, 120]", raw)
+    return tuple(timedelta(minutes=m) for m in raw)
 
 
 def is_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> bool:
     local = at.astimezone(zone).time()
     return policy.opens <= local < policy.closes
+
+
+def next_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> datetime:
+    """`at` if survey calls are allowed then, otherwise the next opening."""
+    if is_allowed(at, policy, zone):
+        return at
+    local = at.astimezone(zone)
+    opening = local.replace(
+        hour=policy.opens.hour, minute=policy.opens.minute, second=0, microsecond=0
+    )
+    if local.time() >= policy.closes or opening <= local:
+        opening += timedelta(days=1)
+    return opening.astimezone(at.tzinfo)
 
 
 def after_failure(now: datetime, attempts: int, policy: SurveyPolicy) -> datetime | None:

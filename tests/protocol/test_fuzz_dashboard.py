@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from hotline.settings import default_web
 from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import build_app
 from tests.unit.test_supervisor_auth import PASSWORD, log_in, supervision
 
-SHEET = load_sheet(default_web().score_sheet)
+SHEET = load_sheet(WebSettings().score_sheet)
 USERS = {"city", "xihu"}  # the accounts supervision() makes
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from hotline.sandbox import sipp
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.store.models import Call
 from tests.stack.conftest import (
     SIP_PORT,
@@ -44,7 +45,7 @@ def test_a_hostile_caller_id_mashing_60_keys_is_handled_stored_verbatim_and_runs
     stack: Stack, controller: ControllerProcess
 ) -> None:
     marker = Path(f"/tmp/hl-pwn-{uuid.uuid4().hex[:6]}")
-    inside = stack.settings.sandbox.rootfs / str(marker).lstrip("/")
+    inside = load_sandbox_settings(stack.settings.file).rootfs / str(marker).lstrip("/")
     # SIP allows ' $ ( ) & ; = + , in a URI's user part, and anything but a bare " or \ in
     # a quoted display name (\" is a quote); SIPp's own [keywords] must be avoided
     user = "13900000001'$(id)&x=1,2+3$"

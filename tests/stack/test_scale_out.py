@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from hotline.sandbox import commands as sandbox_cmd
 from hotline.sandbox.instance import Instance
 from hotline.sandbox.postgres import Cluster, PostgresError
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import load_settings
 from hotline.store.db import open_engine, upgrade
 from hotline.store.leases import SchedulerLease
@@ -474,7 +475,7 @@ def test_two_sites_share_one_controller_pool_and_one_postgresql(
             settled(url, callers)
             assert [handled(url, c)[0] for c in callers] == ["answered"] * 4
             # the calls are the boxes' own (the box's ids carry its system name)
-            box_prefix = f"{settings.sandbox.name}-{BOX}-"
+            box_prefix = f"{load_sandbox_settings(settings.file).name}-{BOX}-"
             linkedids = [answered_legs(url, c)[0] for c in callers]
             assert [lid.startswith(box_prefix) for lid in linkedids] == [False] * 2 + [True] * 2
             # each box's round-robin gave each controller one of its two calls

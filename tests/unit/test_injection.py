@@ -263,13 +263,15 @@ def test_a_hostile_caller_number_is_never_dialled_back(hostile: str) -> None:
 def test_chanspy_originate_takes_only_checked_values(hostile: str) -> None:
     from hotline.supervisor.monitor import MonitorError, chanspy_action
 
-    good = chanspy_action("PJSIP/sup9001", "PJSIP/agent1001-00000001", "listen", "a-1")
+    good = chanspy_action("PJSIP/sup9001", "PJSIP/agent1001-00000001", "listen", "a-1", "12333")
     assert good["Application"] == "ChanSpy"
     for args in (
-        (hostile, "PJSIP/agent1001-00000001", "listen", "a-1"),
-        ("PJSIP/sup9001", hostile, "listen", "a-1"),
-        ("PJSIP/sup9001", "PJSIP/agent1001-00000001", hostile, "a-1"),
-        ("PJSIP/sup9001", "PJSIP/agent1001-00000001", "listen", hostile),
+        (hostile, "PJSIP/agent1001-00000001", "listen", "a-1", "12333"),
+        ("PJSIP/sup9001", hostile, "listen", "a-1", "12333"),
+        ("PJSIP/sup9001", "PJSIP/agent1001-00000001", hostile, "a-1", "12333"),
+        ("PJSIP/sup9001", "PJSIP/agent1001-00000001", "listen", hostile, "12333"),
+        # the hotline's number (from the configuration) goes into the CallerID header too
+        ("PJSIP/sup9001", "PJSIP/agent1001-00000001", "listen", "a-1", hostile),
     ):
         with pytest.raises(MonitorError):
             chanspy_action(*args)

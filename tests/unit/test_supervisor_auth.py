@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from hotline.pbx.calltracker import CallSnapshot, LegSnapshot
-from hotline.settings import default_web, load_directory
+from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import (
     Call,
@@ -46,6 +46,7 @@ from hotline.supervisor.monitor import (
     may_monitor,
 )
 from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, build_app
 from routing.presence import Presence
 from tests.conftest import REPO
@@ -99,14 +100,18 @@ def test_monitoring_rules_and_the_chanspy_action_take_checked_values_only() -> N
     assert "only monitor agents of xihu" in (may_monitor(xihu, "city", roles) or "")
     assert "role qa" in (may_monitor(User("q", "qa", None, "PJSIP/q"), "city", roles) or "")
     assert "no phone" in (may_monitor(User("p", "admin", None, ""), "city", roles) or "")
-    action = chanspy_action("PJSIP/sup9001", "PJSIP/agent2001-0000000a", "whisper", "spy-1")
+    action = chanspy_action(
+        "PJSIP/sup9001", "PJSIP/agent2001-0000000a", "whisper", "spy-1", "12399"
+    )
     assert action["Application"] == "ChanSpy"
     assert action["Data"] == "PJSIP/agent2001-0000000a,qdEw"
+    # the supervisor's phone shows the hotline's own number ([dialplan] number), not a constant
+    assert action["CallerID"] == '"12399 whisper" <12399>'
     for spied in ("PJSIP/agent2001-0000000a,B", "Local/x@y", "PJSIP/a-0000000a\r\nAction: x"):
         with pytest.raises(MonitorError):
-            chanspy_action("PJSIP/sup9001", spied, "listen", "spy-1")
+            chanspy_action("PJSIP/sup9001", spied, "listen", "spy-1", "12333")
     with pytest.raises(MonitorError):
-        chanspy_action("PJSIP/sup9001", "PJSIP/agent2001-0000000a", "record", "spy-1")
+        chanspy_action("PJSIP/sup9001", "PJSIP/agent2001-0000000a", "record", "spy-1", "12333")
 
 
 def test_caller_numbers_are_masked() -> None:
@@ -149,7 +154,7 @@ def supervision(tmp_path: Path) -> tuple[Supervision, FakeAmi]:
         ]
     )
     ami = FakeAmi()
-    settings = default_web()
+    settings = WebSettings()
     sup = Supervision(
         settings=settings,
         accounts=acc,
@@ -157,7 +162,7 @@ def supervision(tmp_path: Path) -> tuple[Supervision, FakeAmi]:
         directory=lambda: DIRECTORY,
         board=board,
         hub=Hub(board.snapshot, 0.05),
-        monitor=MonitorDesk(sessions, ami.action, settings.monitor_roles),
+        monitor=MonitorDesk(sessions, ami.action, settings.monitor_roles, number="12333"),
         sheet=load_sheet(settings.score_sheet),
         recordings_root=tmp_path / "recordings",
     )
@@ -491,7 +496,9 @@ def test_a_monitoring_session_follows_asterisks_events_into_the_audit(tmp_path: 
     sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
     ami = FakeAmi()
     changes: list[int] = []
-    desk = MonitorDesk(sessions, ami.action, ("supervisor",), lambda: changes.append(1))
+    desk = MonitorDesk(
+        sessions, ami.action, ("supervisor",), lambda: changes.append(1), number="12333"
+    )
     boss = User("boss", "supervisor", None, "PJSIP/sup9001")
     spied = "PJSIP/agent1001-0000000a"
 
@@ -558,7 +565,7 @@ def test_two_supervisors_on_one_call_each_end_their_own_session(tmp_path: Path) 
     ChannelId = SpyerUniqueid), so A's End hangs up A's phone, never B's."""
     sessions = session_factory(open_engine(f"sqlite:///{tmp_path / 'h.db'}"))
     ami = FakeAmi()
-    desk = MonitorDesk(sessions, ami.action, ("supervisor",))
+    desk = MonitorDesk(sessions, ami.action, ("supervisor",), number="12333")
     ann = User("ann", "supervisor", None, "PJSIP/sup9001")
     bob = User("bob", "supervisor", None, "PJSIP/sup9002")
     spied = "PJSIP/agent1001-0000000a"

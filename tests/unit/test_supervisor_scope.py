@@ -26,7 +26,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from hotline.pbx.calltracker import CallSnapshot, LegSnapshot
-from hotline.settings import default_web, load_directory
+from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, Leg, Recording, RecordingAccess, Score
 from hotline.supervisor.auth import LEGACY_COST, Accounts
@@ -34,6 +34,7 @@ from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board
 from hotline.supervisor.monitor import MonitorDesk
 from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, build_app
 from routing.presence import Presence
 from tests.conftest import REPO
@@ -129,7 +130,7 @@ def scenario(tmp_path: Path) -> Supervision:
                     created_at=T0,
                 )
             )
-    settings = default_web()
+    settings = WebSettings()
     return Supervision(
         settings=settings,
         accounts=acc,
@@ -137,7 +138,7 @@ def scenario(tmp_path: Path) -> Supervision:
         directory=lambda: DIRECTORY,
         board=board,
         hub=Hub(board.snapshot, 0.05),
-        monitor=MonitorDesk(sessions, FakeAmi().action, settings.monitor_roles),
+        monitor=MonitorDesk(sessions, FakeAmi().action, settings.monitor_roles, number="12333"),
         sheet=load_sheet(settings.score_sheet),
         recordings_root=folder,
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.cli import db as db_cmd
+from hotline.cli import init as init_cmd
 from hotline.cli import pbx as asterisk_cmd
 from hotline.cli import report as report_cmd
 from hotline.cli import surveys as survey_cmd
@@ -23,6 +24,7 @@ from hotline.pbx.ami import AmiError
 from hotline.pbx.dialplan import DialplanError
 from hotline.sandbox.rootfs import SandboxError
 from hotline.settings import Settings, load_settings
+from hotline.site import SiteError
 from hotline.store import schema
 from hotline.store.db import StoreError
 from hotline.tomltables import ConfigError
@@ -42,6 +44,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DialplanError,
     GraphError,
     RecordingCommandError,
+    SiteError,
 )
 
 
@@ -501,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     _supervisor_parsers(sub)
     survey_cmd.add_parser(sub)
     db_cmd.add_parser(sub)
+    init_cmd.add_parser(sub)
     asterisk_cmd.add_parser(sub)
     return parser
 

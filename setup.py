@@ -13,7 +13,7 @@ setup(
         "hotline.supervisor": ["static/*", "score_sheet.toml"],
         "hotline.store": ["migrations/script.py.mako"],
         # a site's config/ and dialplans/ (links to the top-level folders), for `hotline init`
-        "hotline.site": ["config/*", "dialplans/*"],
+        "hotline.site": ["config/**/*", "dialplans/**/*"],
     },
     install_requires=[
         "panoramisk>=1.4",
@@ -38,6 +38,7 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",
+            "import-linter>=2.1",
             "types-PyYAML",
             "playwright>=1.40",
         ],

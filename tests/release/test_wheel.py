@@ -43,6 +43,10 @@ def newest_revision() -> str:
     return newest
 
 
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 def count_nodes(flow: Path) -> int:
     return len(yaml.safe_load(flow.read_text(encoding="utf-8"))["nodes"])
 
@@ -72,8 +76,8 @@ def test_the_wheel_carries_the_data_a_site_needs(installed: tuple[Path, Path]) -
     wheel, _ = installed
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("config", "dialplans"):
-        for file in (REPO / folder).iterdir():
-            assert f"hotline/site/{folder}/{file.name}" in names  # prompts.toml among them
+        for file in files_under(REPO / folder):
+            assert f"hotline/site/{folder}/{file}" in names  # prompts.toml, the flows among them
     for static in (REPO / "hotline/supervisor/static").iterdir():
         assert f"hotline/supervisor/static/{static.name}" in names
     for scenario in (REPO / "hotline/sandbox/scenarios").iterdir():
@@ -102,16 +106,15 @@ def test_the_installed_command_runs_init_and_checks_the_site(
 
     ok(run(hotline, "init", "site", cwd=tmp_path))
     for folder in ("config", "dialplans"):
-        written = {p.name: p.read_bytes() for p in (tmp_path / "site" / folder).iterdir()}
-        assert written == {p.name: p.read_bytes() for p in (REPO / folder).iterdir()}
+        assert files_under(tmp_path / "site" / folder) == files_under(REPO / folder)
 
     out = ok(run(hotline, "-c", "site/config/hotline.toml", "dialplan", "check", cwd=tmp_path))
-    flows = tmp_path / "site/dialplans"  # [flows] directory = "../dialplans", from config/
+    flows = tmp_path / "site/dialplans/flows"  # [flows] directory, from config/
     assert out == (
         f"ok  {flows / '12333.yaml'}: flow '12333', "
-        f"{count_nodes(REPO / 'dialplans/12333.yaml')} nodes\n"
+        f"{count_nodes(REPO / 'dialplans/flows/12333.yaml')} nodes\n"
         f"ok  {flows / 'survey.yaml'}: flow 'survey', "
-        f"{count_nodes(REPO / 'dialplans/survey.yaml')} nodes\n"
+        f"{count_nodes(REPO / 'dialplans/flows/survey.yaml')} nodes\n"
     )
 
     again = run(hotline, "init", "site", cwd=tmp_path)

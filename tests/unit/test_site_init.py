@@ -38,8 +38,8 @@ def test_the_written_site_passes_dialplan_check(
     capsys.readouterr()
     assert main(["-c", str(tmp_path / "config/hotline.toml"), "dialplan", "check"]) == 0
     out = capsys.readouterr().out
-    assert f"ok  {tmp_path / 'dialplans/12333.yaml'}: flow '12333'" in out
-    assert f"ok  {tmp_path / 'dialplans/survey.yaml'}: flow 'survey'" in out
+    assert f"ok  {tmp_path / 'dialplans/flows/12333.yaml'}: flow '12333'" in out
+    assert f"ok  {tmp_path / 'dialplans/flows/survey.yaml'}: flow 'survey'" in out
 
 
 @pytest.mark.parametrize("existing", ["config", "dialplans"])

@@ -12,6 +12,8 @@ setup(
         "hotline.sandbox": ["scenarios/*.xml", "scenarios/*.part"],
         "hotline.supervisor": ["static/*", "score_sheet.toml"],
         "hotline.store": ["migrations/script.py.mako"],
+        # a site's config/ and dialplans/ (links to the top-level folders), for `hotline init`
+        "hotline.site": ["config/**/*", "dialplans/**/*"],
     },
     install_requires=[
         "panoramisk>=1.4",

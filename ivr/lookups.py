@@ -131,7 +131,13 @@ class SqliteContributions:
         if current and (not self.path.is_file() or not self._has_old_hashes()):
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with csv_file.open(encoding="utf-8") as fh, sqlite3.connect(self.path) as db:
+        # closing(): a connection's own `with` only ends the transaction; the file stays open
+        # until the object is collected (Python 3.13 warns: ResourceWarning)
+        with (
+            csv_file.open(encoding="utf-8") as fh,
+            contextlib.closing(sqlite3.connect(self.path)) as db,
+            db,
+        ):
             db.execute(
                 "CREATE TABLE IF NOT EXISTS contribution (id_number TEXT PRIMARY KEY, "
                 "pin_hash TEXT, months INTEGER, last_month TEXT, last_amount TEXT)"
@@ -152,7 +158,7 @@ class SqliteContributions:
     def _has_old_hashes(self) -> bool:
         """Rows from before per-record salts (PBKDF2 salted with the ID number): reseeded."""
         try:
-            with sqlite3.connect(self.path) as db:
+            with contextlib.closing(sqlite3.connect(self.path)) as db, db:
                 old = db.execute(
                     "SELECT 1 FROM contribution WHERE pin_hash NOT LIKE 'scrypt$%' LIMIT 1"
                 ).fetchone()
@@ -168,7 +174,10 @@ class SqliteContributions:
 
     def _query(self, id_number: str, pin: str) -> dict[str, str] | None:
         try:
-            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+            with (
+                contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db,
+                db,
+            ):
                 row = db.execute(
                     "SELECT pin_hash, months, last_month, last_amount FROM "
                     "contribution WHERE id_number = ?",

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine
+
 from hotline.sandbox.rootfs import DEFAULT_ROOTFS
+from hotline.store import db
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def engines_disposed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every engine a test opened through hotline.store.db is disposed when the test ends.
+
+    In the product an engine lives as long as its process (the controller, one CLI command);
+    in a test it would be left to the garbage collector, and from Python 3.13 on a SQLite
+    connection collected unclosed is a ResourceWarning, an error under our warning filter,
+    raised in whichever later test the collector happens to run."""
+    made: list[Engine] = []
+    real = db._engine
+
+    def tracked(url: str) -> Engine:
+        engine = real(url)
+        made.append(engine)
+        return engine
+
+    monkeypatch.setattr(db, "_engine", tracked)
+    yield
+    for engine in made:
+        engine.dispose()
 
 
 def run_hotline(

@@ -21,6 +21,7 @@ from hotline.cli import (
     db,
     demo,
     dialplan,
+    init,
     matters,
     pbx,
     prompts,
@@ -38,6 +39,7 @@ from hotline.matters.service import MatterError
 from hotline.pbx.ami import AmiError
 from hotline.pbx.dialplan import DialplanError
 from hotline.sandbox.rootfs import SandboxError
+from hotline.site import SiteError
 from hotline.store import schema
 from hotline.store.db import StoreError
 from hotline.supervisor.auth import AuthError
@@ -64,6 +66,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     surveys,
     matters,
     db,
+    init,
     pbx,
 )
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -81,6 +84,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     TopError,
     ReportError,
     MatterError,
+    SiteError,
 )
 
 

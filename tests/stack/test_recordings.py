@@ -24,6 +24,7 @@ import threading
 import time
 import wave
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -371,7 +372,7 @@ def crash_mid_call(stack: Stack, config: Path) -> list[str]:
             assert 9.0 <= row.seconds <= 15.0 and row.agents, (row.seconds, row.agents)
         again = run_hotline(config, "recordings", "reconcile")
         assert "catalogued=0" in again.stdout, again.stdout
-    with sqlite3.connect(stack.settings.database_url.removeprefix("sqlite:///")) as db:
+    with closing(sqlite3.connect(stack.settings.database_url.removeprefix("sqlite:///"))) as db, db:
         (count,) = db.execute(
             f"select count(*) from recording where linkedid in ({','.join('?' * 4)})", linkedids
         ).fetchone()

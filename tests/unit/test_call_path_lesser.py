@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 from hotline.cli.top import printable, render
@@ -76,7 +77,7 @@ def test_a_pin_hash_is_scrypt_with_its_parameters_and_a_salt_of_its_own() -> Non
 def test_the_example_table_holds_no_pin_and_no_hash_salted_with_the_id(tmp_path: Path) -> None:
     source = SqliteContributions(tmp_path / "c.db")
     assert source.seed(EXAMPLE) == 6
-    with sqlite3.connect(tmp_path / "c.db") as db:
+    with closing(sqlite3.connect(tmp_path / "c.db")) as db, db:
         rows = db.execute("SELECT id_number, pin_hash FROM contribution").fetchall()
     salts = {h.split("$")[4] for _, h in rows}
     assert len(salts) == 6 and all(h.startswith(f"scrypt${SCRYPT_N}$8$1$") for _, h in rows)
@@ -96,7 +97,7 @@ def test_the_example_table_holds_no_pin_and_no_hash_salted_with_the_id(tmp_path:
 
 def test_a_table_with_the_old_id_salted_hashes_is_seeded_again(tmp_path: Path) -> None:
     db_file = tmp_path / "c.db"
-    with sqlite3.connect(db_file) as db:
+    with closing(sqlite3.connect(db_file)) as db, db:
         db.execute(
             "CREATE TABLE contribution (id_number TEXT PRIMARY KEY, pin_hash TEXT, "
             "months INTEGER, last_month TEXT, last_amount TEXT)"
@@ -105,7 +106,7 @@ def test_a_table_with_the_old_id_salted_hashes_is_seeded_again(tmp_path: Path) -
     # newer than the CSV, which alone would have kept it
     assert db_file.stat().st_mtime >= EXAMPLE.stat().st_mtime
     assert SqliteContributions(db_file).seed(EXAMPLE) == 6
-    with sqlite3.connect(db_file) as db:
+    with closing(sqlite3.connect(db_file)) as db, db:
         (stored,) = db.execute(
             "SELECT pin_hash FROM contribution WHERE id_number = '330106198005126726'"
         ).fetchone()

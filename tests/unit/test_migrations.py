@@ -8,6 +8,7 @@ tests/stack/test_scale_out.py."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -236,12 +237,12 @@ def test_a_database_behind_the_newest_revision_is_refused_in_one_line_naming_the
 ) -> None:
     path = tmp_path / "h.db"
     open_engine(f"sqlite:///{path}").dispose()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute("DELETE FROM alembic_version")  # as a hotline of before revisions left it
     with pytest.raises(StoreError, match=r"run `hotline db upgrade` \(it keeps every row\)") as e:
         open_engine(f"sqlite:///{path}")
     assert "\n" not in str(e.value)
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute("INSERT INTO alembic_version VALUES ('9999')")  # from a newer hotline
     with pytest.raises(StoreError, match=r"revision 9999, unknown to this hotline") as e:
         open_engine(f"sqlite:///{path}")
@@ -250,14 +251,14 @@ def test_a_database_behind_the_newest_revision_is_refused_in_one_line_naming_the
 
 def test_a_database_older_than_the_baseline_is_not_stamped_but_refused(tmp_path: Path) -> None:
     old = tmp_path / "old.db"
-    with sqlite3.connect(old) as db:
+    with closing(sqlite3.connect(old)) as db, db:
         db.execute("CREATE TABLE call (linkedid TEXT PRIMARY KEY, caller_number TEXT)")
     with pytest.raises(StoreError, match=r"run `hotline db upgrade`"):
         open_engine(f"sqlite:///{old}")
     with pytest.raises(StoreError, match=r"table call lacks channel, caller_name") as e:
         upgrade(f"sqlite:///{old}")
     assert "\n" not in str(e.value)
-    with sqlite3.connect(old) as db:  # nothing was changed
+    with closing(sqlite3.connect(old)) as db, db:  # nothing was changed
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"call"}
 
@@ -270,7 +271,7 @@ def test_hotline_db_upgrade_current_and_history_from_the_command_line(
     url = f"sqlite:///{tmp_path / 'site.db'}"
     config.write_text(text_.replace('url = "sqlite:///hotline.db"', f'url = "{url}"'))
     make_baseline_with_rows(url)
-    with sqlite3.connect(tmp_path / "site.db") as db:
+    with closing(sqlite3.connect(tmp_path / "site.db")) as db, db:
         db.execute("DROP TABLE alembic_version")  # made before revisions existed
     assert main(["-c", str(config), "db", "current"]) == 0
     assert "revision none" in capsys.readouterr().out

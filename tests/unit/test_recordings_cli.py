@@ -6,6 +6,7 @@ import os
 import pwd
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def config(tmp_path: Path) -> Path:
 
 
 def audit(config: Path) -> list[tuple[str, str, int]]:
-    with sqlite3.connect(config.parent / "hotline.db") as db:
+    with closing(sqlite3.connect(config.parent / "hotline.db")) as db, db:
         return list(db.execute("select user, action, granted from recording_access order by id"))
 
 

@@ -31,7 +31,7 @@ bench/capacity_plot.py draws them. `--quick`: one short step per variant (about 
 from __future__ import annotations
 
 import argparse
-import audioop
+import array
 import json
 import os
 import re
@@ -177,8 +177,18 @@ def fingerprints(settings: Settings, prompts: tuple[str, ...]) -> dict[str, str]
     language = settings.prompts.languages[0]
     for prompt in prompts:
         with wave.open(str(settings.prompts.build_directory / language / f"{prompt}.wav")) as w:
-            out[prompt] = audioop.lin2ulaw(w.readframes(160), 2).hex()
+            samples = array.array("h", w.readframes(160))
+        out[prompt] = bytes(lin2ulaw(v) for v in samples).hex()
     return out
+
+
+def lin2ulaw(sample: int) -> int:
+    """G.711 u-law of a 16-bit sample (as audioop did; audioop leaves Python in 3.13)."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(-sample if sample < 0 else sample, 32635) + 0x84
+    exponent = max(0, min(7, (magnitude >> 7).bit_length() - 1))
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | exponent << 4 | mantissa) & 0xFF
 
 
 def prompt_ms(settings: Settings, prompt: str) -> float:

@@ -353,6 +353,25 @@ class Bench:
     script: list[tuple[int, str]]
     steps_run: int = 0
 
+    def count_work(self, variant: str) -> dict[str, int]:
+        """One walk alone, with Asterisk's AGI debug on: the dialplan applications it ran
+        and the AGI commands the controller (or the classic process) sent, from Asterisk's
+        log. The twin's applications against hotline's commands is where a gap starts."""
+        log = self.instance.home / "log" / "messages.log"
+        mark = log.stat().st_size
+        self.instance.cli("agi set debug on")
+        try:
+            self.step(variant, 1.0, 1.0)
+        finally:
+            self.instance.cli("agi set debug off")
+        with log.open("rb") as fh:
+            fh.seek(mark)
+            text = fh.read().decode("utf-8", "replace")
+        return {
+            "applications": text.count("Executing ["),
+            "agi_commands": text.count("AGI Rx << "),
+        }
+
     def step(self, variant: str, rate: float, seconds: float) -> Step:
         self.steps_run += 1
         n = self.steps_run
@@ -495,6 +514,7 @@ def run(args: argparse.Namespace) -> int:
     )
     bench = Bench(settings, instance, controller, events, work, key_script(settings))
     steps: list[Step] = []
+    counts: dict[str, dict[str, int]] = {}
     try:
         time.sleep(1)
         if watch.poll() is not None:
@@ -506,6 +526,7 @@ def run(args: argparse.Namespace) -> int:
                 print_step(step)
                 if not step.held:
                     break
+        counts = {v: bench.count_work(v) for v in args.variants}
     finally:
         agent.stop()
         controller.send_signal(signal.SIGTERM)
@@ -521,6 +542,7 @@ def run(args: argparse.Namespace) -> int:
         "machine": {"host": socket.gethostname(), "cpus": os.cpu_count()},
         "walk": {"keys": bench.script, "prompts": [*WALK, "transfer_hold"]},
         "seconds_per_step": args.seconds,
+        "work_per_walk": counts,
         **head,
         "steps": [asdict(s) for s in steps],
     }

@@ -285,6 +285,7 @@ class Step:
     controller_children_cpu_ms_per_call: float
     asterisk_rss_mb: float
     controller_rss_mb: float
+    started: float  # epoch s: the events file's calls of this step are answered from here
     seconds: float
     held: bool
 
@@ -433,6 +434,7 @@ class Bench:
             controller_children_cpu_ms_per_call=(ctl1[1] - ctl0[1]) * per_call,
             asterisk_rss_mb=ast_rss,
             controller_rss_mb=ctl_rss,
+            started=start,
             seconds=took,
         )
 

@@ -110,7 +110,7 @@ def watch(args: argparse.Namespace) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     sock.bind(("lo", 0))
-    with Path(args.out).open("w", encoding="ascii", buffering=1 << 16) as out:
+    with Path(args.out).open("w", encoding="ascii", buffering=1) as out:  # read while it runs
         _loop(sock, out, fingerprints, (first, last), caller, args.sip_port)
 
 

@@ -294,9 +294,9 @@ def summarise(
     variant: str, rate: float, calls: int, sipp_counts: tuple[int, int], traces: list[CallTrace]
 ) -> dict[str, object]:
     greeting = [
-        (next(t for t, p in tr.prompts if p == WALK[0]) - tr.answered) * 1000
+        (next(t for t, p in tr.prompts if WALK[0] in p.split("|")) - tr.answered) * 1000
         for tr in traces
-        if any(p == WALK[0] for _, p in tr.prompts)
+        if any(WALK[0] in p.split("|") for _, p in tr.prompts)
     ]
     reaction, wrong = [], 0
     for tr in traces:
@@ -304,7 +304,7 @@ def summarise(
             after = [(t, p) for t, p in tr.prompts if t > at]
             if not after:
                 continue
-            if after[0][1] != NEXT_PROMPT.get(key):
+            if NEXT_PROMPT.get(key) not in after[0][1].split("|"):
                 wrong += 1
                 continue
             reaction.append((after[0][0] - at) * 1000)

@@ -63,14 +63,16 @@ def index_fingerprints(prints: dict[str, bytes]) -> dict[bytes, list[tuple[str, 
 
 
 def matching_prompt(index: dict[bytes, list[tuple[str, bytes]]], audio: bytes) -> str | None:
-    for name, frame in index.get(audio[:PREFIX], ()):
-        if len(audio) == len(frame):
-            off = sum(
-                1 for a, b in zip(audio, frame, strict=True) if abs(a - b) > 1 and a ^ 0x80 != b
-            )
-            if off <= MISMATCHES_ALLOWED:
-                return name
-    return None
+    """The prompt whose first packet `audio` is; prompts that begin alike (the policy menu and
+    its texts start with the same words) come as one name, `a|b`."""
+    names = sorted(
+        name
+        for name, frame in index.get(audio[:PREFIX], ())
+        if len(audio) == len(frame)
+        and sum(1 for a, b in zip(audio, frame, strict=True) if abs(a - b) > 1 and a ^ 0x80 != b)
+        <= MISMATCHES_ALLOWED
+    )
+    return "|".join(names) or None
 
 
 def _bpf(caller: int) -> bytes:

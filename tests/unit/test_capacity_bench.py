@@ -97,6 +97,9 @@ def test_a_prompt_is_known_by_its_first_packet_within_a_code() -> None:
     other = frame[:4] + bytes((b + 5) & 0xFF for b in frame[4:])
     assert matching_prompt(index, other) is None
     assert matching_prompt(index, b"\xff" * 160) is None
+    # prompts that begin with the same words come as one name
+    alike = index_fingerprints({"policy_menu": frame, "policy_social_insurance": frame})
+    assert matching_prompt(alike, frame) == "policy_menu|policy_social_insurance"
 
 
 def test_lin2ulaw_is_g711() -> None:

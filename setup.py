@@ -36,6 +36,7 @@ setup(
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",
+            "import-linter>=2.1",
             "types-PyYAML",
             "playwright>=1.40",
         ],

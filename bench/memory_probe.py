@@ -10,7 +10,7 @@ the dashboard on), with its files in a scratch folder, and plays Asterisk's two 
   CallHandler (as tests/unit/test_injection.py `fastagi_call`), answering like res_agi.c;
 - AMI: the events such a call produces, as panoramisk Messages through `AmiClient._dispatch`
   (so the event filter and conversion run too): Newchannel of a `Local/...;1` `;2` pair (the
-  soak's callers, sandbox/load.py), Newstate, the agent leg's Newchannel, DialBegin/DialEnd,
+  soak's callers, hotline/sandbox/load.py), Newstate, the agent leg's Newchannel, DialBegin/DialEnd,
   BridgeEnter/Leave, Hangup, and the seats' DeviceStateChange; the call's recording (a small
   finished WAV, as MixMonitor leaves it) is in the folder before the hang-up, so the recorder
   catalogues it.

@@ -3,7 +3,7 @@
     python bench/soak.py [-c config/hotline.toml] [--concurrent 300] [--minutes 10]
 
 Starts the sandbox (as `hotline demo` does) and a controller, SIPp agents on every seat, then
-keeps about `--concurrent` simulated callers up on Local channels (sandbox/load.py: a mix of
+keeps about `--concurrent` simulated callers up on Local channels (hotline/sandbox/load.py: a mix of
 self-service only, an agent then the survey, a caller who gives up) for `--minutes`. Every
 10 s it samples the callers and channels up and the controller's RSS; afterwards it accounts
 for every call (ended call row, catalogued recording, survey state) and reports the controller's

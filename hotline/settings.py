@@ -146,7 +146,7 @@ class SandboxSettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    """The supervisors' dashboard, served by the controller (supervisor/)."""
+    """The supervisors' dashboard, served by the controller (hotline/supervisor/)."""
 
     enabled: bool
     host: str
@@ -166,7 +166,8 @@ class WebSettings:
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    """`[metrics]`: where Prometheus scrapes and a load balancer checks health (ivr/metrics.py);
+    """`[metrics]`: where Prometheus scrapes and a load balancer checks health
+    (hotline/controller/metrics.py);
     off by default."""
 
     enabled: bool = False
@@ -256,7 +257,7 @@ def load_web(root: Table) -> WebSettings:
 
 
 def load_surveys(root: Table) -> SurveyPolicy:
-    """[surveys]: post-call satisfaction surveys (see ivr/survey_policy.py)."""
+    """[surveys]: post-call satisfaction surveys (see hotline/surveys/policy.py)."""
     t = root.table("surveys", required=False)
     base = SurveyPolicy()
     hours = t.text("hours", f"{base.opens:%H:%M}-{base.closes:%H:%M}", "'HH:MM-HH:MM'")

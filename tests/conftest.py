@@ -72,7 +72,7 @@ catalogue = "{REPO / "config" / "prompts.toml"}"
 build_directory = "{REPO / "var" / "prompts"}"
 asterisk_directory = "/var/lib/hotline-sandbox/{name}/prompts"
 [flows]
-directory = "{REPO / "dialplans"}"
+directory = "{REPO / "dialplans" / "flows"}"
 {flows}
 [lookups.contributions]
 kind = "sqlite-contributions"

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from hotline.settings import load_settings
+from hotline.cli.common import Subparsers, settings_of
 from hotline.store import db, schema
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "db",
         help="the database's schema revision; upgrade it keeping every row",
@@ -29,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         for revision in schema.history():
             print(f"{revision.id}  {revision.message.splitlines()[0]}")
         return 0
-    url = load_settings(Path(args.config)).database_url
+    url = settings_of(args).database_url
     label = db.engine_label(url)
     if args.action == "current":
         found = db.current(url)

@@ -7,12 +7,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from hotline.cli.common import Subparsers, settings_of
 from hotline.pbx.ami import AmiClient
 from hotline.pbx.install import Finding, check, write_snippets
-from hotline.settings import Settings, load_settings
+from hotline.settings import Settings
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "asterisk",
         help="check an existing Asterisk for hotline's pieces, or write them out",
@@ -29,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config))
+    settings = settings_of(args)
     if args.action == "render":
         if args.out is None:
             raise SystemExit("hotline asterisk render: --out DIR is needed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from hotline.cli.common import Subparsers, settings_of
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Recording
@@ -127,7 +129,9 @@ def os_user() -> str:
     return "os:" + pwd.getpwuid(os.getuid()).pw_name
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    logging.basicConfig(level=logging.WARNING, format="hotline: %(message)s", force=True)
     zone = ZoneInfo(settings.directory.timezone)
     cat = _catalogue(settings)
     action: str = args.action
@@ -311,7 +315,7 @@ def _process(cat: Catalogue, settings: Settings, limit: int) -> int:
     return 1 if failed else 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> None:
     rec = sub.add_parser(
         "recordings",
         help="the recording catalogue: list, show, export, verify, purge, hold, reconcile",
@@ -387,4 +391,4 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "[recordings] workers at once.",
     )
     pr.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
-    return rec
+    rec.set_defaults(func=run)

@@ -1,10 +1,9 @@
 """`hotline report ...`: figures from the stored calls, for a calendar period.
 
-Each report here is a `ReportCommand` in `REPORTS` (its name, help, arguments and what it
-runs); `add_reports` puts them in the `report` group that ivr/cli.py makes (beside `scores`),
-so adding one is one entry here. Periods are calendar days in the seat directory's time zone
-(supervisor/periods.py): --from/--to (inclusive), or --day, --week (the Monday-to-Sunday week
-holding the day) or --month.
+Each report here is a `ReportCommand` in `REPORTS` (its name, help, arguments and what it runs);
+`add_parser` makes the `report` group from them, so adding one is one entry here. Periods are
+calendar days in the seat directory's time zone (hotline/supervisor/periods.py): --from/--to
+(inclusive), or --day, --week (the Monday-to-Sunday week holding the day) or --month.
 """
 
 from __future__ import annotations
@@ -16,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.settings import Settings, load_settings
+from hotline.cli.common import Subparsers, settings_of
+from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
-from hotline.supervisor import periods
+from hotline.supervisor import periods, score_report
 from hotline.supervisor.kpi import GROUPINGS, Figures, Report, rows
 from hotline.supervisor.reports import kpi_report, to_csv
+from hotline.supervisor.scoring import load_sheet
 
 
 class ReportError(Exception):
@@ -146,7 +147,45 @@ def kpi_text(rep: Report, period: periods.Period, by: str | None) -> str:
     return "\n".join(out) + "\n"
 
 
+# --- report scores ---------------------------------------------------------------------------
+
+
+def _scores_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-12")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="JSON with stable field names")
+    form.add_argument("--csv", action="store_true", help="CSV with a header row")
+
+
+def _scores(args: argparse.Namespace, settings: Settings) -> str:
+    try:
+        month = score_report.parse_month(args.month)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    found = score_report.monthly(
+        session_factory(open_engine(settings.database_url)),
+        load_sheet(settings.web.score_sheet),
+        settings.directory,
+        month,
+    )
+    if args.json:
+        data = {"month": score_report.month_label(month), "agents": [r.as_json() for r in found]}
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.csv:
+        return score_report.to_csv(found)
+    return "".join(line + "\n" for line in score_report.to_text(month, found))
+
+
 REPORTS: list[ReportCommand] = [
+    ReportCommand(
+        "scores",
+        "scores per agent for one calendar month",
+        "Per agent, for the calls that started in the month (the seat directory's "
+        "timezone): calls scored, scores, average total, vetoes and the sheet item with the "
+        "lowest average share of its weight. Amended scores count by their amendment.",
+        _scores_arguments,
+        _scores,
+    ),
     ReportCommand(
         "kpi",
         "connection, 15-s answer, abandonment, self-service, AB-fallback, survey rates",
@@ -159,8 +198,14 @@ REPORTS: list[ReportCommand] = [
 ]
 
 
-def add_reports(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add every report of `REPORTS` to the `hotline report` group's subcommands."""
+def add_parser(sub: Subparsers) -> None:
+    """The `hotline report` group, one subcommand per report of `REPORTS`."""
+    group = sub.add_parser(
+        "report",
+        help="reports from the stored calls (scores, kpi)",
+        description="Reports for the monthly assessment, from the database.",
+    )
+    reports = group.add_subparsers(dest="report", metavar="REPORT", required=True)
     for report in REPORTS:
         parser = reports.add_parser(report.name, help=report.help, description=report.description)
         report.arguments(parser)
@@ -169,7 +214,7 @@ def add_reports(reports: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config))
+    settings = settings_of(args)
     report: ReportCommand = args.report_command
     try:
         text = report.run(args, settings)

@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.settings import Settings, load_settings
+from hotline.cli.common import Subparsers, settings_of
+from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call, DoNotCall, Leg, ReviewItem, RouteDecision, Survey, SurveyJob
 from hotline.surveys.report import GROUPINGS, AnsweredCall, as_csv, as_text, summarize
 from hotline.tomltables import ConfigError
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     sv = sub.add_parser(
         "survey",
         help="satisfaction report, survey-call queue, do-not-call list, review items",
@@ -67,7 +68,7 @@ def _day(text: str) -> date:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config))
+    settings = settings_of(args)
     sessions = session_factory(open_engine(settings.database_url))
     with sessions() as session:
         if args.action == "report":

@@ -5,6 +5,7 @@ and follows its event stream, redrawing on each frame and once a second for the 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import re
@@ -14,6 +15,8 @@ from typing import Any
 
 import aiohttp
 
+from hotline.cli.common import Subparsers, settings_of
+from hotline.cli.users import read_password
 from hotline.settings import Settings
 from hotline.supervisor.errors import TopError
 from hotline.supervisor.live import AWAY
@@ -148,3 +151,28 @@ async def _redraw_every_second(current: Any) -> None:
         board = current()
         if board is not None:
             _draw(board)
+
+
+def add_parser(sub: Subparsers) -> None:
+    parser = sub.add_parser(
+        "top",
+        help="the live board in the terminal (calls, agents, queue)",
+        description="Follow the running controller's dashboard in the terminal: live calls, "
+        "agents by state, the queue and alerts. Logs in with a dashboard account.",
+    )
+    parser.add_argument("--user", required=True, help="a dashboard account")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    parser.add_argument("--once", action="store_true", help="print the board once and exit")
+    parser.add_argument("--url", help="the dashboard's address (default: from [web] bind)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    password = read_password(args.password_stdin, confirm=False)
+    try:
+        return asyncio.run(run_top(settings, args.user, password, once=args.once, url=args.url))
+    except KeyboardInterrupt:
+        return 0

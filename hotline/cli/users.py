@@ -4,10 +4,12 @@ ran the command (not a name typed on the command line)."""
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 import sys
 
+from hotline.cli.common import Subparsers, settings_of
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.supervisor.auth import Accounts, AuthError
@@ -98,3 +100,74 @@ def role(settings: Settings, username: str, new_role: str, district: str | None)
         f"{old_role}/{old_district or 'city'} -> {new_role}/{district or 'city'}",
     )
     return f"{username} is now {new_role} ({district or 'whole city'}); their sessions were closed"
+
+
+def add_parser(sub: Subparsers) -> None:
+    parser = sub.add_parser(
+        "users",
+        help="the dashboard's accounts: add, list, passwd",
+        description="Accounts for the supervisors' dashboard. Roles: supervisor (watch, listen / "
+        "whisper / barge, score), qa (watch, score), admin (everything). --district limits a "
+        "supervisor to one district's agents. Passwords are read from the terminal (twice) or, "
+        "with --password-stdin, as one line of standard input; at least 10 characters.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_user = actions.add_parser("add", help="add an account", description="Add an account.")
+    add_user.add_argument("username", help="2-40 letters, digits, '.', '_' or '-'")
+    add_user.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    add_user.add_argument(
+        "--district", help="an office id of the seat directory (e.g. xihu); default: whole city"
+    )
+    add_user.add_argument(
+        "--phone",
+        default="",
+        help="the phone ChanSpy rings for listen / whisper / barge, e.g. PJSIP/sup9001",
+    )
+    add_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    actions.add_parser("list", help="list the accounts", description="List the accounts.")
+    password = actions.add_parser(
+        "passwd",
+        help="set an account's password",
+        description="Set a new password; the account's open sessions are closed.",
+    )
+    password.add_argument("username")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    for verb, what in (
+        ("disable", "disable an account: it cannot log in; its sessions and streams end now"),
+        ("enable", "enable a disabled account again"),
+    ):
+        actions.add_parser(
+            verb, help=what, description=what[0].upper() + what[1:] + "."
+        ).add_argument("username")
+    change_role = actions.add_parser(
+        "role",
+        help="change an account's role and district",
+        description="Set an account's role and district (no --district: the whole city); its "
+        "open sessions and live streams are closed so the new scope applies at once.",
+    )
+    change_role.add_argument("username")
+    change_role.add_argument("--role", required=True, choices=["supervisor", "qa", "admin"])
+    change_role.add_argument("--district", help="an office id of the seat directory (e.g. xihu)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    if args.action == "add":
+        print(
+            add(settings, args.username, args.role, args.district, args.phone, args.password_stdin)
+        )
+    elif args.action == "list":
+        for line in listing(settings):
+            print(line)
+    elif args.action in ("disable", "enable"):
+        print(disable(settings, args.username, args.action == "disable"))
+    elif args.action == "role":
+        print(role(settings, args.username, args.role, args.district))
+    else:
+        print(passwd(settings, args.username, args.password_stdin))
+    return 0

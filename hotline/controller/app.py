@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sdnotify import SystemdNotifier
@@ -25,6 +25,7 @@ from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.calls import CallHandler
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.metrics import LiveState, Metrics
+from hotline.controller.recorder import Recorder
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
 from hotline.pbx.calltracker import FOLLOWED_EVENTS as TRACKED_EVENTS
@@ -34,15 +35,13 @@ from hotline.pbx.presence_events import FOLLOWED_EVENTS as PRESENCE_EVENTS
 from hotline.pbx.presence_events import apply_event, site_lost
 from hotline.settings import Settings, load_directory
 from hotline.store.leases import AgentClaims, LeaderLease, holder_name
+from hotline.supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
+from hotline.supervisor.plugin import SupervisorWeb
 from hotline.surveys.service import SurveyDispatcher
 from hotline.tomltables import ConfigError
 from ivr.masking import mask_number
-from recordings.recorder import Recorder
 from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from routing.directory import Directory
-
-if TYPE_CHECKING:
-    from hotline.supervisor.plugin import SupervisorWeb
 
 log = logging.getLogger("hotline.controller")
 
@@ -67,8 +66,6 @@ def followed_events(settings: Settings) -> frozenset[str]:
     add its names here, or it sees nothing."""
     followed = TRACKED_EVENTS | PRESENCE_EVENTS | {"UserEvent"}  # callbacks' results
     if settings.web.enabled:
-        from hotline.supervisor.monitor import FOLLOWED_EVENTS as MONITOR_EVENTS
-
         followed |= MONITOR_EVENTS
     return followed
 
@@ -150,11 +147,9 @@ class Controller:
             LeaderLease(self.calls.sessions, holder, lease=timedelta(seconds=scale.leader_lease)),
             self._on_elected,
         )
-        # the supervisors' dashboard, in this loop (supervisor/plugin.py wires it)
+        # the supervisors' dashboard, in this loop (hotline/supervisor/plugin.py wires it)
         self.web: SupervisorWeb | None = None
         if settings.web.enabled:
-            from hotline.supervisor.plugin import SupervisorWeb
-
             self.web = SupervisorWeb(settings, self.calls, self.ami)
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None

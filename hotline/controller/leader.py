@@ -2,7 +2,8 @@
 
 Every controller runs the APScheduler clock, but the timed jobs (callbacks, survey calls,
 recordings upkeep) do their work only on the controller holding the `scheduler` lease
-(store/leases.py). The lease is renewed every `lease / 3` seconds; if the leader dies, another
+(hotline/store/leases.py). The lease is renewed every `lease / 3` seconds; if the leader dies,
+another
 controller takes it over once it has expired. A job also stops when the leader's own lease
 might have run out unseen (no successful renewal within `lease`), so two leaders never run
 jobs at once by this controller's clock. The durable jobs' conditional UPDATEs

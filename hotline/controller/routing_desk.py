@@ -210,7 +210,8 @@ class RoutingDesk:
         return True
 
     def owner_of(self, caller: str, business: str) -> Owner | None:
-        """Blocking: the owner of the caller's matter about this business (ivr/ownership.py)."""
+        """Blocking: the owner of the caller's matter about this business
+        (hotline/matters/ownership.py)."""
         if self.sessions is None:
             return None
         with self.sessions() as session:

@@ -7,8 +7,8 @@ controller over FastAGI, and if the controller did not finish the call (unreacha
 
 from __future__ import annotations
 
+from hotline.pbx.ami import one_action
 from hotline.settings import Settings
-from hotline.surveys.service import SURVEY_CONTEXT
 from ivr.channel import AGENT_LEG_CONTEXT
 from ivr.runtime import HANDLED_VARIABLE
 from recordings.naming import mixmonitor_application
@@ -21,6 +21,7 @@ SEATS_CONTEXT = "hotline-seats"
 SITE_TRUNK_CONTEXT = "hotline-from-site"  # where a trunk from another site's box enters
 RELAY_RING = 120  # seconds a relayed seat rings (the call's own Dial times out first)
 CALLBACK_CONTEXT = "hotline-callback"
+SURVEY_CONTEXT = "hotline-survey"  # where a survey call is placed (hotline.surveys)
 CALLBACK_EVENT = "HotlineCallback"
 CALLERS_TRUNK = "callers"
 AGENT_EVENT = "HotlineAgent"  # the UserEvent a seat's feature code raises
@@ -275,8 +276,6 @@ class DialplanError(Exception):
 
 async def reload(settings: Settings) -> str:
     """Ask Asterisk to reload its dialplan over AMI, as the admin user; its answer."""
-    from hotline.pbx.ami import one_action
-
     if not settings.ami.admin_username or not settings.ami.admin_secret:
         raise DialplanError(
             f"{settings.file}: [ami] admin_username and admin_secret are needed "

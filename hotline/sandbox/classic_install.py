@@ -72,9 +72,10 @@ def install_classic(settings: Settings, instance: Instance) -> str:
         "#!/usr/bin/python3\n"
         "# hotline's classic AGI entry inside the sandbox (written by hotline sandbox up)\n"
         "import sys\n"
+        "from pathlib import Path\n"
         f"sys.path.insert(0, {str(Path(HOME) / 'lib')!r})\n"
-        "from hotline.cli.main import main\n"
-        f"sys.exit(main(['-c', {inside + '/hotline.toml'!r}, 'agi', *sys.argv[1:]]))\n",
+        "from hotline.cli.agi import serve_one\n"
+        f"sys.exit(serve_one(Path({inside + '/hotline.toml'!r}), sys.argv[1]))\n",
         encoding="utf-8",
     )
     command.chmod(0o755)

@@ -25,6 +25,7 @@ from hotline.sandbox import sipp
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, IvrStep, Recording, Survey, Ticket
+from ivr.prompts import build, load_catalogue
 from recordings.wav import wav_info
 
 Seconds = Callable[[str], float]  # a prompt's length
@@ -161,8 +162,6 @@ def start_agents(settings: Settings, workdir: Path) -> list[sipp.SippParty]:
 
 
 def _build_prompts(settings: Settings) -> None:
-    from ivr.prompts import build, load_catalogue
-
     catalogue = load_catalogue(settings.prompts.catalogue, settings.prompts.languages)
     summary = build(catalogue, settings.prompts.build_directory, progress=sys.stderr)
     if summary.failed:

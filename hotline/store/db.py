@@ -1,4 +1,5 @@
-"""The engine and sessions. The schema is versioned (store/schema.py, Alembic revisions): a new
+"""The engine and sessions. The schema is versioned (hotline/store/schema.py, Alembic revisions): a
+new
 database is made at the newest revision on first open; an older one is refused with one line
 naming `hotline db upgrade`.
 

@@ -106,7 +106,7 @@ class RouteDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     post: Mapped[str] = mapped_column(String(80), default="")
     # the business the caller asked a person for (from their menu choices): a matter's owner
-    # is looked up per business (ivr/ownership.py)
+    # is looked up per business (hotline/matters/ownership.py)
     business: Mapped[str] = mapped_column(String(40), default="")
     # e.g. "post pension-xihu A 2001 talking -> post pension-xihu B: 2002 -> then queue |
     #       rang: 2002 NOANSWER, 2003 ANSWER"
@@ -221,12 +221,12 @@ class RecordingAccess(Base):
     purpose: Mapped[str] = mapped_column(String(200), default="")  # why, as the user gave it
 
 
-# --- the supervisors' web (supervisor/) -------------------------------------------------------
+# --- the supervisors' web (hotline/supervisor/) ---------------------------------------------------
 
 
 class WebUser(Base):
     """A supervisor, QA or admin account. `password` is an scrypt hash with its salt and cost
-    (see supervisor/auth.py); `district` limits a district supervisor to their district."""
+    (see hotline/supervisor/auth.py); `district` limits a district supervisor to their district."""
 
     __tablename__ = "web_user"
 
@@ -266,7 +266,8 @@ class AccountAudit(Base):
 
 
 class LoginThrottle(Base):
-    """Failed log-ins per key, shared by every controller on the database (supervisor/throttle.py).
+    """Failed log-ins per key, shared by every controller on the database
+    (hotline/supervisor/throttle.py).
 
     `key` is a sha256 of either `addr:<client address>` or `pair:<address>|<user name>`: no
     attempted name (people type passwords into it) is stored, and the row's size is fixed."""

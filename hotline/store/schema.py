@@ -1,4 +1,5 @@
-"""The schema's revision: Alembic revisions in store/migrations, run on a connection the caller
+"""The schema's revision: Alembic revisions in hotline/store/migrations, run on a connection the
+caller
 has already locked (PostgreSQL advisory lock, SQLite `BEGIN IMMEDIATE`), so two controllers
 starting together never migrate twice.
 

@@ -1,6 +1,6 @@
 """Pushes the live board to browsers (SSE): a change after a quiet spell is pushed at once (on
 the loop's next turn); changes coming faster are coalesced, at most one push per `interval`
-seconds. The board is read once per push and encoded once per scope (supervisor/scope.py: a
+seconds. The board is read once per push and encoded once per scope (hotline/supervisor/scope.py: a
 district supervisor's browser gets its district's frame, never the city's), and each browser
 keeps only the newest frame (a slow one skips frames, never stalls the controller)."""
 

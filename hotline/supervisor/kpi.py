@@ -1,5 +1,6 @@
 """The hotline's figures (GB/T 33358 words), from stored calls, legs, routing decisions, survey
-ratings and callbacks. Pure: the caller loads the rows (supervisor/reports.py) and passes them
+ratings and callbacks. Pure: the caller loads the rows (hotline/supervisor/reports.py) and passes
+them
 in; the CLI (`hotline report kpi`) and the dashboard (/api/kpi) both use `compute` through
 `reports.kpi_report`, so they show the same numbers.
 

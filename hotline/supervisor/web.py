@@ -6,10 +6,12 @@ a `csrf` form field; the log-in form has its own pre-session token) and, when th
 sends one, an Origin of this site. Every response carries security headers (CSP without
 inline scripts, no framing, no sniffing, no referrer).
 
-What a signed-in account sees is decided by supervisor/scope.py, asked by every endpoint and by
+What a signed-in account sees is decided by hotline/supervisor/scope.py, asked by every endpoint
+and by
 the live stream: a district account gets its district, refused (403) or filtered otherwise;
 refused recordings are audited like granted ones. Log-ins are throttled per (address, name) and
-per address in the database (supervisor/throttle.py). An open live stream re-checks its session
+per address in the database (hotline/supervisor/throttle.py). An open live stream re-checks its
+session
 every second and ends when it is gone (logout, expiry, password or role change, disabled).
 """
 

@@ -23,7 +23,7 @@ SATISFIED = frozenset(RATINGS[:2])
 @dataclass(frozen=True)
 class SurveyPolicy:
     enabled: bool = True
-    flow: str = "survey"  # the survey flow's name (a flow in dialplans/ like any other)
+    flow: str = "survey"  # the survey flow's name (a flow in dialplans/flows/ like any other)
     opens: time = time(9, 0)  # allowed local hours for survey calls
     closes: time = time(20, 0)
     delay: timedelta = timedelta(minutes=5)  # after the call ended, before a survey call
@@ -37,19 +37,6 @@ class SurveyPolicy:
 def is_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> bool:
     local = at.astimezone(zone).time()
     return policy.opens <= local < policy.closes
-
-
-def next_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> datetime:
-    """`at` if survey calls are allowed then, otherwise the next opening."""
-    if is_allowed(at, policy, zone):
-        return at
-    local = at.astimezone(zone)
-    opening = local.replace(
-        hour=policy.opens.hour, minute=policy.opens.minute, second=0, microsecond=0
-    )
-    if local.time() >= policy.closes or opening <= local:
-        opening += timedelta(days=1)
-    return opening.astimezone(at.tzinfo)
 
 
 def after_failure(now: datetime, attempts: int, policy: SurveyPolicy) -> datetime | None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.pbx.ami import AmiClient, AmiError, AmiNotSent, originate
+from hotline.pbx.dialplan import SURVEY_CONTEXT
 from hotline.store.db import write
 from hotline.store.models import (
     Call,
@@ -45,7 +46,6 @@ from routing.directory import Directory
 
 log = logging.getLogger("hotline.surveys")
 
-SURVEY_CONTEXT = "hotline-survey"
 SURVEY_VARIABLE = "HOTLINE_SURVEY"  # the survey job's id, on the survey call's channel
 LOOKBACK = timedelta(days=2)  # calls that ended longer ago are not surveyed any more
 

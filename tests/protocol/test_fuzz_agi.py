@@ -1,4 +1,4 @@
-"""Property-based and fuzz tests of the FastAGI session layer (ivr/agi.py) over loopback.
+"""Property-based and fuzz tests of the FastAGI session layer (hotline/pbx/agi.py) over loopback.
 
 What must hold whatever the peer sends, and however TCP cuts it:
 - replies never shift: inline `HANGUP`, `100 Trying`, blank lines and multi-line 520

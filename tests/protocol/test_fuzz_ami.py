@@ -1,4 +1,5 @@
-"""Property-based and fuzz tests of the AMI wrapper (ivr/ami.py over panoramisk) on loopback.
+"""Property-based and fuzz tests of the AMI wrapper (hotline/pbx/ami.py over panoramisk) on
+loopback.
 
 Whatever the manager interface sends, and however TCP cuts it: every event reaches
 `on_event` once, in order, as plain strings; a UTF-8 character cut at any byte survives;

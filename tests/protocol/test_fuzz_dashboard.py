@@ -1,4 +1,4 @@
-"""Fuzz tests of the supervisors' web app (supervisor/web.py) over loopback: whatever a
+"""Fuzz tests of the supervisors' web app (hotline/supervisor/web.py) over loopback: whatever a
 logged-in browser, or anyone without a session, sends (garbage path segments, query strings,
 JSON of the wrong shape, bodies that are not JSON), the answer is a page or a 4xx with a
 reason, never a server error, and the server goes on serving.

@@ -23,7 +23,7 @@ from tests.stack.conftest import (
     wait_for,
 )
 
-# the apps hotline's dialplan runs for an inbound call (ivr/dialplan.py), and Asterisk's own
+# the apps hotline's dialplan runs for an inbound call (hotline/pbx/dialplan.py), and Asterisk's own
 EXPECTED_APPS = {"Answer", "MixMonitor", "AGI", "GotoIf", "Hangup", "Dial", "Set", "Return"}
 FLOOD = "123456789*#9*8#7123#*#*#456789*#1#2#3#4#5#6#7#8#9#*1*2*3*4*5*6"  # 60 keys, no 0
 

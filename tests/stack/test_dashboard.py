@@ -220,7 +220,7 @@ def linkedid_of(controller: ControllerProcess, caller: str) -> str:
 
 
 def stored_kpis(stack: Stack) -> dict[str, str]:
-    """The 24-hour figures counted here, apart from supervisor/kpi.py, from the stored rows:
+    """The 24-hour figures counted here, apart from hotline/supervisor/kpi.py, from the stored rows:
     asked = answered + abandoned + callback booked + overflow; waits from the stored asked_at."""
     engine = create_engine(stack.settings.database_url)
     since = datetime.now(UTC) - timedelta(hours=24)

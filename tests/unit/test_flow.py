@@ -40,7 +40,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_shipped_12333_flow_is_valid() -> None:
-    flows = load_flows(REPO / "dialplans", {"pension-city", "pension-xihu"})
+    flows = load_flows(REPO / "dialplans" / "flows", {"pension-city", "pension-xihu"})
     flow = flows["12333"]
     menu = flow.nodes["main_menu"]
     assert isinstance(menu, MenuNode)
@@ -178,4 +178,4 @@ def test_a_route_whose_business_no_post_or_pool_serves_is_reported(tmp_path: Pat
 def test_the_shipped_flow_asks_only_for_businesses_the_shipped_seats_serve() -> None:
     served = set(load_directory(REPO / "config" / "seats.toml").businesses)
     assert {"pension", "medical", "employment", "labour", "personnel", "other"} <= served
-    load_flows(REPO / "dialplans", known_businesses=served)  # raises on a business unserved
+    load_flows(REPO / "dialplans" / "flows", known_businesses=served)  # raises if one is unserved

@@ -402,12 +402,12 @@ def test_no_shell_anywhere_and_every_process_gets_an_argument_list() -> None:
     # every file that starts processes, and what its arguments come from
     files = {s.split(":")[0] for s in starts}
     assert files <= {
-        "sandbox/rootfs.py",  # mmdebstrap: the configured mirror and folder
-        "sandbox/postgres.py",  # runuser -u postgres -- PostgreSQL's tools, our arguments
-        "sandbox/instance.py",  # chroot asterisk: the configured root
-        "sandbox/sipp.py",  # SIPp: generated scenario files, test parties
+        "hotline/sandbox/rootfs.py",  # mmdebstrap: the configured mirror and folder
+        "hotline/sandbox/postgres.py",  # runuser -u postgres -- PostgreSQL's tools, our arguments
+        "hotline/sandbox/instance.py",  # chroot asterisk: the configured root
+        "hotline/sandbox/sipp.py",  # SIPp: generated scenario files, test parties
         "recordings/processing.py",  # ffmpeg/ffprobe: paths from recordings.naming
         "ivr/prompts.py",  # espeak-ng: SSML (starts with '<', never an option)
         "ivr/graph.py",  # dot: -T<svg|png> and the output path; the graph on stdin
-        "ivr/demo.py",  # the controller: sys.executable -m hotline.cli.main
+        "hotline/sandbox/demo.py",  # the controller: sys.executable -m hotline.cli.main
     }, files

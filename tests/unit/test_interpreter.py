@@ -19,7 +19,7 @@ from ivr.interpreter import (
 from tests.conftest import REPO
 
 POSTS = {"pension-city", "pension-xihu"}
-FLOW = load_flows(REPO / "dialplans", POSTS)["12333"]
+FLOW = load_flows(REPO / "dialplans" / "flows", POSTS)["12333"]
 VALID_ID = "330106198005126726"
 
 

@@ -1,4 +1,5 @@
-"""/metrics and /healthz (ivr/metrics.py) on a real aiohttp server and a SQLite file: every
+"""/metrics and /healthz (hotline/controller/metrics.py) on a real aiohttp server and a SQLite
+file: every
 series read back through Prometheus' own parser, against counts made by hand from the rows
 and the live state the test sets up."""
 

@@ -1,4 +1,5 @@
-"""Schema revisions (store/schema.py, Alembic): a database made at the baseline, with a morning's
+"""Schema revisions (hotline/store/schema.py, Alembic): a database made at the baseline, with a
+morning's
 worth of rows in it, is upgraded to the newest revision and every row is still there with the
 same values; older or unknown databases are refused in one line naming the fix; the models and
 the newest revision describe the same schema. The same scenario runs on PostgreSQL in

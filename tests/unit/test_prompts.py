@@ -225,8 +225,29 @@ def _config(tmp_path: Path, catalogue_body: str = SMALL) -> Path:
     text = config.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^catalogue = .*$", 'catalogue = "prompts.toml"', text)
     text = re.sub(r"(?m)^build_directory = .*$", 'build_directory = "../prompts"', text)
+    # one flow, playing one catalogue prompt and one the catalogue lacks
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "tiny.yaml").write_text(TINY_FLOW, encoding="utf-8")
+    text = re.sub(r"(?m)^directory = .*flows.*$", f'directory = "{flows}"', text)
+    text = re.sub(r"(?m)^entry = .*$", 'entry = "tiny"', text)
     config.write_text(text, encoding="utf-8")
     return config
+
+
+TINY_FLOW = """schema: 1
+flow: tiny
+start: hello
+agent: bye
+nodes:
+  hello:
+    type: play
+    prompts: [hello]
+    next: bye
+  bye:
+    type: hangup
+    prompts: [goodbye_missing]
+"""
 
 
 @pytest.mark.parametrize("argv", [["prompts"], ["prompts", "build"], ["prompts", "check"]])
@@ -247,6 +268,7 @@ def test_cli_check_lists_what_is_missing_and_exits_1(
     assert capsys.readouterr().out.splitlines() == [
         "zh-CN hello: no audio (run hotline prompts build)",
         "en hello: no audio (run hotline prompts build)",
+        f"goodbye_missing: referenced by a flow but not in {tmp_path / 'config' / 'prompts.toml'}",
     ]
 
 

@@ -316,7 +316,7 @@ def test_catalogue_writes_wait_out_a_locked_database(monkeypatch: pytest.MonkeyP
     (the 300-caller soak): the recorder tries again instead of dropping the catalogue row."""
     from sqlalchemy.exc import OperationalError
 
-    from recordings import recorder
+    from hotline.controller import recorder
 
     monkeypatch.setattr(recorder, "LOCKED_RETRIES", (0.0, 0.0))
     calls: list[str] = []

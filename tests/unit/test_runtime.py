@@ -29,7 +29,7 @@ from routing.queueing import QueuePolicy
 from tests.conftest import REPO
 
 SETTINGS = load_settings(REPO / "config" / "hotline.toml")
-FLOW = load_flows(REPO / "dialplans", set(SETTINGS.directory.posts))["12333"]
+FLOW = load_flows(REPO / "dialplans" / "flows", set(SETTINGS.directory.posts))["12333"]
 MONDAY_10AM = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Hangzhou
 SUNDAY_10AM = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 

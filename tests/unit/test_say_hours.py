@@ -60,7 +60,7 @@ def test_every_word_the_hours_use_is_in_the_prompt_catalogue() -> None:
 
 
 def test_the_after_hours_prompt_says_the_hours_from_the_flow_variable() -> None:
-    flow = load_flows(REPO / "dialplans")["12333"]
+    flow = load_flows(REPO / "dialplans" / "flows")["12333"]
     later = "mon-fri 09:00-17:00"  # the calendar changed: the prompt follows
     run = FlowRun(flow, variables={"mode": "menu", "district": "", "service_hours": later})
     run.advance("timeout")  # greeting

@@ -140,7 +140,7 @@ def test_an_unknown_sensitive_kind_is_a_load_error(tmp_path: Path) -> None:
 
 # --- every shipped flow, walked -----------------------------------------------------------
 
-FLOWS = load_flows(REPO / "dialplans", set(SETTINGS.directory.posts))
+FLOWS = load_flows(REPO / "dialplans" / "flows", set(SETTINGS.directory.posts))
 
 
 def _lookup_variables(flow: Flow) -> set[str]:

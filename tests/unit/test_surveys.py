@@ -15,7 +15,6 @@ from hotline.surveys.policy import (
     SurveyPolicy,
     after_failure,
     is_allowed,
-    next_allowed,
     refusal,
     satisfaction,
     start_budget,
@@ -31,13 +30,12 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
 
 
-def test_survey_calls_wait_for_the_allowed_hours() -> None:
-    assert next_allowed(local(27, 10), POLICY, ZONE) == local(27, 10)
-    assert next_allowed(local(27, 21), POLICY, ZONE) == local(28, 9)  # evening: tomorrow
-    assert next_allowed(local(27, 7), POLICY, ZONE) == local(27, 9)  # early: this morning
-    assert next_allowed(local(27, 20), POLICY, ZONE) == local(28, 9)  # closing is exclusive
+def test_survey_calls_keep_to_the_allowed_hours() -> None:
+    assert is_allowed(local(27, 9), POLICY, ZONE)  # opening is inclusive
     assert is_allowed(local(27, 19, 59), POLICY, ZONE)
+    assert not is_allowed(local(27, 20), POLICY, ZONE)  # closing is exclusive
     assert not is_allowed(local(27, 8, 59), POLICY, ZONE)
+    assert not is_allowed(local(27, 21), POLICY, ZONE)
 
 
 def test_retries_are_spaced_and_bounded() -> None:

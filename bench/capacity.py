@@ -105,7 +105,7 @@ catalogue = "{REPO / "config" / "prompts.toml"}"
 build_directory = "{REPO / "var" / "prompts"}"
 asterisk_directory = "/var/lib/hotline-sandbox/capacity/prompts"
 [flows]
-directory = "{REPO / "dialplans"}"
+directory = "{REPO / "dialplans" / "flows"}"
 [lookups.contributions]
 kind = "sqlite-contributions"
 database = "{folder / "contributions.db"}"

@@ -64,7 +64,7 @@ def _walk(dialplan: str, keys: dict[str, str]) -> list[str]:
 
 
 def test_the_twin_plays_the_flows_walk_with_the_same_keys() -> None:
-    flow = load_flow(REPO / "dialplans" / "12333.yaml")
+    flow = load_flow(REPO / "dialplans" / "flows" / "12333.yaml")
     dialplan = render_twin(
         flow, "/p", "MixMonitor(rec.wav)", "agent1001", "hotline-inbound", "zh-CN"
     )

@@ -536,6 +536,8 @@ def run(args: argparse.Namespace) -> int:
         watch.send_signal(signal.SIGTERM)
         watch.wait(10)
         instance.stop()
+    # the watch's last line: packets it lost (a lost 200 OK is a call without figures)
+    drops = events.read_text(encoding="ascii").rsplit("drops ", 1)[-1].split("\n")[0]
     head = headline(steps, args.variants)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -545,6 +547,7 @@ def run(args: argparse.Namespace) -> int:
         "walk": {"keys": bench.script, "prompts": [*WALK, "transfer_hold"]},
         "seconds_per_step": args.seconds,
         "work_per_walk": counts,
+        "watch_drops": drops,
         **head,
         "steps": [asdict(s) for s in steps],
     }

@@ -30,10 +30,14 @@ def panel(
     series: Sequence[Series],
     x_max: float,
     limit: float | None = None,
+    cap: float | None = None,
 ) -> list[str]:
-    """One chart: x the call rate (calls/s), y from 0; `limit` a dashed horizontal line."""
+    """One chart: x the call rate (calls/s), y from 0; `limit` a dashed horizontal line;
+    `cap` the top of the y axis (a point above it is drawn on the top edge)."""
     values = [v for _, points in series for _, v in points] + ([limit] if limit else [])
     y_max = max(values, default=1.0) * 1.1 or 1.0
+    if cap:
+        y_max = min(y_max, cap)
     inner_w, inner_h = WIDTH - LEFT - RIGHT, PANEL - 50
     top = y0 + 25
 
@@ -103,18 +107,21 @@ def render(result: dict[str, Any]) -> str:
     ]
     body += panel(
         TOP,
-        "greeting latency p99 (answer to the greeting's first packet); dashed: 300 ms",
+        "greeting latency p99 (answer to the greeting's first packet); dashed: 300 ms; "
+        "top edge: 1 s or more",
         "ms",
         by_variant(steps, "greeting_ms_p99"),
         x_max,
         limit=300.0,
+        cap=1000.0,
     )
     body += panel(
         TOP + PANEL,
-        "menu reaction p99 (a key's end to the next prompt's first packet)",
+        "menu reaction p99 (a key's end to the next prompt's first packet); top edge: 1 s or more",
         "ms",
         by_variant(steps, "reaction_ms_p99"),
         x_max,
+        cap=1000.0,
     )
     body += panel(
         TOP + 2 * PANEL,

@@ -63,9 +63,13 @@ def install_classic(settings: Settings, instance: Instance) -> str:
             f'database = "{spec.name}.db"\n{seed}delay = {spec.delay}\n'
         )
     (folder / "hotline.toml").write_text(_config(settings, inside) + lookups, encoding="utf-8")
-    # the database at this hotline's schema now, as `hotline db upgrade` would at an install:
-    # no caller's process waits for the revisions to run
-    upgrade(f"sqlite:///{folder / 'hotline.db'}")
+    # a new database at this hotline's schema, as `hotline db upgrade` would at an install: no
+    # caller's process waits for the revisions to run. The sandbox's classic database is
+    # scratch, and the tree is shared by every checkout on the machine: one made by another
+    # checkout's (newer) schema would refuse this one's calls.
+    database = folder / "hotline.db"
+    database.unlink(missing_ok=True)
+    upgrade(f"sqlite:///{database}")
     command = root / "bin" / "hotline-agi"
     command.parent.mkdir(parents=True, exist_ok=True)
     command.write_text(

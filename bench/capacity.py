@@ -540,6 +540,11 @@ def run(args: argparse.Namespace) -> int:
     # the watch's last line: packets it lost (a lost 200 OK is a call without figures)
     drops = events.read_text(encoding="ascii").rsplit("drops ", 1)[-1].split("\n")[0]
     head = headline(steps, args.variants)
+    # hotline that sent Asterisk no AGI command never ran the flow (the dialplan's fallback
+    # queue took the calls): its steps measure the fallback, not hotline
+    void = [v for v, n in counts.items() if v != "twin" and n["agi_commands"] == 0]
+    for variant in void:
+        print(f"capacity: warning: {variant}'s walk ran no AGI command: its steps are void")
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
@@ -549,6 +554,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds_per_step": args.seconds,
         "work_per_walk": counts,
         "watch_drops": drops,
+        "void_variants": void,
         **head,
         "steps": [asdict(s) for s in steps],
     }

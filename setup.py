@@ -39,6 +39,8 @@ setup(
             "import-linter>=2.1",
             "types-PyYAML",
             "playwright>=1.40",
+            # mutation testing of the pure cores (scripts/mutation); 3.8.1 is the one checked here
+            "mutmut==3.8.1",
         ],
     },
     entry_points={"console_scripts": ["hotline=hotline.cli.main:main"]},

@@ -2,9 +2,9 @@
 
 Asterisk runs chrooted, so the process it starts per call runs there too: the tree carries
 Debian's python3 with SQLAlchemy, Alembic (the schema's revisions) and PyYAML, and this copies
-hotline's own packages and the pure-Python pyst2 and panoramisk into /opt/hotline, writes
-/opt/hotline/bin/hotline-agi, and a configuration with the paths as seen inside the tree (its
-own SQLite database included).
+hotline's own packages and the pure-Python pyst2 and panoramisk into the instance's
+`classic/lib`, writes the script `[dialplan] classic_command` names, and a configuration with
+the paths as seen inside the tree (its own SQLite database included).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from hotline.store.db import upgrade
 
 # all of `hotline`: the `hotline` command's parser is built whole, its `report` group included
 PACKAGES = (hotline, ivr, routing, recordings, asterisk, panoramisk)
-HOME = "/opt/hotline"
-COMMAND = f"{HOME}/bin/hotline-agi"
 
 
 def _package_dir(module: object) -> Path:
@@ -34,9 +32,15 @@ def _package_dir(module: object) -> Path:
 
 
 def install_classic(settings: Settings, instance: Instance) -> str:
-    """Copy code and configuration in; returns the command Asterisk runs (inside the tree)."""
-    root = instance.host_path(HOME)
-    lib = root / "lib"
+    """Copy code and configuration in; returns the command Asterisk runs (inside the tree).
+
+    Everything goes under the instance's own folder, and the command where the configuration
+    says Asterisk finds it (`[dialplan] classic_command`): the tree is shared by every sandbox
+    instance and checkout on the machine, and one's code must not serve another's calls."""
+    inside = f"{instance.spec.home}/classic"
+    lib_inside = f"{inside}/lib"
+    lib = instance.host_path(lib_inside)
+    shutil.rmtree(lib, ignore_errors=True)  # no module left over from an older layout
     for module in PACKAGES:
         source = _package_dir(module)
         shutil.copytree(
@@ -45,7 +49,6 @@ def install_classic(settings: Settings, instance: Instance) -> str:
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
-    inside = f"{instance.spec.home}/classic"
     folder = instance.host_path(inside)
     (folder / "flows").mkdir(parents=True, exist_ok=True)
     for flow in settings.flows.directory.glob("*.yaml"):
@@ -70,20 +73,20 @@ def install_classic(settings: Settings, instance: Instance) -> str:
     database = folder / "hotline.db"
     database.unlink(missing_ok=True)
     upgrade(f"sqlite:///{database}")
-    command = root / "bin" / "hotline-agi"
+    command = instance.host_path(settings.dialplan.classic_command)
     command.parent.mkdir(parents=True, exist_ok=True)
     command.write_text(
         "#!/usr/bin/python3\n"
         "# hotline's classic AGI entry inside the sandbox (written by hotline sandbox up)\n"
         "import sys\n"
         "from pathlib import Path\n"
-        f"sys.path.insert(0, {str(Path(HOME) / 'lib')!r})\n"
+        f"sys.path.insert(0, {lib_inside!r})\n"
         "from hotline.cli.agi import serve_one\n"
         f"sys.exit(serve_one(Path({inside + '/hotline.toml'!r}), sys.argv[1]))\n",
         encoding="utf-8",
     )
     command.chmod(0o755)
-    return COMMAND
+    return settings.dialplan.classic_command
 
 
 def _config(settings: Settings, inside: str) -> str:

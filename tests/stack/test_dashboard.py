@@ -302,7 +302,11 @@ def test_supervisor_watches_listens_whispers_barges_and_scores_a_live_call(
                 assert page.locator("#calls tbody tr").count() == 1
                 agent = page.inner_text(f"{row} td.where")
                 assert page.inner_text(f"{row} td.caller") == "139****0951"
-                assert ("1001" in agent) or ("1002" in agent)
+                # the agent shown is the one whose phone Asterisk has in the call
+                channels = stack.instance.cli("core show channels concise")
+                talking = [a for a in ("1001", "1002") if f"PJSIP/agent{a}-" in channels]
+                assert len(talking) == 1, channels
+                assert talking[0] in agent and ({"1001", "1002"} - set(talking)).pop() not in agent
                 # the terminal view shows the same call, from the same controller
                 top = subprocess.run(
                     [

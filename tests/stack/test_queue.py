@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from hotline.sandbox import sipp
 from hotline.store.models import Call, Callback
 from tests.stack.conftest import (
     Stack,
@@ -18,6 +19,7 @@ from tests.stack.conftest import (
     running_controller,
     wait_for,
 )
+from tests.stack.test_recordings import tone_power
 
 QUEUE = "[routing]\nwrap_up_seconds = 0\nannounce_every = 20\nretry_every = 2"
 
@@ -95,4 +97,10 @@ def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> N
         (second.linkedid, "13900000261", "answered")
     ]
     assert second.outcome == "callback_booked"  # not abandoned
-    assert Path(stack.settings.recordings.directory).is_dir()
+    # the callback call was recorded, each party in its own file: the citizen's phone sends
+    # its 400 Hz tone, the agent's 1000 Hz (MixMonitor runs on the agent's channel there, so a
+    # swapped r()/t() would put each tone in the other's file)
+    folder = Path(stack.settings.recordings.directory)
+    citizen, agent = (folder / f"{own[0].linkedid}-{p}.wav" for p in ("caller", "agent"))
+    assert tone_power(citizen, sipp.CALLER_HZ) > 10 * tone_power(citizen, sipp.AGENT_HZ)
+    assert tone_power(agent, sipp.AGENT_HZ) > 10 * tone_power(agent, sipp.CALLER_HZ)

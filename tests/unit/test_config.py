@@ -36,7 +36,11 @@ def test_secret_from_the_environment_wins_and_never_shows_in_repr(
             "[ami] port: expected an integer from 1 to 65535, got 'abc'",
         ),
         ('username = "hotline"', "", "[ami] username: missing; expected a string"),
-        ('bind = "127.0.0.1:4573"', 'bind = "nowhere"', "[fastagi] bind: expected 'host:port'"),
+        (
+            'bind = "127.0.0.1:4573"',
+            'bind = "nowhere"',
+            "[fastagi] bind: expected 'host:port', e.g. '127.0.0.1:4573', got 'nowhere'",
+        ),
         (
             'fallback_seats = ["agent1001", "agent1002"]',
             'fallback_seats = ["agent9"]',
@@ -52,9 +56,7 @@ def test_a_wrong_or_missing_key_names_file_key_and_expected_form(
     path.write_text(path.read_text().replace(old, new, 1))
     with pytest.raises(ConfigError) as err:
         load_settings(path)
-    assert str(err.value) == f"{path}: {expected}" or str(err.value).startswith(
-        f"{path}: {expected}"
-    )
+    assert str(err.value) == f"{path}: {expected}"
 
 
 def test_broken_toml_is_one_line_with_the_file(tmp_path: Path) -> None:

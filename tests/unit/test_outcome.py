@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ivr.flow import Flow, load_flow
-from ivr.outcome import asks_for_person, call_outcome, ivr_end
+from ivr.outcome import asks_for_person, call_outcome, ivr_end, own_call_outcome
 
 FLOW_TEXT = """
 schema: 1
@@ -284,3 +284,52 @@ def test_the_agent_node_and_route_nodes_are_asks_and_menus_are_not(flow: Flow) -
     ]
     assert not asks_for_person(flow, "main_menu")
     assert not asks_for_person(flow, "all_busy")
+
+
+def test_the_ivrs_own_word_for_a_dial_it_saw_answered_is_answered(flow: Flow) -> None:
+    """The IVR's summary on its own (the call row's `ivr_end`): the route's Dial returned
+    answered, and the call is answered even before the tracker's leg event is stored."""
+    ivr = ivr_end(flow, [*GREETED, *ASK, ("to_agent", "answered")], False)
+    assert ivr == "answered"
+    assert call_outcome(True, False, ivr) == "answered"
+
+
+def test_a_path_is_not_given_up_unless_the_caller_says_so(flow: Flow) -> None:
+    """`exhausted` defaults to no: a policy topic heard is self-service, not the fallback."""
+    assert ivr_end(flow, [*GREETED, ("main_menu", "digit:2"), ("policy", "done")]) == "served"
+
+
+def test_a_message_left_empty_is_nothing_finished(flow: Flow) -> None:
+    """Only a recorded message serves the caller; one who said nothing (`empty`, back to the
+    menu) and hung up finished nothing."""
+    path = [*GREETED, ("main_menu", "digit:4"), ("complaint", "empty"), ("main_menu", "hangup")]
+    assert call_outcome(True, False, ivr_end(flow, path, False)) == "ivr_abandoned"
+
+
+def test_an_ask_withdrawn_with_the_self_service_key_is_not_a_no_answer(
+    tmp_path: Path,
+) -> None:
+    """A flow whose hours check leads to a hold prompt with a self-service key: the caller
+    asked (hours open), pressed the key, heard a policy topic and hung up. The ask was
+    withdrawn, nobody failed to answer it: self-service, not overflow."""
+    path_ = tmp_path / "withdraw.yaml"
+    text = FLOW_TEXT.replace("open: to_agent", "open: straight").replace(
+        '"4": complaint}',
+        '"4": complaint, "5": to_agent}',  # keeps to_agent reachable
+    )
+    path_.write_text(text, encoding="utf-8")
+    withdraw = load_flow(path_)
+    path = [
+        *GREETED,
+        ("main_menu", "digit:0"),
+        ("agent_hours", "open"),
+        ("straight", "self-service"),
+        ("main_menu", "digit:2"),
+        ("policy", "done"),
+        ("main_menu", "hangup"),
+    ]
+    assert call_outcome(True, False, ivr_end(withdraw, path, False)) == "self_service"
+
+
+def test_our_own_call_is_answered_when_it_reached_the_citizen() -> None:
+    assert [own_call_outcome(True), own_call_outcome(False)] == ["answered", "not_reached"]

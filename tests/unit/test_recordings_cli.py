@@ -65,9 +65,12 @@ def test_reconcile_list_show_hold_purge_export_verify(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["list", "--from", "yesterday"], "--from: expected a date or time"),
-        (["show", "nope"], "no recording 'nope'"),
-        (["hold", "1"], "hold: give --reason"),
+        (
+            ["list", "--from", "yesterday"],
+            "--from: expected a date or time like 2026-11-28 or 2026-11-28T09:30, got 'yesterday'",
+        ),
+        (["show", "nope"], "no recording 'nope' (give an id or a linkedid)"),
+        (["hold", "1"], "hold: give --reason (e.g. a case number), or --release"),
         (["export", "--out", "x"], "export: name recordings or give at least one filter"),
     ],
 )
@@ -76,6 +79,4 @@ def test_bad_input_is_one_line_without_a_traceback(
 ) -> None:
     done = run_hotline(config, "recordings", *args)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"hotline: error: {message}"] or (
-        message in done.stderr and "Traceback" not in done.stderr
-    ), done.stderr
+    assert done.stderr.strip().splitlines() == [f"hotline: error: {message}"], done.stderr

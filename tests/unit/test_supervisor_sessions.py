@@ -251,5 +251,5 @@ def test_users_disable_enable_and_role_from_the_shell_are_audited_with_the_os_us
         (me, "add", "wang", "role=supervisor district=None"),
         (me, "disable", "wang", ""),
         (me, "enable", "wang", ""),
-        (me, "role", "wang", "hotline/supervisor/city -> qa/xihu"),
+        (me, "role", "wang", "supervisor/city -> qa/xihu"),
     ]

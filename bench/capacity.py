@@ -114,7 +114,7 @@ seed = "{REPO / "config" / "example-contributions.csv"}"
 agi_address = "127.0.0.1:{AGI_PORT}"
 fallback_seats = ["agent1001", "agent1002"]
 asterisk_config = "{rootfs}/var/lib/hotline-sandbox/capacity/etc"
-classic_command = "/opt/hotline/bin/hotline-agi"
+classic_command = "/var/lib/hotline-sandbox/capacity/classic/bin/hotline-agi"
 [sandbox]
 rootfs = "{rootfs}"
 name = "capacity"

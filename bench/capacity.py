@@ -1,0 +1,603 @@
+"""Capacity on the real Asterisk: hotline against the same walk in plain dialplan (issue 20).
+
+    python bench/capacity.py [--quick] [--rates 1,2,3] [--seconds 30]
+                             [--variants twin,fastagi,classic] [--out FILE]
+
+Starts the sandbox Asterisk (its own instance and ports), the controller and a SIPp agent
+phone on every seat, then for each variant ramps the call rate in steps: SIPp callers (real
+RTP, RFC 2833 keys) walk the 12333 main menu (silent through the greeting, the recording
+notice, 2 in the main menu, 1 in the policy menu, 0 during the policy text, the hold prompt,
+an agent who talks 2 s and hangs up). The variants, each recording the call from answer:
+
+    twin     the walk as plain dialplan generated from the same flow (bench/twin.py)
+    fastagi  hotline: the dialplan hands the call to the controller over FastAGI
+    classic  hotline's classic entry: Asterisk starts a process per call
+
+Per step: calls completed and failed (SIPp's own count), the greeting latency (Asterisk's
+200 OK to the greeting's first RTP packet, as the caller's side of loopback sees them:
+bench/rtpwatch.py) and the menu reaction latency (a key's end packet to the next prompt's
+first packet), p50 and p99; CPU per call of Asterisk and of the controller (from /proc;
+the classic entry's processes are Asterisk's children, counted as `asterisk_children`);
+the largest RSS of each; and whether the step held: no failed call and p99 greeting
+<= 300 ms. A variant's ramp stops at its first step that did not hold. The headline: the
+highest rate each variant held and the ratios fastagi/twin and classic/twin, in one run (the
+box is shared: absolute figures move with its load, ratios within a run are what count).
+
+Takes the sandbox lock, as the real-stack tests do. Needs root (the chrooted Asterisk, the
+packet watch). Results: bench/results/capacity-<UTC time>.json (`--out` elsewhere);
+bench/capacity_plot.py draws them. `--quick`: one short step per variant (about 3 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import wave
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.twin import TWIN_NUMBER, render_twin  # noqa: E402
+from hotline.pbx.dialplan import INBOUND_CONTEXT, render_inbound  # noqa: E402
+from hotline.sandbox import commands as sandbox_cmd  # noqa: E402
+from hotline.sandbox import sipp  # noqa: E402
+from hotline.sandbox.demo import _build_prompts, _start_controller  # noqa: E402
+from hotline.sandbox.instance import Instance  # noqa: E402
+from hotline.sandbox.lock import stack_lock  # noqa: E402
+from hotline.sandbox.rootfs import DEFAULT_ROOTFS  # noqa: E402
+from hotline.settings import Settings, load_settings  # noqa: E402
+from ivr.flow import load_flow  # noqa: E402
+from recordings.naming import mixmonitor_application  # noqa: E402
+
+AMI_PORT, AGI_PORT, SIP_PORT, AGENT_PORT = 16038, 16573, 16060, 16071
+CALLER_ADDRESS = "127.0.0.2"
+CLASSIC_NUMBER = "12335"
+EXTRA_SEATS = 24  # beyond the four of config/seats.toml: the walk's agent leg never queues
+GREETING_HELD_MS = 300.0
+AGENT_TALK_MS = 2000
+KEY_INTO_PROMPT_MS = 3000  # each key 3 s into the prompt it answers
+# the prompts the walk plays, in order, and the key that ends each menu
+WALK = ("welcome_lang", "recording_notice", "main_menu", "policy_menu", "policy_social_insurance")
+NEXT_PROMPT = {"2": "policy_menu", "1": "policy_social_insurance", "0": "transfer_hold"}
+VARIANTS = {"twin": TWIN_NUMBER, "fastagi": "12333", "classic": CLASSIC_NUMBER}
+BUILD_INCLUDE = "bench-capacity.conf"
+
+
+# --- configuration ----------------------------------------------------------------------
+
+
+def write_configs(folder: Path) -> tuple[Path, Path]:
+    """The bench's controller configuration (FastAGI) and its classic twin, and a seat
+    directory with enough seats that no walk waits in line for an agent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    recordings = "/var/lib/hotline-sandbox/capacity/recordings"
+    rootfs = str(DEFAULT_ROOTFS)
+    text = f"""
+seats = "seats.toml"
+[ami]
+port = {AMI_PORT}
+username = "hotline"
+secret = "capacity-bench-secret"
+admin_username = "hotline-admin"
+admin_secret = "admin-capacity-bench-secret"
+[fastagi]
+bind = "127.0.0.1:{AGI_PORT}"
+[database]
+url = "sqlite:///{folder / "hotline.db"}"
+[log]
+file = "{folder / "hotline.log"}"
+[recordings]
+directory = "{rootfs}{recordings}"
+asterisk_directory = "{recordings}"
+[prompts]
+catalogue = "{REPO / "config" / "prompts.toml"}"
+build_directory = "{REPO / "var" / "prompts"}"
+asterisk_directory = "/var/lib/hotline-sandbox/capacity/prompts"
+[flows]
+directory = "{REPO / "dialplans" / "flows"}"
+[lookups.contributions]
+kind = "sqlite-contributions"
+database = "{folder / "contributions.db"}"
+seed = "{REPO / "config" / "example-contributions.csv"}"
+[dialplan]
+agi_address = "127.0.0.1:{AGI_PORT}"
+fallback_seats = ["agent1001", "agent1002"]
+asterisk_config = "{rootfs}/var/lib/hotline-sandbox/capacity/etc"
+classic_command = "/var/lib/hotline-sandbox/capacity/classic/bin/hotline-agi"
+[sandbox]
+rootfs = "{rootfs}"
+name = "capacity"
+sip_port = {SIP_PORT}
+caller_match = ["{CALLER_ADDRESS}"]
+[surveys]
+enabled = false
+"""
+    (folder / "hotline.toml").write_text(text, encoding="utf-8")
+    (folder / "classic.toml").write_text(
+        text.replace("[dialplan]", '[dialplan]\nagi = "classic"'), encoding="utf-8"
+    )
+    seats = (REPO / "config" / "seats.toml").read_text(encoding="utf-8")
+    seats = re.sub(r"@127\.0\.0\.1:\d+", f"@127.0.0.1:{AGENT_PORT}", seats)
+    seats = re.sub(r'hours = \["mon-fri[^\]]*\]', 'hours = ["mon-sun 00:00-24:00"]', seats)
+    extra = "".join(
+        f'\n[[seat]]\nendpoint = "agent3{n:03d}"\noffice = "city"\n'
+        f'contact = "sip:agent3{n:03d}@127.0.0.1:{AGENT_PORT}"\n'
+        f'\n[[agent]]\nid = "3{n:03d}"\nname = "坐席{n}"\nseat = "agent3{n:03d}"\n'
+        'office = "city"\nskills = ["pension", "medical", "employment", "labour", '
+        '"personnel", "other"]\n'
+        for n in range(1, EXTRA_SEATS + 1)
+    )
+    # seats and agents go before the posts (TOML arrays of tables may interleave: fine)
+    (folder / "seats.toml").write_text(seats + extra, encoding="utf-8")
+    return folder / "hotline.toml", folder / "classic.toml"
+
+
+def install_variants(settings: Settings, classic: Settings, instance: Instance) -> None:
+    """The twin and the classic entry get numbers of their own beside hotline's 12333: all
+    three variants are up at once, no reload between them."""
+    flow = load_flow(settings.flows.directory / f"{settings.flows.entry}.yaml")
+    twin = render_twin(
+        flow,
+        settings.prompts.asterisk_directory,
+        mixmonitor_application(settings.recordings.asterisk_directory),
+        "agent1001",
+        INBOUND_CONTEXT,
+        settings.prompts.languages[0],
+    )
+    classic_entry = render_inbound(classic).replace(
+        f"exten => {classic.dialplan.number},", f"exten => {CLASSIC_NUMBER},"
+    )
+    etc = instance.home / "etc"
+    (etc / BUILD_INCLUDE).write_text(twin + "\n" + classic_entry, encoding="utf-8")
+    main = etc / "extensions.conf"
+    if f"#include {BUILD_INCLUDE}" not in main.read_text(encoding="utf-8"):
+        with main.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n#include {BUILD_INCLUDE}\n")
+    instance.cli("dialplan reload")
+    shown = instance.cli(f"dialplan show {INBOUND_CONTEXT}")
+    for number in VARIANTS.values():
+        if f"'{number}' =>" not in shown:
+            raise SystemExit(f"capacity: error: extension {number} missing after the reload")
+
+
+def fingerprints(settings: Settings, prompts: tuple[str, ...]) -> dict[str, str]:
+    """Each prompt's first 20 ms as Asterisk sends it: G.711 u-law of its first 160 samples."""
+    out = {}
+    language = settings.prompts.languages[0]
+    for prompt in prompts:
+        with wave.open(str(settings.prompts.build_directory / language / f"{prompt}.wav")) as w:
+            samples = array.array("h", w.readframes(160))
+        out[prompt] = bytes(lin2ulaw(v) for v in samples).hex()
+    return out
+
+
+def lin2ulaw(sample: int) -> int:
+    """G.711 u-law of a 16-bit sample (as audioop did; audioop leaves Python in 3.13)."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(-sample if sample < 0 else sample, 32635) + 0x84
+    exponent = max(0, min(7, (magnitude >> 7).bit_length() - 1))
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | exponent << 4 | mantissa) & 0xFF
+
+
+def prompt_ms(settings: Settings, prompt: str) -> float:
+    language = settings.prompts.languages[0]
+    with wave.open(str(settings.prompts.build_directory / language / f"{prompt}.wav")) as w:
+        return float(w.getnframes() / w.getframerate() * 1000)
+
+
+def key_script(settings: Settings) -> list[tuple[int, str]]:
+    """(wait ms, key) from the answer: silent through the greeting (and its 1 s menu timeout)
+    and the notice, then each key 3 s into the prompt it answers."""
+    flow = load_flow(settings.flows.directory / f"{settings.flows.entry}.yaml")
+    welcome = flow.nodes["welcome"]
+    timeout_ms = getattr(welcome, "timeout", 1.0) * 1000
+    to_menu = (
+        prompt_ms(settings, "welcome_lang") + timeout_ms + prompt_ms(settings, "recording_notice")
+    )
+    first = int(to_menu + KEY_INTO_PROMPT_MS)
+    return [(first, "2"), (KEY_INTO_PROMPT_MS, "1"), (KEY_INTO_PROMPT_MS, "0")]
+
+
+# --- measuring --------------------------------------------------------------------------
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(own CPU, reaped children's CPU) of a process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime) / CLOCK_TICKS, (cutime + cstime) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class CallTrace:
+    answered: float
+    prompts: list[tuple[float, str]] = field(default_factory=list)
+    keys: list[tuple[float, str]] = field(default_factory=list)
+
+
+def read_traces(events: Path, since: float, until: float) -> list[CallTrace]:
+    """The calls answered in [since, until) with what their callers heard and pressed."""
+    owner: dict[str, CallTrace] = {}
+    traces: list[CallTrace] = []
+    with events.open(encoding="ascii") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) < 4:
+                continue  # a line the watch was writing when it was read
+            kind, when, port = parts[0], float(parts[1]), parts[2]
+            if kind == "answer":
+                if since <= when < until:
+                    owner[port] = CallTrace(when)
+                    traces.append(owner[port])
+                else:
+                    owner.pop(port, None)
+            elif (trace := owner.get(port)) is not None:
+                (trace.prompts if kind == "prompt" else trace.keys).append((when, parts[3]))
+    return traces
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Step:
+    variant: str
+    rate: float
+    calls: int
+    completed: int
+    failed: int
+    greetings_heard: int
+    greeting_ms_p50: float | None
+    greeting_ms_p99: float | None
+    reactions: int
+    reaction_ms_p50: float | None
+    reaction_ms_p99: float | None
+    wrong_prompts: int  # a key followed by another prompt than the walk's next one
+    asterisk_cpu_ms_per_call: float
+    asterisk_children_cpu_ms_per_call: float
+    controller_cpu_ms_per_call: float
+    controller_children_cpu_ms_per_call: float
+    asterisk_rss_mb: float
+    controller_rss_mb: float
+    started: float  # epoch s: the events file's calls of this step are answered from here
+    seconds: float
+    held: bool
+
+
+def summarise(
+    variant: str, rate: float, calls: int, sipp_counts: tuple[int, int], traces: list[CallTrace]
+) -> dict[str, object]:
+    greeting = [
+        (next(t for t, p in tr.prompts if WALK[0] in p.split("|")) - tr.answered) * 1000
+        for tr in traces
+        if any(WALK[0] in p.split("|") for _, p in tr.prompts)
+    ]
+    reaction, wrong = [], 0
+    for tr in traces:
+        for at, key in tr.keys:
+            after = [(t, p) for t, p in tr.prompts if t > at]
+            if not after:
+                continue
+            if NEXT_PROMPT.get(key) not in after[0][1].split("|"):
+                wrong += 1
+                continue
+            reaction.append((after[0][0] - at) * 1000)
+    completed, failed = sipp_counts
+    p99 = percentile(greeting, 0.99)
+    return {
+        "variant": variant,
+        "rate": rate,
+        "calls": calls,
+        "completed": completed,
+        "failed": failed,
+        "greetings_heard": len(greeting),
+        "greeting_ms_p50": percentile(greeting, 0.5),
+        "greeting_ms_p99": p99,
+        "reactions": len(reaction),
+        "reaction_ms_p50": percentile(reaction, 0.5),
+        "reaction_ms_p99": percentile(reaction, 0.99),
+        "wrong_prompts": wrong,
+        "held": (
+            failed == 0
+            and completed == calls
+            and len(greeting) == calls
+            and p99 is not None
+            and p99 <= GREETING_HELD_MS
+        ),
+    }
+
+
+def sipp_counts(log: Path) -> tuple[int, int]:
+    """(successful, failed) calls from SIPp's final statistics screen (cumulative column)."""
+    text = log.read_text(errors="replace")
+    done = re.findall(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    failed = re.findall(r"Failed call\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    return (int(done[-1]) if done else 0, int(failed[-1]) if failed else 0)
+
+
+# --- running ----------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    settings: Settings
+    instance: Instance
+    controller: subprocess.Popen[bytes]
+    events: Path
+    work: Path
+    script: list[tuple[int, str]]
+    steps_run: int = 0
+
+    def count_work(self, variant: str) -> dict[str, int]:
+        """One walk alone, with Asterisk's AGI debug on: the dialplan applications it ran
+        and the AGI commands the controller (or the classic process) sent, from Asterisk's
+        log. The twin's applications against hotline's commands is where a gap starts."""
+        log = self.instance.home / "log" / "messages.log"
+        mark = log.stat().st_size
+        self.instance.cli("agi set debug on")
+        try:
+            self.step(variant, 1.0, 1.0)
+        finally:
+            self.instance.cli("agi set debug off")
+        with log.open("rb") as fh:
+            fh.seek(mark)
+            text = fh.read().decode("utf-8", "replace")
+        return {
+            "applications": text.count("Executing ["),
+            "agi_commands": text.count("AGI Rx << "),
+        }
+
+    def step(self, variant: str, rate: float, seconds: float) -> Step:
+        self.steps_run += 1
+        n = self.steps_run
+        calls = max(1, round(rate * seconds))
+        work = self.work / f"step{n:02d}-{variant}-{rate:g}"
+        work.mkdir(parents=True, exist_ok=True)
+        audio = sipp.party_audio(work, sipp.CALLER_HZ)
+        scenario = sipp.caller_scenario(audio, f"1371{n:02d}000000"[:11], script=self.script)
+        xml = work / "callers.xml"
+        xml.write_text(scenario, encoding="utf-8")
+        log = work / "callers.log"
+        # SIPp's rate is calls per period: a rate below 1/s is one call every 1/rate s
+        per, period = (rate, 1000) if rate >= 1 else (1, round(1000 / rate))
+        command = [
+            sipp.sipp_binary(),
+            "-sf", str(xml),
+            "-i", CALLER_ADDRESS,
+            "-p", str(17000 + n),
+            "-mi", CALLER_ADDRESS,
+            "-mp", str(36000 + n * 4),
+            "-m", str(calls),
+            "-r", f"{per:g}",
+            "-rp", str(period),
+            "-s", VARIANTS[variant],
+            "-nostdin",
+            "-timeout", f"{int(seconds + 150)}s",
+            "-timeout_error",
+            "-trace_err",
+            "-error_file", str(work / "callers.errors.log"),
+            f"127.0.0.1:{SIP_PORT}",
+        ]  # fmt: skip
+        ast_pid, ctl_pid = self.instance.pid() or 0, self.controller.pid
+        ast0, ctl0 = cpu_seconds(ast_pid), cpu_seconds(ctl_pid)
+        ast_rss = ctl_rss = 0.0
+        start = time.time()
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command, cwd=work, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            while process.poll() is None:
+                ast_rss, ctl_rss = max(ast_rss, rss_mb(ast_pid)), max(ctl_rss, rss_mb(ctl_pid))
+                time.sleep(1)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)
+        took = time.time() - start
+        ast1, ctl1 = cpu_seconds(ast_pid), cpu_seconds(ctl_pid)
+        time.sleep(0.5)  # the watch's last lines reach its file
+        traces = read_traces(self.events, start, start + took)
+        summary = summarise(variant, rate, calls, sipp_counts(log), traces)
+        per_call = 1000 / calls  # every placed call costs, completed or not
+        return Step(
+            **summary,  # type: ignore[arg-type]
+            asterisk_cpu_ms_per_call=(ast1[0] - ast0[0]) * per_call,
+            asterisk_children_cpu_ms_per_call=(ast1[1] - ast0[1]) * per_call,
+            controller_cpu_ms_per_call=(ctl1[0] - ctl0[0]) * per_call,
+            controller_children_cpu_ms_per_call=(ctl1[1] - ctl0[1]) * per_call,
+            asterisk_rss_mb=ast_rss,
+            controller_rss_mb=ctl_rss,
+            started=start,
+            seconds=took,
+        )
+
+
+def _fmt(value: float | None) -> str:
+    return "   -" if value is None else f"{value:6.0f}"
+
+
+def print_step(step: Step) -> None:
+    print(
+        f"  {step.variant:8s} {step.rate:5.2f}/s  calls {step.completed:4d}/{step.calls:<4d} "
+        f"failed {step.failed:3d}  greeting p50 {_fmt(step.greeting_ms_p50)} "
+        f"p99 {_fmt(step.greeting_ms_p99)} ms  keys p50 {_fmt(step.reaction_ms_p50)} "
+        f"p99 {_fmt(step.reaction_ms_p99)} ms  CPU/call asterisk "
+        f"{step.asterisk_cpu_ms_per_call + step.asterisk_children_cpu_ms_per_call:5.0f} "
+        f"controller {step.controller_cpu_ms_per_call:5.0f} ms  "
+        f"{'held' if step.held else 'NOT held'}",
+        flush=True,
+    )
+
+
+def headline(steps: list[Step], variants: list[str]) -> dict[str, object]:
+    held = {
+        v: max((s.rate for s in steps if s.variant == v and s.held), default=0.0) for v in variants
+    }
+    ratios: dict[str, float | None] = {}
+    for v in variants:
+        if v != "twin" and "twin" in held:
+            ratios[f"{v}/twin"] = held[v] / held["twin"] if held["twin"] else None
+    # Asterisk's CPU per call (its children included: the classic entry's processes), each
+    # variant against the twin at the rates both ran
+    cpu: dict[str, dict[str, float]] = {}
+    twin = {s.rate: s for s in steps if s.variant == "twin"}
+    for s in steps:
+        if s.variant != "twin" and s.rate in twin and twin[s.rate].asterisk_cpu_ms_per_call:
+            own = s.asterisk_cpu_ms_per_call / twin[s.rate].asterisk_cpu_ms_per_call
+            cpu.setdefault(f"{s.variant}/twin", {})[f"{s.rate:g}"] = round(own, 2)
+    return {"held_rate": held, "held_rate_ratio": ratios, "asterisk_cpu_per_call_ratio": cpu}
+
+
+def tree_commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain") else "")
+
+
+def run(args: argparse.Namespace) -> int:
+    work = REPO / "var" / "capacity"
+    config, classic_config = write_configs(work)
+    settings, classic = load_settings(config), load_settings(classic_config)
+    for stale in work.glob("step*"):
+        subprocess.run(["rm", "-rf", str(stale)], check=False)
+    _build_prompts(settings)
+    sandbox_cmd.instance_for(settings).stop()  # a leftover from an interrupted run
+    instance = sandbox_cmd.up(settings, say=lambda line: print("  " + line))
+    install_variants(settings, classic, instance)
+    spec = sandbox_cmd.sandbox_spec(settings)
+    prints = work / "fingerprints.json"
+    prints.write_text(json.dumps(fingerprints(settings, (*WALK, "transfer_hold"))))
+    events = work / "events.txt"
+    watch = subprocess.Popen(
+        [
+            sys.executable, str(REPO / "bench" / "rtpwatch.py"),
+            "--fingerprints", str(prints), "--caller", CALLER_ADDRESS,
+            "--sip-port", str(SIP_PORT),
+            "--rtp", f"{spec.rtp_start}-{spec.rtp_start + spec.rtp_ports - 1}",
+            "--out", str(events),
+        ]
+    )  # fmt: skip
+    controller = _start_controller(settings, work)
+    agent = sipp.start_agent(
+        work,
+        "agents",
+        AGENT_PORT,
+        sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=AGENT_TALK_MS),
+    )
+    bench = Bench(settings, instance, controller, events, work, key_script(settings))
+    steps: list[Step] = []
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        time.sleep(1)
+        if watch.poll() is not None:
+            raise SystemExit("capacity: error: the packet watch (bench/rtpwatch.py) exited")
+        for variant in args.variants:
+            for rate in args.rates:
+                step = bench.step(variant, rate, args.seconds)
+                steps.append(step)
+                print_step(step)
+                if not step.held:
+                    break
+        if not args.quick:  # three more walks: --quick stays within its few minutes
+            counts = {v: bench.count_work(v) for v in args.variants}
+    finally:
+        agent.stop()
+        controller.send_signal(signal.SIGTERM)
+        controller.wait(30)
+        watch.send_signal(signal.SIGTERM)
+        watch.wait(10)
+        instance.stop()
+    # the watch's last line: packets it lost (a lost 200 OK is a call without figures)
+    drops = events.read_text(encoding="ascii").rsplit("drops ", 1)[-1].split("\n")[0]
+    head = headline(steps, args.variants)
+    # hotline that sent Asterisk no AGI command never ran the flow (the dialplan's fallback
+    # queue took the calls): its steps measure the fallback, not hotline
+    void = [v for v, n in counts.items() if v != "twin" and n["agi_commands"] == 0]
+    for variant in void:
+        print(f"capacity: warning: {variant}'s walk ran no AGI command: its steps are void")
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "tree_commit": tree_commit(),
+        "machine": {"host": socket.gethostname(), "cpus": os.cpu_count()},
+        "walk": {"keys": bench.script, "prompts": [*WALK, "transfer_hold"]},
+        "seconds_per_step": args.seconds,
+        "work_per_walk": counts,
+        "watch_drops": drops,
+        "void_variants": void,
+        **head,
+        "steps": [asdict(s) for s in steps],
+    }
+    out = (
+        args.out
+        or REPO / "bench" / "results" / f"capacity-{datetime.now(UTC):%Y-%m-%dT%H%M%S}.json"
+    )
+    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    held = head["held_rate"]
+    print("highest rate held (calls/s): " + ", ".join(f"{v} {r:g}" for v, r in held.items()))  # type: ignore[attr-defined]
+    for name, ratio in head["held_rate_ratio"].items():  # type: ignore[attr-defined]
+        print(f"  {name}: {'-' if ratio is None else f'{ratio:.2f}'}")
+    print(f"results: {out}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one short step per variant")
+    parser.add_argument("--rates", default="1,2,3,4,6", help="calls per second, in steps")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long each step calls")
+    parser.add_argument("--variants", default="twin,fastagi,classic")
+    parser.add_argument("--out", type=Path, default=None, help="the results file")
+    parser.add_argument(
+        "--no-lock",
+        action="store_true",
+        help="the caller holds the sandbox lock already (tests/stack/test_capacity.py)",
+    )
+    args = parser.parse_args()
+    args.rates = [float(r) for r in ("1" if args.quick else args.rates).split(",")]
+    if args.quick:
+        args.seconds = min(args.seconds, 8.0)
+    args.variants = args.variants.split(",")
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}: choose from {', '.join(VARIANTS)}")
+    if os.geteuid() != 0:
+        parser.error("needs root: the sandbox Asterisk runs chrooted and the watch reads packets")
+    if args.no_lock:
+        return run(args)
+    with stack_lock(lambda: print("capacity: waiting for the sandbox lock (a test run has it)")):
+        return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

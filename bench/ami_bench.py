@@ -318,8 +318,9 @@ def make_protocol(row: str, sink: Sink) -> Any:
     protocol.connection_made(_Transport())
     protocol.encoding = "utf8"  # as panoramisk's Manager sets it on connect
     if row in ("manager", "followed"):
-        follow = {"events": FOLLOWED} if row == "followed" else {}
-        client = AmiClient("127.0.0.1", 0, "bench", "x", on_event=sink.on_event, **follow)
+        client = AmiClient("127.0.0.1", 0, "bench", "x", on_event=sink.on_event)
+        if row == "followed":
+            client.follow(FOLLOWED)
         if hasattr(
             hotline.pbx.ami, "_Manager"
         ):  # AmiClient's own manager: one callback, no patterns

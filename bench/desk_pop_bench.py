@@ -53,7 +53,7 @@ from hotline.matters.sms import sender_of  # noqa: E402
 from hotline.pbx.calltracker import CallTracker  # noqa: E402
 from hotline.pbx.dialplan import INBOUND_CONTEXT  # noqa: E402
 from hotline.pbx.presence_events import apply_event  # noqa: E402
-from hotline.settings import default_web, load_directory  # noqa: E402
+from hotline.settings import load_directory  # noqa: E402
 from hotline.store.db import open_engine, session_factory  # noqa: E402
 from hotline.store.models import Call, IvrStep, Leg, Survey  # noqa: E402
 from hotline.supervisor.auth import LEGACY_COST, Accounts  # noqa: E402
@@ -63,6 +63,7 @@ from hotline.supervisor.hub import Hub  # noqa: E402
 from hotline.supervisor.live import Board  # noqa: E402
 from hotline.supervisor.monitor import MonitorDesk  # noqa: E402
 from hotline.supervisor.scoring import load_sheet  # noqa: E402
+from hotline.supervisor.settings import WebSettings  # noqa: E402
 from hotline.supervisor.web import Supervision, build_app  # noqa: E402
 from routing.directory import Agent, Seat  # noqa: E402
 from routing.presence import Presence  # noqa: E402
@@ -189,7 +190,7 @@ async def main() -> int:
     )
     presence = Presence(directory)
     board = Board(directory, presence.snapshot)
-    settings = default_web()
+    settings = WebSettings()
     hub = Hub(board.snapshot, settings.push_interval)
 
     def caller_of(linkedid: str) -> str | None:
@@ -216,7 +217,7 @@ async def main() -> int:
         directory=lambda: directory,
         board=board,
         hub=hub,
-        monitor=MonitorDesk(sessions, no_ami, settings.monitor_roles),
+        monitor=MonitorDesk(sessions, no_ami, settings.monitor_roles, number="12333"),
         sheet=load_sheet(settings.score_sheet),
         extra_routes=DeskWeb(desk, accounts, no_ami).routes(),
     )

@@ -62,9 +62,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hotline.controller.app import Controller  # noqa: E402
+from hotline.pbx import agi as agi_module  # noqa: E402
 from hotline.settings import Settings, load_settings  # noqa: E402
 from hotline.store.models import Call, IvrStep, Leg, Recording, RouteDecision, Survey  # noqa: E402
-from ivr import agi as agi_module  # noqa: E402
 from recordings import naming  # noqa: E402
 
 CLOCK = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # a Tuesday 10:00 in Asia/Shanghai: open

@@ -30,12 +30,12 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
+from hotline.sandbox import commands as sandbox_cmd  # noqa: E402
 from hotline.sandbox.demo import _build_prompts, _seconds, _start_controller, start_agents  # noqa: E402
 from hotline.sandbox.load import Account, account, place_load  # noqa: E402
 from hotline.sandbox.lock import stack_lock  # noqa: E402
 from hotline.settings import load_settings  # noqa: E402
 from hotline.store.db import open_engine, session_factory  # noqa: E402
-from ivr import sandbox_cmd  # noqa: E402
 
 MIX = {"self-service": 5.0, "agent": 3.0, "gives-up": 2.0}
 

@@ -34,7 +34,7 @@ from hotline.matters.service import MatterService, NewMatter
 from hotline.matters.sms import sender_of
 from hotline.pbx.calltracker import CallSnapshot, Change, LegSnapshot
 from hotline.pbx.presence_events import apply_event
-from hotline.settings import default_web, load_directory, load_wrap_up
+from hotline.settings import load_directory, read_wrap_up
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, Callback, IvrStep, Leg, Survey, Ticket, WrapUp
 from hotline.supervisor.auth import LEGACY_COST, Accounts, AuthError, check_role
@@ -44,6 +44,7 @@ from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board
 from hotline.supervisor.monitor import MonitorDesk
 from hotline.supervisor.scoring import load_sheet
+from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, build_app
 from hotline.tomltables import ConfigError, Table
 from routing.presence import Presence, State
@@ -181,7 +182,7 @@ class Desks:
             POLICY,
             DeskMatters(self.matters, notices),
         )
-        settings = default_web()
+        settings = WebSettings()
         self.sup = Supervision(
             settings=settings,
             accounts=self.accounts,
@@ -189,7 +190,9 @@ class Desks:
             directory=lambda: DIRECTORY,
             board=self.board,
             hub=Hub(self.board.snapshot, 0.05),
-            monitor=MonitorDesk(self.sessions, FakeAmi().action, settings.monitor_roles),
+            monitor=MonitorDesk(
+                self.sessions, FakeAmi().action, settings.monitor_roles, number="12333"
+            ),
             sheet=load_sheet(settings.score_sheet),
             extra_routes=DeskWeb(self.desk, self.accounts, self.agent_change).routes(),
         )
@@ -426,7 +429,7 @@ def test_agent_accounts_name_an_agent_of_the_directory_and_only_they_do() -> Non
 
 def test_wrap_up_codes_come_per_business_with_a_list_for_any_other() -> None:
     path = Path("hotline.toml")
-    policy = load_wrap_up(
+    policy = read_wrap_up(
         Table(
             {"wrap_up_required": True, "wrap_up_codes": {"pension": ["answered", "matter"]}},
             path,
@@ -438,9 +441,9 @@ def test_wrap_up_codes_come_per_business_with_a_list_for_any_other() -> None:
     assert policy.codes_for("employment") == WrapUpPolicy().codes_for("*")
     assert policy.refusal("matter", "pension") is None
     assert "expected one of answered, matter" in (policy.refusal("x", "pension") or "")
-    assert not load_wrap_up(Table({}, path, "[routing]")).required
+    assert not read_wrap_up(Table({}, path, "[routing]")).required
     try:
-        load_wrap_up(Table({"wrap_up_codes": {"pension": []}}, path, "[routing]"))
+        read_wrap_up(Table({"wrap_up_codes": {"pension": []}}, path, "[routing]"))
     except ConfigError as exc:
         assert "hotline.toml: [routing.wrap_up_codes] pension: expected" in str(exc)
     else:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.matters.ownership import OwnershipRule
-from hotline.matters.settings import MatterSettings, load_matters
+from hotline.matters.settings import MatterSettings, dump_matters, load_matters
 from hotline.pbx.agi import IPNetwork
 from hotline.pbx.settings import (
     ADMIN_SECRET_ENV,
@@ -291,6 +291,7 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "web": dump_table(settings.web),
         "surveys": dump_table(settings.surveys),
         "metrics": dump_table(settings.metrics),
+        "matters": dump_matters(settings.matters),
     }
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hotline.matters.departments import Department, load_departments
 from hotline.matters.lifecycle import CATEGORIES, DuePolicy, DueRule
@@ -127,3 +128,30 @@ def load_matters(root: Table) -> MatterSettings:
         departments=load_departments(departments_file) if departments_file else {},
         notices=load_notices(notices_file) if notices_file else Catalogue(),
     )
+
+
+def due_text(rule: DueRule) -> str:
+    """A due rule as `[matters.due]` writes it ('5 days', '0 days', '4 hours')."""
+    if rule.working_hours:
+        return f"{rule.working_hours} hour" + ("s" if rule.working_hours != 1 else "")
+    return f"{rule.working_days} day" + ("s" if rule.working_days != 1 else "")
+
+
+def dump_matters(settings: MatterSettings) -> dict[str, Any]:
+    """`settings` as the `[matters]` table `load_matters` reads back into them."""
+    sms = settings.sms
+    table: dict[str, Any] = {
+        "escalate_after_hours": settings.due.escalate_after_hours,
+        "alert_every": settings.alert_every,
+        "due": {category: due_text(rule) for category, rule in settings.due.rules.items()},
+        "sms": {"sender": sms.sender, "attempts": sms.attempts, "timeout": sms.timeout},
+    }
+    if sms.url:
+        table["sms"]["url"] = sms.url
+    if sms.outbox_file is not None:
+        table["sms"]["outbox_file"] = str(sms.outbox_file)
+    if settings.departments_file is not None:
+        table["departments"] = str(settings.departments_file)
+    if settings.notices_file is not None:
+        table["notices"] = str(settings.notices_file)
+    return table

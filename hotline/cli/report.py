@@ -14,6 +14,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from hotline.supervisor import periods, score_report
 from hotline.supervisor.kpi import GROUPINGS, Figures, Report, rows
 from hotline.supervisor.reports import kpi_report, to_csv
 from hotline.supervisor.scoring import load_sheet
+from routing.directory import Directory
 
 
 class ReportError(Exception):
@@ -81,8 +83,11 @@ def _kpi_arguments(parser: argparse.ArgumentParser) -> None:
     form.add_argument("--csv", action="store_true", help="CSV, one line per scope")
 
 
-def _kpi(args: argparse.Namespace, settings: Settings) -> str:
-    directory = settings.directory
+def district_and_period(
+    args: argparse.Namespace, directory: Directory
+) -> tuple[periods.Period, datetime, datetime]:
+    """`--district` checked against the seat directory, and the period asked for with its
+    [since, until) in the directory's time zone."""
     if args.district is not None and args.district not in directory.offices:
         known = ", ".join(sorted(directory.offices))
         raise ReportError(
@@ -91,6 +96,12 @@ def _kpi(args: argparse.Namespace, settings: Settings) -> str:
     zone = ZoneInfo(directory.timezone)
     period = period_of(args, zone)
     since, until = period.span(zone)
+    return period, since, until
+
+
+def _kpi(args: argparse.Namespace, settings: Settings) -> str:
+    directory = settings.directory
+    period, since, until = district_and_period(args, directory)
     sessions = session_factory(open_engine(settings.database_url))
     rep = kpi_report(sessions, directory, since, until, args.district)
     if args.json:
@@ -175,14 +186,7 @@ MATTER_COLUMNS = (
 
 def _matters(args: argparse.Namespace, settings: Settings) -> str:
     directory = settings.directory
-    if args.district is not None and args.district not in directory.offices:
-        known = ", ".join(sorted(directory.offices))
-        raise ReportError(
-            f"--district {args.district!r}: not an office of the seat directory ({known})"
-        )
-    zone = ZoneInfo(directory.timezone)
-    period = period_of(args, zone)
-    since, until = period.span(zone)
+    period, since, until = district_and_period(args, directory)
     service = matter_service(settings)
     facts = service.facts(since, until, Scope(args.district))
     rep = matter_report(facts, since, until, service.now())

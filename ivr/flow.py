@@ -24,14 +24,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from ivr.masking import KINDS
-
-if TYPE_CHECKING:
-    from ivr.interpreter import Instruction
 
 SCHEMA_VERSION = 1
 MENU_KEYS = set("0123456789*#")
@@ -273,8 +270,9 @@ class Flow:
     max_visits: int
     nodes: dict[str, Node] = field(default_factory=dict)
     # the interpreter's instructions that depend on the node alone, made once per flow
-    # (they are immutable) instead of once per step; not part of the flow's value
-    instructions: dict[tuple[str, bool], Instruction] = field(
+    # (they are immutable) instead of once per step; not part of the flow's value. Typed by
+    # the interpreter (ivr/interpreter.py `instruction`): the model does not import it.
+    instructions: dict[tuple[str, bool], Any] = field(
         default_factory=dict, compare=False, repr=False
     )
 

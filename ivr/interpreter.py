@@ -176,7 +176,7 @@ class FlowRun:
         # node alone (and, for a menu, long or short greeting): made once per flow.
         fixed = not self._preamble and self._pending is None
         if fixed:
-            found = self.flow.instructions.get((self.node_id, self._fresh))
+            found: Instruction | None = self.flow.instructions.get((self.node_id, self._fresh))
             if found is not None:
                 return found
         node = self.flow.nodes[self.node_id]

@@ -10,7 +10,6 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.matters.ownership import Owner, OwnershipRule, matter_owner
 from hotline.store.db import write
+from hotline.store.leases import AgentClaims
 from hotline.store.models import Callback, RouteDecision
 from hotline.store.writebehind import WriteBehind
 from ivr.ports import RouteRequest
@@ -26,9 +26,6 @@ from routing.presence import NO_ANSWER_PAUSE, Presence
 from routing.queueing import QueuePolicy
 from routing.router import DialStep, Overflow, Plan, plan_call, prepare
 from routing.waiting import Waiter, WaitingLine
-
-if TYPE_CHECKING:
-    from hotline.store.leases import AgentClaims
 
 log = logging.getLogger("hotline.routing")
 

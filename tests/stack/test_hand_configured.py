@@ -20,6 +20,7 @@ import pytest
 from hotline.sandbox import commands as sandbox_cmd
 from hotline.sandbox.asterisk_conf import SandboxSpec
 from hotline.sandbox.instance import SUBDIRS, Instance
+from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import load_settings
 from tests.conftest import run_hotline, write_config
 from tests.stack.conftest import (
@@ -115,8 +116,9 @@ def hand(stack: Stack) -> Iterator[Stack]:
     settings = load_settings(config)
     rendered = run_hotline(config, "asterisk", "render", "--out", str(folder / "snippets"))
     assert rendered.returncode == 0, rendered.stderr
-    configure_by_hand(settings.sandbox.rootfs, folder / "snippets", settings.ami.secret)
-    instance = HandConfigured(settings.sandbox.rootfs, spec())
+    rootfs = load_sandbox_settings(config).rootfs
+    configure_by_hand(rootfs, folder / "snippets", settings.ami.secret)
+    instance = HandConfigured(rootfs, spec())
     instance.stop()  # a leftover from an interrupted run
     sandbox_cmd.install_prompts(settings, instance)  # the built audio, where the dialplan plays it
     instance.start()

@@ -11,11 +11,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hotline.cli.common import Subparsers, settings_of
-from hotline.controller.assembly import load_call_flows
+from hotline.controller.assembly import load_call_flows, matter_service, open_database
 from hotline.matters.lifecycle import STATUSES
 from hotline.matters.service import MatterService, MatterView, Scope
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.tomltables import ConfigError
 from ivr.flow import NotifyNode
 
@@ -94,9 +93,8 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def service_of(settings: Settings) -> MatterService:
-    sessions = session_factory(open_engine(settings.database_url))
-    m = settings.matters
-    return MatterService(sessions, settings.directory, m.departments, m.due)
+    """The matters service as the controller builds it (hotline/controller/assembly.py)."""
+    return matter_service(settings, open_database(settings))
 
 
 def run_matters(args: argparse.Namespace) -> int:

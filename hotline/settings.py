@@ -23,6 +23,8 @@ from typing import Any
 from hotline.matters.ownership import OwnershipRule
 from hotline.matters.settings import MatterSettings, dump_matters, load_matters
 from hotline.pbx.agi import IPNetwork
+from hotline.pbx.dialplan import DialplanParts
+from hotline.pbx.install import InstallParts
 from hotline.pbx.settings import (
     ADMIN_SECRET_ENV,
     SECRET_ENV,
@@ -71,6 +73,8 @@ __all__ = [
     "ScaleSettings",
     "Settings",
     "WebSettings",
+    "dialplan_parts",
+    "install_parts",
     "load_directory",
     "load_settings",
     "settings_document",
@@ -293,6 +297,28 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "metrics": dump_table(settings.metrics),
         "matters": dump_matters(settings.matters),
     }
+
+
+def dialplan_parts(settings: Settings) -> DialplanParts:
+    """The parts of `settings` the rendered dialplan is made of (hotline.pbx.dialplan)."""
+    return DialplanParts(
+        dialplan=settings.dialplan,
+        directory=settings.directory,
+        recordings=settings.recordings.asterisk_directory,
+        entry_flow=settings.flows.entry,
+        survey_flow=settings.surveys.flow,
+        source=settings.file,
+    )
+
+
+def install_parts(settings: Settings) -> InstallParts:
+    """The parts of `settings` the install snippets and check need (hotline.pbx.install)."""
+    return InstallParts(
+        dialplan=dialplan_parts(settings),
+        ami=settings.ami,
+        agi=settings.agi,
+        recordings=settings.recordings.directory,
+    )
 
 
 def _site_networks(directory: Directory) -> tuple[IPNetwork, ...]:

@@ -33,9 +33,9 @@ from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.desk_matters import DeskMatters
 from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
-from hotline.controller.metrics import LiveState, Metrics
 from hotline.controller.recorder import Recorder
 from hotline.matters.alerts import OverdueAlerts
+from hotline.metrics.server import LiveState, Metrics
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
 from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time

@@ -34,7 +34,7 @@ from hotline.matters.service import MatterService, NewMatter
 from hotline.matters.sms import sender_of
 from hotline.pbx.calltracker import CallSnapshot, Change, LegSnapshot
 from hotline.pbx.presence_events import apply_event
-from hotline.settings import load_directory, read_wrap_up
+from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, Callback, IvrStep, Leg, Survey, Ticket, WrapUp
 from hotline.supervisor.auth import LEGACY_COST, Accounts, AuthError, check_role
@@ -48,6 +48,7 @@ from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, build_app
 from hotline.tomltables import ConfigError, Table
 from routing.presence import Presence, State
+from routing.settings import read_wrap_up
 from routing.wrapup import WrapUpPolicy
 from tests.conftest import REPO
 from tests.unit.test_supervisor_auth import PASSWORD, FakeAmi, log_in

@@ -10,8 +10,8 @@ import os
 import sys
 
 from hotline.cli.common import Subparsers, settings_of
+from hotline.controller.assembly import open_database
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.supervisor.auth import ROLES, Accounts, AuthError, check_role
 
 
@@ -37,7 +37,7 @@ def os_user() -> str:
 
 def accounts(settings: Settings) -> Accounts:
     return Accounts(
-        session_factory(open_engine(settings.database_url)),
+        open_database(settings),
         settings.web.session_minutes,
         settings.web.session_max_hours,
     )

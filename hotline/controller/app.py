@@ -26,6 +26,7 @@ from hotline.controller.assembly import (
     new_presence,
     notice_desk,
     open_database,
+    recording_catalogue,
     routing_desk,
 )
 from hotline.controller.callbacks import CallbackDispatcher
@@ -134,7 +135,9 @@ class Controller:
             for site in boxes
         }
         self.recorder = Recorder(
-            settings.recordings, self.sessions, lambda: self.directory, self.store.flush
+            settings.recordings,
+            recording_catalogue(settings, self.sessions, lambda: self.directory),
+            self.store.flush,
         )
         # calls the hotline places show its number ([dialplan] number) as name and number
         caller_id = f'"{settings.dialplan.number}" <{settings.dialplan.number}>'

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ from hotline.supervisor.web import Supervision, build_app
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat
 from routing.presence import Presence
+from tests.conftest import REPO, write_config
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct horse battery"
@@ -340,3 +343,30 @@ def test_a_matter_alert_as_the_board_shows_it_names_no_caller() -> None:
         "district": "xihu",
         "owner": "2001",
     }
+
+
+def test_users_add_a_department_account_from_the_shell_naming_the_departments_file(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+
+    def hotline(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
+
+    added = hotline("users", "add", "si", "--role", "department", "--department", "si-xihu",
+                    "--password-stdin")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added si (department, whole city, department si-xihu)" in added.stdout
+    assert hotline("users", "list").stdout.split() == ["si", "department", "city", "-",
+                                                       "department", "si-xihu"]  # fmt: skip
+    refused = hotline("users", "add", "x2", "--role", "department", "--department", "mars",
+                      "--password-stdin")  # fmt: skip
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "department 'mars': not in the departments file (known: " in refused.stderr

@@ -34,8 +34,11 @@ from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.desk_matters import DeskMatters
 from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
+from hotline.controller.matter_board import MatterBoardAdapter, board_alert
 from hotline.controller.recorder import Recorder
 from hotline.matters.alerts import OverdueAlerts
+from hotline.matters.lifecycle import Alert
+from hotline.matters.service import MatterView
 from hotline.metrics.server import LiveState, Metrics
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
@@ -148,7 +151,7 @@ class Controller:
             caller_id,
             on_outcome=self.matters.callback_outcome,
         )
-        self.overdue = OverdueAlerts(self.matters)
+        self.overdue = OverdueAlerts(self.matters, notify=self._matter_alert)
         self.surveys = SurveyDispatcher(
             self.survey_store,
             self.ami,
@@ -189,6 +192,8 @@ class Controller:
                 number=settings.dialplan.number,
                 # the agents' desk reaches the matters through this adapter (layer siblings)
                 matters=DeskMatters(self.matters, self.notices),
+                # the supervisors' matters views and the departments' reply page
+                matter_board=MatterBoardAdapter(self.matters),
             )
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None
@@ -240,6 +245,11 @@ class Controller:
         followed = hooks.followed_events()
         for client in self.amis.values():
             client.follow(followed)
+
+    def _matter_alert(self, alert: Alert, matter: MatterView) -> None:
+        """An overdue matter's or a late hand-over's alert, also on the supervisors' board."""
+        if self.web is not None:
+            self.web.matter_alert(board_alert(alert, matter))
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.matters import lifecycle
@@ -332,9 +333,12 @@ class MatterService:
             self._event(session, row, actor, "handed_over", f"to {department}: {question.strip()}")
             return HandoverView.of(handover)
 
-    def reply(self, number: str, actor: str, text: str) -> MatterView:
+    def reply(
+        self, number: str, actor: str, text: str, department: str | None = None
+    ) -> MatterView:
         """The department's reply to the open hand-over (entered by the department's account
-        or the owner): the owner is now to tell the citizen (status answered)."""
+        or the owner): the owner is now to tell the citizen (status answered). `department`:
+        a department's account answers only a hand-over made to it."""
         if not text.strip():
             raise MatterError("a reply needs its text")
         now = self.now()
@@ -348,6 +352,8 @@ class MatterService:
             ).first()
             if handover is None:
                 raise MatterError(f"matter {number} has no hand-over waiting for a reply")
+            if department is not None and handover.department != department:
+                raise MatterError(f"matter {number} is not waiting for a reply from {department}")
             handover.reply, handover.replied_at, handover.replied_by = text.strip(), now, actor
             row.status = lifecycle.next_status(row.status, "reply")
             self._event(
@@ -564,6 +570,47 @@ class MatterService:
             )
         return self._list(query, open_only=False, limit=limit)
 
+    def handed_to(self, matter_ids: list[int]) -> dict[int, list[str]]:
+        """The departments each of these matters was handed over to, in hand-over order."""
+        if not matter_ids:
+            return {}
+        found: dict[int, list[str]] = {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Handover.matter_id, Handover.department)
+                .where(Handover.matter_id.in_(matter_ids))
+                .order_by(Handover.id)
+            )
+            for matter_id, department in rows:
+                if department not in found.setdefault(matter_id, []):
+                    found[matter_id].append(department)
+        return found
+
+    def counts(self, scope: Scope = Scope()) -> dict[str, dict[str, int]]:
+        """The open matters in the scope by status and by district, the overdue ones by
+        district, and the hand-overs waiting for a reply by department (the supervisors'
+        overview: whole counts, not one page of a list)."""
+        open_ = Matter.status.in_(lifecycle.OPEN_STATUSES)
+        in_scope = Matter.district == scope.district if scope.district is not None else true()
+        with self.sessions() as session:
+
+            def grouped(column: Any, *where: Any) -> dict[str, int]:
+                query = select(column, func.count()).where(open_, in_scope, *where)
+                return {str(k or ""): n for k, n in session.execute(query.group_by(column))}
+
+            waiting = (
+                select(Handover.department, func.count())
+                .join(Matter, Matter.id == Handover.matter_id)
+                .where(open_, in_scope, Handover.replied_at.is_(None))
+                .group_by(Handover.department)
+            )
+            return {
+                "status": grouped(Matter.status),
+                "district": grouped(Matter.district),
+                "overdue": grouped(Matter.district, Matter.due_at <= self.now()),
+                "department": {k: n for k, n in session.execute(waiting)},
+            }
+
     def facts(self, since: datetime, until: datetime, scope: Scope = Scope()) -> list[MatterFacts]:
         """What the figures need of each matter opened or closed in [since, until)."""
         query = (
@@ -596,8 +643,9 @@ class MatterService:
     # --- overdue alerts ---------------------------------------------------------------
 
     def raise_alerts(self) -> list[tuple[lifecycle.Alert, MatterView]]:
-        """The overdue alerts due now, each raised once (stamped on the matter and written to
-        its history): the owner's first, the district supervisor's past the second limit."""
+        """The alerts due now, each raised once (stamped on its row and written to the matter's
+        history): an overdue matter's, and a hand-over's whose department has not replied by
+        its due time; the owner's first, the district supervisor's past the second limit."""
         now = self.now()
         raised: list[tuple[lifecycle.Alert, MatterView]] = []
         with write(self.sessions) as session:
@@ -608,7 +656,19 @@ class MatterService:
                     Matter.supervisor_alerted_at.is_(None),
                 )
             ).all()
+            late = session.execute(
+                select(Handover, Matter)
+                .join(Matter, Matter.id == Handover.matter_id)
+                .where(
+                    Handover.replied_at.is_(None),
+                    Handover.due_at <= now,
+                    Handover.supervisor_alerted_at.is_(None),
+                    Matter.status.in_(lifecycle.OPEN_STATUSES),
+                )
+            ).all()
             by_number = {row.number: row for row in rows}
+            handovers = {matter.number: handover for handover, matter in late}
+            matters_of = by_number | {matter.number: matter for _h, matter in late}
             facts = [
                 lifecycle.Overdue(
                     r.number,
@@ -617,18 +677,35 @@ class MatterService:
                     r.supervisor_alerted_at is not None,
                 )
                 for r in rows
+            ] + [
+                lifecycle.Overdue(
+                    number,
+                    utc(h.due_at),
+                    h.owner_alerted_at is not None,
+                    h.supervisor_alerted_at is not None,
+                    "handover",
+                )
+                for number, h in handovers.items()
             ]
             for alert in lifecycle.alerts_due(
                 facts, now, self.directory.calendar, self.zone, self.policy
             ):
-                row = by_number[alert.number]
+                row = matters_of[alert.number]
+                stamped: Matter | Handover = (
+                    handovers[alert.number] if alert.kind == "handover" else row
+                )
                 if alert.to == "owner":
-                    row.owner_alerted_at = now
+                    stamped.owner_alerted_at = now
                     who = f"owner {row.owner}" if row.owner else "the pool (no owner)"
                 else:
-                    row.supervisor_alerted_at = now
+                    stamped.supervisor_alerted_at = now
                     who = f"supervisor of {row.district or 'the city'}"
-                self._event(session, row, "system", f"alert_{alert.to}", f"overdue: {who}", now)
+                if alert.kind == "handover":
+                    what = f"{handovers[alert.number].department} has not replied"
+                    kind = f"alert_handover_{alert.to}"
+                else:
+                    what, kind = "overdue", f"alert_{alert.to}"
+                self._event(session, row, "system", kind, f"{what}: {who}", now)
                 raised.append((alert, MatterView.of(row)))
         return raised
 

@@ -288,3 +288,43 @@ def test_an_ivr_message_becomes_a_matter_whose_number_is_the_tickets_and_closes_
     service.close(number, "2001", "reason", "phoned back")
     with sessions() as session:
         assert session.scalars(select(Ticket.status)).one() == "closed"
+
+
+def test_a_department_reply_past_the_hand_overs_due_time_alerts_the_owner_then_the_supervisor(
+    service: MatterService, clock: Clock, sessions: sessionmaker[Session]
+) -> None:
+    number = complaint(service)  # the complaint itself is due Tue 2026-12-15 17:00
+    service.hand_over(number, "2001", "social-insurance-xihu", "进度？", local("2026-12-08T12:00"))
+    clock.at = local("2026-12-08T11:59")
+    assert service.raise_alerts() == []
+    clock.at = local("2026-12-08T12:00")
+    assert [(a.kind, a.to, m.owner) for a, m in service.raise_alerts()] == [
+        ("handover", "owner", "2001")
+    ]
+    assert service.raise_alerts() == []  # once
+    # 8 working hours after Tue 12:00: Tue 13:30-17:00 (3.5 h), Wed a holiday, Thu 08:30-12:00
+    # (3.5 h, 7 in all), then 1 h from 13:30 -> Thu 14:30
+    clock.at = local("2026-12-10T14:29")
+    assert service.raise_alerts() == []
+    clock.at = local("2026-12-10T14:30")
+    assert [(a.kind, a.to, m.district) for a, m in service.raise_alerts()] == [
+        ("handover", "supervisor", "xihu")
+    ]
+    assert service.raise_alerts() == []
+    with sessions() as session:
+        rows = session.execute(
+            select(MatterEvent.kind, MatterEvent.detail).order_by(MatterEvent.id)
+        ).all()
+    assert [tuple(r) for r in rows][2:] == [
+        ("alert_handover_owner", "social-insurance-xihu has not replied: owner 2001"),
+        ("alert_handover_supervisor", "social-insurance-xihu has not replied: supervisor of xihu"),
+    ]
+
+
+def test_a_reply_in_time_raises_no_hand_over_alert(service: MatterService, clock: Clock) -> None:
+    number = complaint(service)
+    service.hand_over(number, "2001", "social-insurance-xihu", "进度？", local("2026-12-08T12:00"))
+    clock.at = local("2026-12-08T11:00")
+    service.reply(number, "dept-xihu", "已办结")
+    clock.at = local("2026-12-14T09:00")  # long after the hand-over's due, before the matter's
+    assert service.raise_alerts() == []

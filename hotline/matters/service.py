@@ -322,7 +322,7 @@ class MatterService:
             raise MatterError(f"a summary is at most {SUMMARY_LIMIT} characters")
         with write(self.sessions) as session:
             row = self._row(session, number)
-            self._allow(row, "summary")
+            self._allow(row, "update_summary")
             if row.summary == text:
                 return MatterView.of(row)
             before = row.summary

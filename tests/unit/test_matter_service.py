@@ -288,3 +288,35 @@ def test_an_ivr_message_becomes_a_matter_whose_number_is_the_tickets_and_closes_
     service.close(number, "2001", "reason", "phoned back")
     with sessions() as session:
         assert session.scalars(select(Ticket.status)).one() == "closed"
+
+
+def test_a_pool_matter_is_taken_without_a_reason_and_a_closed_ones_summary_stays(
+    service: MatterService,
+) -> None:
+    pool = service.create(NewMatter(OTHER, category="consultation", summary="how to"), "t")
+    assert pool.owner is None  # no business, no post: the pool's
+    with pytest.raises(MatterError, match="not in the seat directory"):
+        service.take_over(pool.number, "agent:9999", "9999")
+    taken = service.take_over(pool.number, "agent:1001", "1001")
+    assert (taken.owner, taken.status) == ("1001", "in_progress")
+    with pytest.raises(MatterError, match="yours and in_progress already"):
+        service.take_over(pool.number, "agent:1001", "1001")
+    # another owner's matter needs the reason; an in-progress one only changes hands
+    with pytest.raises(MatterError, match="needs a reason"):
+        service.take_over(pool.number, "agent:2001", "2001", " ")
+    moved = service.take_over(pool.number, "agent:2001", "2001", "1001 is on leave")
+    assert (moved.owner, moved.status) == ("2001", "in_progress")
+    service.update_summary(pool.number, "agent:2001", "how to transfer a pension")
+    service.update_summary(pool.number, "agent:2001", "how to transfer a pension")  # the same
+    service.close(pool.number, "agent:2001", "reason", "told in the call")
+    with pytest.raises(MatterError, match="cannot update_summary a matter that is closed"):
+        service.update_summary(pool.number, "agent:2001", "anything")
+    events = [(e.kind, e.detail) for e in service.get(pool.number).events]
+    assert events == [
+        ("created", "phone, owner: the pool"),
+        ("assigned", "the pool -> 1001: taken from the pool"),
+        ("taken", ""),
+        ("assigned", "1001 -> 2001: 1001 is on leave"),
+        ("summary", "how to transfer a pension (was: how to)"),
+        ("closed", "told by reason: told in the call"),
+    ]

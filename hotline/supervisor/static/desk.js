@@ -80,7 +80,7 @@ let lang = localStorage.getItem("hl-lang") || "zh";
 const t = (key) => (T[lang][key] !== undefined ? T[lang][key] : key.includes(":") ? key.split(":").slice(1).join(":") : key);
 const $ = (sel) => document.querySelector(sel);
 const csrf = () => $('meta[name="csrf-token"]').content;
-let me = null, state = null, card = null, wrapFor = null, wrapCodes = [], tellRows = [], found = [];
+let me = null, state = null, card = null, wrapFor = null, wrapCodes = [], tellRows = [], found = null;  // found: the last search's answers (null: none yet)
 
 function translate() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
@@ -231,7 +231,7 @@ async function searchAnswers(e) {
 // each answer: its title and kind, then its text in the desk's language and in the other one
 function drawAnswers() {
   const mine = lang === "zh" ? "zh-CN" : "en", other = lang === "zh" ? "en" : "zh-CN";
-  $("#answers-list").replaceChildren(...found.map((a) => {
+  $("#answers-list").replaceChildren(...(found || []).map((a) => {
     const li = document.createElement("li");
     li.dataset.id = a.id;
     li.dataset.kind = a.kind;
@@ -248,7 +248,7 @@ function drawAnswers() {
     }
     return li;
   }));
-  $("#answers-count").textContent = found.length + " " + t("found");
+  $("#answers-count").textContent = found ? found.length + " " + t("found") : "";
 }
 
 // keyboard: arrows walk the answers from the search box, Escape goes back to it

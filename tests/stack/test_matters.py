@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from hotline.cli.matters import service_of
+from hotline.matters.service import NewMatter
 from hotline.settings import load_settings
 from hotline.store.models import Call, Callback, Matter, NoticeSent
 from ivr.saying import say_hours
@@ -153,6 +154,10 @@ def test_out_of_hours_1_sends_the_pension_notice_by_sms_and_3_books_a_callback_i
         + 1.5
     )
     sms_caller, callback_caller = "057187090011", "057187090012"
+    matters = service_of(load_settings(config))
+    # the SMS caller has a pension matter open: the notice is stored with it, and the call
+    asked = NewMatter(sms_caller, business="pension", channel="manual", summary="pension transfer")
+    pending = matters.create(asked, "test")
     with running_controller(stack, config):
         place_call(
             stack,
@@ -179,10 +184,11 @@ def test_out_of_hours_1_sends_the_pension_notice_by_sms_and_3_books_a_callback_i
     try:
         with Session(engine) as s:
             (sent,) = s.scalars(select(NoticeSent).where(NoticeSent.number == sms_caller)).all()
-            assert (sent.notice, sent.status, sent.linkedid, sent.key) == (
+            assert (sent.notice, sent.status, sent.matter_id, sent.linkedid, sent.key) == (
                 "pension-transfer",
                 "sent",
-                sms_call.linkedid,  # asked in that call (the caller has no pension matter)
+                pending.id,
+                sms_call.linkedid,  # asked in that call
                 line["key"],
             )
             (callback,) = s.scalars(
@@ -202,6 +208,9 @@ def test_out_of_hours_1_sends_the_pension_notice_by_sms_and_3_books_a_callback_i
     # the first hour from when the agents are next on duty
     assert end is not None
     assert (start, utc(end)) == (opens.astimezone(UTC), opens.astimezone(UTC) + timedelta(hours=1))
+    told = matters.get(pending.number).events[-1]
+    assert (told.kind, told.actor) == ("notice", "ivr")
+    assert "pension-transfer" in told.detail and sms_caller not in told.detail  # masked
     path = stack.ivr_path(slot_call.linkedid)
     assert ("after_hours_callback", "booked") in path
     assert ("callback_slot_number", "done") in path

@@ -276,6 +276,11 @@ async function loadTell() {
   $("#tell-list tbody").replaceChildren(...rows.map((m) => {
     const tr = row([m.number, m.caller, m.summary, when(m.due_at)]);
     tr.dataset.number = m.number;
+    // a row picks its matter for the actions (click, or Enter on the focused row)
+    tr.tabIndex = 0;
+    const pick = () => { $("#matter-number").value = m.number; $("#matter-action").focus(); };
+    tr.onclick = pick;
+    tr.onkeydown = (e) => { if (e.key === "Enter") pick(); };
     return tr;
   }));
 }

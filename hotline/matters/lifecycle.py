@@ -33,6 +33,7 @@ TOLD = ("callback", "reason")
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "take": (frozenset({"open", "reopened"}), "in_progress"),
     "note": (frozenset(STATUSES), None),
+    "update_summary": (OPEN_STATUSES, None),  # what the citizen needs, restated in work
     "assign": (OPEN_STATUSES, None),
     "hand_over": (frozenset({"open", "in_progress", "reopened", "answered"}), "handed_over"),
     "reply": (frozenset({"handed_over"}), "answered"),

@@ -40,6 +40,7 @@ from ivr.masking import mask_number
 from routing.directory import Directory
 
 CALLER_DIGITS = 32  # the callback table's number column
+SUMMARY_LIMIT = 2000  # the matter table's summary column, and a history line's detail
 
 
 class MatterError(Exception):
@@ -284,6 +285,52 @@ class MatterService:
     def take(self, number: str, actor: str) -> MatterView:
         """Someone starts work on it (open or reopened -> in_progress)."""
         return self._act(number, actor, "take", "taken", "")
+
+    def take_over(self, number: str, actor: str, agent_id: str, reason: str = "") -> MatterView:
+        """Agent `agent_id` takes the matter on: it becomes theirs and work starts (open or
+        reopened -> in_progress), in one step of the history. From the pool it is simply
+        theirs; from another owner it is the first-inquiry rule's explicit change of owner,
+        so it needs a reason."""
+        if agent_id not in self.directory.agents:
+            raise MatterError(f"agent {agent_id!r} is not in the seat directory")
+        with write(self.sessions) as session:
+            row = self._row(session, number)
+            self._allow(row, "assign")
+            startable = row.status in lifecycle.TRANSITIONS["take"][0]
+            if row.owner == agent_id and not startable:
+                raise MatterError(f"matter {number} is yours and {row.status} already")
+            if row.owner != agent_id:
+                if row.owner is not None and not reason.strip():
+                    raise MatterError(
+                        f"matter {number} is {row.owner}'s: taking it over needs a reason "
+                        "(first-inquiry responsibility)"
+                    )
+                why = reason.strip() or "taken from the pool"
+                before = row.owner or "the pool"
+                self._event(session, row, actor, "assigned", f"{before} -> {agent_id}: {why}")
+                row.owner = agent_id
+            if startable:
+                row.status = lifecycle.next_status(row.status, "take")
+                self._event(session, row, actor, "taken", "")
+            return MatterView.of(row)
+
+    def update_summary(self, number: str, actor: str, summary: str) -> MatterView:
+        """Restate what the citizen needs (the old wording stays in the history)."""
+        text = summary.strip()
+        if not text:
+            raise MatterError("a summary needs some text")
+        if len(text) > SUMMARY_LIMIT:
+            raise MatterError(f"a summary is at most {SUMMARY_LIMIT} characters")
+        with write(self.sessions) as session:
+            row = self._row(session, number)
+            self._allow(row, "update_summary")
+            if row.summary == text:
+                return MatterView.of(row)
+            before = row.summary
+            row.summary = text
+            detail = f"{text} (was: {before})" if before else text
+            self._event(session, row, actor, "summary", detail[:SUMMARY_LIMIT])
+            return MatterView.of(row)
 
     def assign(self, number: str, actor: str, owner: str, reason: str) -> MatterView:
         """The one way an owner changes: explicit, with a reason, in the history."""

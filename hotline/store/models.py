@@ -473,8 +473,8 @@ class MatterEvent(Base):
     matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(80))  # an agent id, a web user, "ivr", "system"
-    # created | note | taken | assigned | handed_over | replied | callback_booked | callback |
-    # notice | closed | reopened | alert_owner | alert_supervisor | call_linked
+    # created | note | taken | assigned | summary | handed_over | replied | callback_booked |
+    # callback | notice | closed | reopened | alert_owner | alert_supervisor | call_linked
     kind: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[str] = mapped_column(String(20))  # the matter's status after it

@@ -328,3 +328,35 @@ def test_a_reply_in_time_raises_no_hand_over_alert(service: MatterService, clock
     service.reply(number, "dept-xihu", "已办结")
     clock.at = local("2026-12-14T09:00")  # long after the hand-over's due, before the matter's
     assert service.raise_alerts() == []
+
+
+def test_a_pool_matter_is_taken_without_a_reason_and_a_closed_ones_summary_stays(
+    service: MatterService,
+) -> None:
+    pool = service.create(NewMatter(OTHER, category="consultation", summary="how to"), "t")
+    assert pool.owner is None  # no business, no post: the pool's
+    with pytest.raises(MatterError, match="not in the seat directory"):
+        service.take_over(pool.number, "agent:9999", "9999")
+    taken = service.take_over(pool.number, "agent:1001", "1001")
+    assert (taken.owner, taken.status) == ("1001", "in_progress")
+    with pytest.raises(MatterError, match="yours and in_progress already"):
+        service.take_over(pool.number, "agent:1001", "1001")
+    # another owner's matter needs the reason; an in-progress one only changes hands
+    with pytest.raises(MatterError, match="needs a reason"):
+        service.take_over(pool.number, "agent:2001", "2001", " ")
+    moved = service.take_over(pool.number, "agent:2001", "2001", "1001 is on leave")
+    assert (moved.owner, moved.status) == ("2001", "in_progress")
+    service.update_summary(pool.number, "agent:2001", "how to transfer a pension")
+    service.update_summary(pool.number, "agent:2001", "how to transfer a pension")  # the same
+    service.close(pool.number, "agent:2001", "reason", "told in the call")
+    with pytest.raises(MatterError, match="cannot update_summary a matter that is closed"):
+        service.update_summary(pool.number, "agent:2001", "anything")
+    events = [(e.kind, e.detail) for e in service.get(pool.number).events]
+    assert events == [
+        ("created", "phone, owner: the pool"),
+        ("assigned", "the pool -> 1001: taken from the pool"),
+        ("taken", ""),
+        ("assigned", "1001 -> 2001: 1001 is on leave"),
+        ("summary", "how to transfer a pension (was: how to)"),
+        ("closed", "told by reason: told in the call"),
+    ]

@@ -159,7 +159,7 @@ def played_prompt(line: str, folder: str) -> str | None:
     return name.removeprefix(folder + "/").split("/", 1)[-1] if name.startswith(folder) else name
 
 
-CALLER_CHANNEL = re.compile(r"<(PJSIP/callers-[0-9a-f]+)>")
+CALLER_CHANNEL = re.compile(r"<(PJSIP/callers(?:-inband)?-[0-9a-f]+)>")
 CUE_GAP_S = 0.6  # a press ends 250 ms after its go (the key's capture, then the voice resumes)
 
 

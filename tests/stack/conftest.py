@@ -159,15 +159,17 @@ def played_prompt(line: str, folder: str) -> str | None:
     return name.removeprefix(folder + "/").split("/", 1)[-1] if name.startswith(folder) else name
 
 
-CALLER_CHANNEL = re.compile(r"<(PJSIP/callers(?:-inband)?-[0-9a-f]+)>")
+# a caller's channel starting the dialplan (priority 1): calls already up are not new
+NEW_CALLER_CHANNEL = re.compile(r'Executing \[[^@\]]+@[^:\]]+:1\] \w+\("(PJSIP/callers[\w-]*)"')
 CUE_GAP_S = 0.6  # a press ends 250 ms after its go (the key's capture, then the voice resumes)
 
 
 class PromptCues:
     """Releases a cued caller's keys as the prompts they wait for start, seen in Asterisk's
     own log (the `Playing '<prompt>'` line of the caller's channel). Runs beside one SIPp
-    caller; the caller's channel is the first callers' channel after `start` in the log, so
-    a cued call is placed while no other caller starts."""
+    caller; the caller's channel is the first callers' channel to start the dialplan after
+    `start` in the log, so a cued call is placed while no other caller starts (calls already
+    up may go on)."""
 
     def __init__(self, stack: Stack, cues: list[str], port: int, start: int) -> None:
         self.log = stack.instance.home / "log" / "messages.log"
@@ -193,7 +195,7 @@ class PromptCues:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.done.is_set():
             for line in self._lines():
-                if self.channel is None and (found := CALLER_CHANNEL.search(line)):
+                if self.channel is None and (found := NEW_CALLER_CHANNEL.search(line)):
                     self.channel = found.group(1)
                 if self.channel is None or f"<{self.channel}>" not in line:
                     continue
@@ -253,8 +255,31 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with stack_lock():
+    with stack_lock(), cpu_hog(os.environ.get("HOTLINE_CPU_HOG", "")):
         yield from _stack(tmp_path_factory)
+
+
+@contextmanager
+def cpu_hog(workers: str) -> Iterator[None]:
+    """With HOTLINE_CPU_HOG=N, N stress-ng CPU workers run beside the whole stack session:
+    the tests must hold on a busy host (scripts/stack-under-load)."""
+    if not workers:
+        yield
+        return
+    if not workers.isdigit() or int(workers) < 1:
+        pytest.fail(f"HOTLINE_CPU_HOG={workers!r}: give a number of CPU workers, e.g. 2")
+    if shutil.which("stress-ng") is None:
+        pytest.fail("stress-ng is missing: scripts/setup installs Debian's stress-ng")
+    hog = subprocess.Popen(
+        ["stress-ng", "--cpu", workers, "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        hog.terminate()
+        hog.wait(15)
 
 
 def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

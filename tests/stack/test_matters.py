@@ -31,7 +31,7 @@ from tests.stack.conftest import (
     running_controller,
     wait_for,
 )
-from tests.stack.test_ivr import SKIP_GREETING, ms, to_main_menu
+from tests.stack.test_ivr import SKIP_GREETING, ms
 
 ZONE = ZoneInfo("Asia/Shanghai")  # config/seats.toml's calendar
 
@@ -51,8 +51,9 @@ def test_a_complaint_becomes_a_matter_its_owner_answers_the_caller_and_a_slot_ca
             CALLER,
             script=[
                 SKIP_GREETING,
-                (to_main_menu(stack), "4"),
-                (1500, "2"),
+                ("main_menu", "4"),
+                ("message_menu", "2"),
+                ("message_intro", ""),
                 (ms(stack.prompt_seconds("message_intro")) + 4000, "#"),
             ],
         )

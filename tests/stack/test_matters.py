@@ -21,7 +21,6 @@ from hotline.cli.matters import service_of
 from hotline.matters.service import NewMatter
 from hotline.settings import load_settings
 from hotline.store.models import Call, Callback, Matter, NoticeSent
-from ivr.saying import say_hours
 from tests.conftest import REPO, run_hotline
 from tests.stack.conftest import (
     Stack,
@@ -145,15 +144,6 @@ def test_out_of_hours_1_sends_the_pension_notice_by_sms_and_3_books_a_callback_i
         hours=f'"mon-sun {hour:02d}:00-{hour:02d}:30"',
         extra=f'[matters.sms]\noutbox_file = "{outbox}"',
     )
-    hours = load_settings(config).directory.calendar.hours_text()
-    # the after-hours prompt says the hours between its two parts; then its menu starts
-    preamble = ms(
-        stack.prompt_seconds("recording_notice")
-        + stack.prompt_seconds("after_hours")
-        + sum(stack.prompt_seconds(p) for p in say_hours(hours, "zh-CN"))
-        + stack.prompt_seconds("after_hours_end")
-        + 1.5
-    )
     sms_caller, callback_caller = "057187090011", "057187090012"
     matters = service_of(load_settings(config))
     # the SMS caller has a pension matter open: the notice is stored with it, and the call
@@ -166,13 +156,16 @@ def test_out_of_hours_1_sends_the_pension_notice_by_sms_and_3_books_a_callback_i
             sms_caller,
             script=[
                 SKIP_GREETING,
-                (preamble, "2"),  # policy information
-                (1500, "1"),  # pension
-                (ms(stack.prompt_seconds("policy_social_insurance")) + 1000, "1"),  # by SMS
+                ("after_hours_menu", "2"),  # policy information
+                ("policy_menu", "1"),  # pension
+                ("sms_offer", "1"),  # by SMS
+                ("sms_sent", ""),
             ],
             hangup_after_ms=ms(stack.prompt_seconds("sms_sent")) + 1000,
         )
-        place_call(stack, "m-slot", callback_caller, script=[SKIP_GREETING, (preamble, "3")])
+        place_call(
+            stack, "m-slot", callback_caller, script=[SKIP_GREETING, ("after_hours_menu", "3")]
+        )
         sms_call = stack.settled_call(sms_caller)
         slot_call = stack.settled_call(callback_caller)
 

@@ -171,12 +171,15 @@ class PromptCues:
     `start` in the log, so a cued call is placed while no other caller starts (calls already
     up may go on)."""
 
-    def __init__(self, stack: Stack, cues: list[str], port: int, start: int) -> None:
+    def __init__(
+        self, stack: Stack, cues: list[str], port: int, start: int, timeout: float
+    ) -> None:
         self.log = stack.instance.home / "log" / "messages.log"
         self.folder = stack.settings.prompts.asterisk_directory
         self.cues = cues
         self.port = port
         self.offset = start
+        self.timeout = timeout  # per cue: as long as the whole call may take
         self.channel: str | None = None
         self.seen: list[str] = []  # the caller's prompts so far, for the failure message
         self.error: str | None = None
@@ -207,7 +210,7 @@ class PromptCues:
             time.sleep(0.05)
         return False
 
-    def _run(self, timeout: float = 45) -> None:
+    def _run(self) -> None:
         try:
             cue_socket = sipp.CueSocket(self.port)
         except sipp.SippError as exc:
@@ -216,8 +219,10 @@ class PromptCues:
         try:
             last_go = 0.0
             for prompt in self.cues:
-                if not self._wait_for(prompt, timeout):
-                    when = "before the call ended" if self.done.is_set() else f"in {timeout:g} s"
+                if not self._wait_for(prompt, self.timeout):
+                    when = (
+                        "before the call ended" if self.done.is_set() else f"in {self.timeout:g} s"
+                    )
                     self.error = (
                         f"the cue {prompt!r} never started on {self.channel or 'the call'} "
                         f"{when}; the caller heard {self.seen}"
@@ -451,7 +456,7 @@ def place_call(
     work = stack.folder / name
     cues = [wait for wait, _ in script or [] if isinstance(wait, str)]
     port = free_tcp_port() if cues else None
-    watch = PromptCues(stack, cues, port, log_size(stack)) if port is not None else None
+    watch = PromptCues(stack, cues, port, log_size(stack), timeout) if port is not None else None
     scenario = sipp.caller_scenario(
         sipp.party_audio(work, sipp.CALLER_HZ),
         caller,

@@ -169,7 +169,7 @@ def test_a_lookup_that_never_answers_ends_at_a_person_and_the_next_call_is_serve
                     SKIP_GREETING,
                     ("main_menu", "1"),
                     ("query_enter_id", ID + "#"),
-                    ("you_entered", "1"),  # 1 confirms during the read-back
+                    ("confirm_reenter", "1"),  # 1 confirms the number read back
                     ("query_enter_pin", "123456"),
                 ],
             )

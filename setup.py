@@ -35,6 +35,8 @@ setup(
         "test": [
             "psycopg>=3.1",
             "pytest>=8",
+            # scripts/test runs the tests that need no sandbox on both cores
+            "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",

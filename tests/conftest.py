@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from sqlalchemy import Engine
 
+from hotline.cli.main import main
 from hotline.sandbox.rootfs import DEFAULT_ROOTFS
 from hotline.store import db
 
@@ -51,6 +56,36 @@ def run_hotline(
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A loopback port free now: unit tests run two at a time (and beside other sessions)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def hotline_in_process(
+    config: Path | str, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The `hotline` command's main() in this process, with `stdin` as its standard input and
+    its output captured, answered as run_hotline answers. For tests whose point is what a
+    command does and prints, not the process: a process spends a second or two of CPU
+    importing the command line before it does anything, and the slowest unit tests ran a dozen
+    each. A command that sets up logging (serve, agi) takes over the root logger: run those as
+    a process."""
+    argv = ["-c", str(config), *args]
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        redirect_stdout(out),
+        redirect_stderr(err),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
+    ):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse: --help, a usage error
+            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    return subprocess.CompletedProcess(["hotline", *argv], code, out.getvalue(), err.getvalue())
 
 
 def write_config(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hotline.cli.main import build_parser, main
-from tests.conftest import REPO, run_hotline, write_config
+from tests.conftest import REPO, hotline_in_process, run_hotline, write_config
 
 CONFIG = REPO / "config" / "hotline.toml"
 
@@ -30,6 +30,7 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
 
 
 def test_a_bad_config_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
+    # as a process: what a user's shell gets; the dialplan tests below call main() in-process
     path = write_config(tmp_path)
     path.write_text(path.read_text().replace("port = 5038", "port = -1"))
     result = run_hotline(path, "dialplan", "check")
@@ -43,7 +44,7 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "bad.yaml").write_text("schema: 1\nstart: a\nagent: a\nnodes:\n  a: {type: sing}\n")
-    result = run_hotline(CONFIG, "dialplan", "check", str(flows))
+    result = hotline_in_process(CONFIG, "dialplan", "check", str(flows))
     assert result.returncode == 2
     assert f"{flows / 'bad.yaml'}:5: node 'a': unknown node type 'sing'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -51,7 +52,7 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
 
 def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:
     out = tmp_path / "12333.svg"
-    result = run_hotline(CONFIG, "dialplan", "graph", "12333", "-o", str(out))
+    result = hotline_in_process(CONFIG, "dialplan", "graph", "12333", "-o", str(out))
     assert result.returncode == 0, result.stderr
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
@@ -60,7 +61,7 @@ def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:
 
 
 def test_dialplan_graph_of_an_unknown_flow_is_one_line(tmp_path: Path) -> None:
-    result = run_hotline(CONFIG, "dialplan", "graph", "nope", "-o", str(tmp_path / "x.svg"))
+    result = hotline_in_process(CONFIG, "dialplan", "graph", "nope", "-o", str(tmp_path / "x.svg"))
     assert result.returncode == 2
     assert (
         result.stderr.strip()
@@ -83,7 +84,7 @@ BROKEN = {  # tests/data/broken_flows: one file per error kind -> the line and w
 def test_dialplan_check_reports_every_broken_flow_with_its_location_at_once() -> None:
     folder = REPO / "tests" / "data" / "broken_flows"
     assert {p.name for p in folder.glob("*.yaml")} == set(BROKEN)
-    result = run_hotline(CONFIG, "dialplan", "check", str(folder))
+    result = hotline_in_process(CONFIG, "dialplan", "check", str(folder))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.removeprefix("hotline: error: ").strip().splitlines()

@@ -1,4 +1,5 @@
-"""The admins' matter commands and the matters report, through `hotline` as a user runs it:
+"""The admins' matter commands and the matters report, through `hotline` as a user types it
+(its main(), in this process: the commands are the point, not the process):
 a matter raised by the service, listed (number masked), shown, assigned, refused a close
 without a reason, closed; the departments and the notice check; report matters in JSON with
 figures worked out by hand."""
@@ -14,7 +15,7 @@ from hotline.matters.service import NewMatter
 from hotline.settings import load_settings
 from hotline.store.db import write
 from hotline.store.models import Call, Matter
-from tests.conftest import run_hotline, write_config
+from tests.conftest import hotline_in_process, write_config
 
 CALLER = "13900005555"
 
@@ -25,30 +26,30 @@ def test_matters_list_show_assign_and_close_from_the_shell(tmp_path: Path) -> No
     number = service.create(
         NewMatter(CALLER, "pension", "xihu", "complaint", "complaint", "欠费问题"), "ivr"
     ).number
-    listed = run_hotline(config, "matters", "list")
+    listed = hotline_in_process(config, "matters", "list")
     assert listed.returncode == 0, listed.stderr
     assert number in listed.stdout and "139****5555" in listed.stdout
     assert CALLER not in listed.stdout
     assert "owner=2001" in listed.stdout  # pension-xihu's post A
-    shown = run_hotline(config, "matters", "show", number)
+    shown = hotline_in_process(config, "matters", "show", number)
     assert "complaint" in shown.stdout and CALLER not in shown.stdout
-    moved = run_hotline(config, "matters", "assign", number, "1001", "--reason", "city desk")
+    moved = hotline_in_process(config, "matters", "assign", number, "1001", "--reason", "city desk")
     assert moved.stdout.strip() == f"matter {number}: owner 1001"
-    missing = run_hotline(config, "matters", "show", "999")
+    missing = hotline_in_process(config, "matters", "show", "999")
     assert missing.returncode == 2
     assert missing.stderr.strip() == "hotline: error: no matter numbered '999'"
-    closed = run_hotline(config, "matters", "close", number, "--reason", "phoned back")
+    closed = hotline_in_process(config, "matters", "close", number, "--reason", "phoned back")
     assert closed.stdout.strip() == f"matter {number}: closed"
-    history = run_hotline(config, "matters", "show", number).stdout
+    history = hotline_in_process(config, "matters", "show", number).stdout
     assert "assigned" in history and "2001 -> 1001: city desk" in history
     assert "told by reason: phoned back" in history
 
 
 def test_departments_list_and_the_notice_check(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    departments = run_hotline(config, "departments", "list")
+    departments = hotline_in_process(config, "departments", "list")
     assert departments.stdout.splitlines()[1].startswith("si-xihu")
-    check = run_hotline(config, "notices", "check")
+    check = hotline_in_process(config, "notices", "check")
     assert check.returncode == 0 and check.stdout.startswith("ok  ")
 
 
@@ -97,7 +98,7 @@ def test_report_matters_counts_by_the_written_definitions(tmp_path: Path) -> Non
     add("m2", "pension", "city", timedelta(hours=10), timedelta(hours=7))
     # m3: still open, due in the past (overdue now)
     add("m3", "medical", "xihu", None, timedelta(hours=1))
-    out = run_hotline(
+    out = hotline_in_process(
         config, "report", "matters", "--from", "2026-12-07", "--to", "2026-12-07", "--json"
     )
     assert out.returncode == 0, out.stderr
@@ -114,7 +115,7 @@ def test_report_matters_counts_by_the_written_definitions(tmp_path: Path) -> Non
         "overdue": 1,
     }
     assert data["businesses"]["medical"]["overdue"] == 1
-    scoped = run_hotline(
+    scoped = hotline_in_process(
         config,
         "report",
         "matters",
@@ -128,7 +129,7 @@ def test_report_matters_counts_by_the_written_definitions(tmp_path: Path) -> Non
     )
     xihu = json.loads(scoped.stdout)
     assert (xihu["total"]["opened"], xihu["total"]["closed"], xihu["district"]) == (2, 1, "xihu")
-    csv_out = run_hotline(
+    csv_out = hotline_in_process(
         config, "report", "matters", "--from", "2026-12-07", "--to", "2026-12-07", "--csv"
     )
     assert csv_out.stdout.splitlines()[1] == "total,all,3,2,50.0,50.0,5.0,1"

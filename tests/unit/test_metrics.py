@@ -19,7 +19,7 @@ from hotline.metrics.server import LiveState, Metrics
 from hotline.metrics.settings import MetricsSettings
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call, Recording, RouteDecision, SurveyJob
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 NOW = datetime.now(UTC)
 T = NOW - timedelta(hours=1)
@@ -86,7 +86,9 @@ def live(ami: dict[str, bool]) -> LiveState:
     )
 
 
-SETTINGS = MetricsSettings(enabled=True, host="127.0.0.1", port=19234)
+# a port the system has free now, not a fixed one: another test run (a second worker, another
+# engineer's session) may be serving metrics at the same moment
+SETTINGS = MetricsSettings(enabled=True, host="127.0.0.1", port=free_port())
 
 
 def test_every_series_counts_what_the_rows_and_the_live_state_say(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`hotline recordings ...` as a user runs it, on a folder of files (no Asterisk)."""
+"""`hotline recordings ...` as a user types it (its main(), in this process: the commands are
+the point, not the process), on a folder of files (no Asterisk)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_hotline, write_config
+from tests.conftest import hotline_in_process, write_config
 from tests.unit.test_recordings_pipeline import call_files
 
 
@@ -40,26 +41,28 @@ def test_reconcile_list_show_hold_purge_export_verify(
     monkeypatch.setenv("USER", "mallory")
     monkeypatch.setenv("LOGNAME", "mallory")
     me = "os:" + pwd.getpwuid(os.getuid()).pw_name
-    done = run_hotline(config, "recordings", "reconcile")
+    done = hotline_in_process(config, "recordings", "reconcile")
     assert "catalogued: 1795000000.1" in done.stdout and "catalogued=2" in done.stdout, done
-    listed = run_hotline(config, "recordings", "list", "--category", "general")
+    listed = hotline_in_process(config, "recordings", "list", "--category", "general")
     assert listed.returncode == 0 and "2 recording(s)" in listed.stdout
-    shown = run_hotline(config, "recordings", "show", "1795000000.2")
+    shown = hotline_in_process(config, "recordings", "show", "1795000000.2")
     assert "seconds:     3.00" in shown.stdout and "legal hold:  no" in shown.stdout
-    held = run_hotline(config, "recordings", "hold", "2", "--reason", "case 7")
+    held = hotline_in_process(config, "recordings", "hold", "2", "--reason", "case 7")
     assert "on hold: case 7" in held.stdout
-    dry = run_hotline(config, "recordings", "purge", "--dry-run")
+    dry = hotline_in_process(config, "recordings", "purge", "--dry-run")
     assert "kept 2 1795000000.2: legal hold" in dry.stdout and dry.returncode == 0
     out = tmp_path / "out"
-    ex = run_hotline(config, "recordings", "export", "1", "--part", "caller", "--out", str(out))
+    ex = hotline_in_process(
+        config, "recordings", "export", "1", "--part", "caller", "--out", str(out)
+    )
     assert ex.returncode == 0 and (out / "1795000000.1-caller.wav").is_file()
-    processed = run_hotline(config, "recordings", "process")
+    processed = hotline_in_process(config, "recordings", "process")
     assert "processed 2 of 2" in processed.stdout, processed.stderr
-    verified = run_hotline(config, "recordings", "verify")
+    verified = hotline_in_process(config, "recordings", "verify")
     assert verified.returncode == 0 and "ok=2" in verified.stdout
     assert audit(config) == [(me, "show", 1), (me, "hold", 1), (me, "export", 1)]
     # a free-text name is no longer taken
-    named = run_hotline(config, "recordings", "show", "1", "--user", "qa-wang")
+    named = hotline_in_process(config, "recordings", "show", "1", "--user", "qa-wang")
     assert named.returncode == 2 and "unrecognized arguments: --user qa-wang" in named.stderr
 
 
@@ -78,6 +81,6 @@ def test_reconcile_list_show_hold_purge_export_verify(
 def test_bad_input_is_one_line_without_a_traceback(
     config: Path, args: list[str], message: str
 ) -> None:
-    done = run_hotline(config, "recordings", *args)
+    done = hotline_in_process(config, "recordings", *args)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"hotline: error: {message}"], done.stderr

@@ -10,7 +10,6 @@ searched for the secrets.
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from hotline.pbx.dialplan import render
 from hotline.sandbox.asterisk_conf import render_all
 from hotline.settings import ADMIN_SECRET_ENV, SECRET_ENV, dialplan_parts, load_settings
 from hotline.tomltables import ConfigError
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO, free_port, write_config
 from tests.protocol.test_ami import FakeAmi
 
 AMI_SECRET = "S3cret-ami-7f1c9d"
@@ -49,12 +48,6 @@ def assert_no_secret(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:
             assert secret not in text, f"secret {secret!r} shown in:\n{text[-3000:]}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("key", ["secret", "admin_secret"])

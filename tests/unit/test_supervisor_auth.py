@@ -351,21 +351,14 @@ def test_a_vetoed_score_saves_as_zero_and_amendments_are_new_rows(tmp_path: Path
 
 def test_users_command_adds_lists_and_refuses_in_one_line(tmp_path: Path) -> None:
     import subprocess
-    import sys
 
-    from tests.conftest import write_config
+    from tests.conftest import hotline_in_process, write_config
 
     config = write_config(tmp_path)
 
     def hotline(*args: str, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
-            input=password + "\n",
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-        )
+        # in this process: the commands' work and words are the point, not the process
+        return hotline_in_process(config, *args, stdin=password + "\n")
 
     added = hotline(
         "users", "add", "wang", "--role", "qa", "--district", "xihu", "--password-stdin"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ from hotline.supervisor.scope import CITY
 from hotline.supervisor.score_report import ScoredCall, parse_month, roll_up
 from hotline.supervisor.scoring import ScoreError
 from hotline.supervisor.web import Supervision, _save_score
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO, hotline_in_process, write_config
 from tests.unit.test_scale_out import disposing, sessions_for
 from tests.unit.test_supervisor_auth import FakeAmi, log_in, run, store_answered_call
 
@@ -224,22 +223,8 @@ def test_report_scores_counts_current_scores_of_the_months_calls(tmp_path: Path)
 
     # by hand: calls D1, D2 -> 2; scores 80 and 0 -> average 40; 1 veto
     def report(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "hotline.cli.main",
-                "-c",
-                str(config),
-                "report",
-                "scores",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-        )
+        # in this process: the report's figures and words are the point, not the process
+        return hotline_in_process(config, "report", "scores", *args)
 
     (agent,) = json.loads(report("--month", "2026-12", "--json").stdout)["agents"]
     assert (agent["agent_id"], agent["calls_scored"], agent["average"], agent["vetoes"]) == (

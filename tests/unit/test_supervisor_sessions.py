@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from hotline.store.models import AccountAudit, LoginThrottle, WebUser
 from hotline.supervisor.auth import COST, LEGACY_COST, Accounts, cost_of, hash_password
 from hotline.supervisor.throttle import ADDRESS, PAIR, Throttle, wait_after
 from hotline.supervisor.web import Supervision, build_app
-from tests.conftest import REPO, write_config
+from tests.conftest import hotline_in_process, write_config
 from tests.unit.test_supervisor_auth import PASSWORD, log_in, supervision
 
 OFFICES = {"city", "xihu"}
@@ -217,14 +216,8 @@ def test_users_disable_enable_and_role_from_the_shell_are_audited_with_the_os_us
     config = write_config(tmp_path)
 
     def hotline(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
-            input=PASSWORD + "\n",
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=False,
-        )
+        # in this process: the commands' work and words are the point, not the process
+        return hotline_in_process(config, *args, stdin=PASSWORD + "\n")
 
     assert (
         hotline("users", "add", "wang", "--role", "supervisor", "--password-stdin").returncode == 0

@@ -147,7 +147,6 @@ class Booted:
                  "--console=passive"],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
-        self.console = console
         self.leader = 0
 
         def booted() -> bool:
@@ -159,7 +158,11 @@ class Booted:
             state = self.run("systemctl", "is-system-running").stdout.strip()
             return state in ("running", "degraded")  # degraded: a unit failed, asserted below
 
-        wait_for(booted, 90, "the container's systemd to finish booting")
+        try:
+            wait_for(booted, 90, "the container's systemd to finish booting")
+        except AssertionError:
+            self.halt()
+            raise
 
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         return run("nsenter", "-t", str(self.leader), "-a", *command)

@@ -11,7 +11,7 @@ from hotline.pbx.dialplan import INCLUDE_LINE, render, render_features
 from hotline.pbx.install import Finding, fallback_queue_findings
 from hotline.sandbox.asterisk_conf import render_all
 from hotline.sandbox.commands import sandbox_spec
-from hotline.settings import load_settings
+from hotline.settings import dialplan_parts, load_settings
 from tests.conftest import REPO, run_hotline
 
 CONFIG = REPO / "config/hotline.toml"
@@ -40,7 +40,7 @@ def test_render_writes_each_piece_saying_where_it_goes(tmp_path: Path) -> None:
         "queues.conf",
     ]
     settings = load_settings(CONFIG)
-    assert render(settings) in (tmp_path / "extensions_hotline.conf").read_text()
+    assert render(dialplan_parts(settings)) in (tmp_path / "extensions_hotline.conf").read_text()
     assert INCLUDE_LINE in (tmp_path / "extensions.conf").read_text()
     assert render_features() in (tmp_path / "features.conf").read_text()
     pjsip = (tmp_path / "pjsip.conf").read_text()
@@ -76,7 +76,7 @@ def test_the_queues_snippet_defines_the_queue_the_dialplan_falls_back_to(tmp_pat
     run_hotline(CONFIG, "asterisk", "render", "--out", str(tmp_path))
     snippet = (tmp_path / "queues.conf").read_text()
     assert snippet.splitlines()[0].startswith("; queues.conf (append")
-    assert "Queue(hotline-fallback,,,,600)" in render(load_settings(CONFIG))
+    assert "Queue(hotline-fallback,,,,600)" in render(dialplan_parts(load_settings(CONFIG)))
     # config/hotline.toml: fallback_seats = ["agent1001", "agent1002"]
     assert section(snippet, "hotline-fallback") == [
         "strategy = ringall",

@@ -19,10 +19,11 @@ def add_parser(sub: Subparsers) -> None:
         help="check an existing Asterisk for hotline's pieces, or write them out",
         description="check: log in over AMI as [ami] username and report, one line each, "
         "what is present or missing (modules, the AMI user's classes, the dialplan contexts "
-        "and AGI address, features.conf, the recordings folder, the FastAGI port), with the "
-        "fix; exit 1 if anything is missing. render --out DIR: write the snippets an admin "
-        "adds (manager.conf, extensions_hotline.conf and its include, features.conf, the "
-        "seats' pjsip.conf), each saying where it goes.",
+        "and AGI address, the fallback queue and its members, features.conf, the recordings "
+        "folder, the FastAGI port), with the fix; exit 1 if anything is missing. render --out "
+        "DIR: write the snippets an admin adds (manager.conf, extensions_hotline.conf and its "
+        "include, features.conf, the seats' pjsip.conf, queues.conf's fallback queue), each "
+        "saying where it goes.",
     )
     parser.add_argument("action", choices=["check", "render"])
     parser.add_argument("--out", type=Path, help="render: the folder to write the snippets to")

@@ -7,6 +7,7 @@ controller over FastAGI, and if the controller did not finish the call (unreacha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,17 @@ def render_features() -> str:
     """features.conf: the agent's *5 hangs up the agent's own leg; the caller stays on the
     line (Dial's g option) and the controller takes them to the survey."""
     return f"[applicationmap]\n{SURVEY_FEATURE} => {SURVEY_FEATURE_CODE},self,Hangup\n"
+
+
+def render_fallback_queue(members: Sequence[str]) -> str:
+    """queues.conf's [hotline-fallback]: where the dialplan's Queue() puts a caller the
+    controller did not take (unreachable, crashed). It rings every fallback seat at once and
+    takes callers even with nobody logged in: it is static, so a seat's phone is its member."""
+    lines = "".join(f"member => PJSIP/{endpoint}\n" for endpoint in members)
+    return (
+        f"[{FALLBACK_QUEUE}]\nstrategy = ringall\ntimeout = 15\nretry = 1\n"
+        f"joinempty = yes\nleavewhenempty = no\n{lines}"
+    )
 
 
 def render_agent_leg() -> str:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hotline.pbx.dialplan import (
     CALLBACK_CONTEXT,
+    FALLBACK_QUEUE,
     INBOUND_CONTEXT,
     INCLUDE_FILE,
     INCLUDE_LINE,
@@ -28,6 +29,7 @@ from hotline.pbx.dialplan import (
     SURVEY_FEATURE,
     DialplanParts,
     render,
+    render_fallback_queue,
     render_features,
 )
 from hotline.pbx.settings import AgiSettings, AmiSettings
@@ -127,6 +129,7 @@ def snippets(parts: InstallParts) -> dict[str, str]:
             "; features.conf (append to [applicationmap], or add the section)\n" + render_features()
         ),
         "pjsip.conf": "\n".join(pjsip) + "\n",
+        "queues.conf": queues_snippet(parts.dialplan.dialplan.fallback_seats),
         "README.txt": (
             "hotline on your Asterisk: add each file's content where its first lines say,\n"
             "reload Asterisk (core reload), then run `hotline asterisk check`.\n"
@@ -165,6 +168,7 @@ async def check(parts: InstallParts, action: Action) -> list[Finding]:
             )
         )
     found += await _dialplan(parts, action)
+    found += await fallback_queue_findings(parts.dialplan.dialplan.fallback_seats, action)
     found.append(_features(parts))
     found.append(_recordings(parts))
     found.append(_fastagi(parts))
@@ -234,6 +238,45 @@ def _fastagi(parts: InstallParts) -> Finding:
         f"the controller listens for FastAGI on {where}",
         "start it (hotline serve); Asterisk must reach this address too",
     )
+
+
+def queues_snippet(fallback_seats: Sequence[str]) -> str:
+    """queues.conf: the queue the rendered dialplan's Queue() falls back to."""
+    return (
+        "; queues.conf (append; keep your [general]): the static fallback queue. The dialplan\n"
+        f"; sends a caller here when the controller is unreachable: Queue({FALLBACK_QUEUE}).\n"
+        "; Its members are [dialplan] fallback_seats in hotline.toml; after editing run\n"
+        "; `asterisk -rx 'module reload app_queue.so'`.\n" + render_fallback_queue(fallback_seats)
+    )
+
+
+async def fallback_queue_findings(fallback_seats: Sequence[str], action: Action) -> list[Finding]:
+    """The fallback queue present (QueueStatus lists it), then its members: each fallback seat.
+    QueueStatus needs no write class; its replies go to the asking session only."""
+    fix = "append the queues.conf snippet and run 'module reload app_queue.so'"
+    reply = await action("QueueStatus", Queue=FALLBACK_QUEUE)
+    rows = [dict(_fields(m)) for m in (reply if isinstance(reply, list) else [reply])]
+    ours = [r for r in rows if r.get("Queue") == FALLBACK_QUEUE]
+    what = f"queue {FALLBACK_QUEUE} (the dialplan's fallback when the controller is away)"
+    if not any(r.get("Event") == "QueueParams" for r in ours):
+        return [Finding(False, what, fix)]
+    # QueueStatus names a member's channel Location (the QueueMember* events say Interface)
+    members = {r.get("Location") for r in ours if r.get("Event") == "QueueMember"}
+    wanted = [f"PJSIP/{endpoint}" for endpoint in fallback_seats]
+    if not wanted:  # a caller would wait there for nobody
+        rings = Finding(
+            False,
+            f"queue {FALLBACK_QUEUE} rings a seat",
+            "list seats in [dialplan] fallback_seats, then render and append queues.conf again",
+        )
+        return [Finding(True, what), rings]
+    absent = [m for m in wanted if m not in members]
+    rings = Finding(
+        not absent,
+        f"queue {FALLBACK_QUEUE} rings {', '.join(wanted)} ([dialplan] fallback_seats)",
+        f"{', '.join(absent)} not a member: {fix}",
+    )
+    return [Finding(True, what), rings]
 
 
 def write_snippets(parts: InstallParts, out: Path) -> list[Path]:

@@ -1,7 +1,8 @@
 """hotline on an Asterisk an admin configured by hand (issue 19, item 2): Debian's stock
 /etc/asterisk from the sandbox tree, then the pieces `hotline asterisk render` writes, each
 added where its first lines say. `hotline asterisk check` finds every piece, a call goes through
-hotline's IVR to its end, and with the include line taken out `check` names what went missing.
+hotline's IVR to its end, and with the include line and the fallback queue taken out `check`
+names what went missing.
 
 A second Asterisk on the stack's cached tree, not a second tree: everything of its own lives in
 its own folder (as the sandbox's instances do), so the only edit that is not an admin's is
@@ -96,6 +97,7 @@ def configure_by_hand(rootfs: Path, snippets: Path, secret: str) -> Path:
     append("extensions.conf", (snippets / "extensions.conf").read_text())
     append("features.conf", (snippets / "features.conf").read_text())
     append("pjsip.conf", (snippets / "pjsip.conf").read_text())
+    append("queues.conf", (snippets / "queues.conf").read_text())  # after the stock [general]
     (rootfs / HOME.lstrip("/") / "recordings").mkdir()  # README.txt: Asterisk writes it
     return etc
 
@@ -147,18 +149,33 @@ def test_a_hand_configured_asterisk_passes_check_takes_a_call_and_names_a_missin
         steps = hand.ivr_path(call.linkedid)
         assert steps[0][0] == "no_topic_yet"  # dialplans/12333.yaml: start
 
+        # tests/conftest.py's [dialplan] fallback_seats, as Asterisk lists the queue's members
+        queue = "queue hotline-fallback (the dialplan's fallback when the controller is away)"
+        assert f"ok       {queue}" in lines
+        members = "PJSIP/agent1001, PJSIP/agent1002 ([dialplan] fallback_seats)"
+        assert f"ok       queue hotline-fallback rings {members}" in lines
+
         # the admin's extensions.conf without hotline's include line
-        extensions = hand.settings.dialplan.asterisk_config / "extensions.conf"
-        kept = extensions.read_text()
+        etc = hand.settings.dialplan.asterisk_config
+        kept = (etc / "extensions.conf").read_text()
         assert kept.count("#include extensions_hotline.conf") == 1
-        extensions.write_text(kept.replace("#include extensions_hotline.conf", ""))
+        (etc / "extensions.conf").write_text(kept.replace("#include extensions_hotline.conf", ""))
         hand.instance.cli("dialplan reload")
+        # and queues.conf as the package shipped it, without the fallback queue
+        snippet = (hand.folder / "snippets/queues.conf").read_text()
+        kept = (etc / "queues.conf").read_text()
+        assert kept.count(snippet) == 1
+        (etc / "queues.conf").write_text(kept.replace(snippet, ""))
+        hand.instance.cli("module reload app_queue.so")
         done = run_hotline(hand.config, "asterisk", "check")
     fix = "add '#include extensions_hotline.conf' to extensions.conf and reload the dialplan"
+    queue_fix = "append the queues.conf snippet and run 'module reload app_queue.so'"
     assert done.returncode == 1
     assert [line for line in done.stdout.splitlines() if not line.startswith("ok ")] == [
         f"MISSING  dialplan context [hotline-inbound]: {fix}",
         f"MISSING  dialplan context [hotline-seats]: {fix}",
         f"MISSING  dialplan context [hotline-callback]: {fix}",
-        f"{len(lines) - 1 - 2 - 3} present, 3 missing",  # the number's and AGI's lines go too
+        f"MISSING  {queue}: {queue_fix}",
+        # the number's and AGI's lines go with the context, the members' with the queue
+        f"{len(lines) - 1 - 2 - 3 - 2} present, 4 missing",
     ]

@@ -48,6 +48,8 @@ def test_dialplan_check_reports_broken_flows_without_traceback(tmp_path: Path) -
     assert result.returncode == 2
     assert f"{flows / 'bad.yaml'}:5: node 'a': unknown node type 'sing'" in result.stderr
     assert "Traceback" not in result.stderr
+    # said once: not as the error line and again in the list below it (issue 19, item 6)
+    assert result.stderr.count("unknown node type") == 1 and result.stderr.count("\n") == 1
 
 
 def test_dialplan_graph_draws_the_12333_flow_as_svg(tmp_path: Path) -> None:

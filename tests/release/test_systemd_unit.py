@@ -100,7 +100,7 @@ def container(stack: Stack, tmp_path: Path) -> Iterator[Path]:  # noqa: F811
     if not (TREE / "usr/lib/systemd/systemd").exists():
         pytest.fail(f"no Debian 13 tree with systemd at {TREE}: run scripts/test-py313 once")
     if shutil.which("systemd-nspawn") is None:
-        pytest.fail("systemd-nspawn is missing: apt-get install systemd-container")
+        pytest.fail("systemd-nspawn is missing: scripts/setup installs systemd-container")
     source, dist = tmp_path / "source", tmp_path / "dist"
     shutil.copytree(REPO, source, symlinks=True, ignore=NOT_SOURCE)
     ok(run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, source))

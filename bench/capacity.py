@@ -36,9 +36,10 @@ own. Per step: the calls each controller ran (its `event=ivr.start` lines) and t
 summed over the controllers; the headline's `controller_cpu_per_call_ratio` is N controllers'
 summed CPU per call against one controller's at the same rate, in the same run.
 
-Recordings backlog (item 5): during every step, every 5 s, the calls ended since the run
-began whose recording is not archived yet (from the database); `--drain S` keeps sampling up
-to S seconds after a count's last step, until the backlog is gone.
+Recordings backlog (item 5): during every step, every 5 s, the calls ended since the count
+began whose recording is not processed yet (archive + QA; from the database); `--drain S`
+keeps sampling up to S seconds after a count's last step, until the backlog is gone. Each
+count starts from an empty recordings folder.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import array
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -271,14 +273,15 @@ def rss_mb(pid: int) -> float:
 
 
 def recordings_backlog(engine: Engine, since: datetime) -> int | None:
-    """Calls ended since `since` whose recording is not archived (no catalogue row yet, or a
-    row still waiting for its archive); None when the database is busy (SQLite) this time."""
+    """Calls ended since `since` whose recording is not processed yet (no catalogue row, or a
+    row still waiting for its archive and QA: the catalogue's own `pending_processing`); None
+    when the database is busy (SQLite) this time."""
     query = (
         select(func.count())
         .select_from(Call)
         .outerjoin(Recording, Recording.linkedid == Call.linkedid)
         .where(Call.ended_at.is_not(None), Call.started_at >= since)
-        .where(or_(Recording.state.is_(None), Recording.state != "archived"))
+        .where(or_(Recording.linkedid.is_(None), Recording.processed_at.is_(None)))
     )
     try:
         with engine.connect() as connection:
@@ -351,7 +354,7 @@ class Step:
     seconds: float
     controllers: int
     calls_per_controller: list[int]  # the calls each controller ran the flow for
-    backlog: list[tuple[float, int]]  # (s since the step started, recordings not archived)
+    backlog: list[tuple[float, int]]  # (s since the step started, recordings not processed)
     held: bool
 
 
@@ -641,6 +644,19 @@ def load_dialplan(config: Path) -> None:
         raise SystemExit(f"capacity: error: dialplan load failed: {done.stderr.strip()[-300:]}")
 
 
+def clear_recordings(settings: Settings) -> None:
+    """The bench's recordings folder emptied: a fresh database would otherwise catalogue and
+    process every earlier run's files, work that is not the step's calls."""
+    folder = settings.recordings.directory
+    if "capacity" not in folder.parts:  # never anything but the bench's own sandbox folder
+        raise SystemExit(f"capacity: error: {folder} is not the bench's recordings folder")
+    for path in folder.glob("*"):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def start_controllers(configs: list[Path], work: Path) -> Controllers:
     """One `hotline serve` per configuration, each ready; the first leads (it starts first)."""
     processes: list[subprocess.Popen[bytes]] = []
@@ -722,6 +738,7 @@ def run(args: argparse.Namespace) -> int:
             url = cluster.database(f"capacity_c{count}") if cluster else settings.database_url
             configs = controller_configs(config, count, url)
             load_dialplan(configs[0])
+            clear_recordings(settings)
             install_variants(settings, classic, instance)
             controllers = start_controllers(configs, work)
             try:

@@ -677,10 +677,12 @@ def start_controllers(configs: list[Path], work: Path) -> Controllers:
     return Controllers(processes, logs, engine, since)
 
 
-def drain(controllers: Controllers, seconds: float) -> list[tuple[float, int]]:
-    """The backlog after the calls stopped, every 5 s until it is gone or `seconds` passed."""
+def drain(controllers: Controllers, seconds: float) -> dict[str, object]:
+    """The backlog after the calls stopped, every 5 s until it is gone or `seconds` passed,
+    and the controllers' CPU meanwhile (their children's: the archive catching up)."""
     samples: list[tuple[float, int]] = []
     start = time.time()
+    own0, children0 = controllers.cpu()
     while time.time() - start <= seconds:
         waiting = controllers.backlog()
         if waiting is not None:
@@ -688,7 +690,30 @@ def drain(controllers: Controllers, seconds: float) -> list[tuple[float, int]]:
             if waiting == 0:
                 break
         time.sleep(BACKLOG_EVERY)
-    return samples
+    own1, children1 = controllers.cpu()
+    return {
+        "samples": samples,
+        "controller_cpu_s": round(own1 - own0, 2),
+        "controller_children_cpu_s": round(children1 - children0, 2),
+    }
+
+
+def whole_count(steps: list[Step], drained: dict[str, object]) -> dict[str, object] | None:
+    """CPU per call over a count's steps and its drain: every recording of the count processed
+    within it (the drain reached 0), so the archive's CPU is all there; None otherwise."""
+    samples = drained["samples"]
+    if not steps or not isinstance(samples, list) or not samples or samples[-1][1] != 0:
+        return None
+    calls = sum(s.calls for s in steps)
+    own = sum(s.controller_cpu_ms_per_call * s.calls for s in steps)
+    children = sum(s.controller_children_cpu_ms_per_call * s.calls for s in steps)
+    own += float(drained["controller_cpu_s"]) * 1000  # type: ignore[arg-type]
+    children += float(drained["controller_children_cpu_s"]) * 1000  # type: ignore[arg-type]
+    return {
+        "calls": calls,
+        "controller_cpu_ms_per_call": round(own / calls, 1),
+        "controller_children_cpu_ms_per_call": round(children / calls, 1),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -724,7 +749,7 @@ def run(args: argparse.Namespace) -> int:
     bench: Bench | None = None
     steps: list[Step] = []
     counts: dict[str, dict[str, int]] = {}
-    drains: dict[str, list[tuple[float, int]]] = {}
+    drains: dict[str, dict[str, object]] = {}
     try:
         if cluster is not None:
             cluster.stop(remove=True)  # a leftover from an interrupted run
@@ -755,8 +780,12 @@ def run(args: argparse.Namespace) -> int:
                         if not step.held:
                             break
                 if args.drain:
-                    drains[str(count)] = drain(controllers, args.drain)
-                    print(f"  backlog after the calls (s, recordings): {drains[str(count)]}")
+                    drained = drain(controllers, args.drain)
+                    drained["whole_count"] = whole_count(
+                        [s for s in steps if s.controllers == count], drained
+                    )
+                    drains[str(count)] = drained
+                    print(f"  after the calls: {drained}")
                 # three more walks, once: --quick stays within its few minutes
                 if not args.quick and not counts:
                     counts = {v: bench.count_work(v) for v in args.variants}

@@ -16,6 +16,7 @@ from bench.capacity import (
     read_traces,
     scale_out_ratios,
     summarise,
+    whole_count,
     write_configs,
 )
 from bench.rtpwatch import index_fingerprints, matching_prompt
@@ -200,3 +201,22 @@ def test_the_scale_out_ratio_is_two_controllers_cpu_per_call_over_one_at_the_sam
         "2/1": {"1": {"own": 1.1, "with_children": 1.0}, "2": {"own": 1.5, "with_children": 1.0}}
     }
     assert headline(steps, ["fastagi"])["held_rate"] == {"fastagi": 2.0, "fastagix2": 3.0}
+
+
+def test_a_counts_cpu_per_call_takes_in_its_drain_only_once_the_backlog_is_gone() -> None:
+    steps = [_step(1, 1.0, own_ms=100.0, children_ms=600.0), _step(1, 2.0, 100.0, 300.0)]
+    steps[0].calls, steps[1].calls = 25, 50
+    drained: dict[str, object] = {
+        "samples": [(0.0, 31), (5.0, 12), (10.0, 0)],
+        "controller_cpu_s": 1.5,
+        "controller_children_cpu_s": 9.0,
+    }
+    # by hand: own (25 x 100 + 50 x 100 + 1500) / 75 = 9000 / 75 = 120;
+    # children (25 x 600 + 50 x 300 + 9000) / 75 = 39000 / 75 = 520
+    assert whole_count(steps, drained) == {
+        "calls": 75,
+        "controller_cpu_ms_per_call": 120.0,
+        "controller_children_cpu_ms_per_call": 520.0,
+    }
+    # recordings still waiting when the drain ended: their archive CPU is not all in
+    assert whole_count(steps, {**drained, "samples": [(0.0, 31), (5.0, 12)]}) is None

@@ -76,7 +76,7 @@ from hotline.sandbox.instance import Instance  # noqa: E402
 from hotline.sandbox.lock import stack_lock  # noqa: E402
 from hotline.sandbox.postgres import Cluster  # noqa: E402
 from hotline.sandbox.rootfs import DEFAULT_ROOTFS  # noqa: E402
-from hotline.settings import Settings, load_settings  # noqa: E402
+from hotline.settings import Settings, dialplan_parts, load_settings  # noqa: E402
 from hotline.store.models import Call, Recording  # noqa: E402
 from ivr.flow import load_flow  # noqa: E402
 from recordings.naming import mixmonitor_application  # noqa: E402
@@ -197,7 +197,7 @@ def install_variants(settings: Settings, classic: Settings, instance: Instance) 
         INBOUND_CONTEXT,
         settings.prompts.languages[0],
     )
-    classic_entry = render_inbound(classic).replace(
+    classic_entry = render_inbound(dialplan_parts(classic)).replace(
         f"exten => {classic.dialplan.number},", f"exten => {CLASSIC_NUMBER},"
     )
     etc = instance.home / "etc"

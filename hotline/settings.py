@@ -20,9 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hotline.matters.ownership import OwnershipRule
-from hotline.matters.settings import MatterSettings, dump_matters, load_matters
+from hotline.logs import LogSettings
+from hotline.matters.settings import MatterSettings, SmsSettings, load_matters
+from hotline.metrics.settings import MetricsSettings
 from hotline.pbx.agi import IPNetwork
+from hotline.pbx.dialplan import DialplanParts
+from hotline.pbx.install import InstallParts
 from hotline.pbx.settings import (
     ADMIN_SECRET_ENV,
     SECRET_ENV,
@@ -37,22 +40,16 @@ from hotline.surveys.policy import SurveyPolicy
 from hotline.tomltables import (
     ConfigError,
     Table,
-    bind_host,
-    bind_port,
     dump_table,
     load_toml,
     plain,
     read_table,
-    setting,
-    settings_type,
 )
 from ivr.settings import FlowSettings, LookupSettings, PromptSettings
 from recordings.settings import RecordingSettings
 from routing.directory import Directory
-from routing.queueing import QueuePolicy
-from routing.router import Overflow
 from routing.seats import SeatsFile, load_directory
-from routing.wrapup import ANY_BUSINESS, MAX_CODE, WrapUpPolicy
+from routing.settings import RoutingSettings
 
 __all__ = [
     "ADMIN_SECRET_ENV",
@@ -64,84 +61,17 @@ __all__ = [
     "DialplanSettings",
     "FlowSettings",
     "LookupSettings",
-    "MetricsSettings",
     "PromptSettings",
     "RecordingSettings",
-    "RoutingSettings",
     "ScaleSettings",
     "Settings",
     "WebSettings",
+    "dialplan_parts",
+    "install_parts",
     "load_directory",
     "load_settings",
     "settings_document",
 ]
-
-
-# The controller process's own tables. They live here, not in hotline.controller, because the
-# controller sits above the configuration (it is given Settings) and the loader must not
-# import upwards (pyproject.toml, [tool.importlinter]).
-
-
-@settings_type
-class RoutingSettings:
-    """[routing]: the routing desk's keys, and those of the rules it carries (the ownership
-    rule from hotline.matters, the overflow and queue policies from routing/)."""
-
-    # first-inquiry owner: which agent (rule) and for how long (days)
-    ownership: OwnershipRule = setting(factory=OwnershipRule, flat=True)
-    # when other districts' (and the city's) agents are offered
-    overflow: Overflow = setting(factory=Overflow, flat=True)
-    # consecutive rings an agent lets run out before a no-answer pause (0: never)
-    auto_pause_after: int = setting(default=2, hi=100)
-    # an agent is not rung this long after a call
-    wrap_up_seconds: int = setting(default=10, hi=600)
-    # false: agents log in with *11 before they are rung
-    agents_start_logged_in: bool = setting(default=True)
-    queue: QueuePolicy = setting(factory=QueuePolicy, flat=True)
-    # the agents' wrap-up codes per business, and whether one is owed before the next call
-    wrap_up: WrapUpPolicy = setting(
-        factory=WrapUpPolicy,
-        key="wrap_up_required",
-        also=("wrap_up_codes",),
-        read=lambda t, _key: read_wrap_up(t),
-        dump=lambda s: {
-            "wrap_up_required": s.wrap_up.required,
-            "wrap_up_codes": {b: list(c) for b, c in s.wrap_up.codes.items()},
-        },
-    )
-
-
-def read_wrap_up(t: Table) -> WrapUpPolicy:
-    """[routing] wrap_up_required and [routing.wrap_up_codes]: business id (or "*" for any
-    other business) -> the codes an agent chooses from on their desk."""
-    base = WrapUpPolicy()
-    codes = dict(base.codes)
-    if "wrap_up_codes" in t.data:
-        codes_t = t.table("wrap_up_codes")
-        codes = {}
-        for business in codes_t.data:
-            listed = tuple(codes_t.texts(business))
-            if not listed or any(not 0 < len(c) <= MAX_CODE for c in listed):
-                raise codes_t.error(business, f"a list of codes of 1-{MAX_CODE} characters", listed)
-            codes[business] = listed
-        if ANY_BUSINESS not in codes:
-            codes[ANY_BUSINESS] = base.codes[ANY_BUSINESS]
-    return WrapUpPolicy(required=t.flag("wrap_up_required", base.required), codes=codes)
-
-
-@settings_type
-class MetricsSettings:
-    """[metrics]: where Prometheus scrapes and a load balancer checks health
-    (hotline/controller/metrics.py); off by default."""
-
-    enabled: bool = setting(default=False)
-    host: str = bind_host(default="127.0.0.1")
-    port: int = bind_port(default=9233)
-
-
-@settings_type
-class LogSettings:
-    file: Path | None = setting(default=None)  # None: no log file
 
 
 # tables of the same file that other readers own (hotline.sandbox.settings)
@@ -164,6 +94,8 @@ TABLES: dict[str, tuple[type, ...]] = {
     "metrics": (MetricsSettings,),
     "web": (WebSettings,),
     "surveys": (SurveyPolicy,),
+    "matters": (MatterSettings,),
+    "matters.sms": (SmsSettings,),
 }
 
 
@@ -266,7 +198,7 @@ def load_settings(path: Path) -> Settings:
         surveys=read_table(SurveyPolicy, root.table("surveys", required=False)),
         scale=scale,
         metrics=read_table(MetricsSettings, root.table("metrics", required=False)),
-        matters=load_matters(root),  # its own reader (hotline/matters/settings.py)
+        matters=load_matters(root.table("matters", required=False)),
     )
     root.refuse_unread(skip=FOREIGN_TABLES)
     return settings
@@ -291,8 +223,30 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "web": dump_table(settings.web),
         "surveys": dump_table(settings.surveys),
         "metrics": dump_table(settings.metrics),
-        "matters": dump_matters(settings.matters),
+        "matters": dump_table(settings.matters),
     }
+
+
+def dialplan_parts(settings: Settings) -> DialplanParts:
+    """The parts of `settings` the rendered dialplan is made of (hotline.pbx.dialplan)."""
+    return DialplanParts(
+        dialplan=settings.dialplan,
+        directory=settings.directory,
+        recordings=settings.recordings.asterisk_directory,
+        entry_flow=settings.flows.entry,
+        survey_flow=settings.surveys.flow,
+        source=settings.file,
+    )
+
+
+def install_parts(settings: Settings) -> InstallParts:
+    """The parts of `settings` the install snippets and check need (hotline.pbx.install)."""
+    return InstallParts(
+        dialplan=dialplan_parts(settings),
+        ami=settings.ami,
+        agi=settings.agi,
+        recordings=settings.recordings.directory,
+    )
 
 
 def _site_networks(directory: Directory) -> tuple[IPNetwork, ...]:

@@ -110,25 +110,13 @@ def _run(args: list[str], what: str) -> str:
     return done.stdout
 
 
-def probe_seconds(path: Path) -> float:
-    """The duration ffprobe reads from the file itself."""
-    out = _run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        f"probe {path.name}",
-    )
-    try:
-        return float(json.loads(out)["format"]["duration"])
-    except (KeyError, ValueError, TypeError):
-        raise ProcessingError(f"probe {path.name}: no duration") from None
-
-
 PROBE_TOGETHER_SECONDS = 600.0  # longer copies are probed one at a time (memory)
 
 
 def probe_many(paths: list[Path], together: bool = True) -> list[float]:
-    """`probe_seconds` of several files. `together`: the ffprobe processes start at once (for
-    short files each is mostly start-up time); for long ones they run one after the other,
-    since each ffprobe of a one-hour MP3 holds 15-30 MB (measured)."""
+    """The durations ffprobe reads from several files. `together`: the ffprobe processes
+    start at once (for short files each is mostly start-up time); for long ones they run one
+    after the other, since each ffprobe of a one-hour MP3 holds 15-30 MB (measured)."""
     if not together:
         return [s for p in paths for s in probe_many([p])]
     args = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json"]

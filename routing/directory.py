@@ -10,20 +10,25 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from hotline.tomltables import setting, settings_type
 from routing.calendar import Calendar
 
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@dataclass(frozen=True)
+# The entries of config/seats.toml ([[office]], [[seat]], [[site]], [[agent]], [[post]]): each
+# field's default is its one default; routing/seats.py reads the tables into them.
+
+
+@settings_type
 class Office:
     id: str
     name: str
-    kind: str  # "city" or "district"
+    kind: str = setting(default="district", choices=("city", "district"))
     number_prefixes: tuple[str, ...] = ()  # caller numbers that belong to this district
 
 
-@dataclass(frozen=True)
+@settings_type
 class Seat:
     endpoint: str  # the PJSIP endpoint name; checked against ENDPOINT_NAME
     office: str
@@ -31,7 +36,7 @@ class Seat:
     contact: str | None = None  # a static SIP contact (sandbox phones); None: the phone registers
 
 
-@dataclass(frozen=True)
+@settings_type
 class Site:
     """Another Asterisk box with seats (and maybe callers of its own), joined to the main one
     by a SIP trunk."""
@@ -39,14 +44,14 @@ class Site:
     id: str
     trunk: str  # the PJSIP endpoint on the main Asterisk that reaches it
     address: str  # its SIP address (the trunk's contact and identify match) and AMI host
-    sip_port: int = 5060
+    sip_port: int = setting(default=5060, lo=1, hi=65535)
     # its AMI port: the controllers follow its events too (its seats' states, its callers'
     # calls) with the [ami] user; None: a box of seats only, known from the answers to rings
-    ami_port: int | None = None
+    ami_port: int | None = setting(default=None, lo=1, hi=65535)
     main_trunk: str = "main"  # the PJSIP endpoint on this box that reaches the main one
 
 
-@dataclass(frozen=True)
+@settings_type
 class Agent:
     id: str
     name: str
@@ -56,7 +61,7 @@ class Agent:
     languages: tuple[str, ...] = ("zh-CN",)
 
 
-@dataclass(frozen=True)
+@settings_type
 class Post:
     """A duty (business × district) staffed by an A agent and a B agent (AB岗)."""
 

@@ -6,10 +6,11 @@ naming an unknown agent...) is refused with the first problem and how many more.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from hotline.tomltables import ConfigError, Table, load_toml, setting, settings_type
+from hotline.tomltables import ConfigError, Table, load_toml, read_table, setting, settings_type
 from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat, Site
 
@@ -43,71 +44,27 @@ def _calendar(t: Table) -> Calendar:
 
 def load_directory(path: Path) -> Directory:
     root = Table(load_toml(path), path, "")
-    offices = {}
-    for t in root.tables("office"):
-        kind = t.text("kind", "district")
-        if kind not in ("city", "district"):
-            raise t.error("kind", "'city' or 'district'", kind)
-        office = Office(
-            id=t.text("id"),
-            name=t.text("name"),
-            kind=kind,
-            number_prefixes=tuple(t.texts("number_prefixes", [])),
-        )
-        offices[office.id] = office
-    seats = {}
-    for t in root.tables("seat"):
-        seat = Seat(
-            endpoint=t.text("endpoint"),
-            office=t.text("office"),
-            site=t.text("site", "main"),
-            contact=t.opt_text("contact"),
-        )
-        seats[seat.endpoint] = seat
+    offices = {o.id: o for o in (read_table(Office, t) for t in root.tables("office"))}
+    seats = {s.endpoint: s for s in (read_table(Seat, t) for t in root.tables("seat"))}
     sites = {}
     for t in root.tables("site"):
-        site = Site(
-            id=t.text("id"),
-            trunk=t.text("trunk"),
-            address=t.text("address"),
-            sip_port=t.integer("sip_port", 5060, 1, 65535),
-            ami_port=t.integer("ami_port", lo=1, hi=65535) if "ami_port" in t.data else None,
-            main_trunk=t.text("main_trunk", "main"),
-        )
+        site = read_table(Site, t)
         if site.id == "main":
             raise t.error("id", "a name other than 'main' (the [ami] box is 'main')", site.id)
         sites[site.id] = site
-    agents = {}
-    for t in root.tables("agent"):
-        agent = Agent(
-            id=t.text("id"),
-            name=t.text("name"),
-            seat=t.text("seat"),
-            office=t.text("office"),
-            skills=tuple(t.texts("skills", [])),
-            languages=tuple(t.texts("languages", ["zh-CN"])),
-        )
-        agents[agent.id] = agent
-    posts = {}
-    for t in root.tables("post"):
-        post = Post(
-            id=t.text("id"),
-            business=t.text("business"),
-            district=t.text("district"),
-            a=t.text("a"),
-            b=t.text("b"),
-            takes_overflow=t.flag("takes_overflow", True),
-        )
-        posts[post.id] = post
+    agents = {a.id: a for a in (read_table(Agent, t) for t in root.tables("agent"))}
+    posts = {p.id: p for p in (read_table(Post, t) for t in root.tables("post"))}
+    calendar_t = root.table("calendar", required=False)
     directory = Directory(
         offices=offices,
         seats=seats,
         agents=agents,
         posts=posts,
         sites=sites,
-        calendar=_calendar(root.table("calendar", required=False)),
-        timezone=root.table("calendar", required=False).text("timezone", "Asia/Shanghai"),
+        calendar=_calendar(calendar_t),
     )
+    if "timezone" in calendar_t:  # else Directory's own (its one default)
+        directory = replace(directory, timezone=calendar_t.text("timezone"))
     issues = directory.problems()
     if issues:
         raise ConfigError(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hotline.cli.common import Subparsers, settings_of
 from hotline.pbx import dialplan
+from hotline.settings import dialplan_parts
 from hotline.tomltables import ConfigError
 from ivr.flow import load_flows
 from ivr.graph import render
@@ -45,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"dialplan render: no site {site!r} in {settings.seats_file} (sites: {known})"
             )
-        print(dialplan.render(settings, site), end="")
+        print(dialplan.render(dialplan_parts(settings), site), end="")
         return 0
     if args.action == "load":
-        for line in dialplan.install(settings):
+        for line in dialplan.install(dialplan_parts(settings)):
             print(line)
-        print(f"Asterisk: {asyncio.run(dialplan.reload(settings))}")
+        print(f"Asterisk: {asyncio.run(dialplan.reload(settings.ami, settings.file))}")
         return 0
     directory = settings.flows.directory
     if args.action == "check" and args.target:

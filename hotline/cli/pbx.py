@@ -10,7 +10,7 @@ from typing import Any
 from hotline.cli.common import Subparsers, settings_of
 from hotline.pbx.ami import AmiClient
 from hotline.pbx.install import Finding, check, write_snippets
-from hotline.settings import Settings
+from hotline.settings import Settings, install_parts
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "render":
         if args.out is None:
             raise SystemExit("hotline asterisk render: --out DIR is needed")
-        for path in write_snippets(settings, args.out):
+        for path in write_snippets(install_parts(settings), args.out):
             print(f"wrote {path}")
         return 0
     findings = asyncio.run(_check(settings))
@@ -61,6 +61,6 @@ async def _check(settings: Settings) -> list[Finding]:
         return await client.action(name, **headers)
 
     try:
-        return await check(settings, action)
+        return await check(install_parts(settings), action)
     finally:
         client.close()

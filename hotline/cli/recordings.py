@@ -21,8 +21,8 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from hotline.cli.common import Subparsers, settings_of
+from hotline.controller.assembly import open_database, recording_catalogue
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Recording
 from ivr.masking import mask_number
 from recordings.access import AccessRefused, audit, open_recording
@@ -57,16 +57,8 @@ class Progress:
 
 
 def _catalogue(settings: Settings) -> Catalogue:
-    sessions = session_factory(open_engine(settings.database_url))
-    directory = settings.directory
-
-    def district_of(post: str, number: str) -> str:
-        found = directory.posts.get(post)
-        return found.district if found else directory.district_of_number(number) or ""
-
-    return Catalogue(
-        sessions, settings.recordings.directory, settings.recordings.retention, district_of
-    )
+    """The catalogue as the controller builds it (hotline/controller/assembly.py)."""
+    return recording_catalogue(settings, open_database(settings), lambda: settings.directory)
 
 
 def _when(text: str | None, zone: ZoneInfo, flag: str) -> datetime | None:

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 from hotline.cli.common import Subparsers, settings_of
 from hotline.cli.matters import service_of as matter_service
+from hotline.controller.assembly import open_database
 from hotline.matters.figures import matter_report
 from hotline.matters.service import Scope
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.supervisor import periods, score_report
 from hotline.supervisor.kpi import GROUPINGS, Figures, Report, rows
 from hotline.supervisor.reports import kpi_report, to_csv
@@ -102,7 +102,7 @@ def district_and_period(
 def _kpi(args: argparse.Namespace, settings: Settings) -> str:
     directory = settings.directory
     period, since, until = district_and_period(args, directory)
-    sessions = session_factory(open_engine(settings.database_url))
+    sessions = open_database(settings)
     rep = kpi_report(sessions, directory, since, until, args.district)
     if args.json:
         return json.dumps(kpi_json(rep, period, args.by), ensure_ascii=False, indent=2) + "\n"
@@ -242,7 +242,7 @@ def _scores(args: argparse.Namespace, settings: Settings) -> str:
     except ValueError as exc:
         raise ReportError(str(exc)) from None
     found = score_report.monthly(
-        session_factory(open_engine(settings.database_url)),
+        open_database(settings),
         load_sheet(settings.web.score_sheet),
         settings.directory,
         month,

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.cli.common import Subparsers, settings_of
+from hotline.controller.assembly import open_database
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory, write
+from hotline.store.db import write
 from hotline.store.models import Call, DoNotCall, Leg, ReviewItem, RouteDecision, Survey, SurveyJob
 from hotline.surveys.report import GROUPINGS, AnsweredCall, as_csv, as_text, summarize
 from hotline.tomltables import ConfigError
@@ -69,7 +70,7 @@ def _day(text: str) -> date:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    sessions = session_factory(open_engine(settings.database_url))
+    sessions = open_database(settings)
     with sessions() as session:
         if args.action == "report":
             return _report(args, settings, session)

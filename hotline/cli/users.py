@@ -10,8 +10,8 @@ import os
 import sys
 
 from hotline.cli.common import Subparsers, settings_of
+from hotline.controller.assembly import open_database
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.supervisor.auth import ROLES, Accounts, AuthError, check_role
 
 
@@ -37,7 +37,7 @@ def os_user() -> str:
 
 def accounts(settings: Settings) -> Accounts:
     return Accounts(
-        session_factory(open_engine(settings.database_url)),
+        open_database(settings),
         settings.web.session_minutes,
         settings.web.session_max_hours,
     )
@@ -51,17 +51,34 @@ def add(
     phone: str,
     from_stdin: bool,
     agent_id: str | None = None,
+    department: str | None = None,
 ) -> str:
     offices = set(settings.directory.offices)
     agents = frozenset(settings.directory.agents)
-    check_role(role, district, offices, agent_id, agents)  # before the password is asked
+    departments = frozenset(settings.matters.departments)
+    # before the password is asked
+    check_role(role, district, offices, agent_id, agents, department, departments)
     password = read_password(from_stdin)
     acc = accounts(settings)
-    user = acc.add(username, password, role, district, phone, offices, agent_id, agents)
+    user = acc.add(
+        username,
+        password,
+        role,
+        district,
+        phone,
+        offices,
+        agent_id,
+        agents,
+        department,
+        departments,
+    )
     detail = f"role={user.role} district={user.district}"
-    acc.record(os_user(), "add", user.username, detail + (f" agent={agent_id}" if agent_id else ""))
+    detail += f" agent={agent_id}" if agent_id else ""
+    detail += f" department={department}" if department else ""
+    acc.record(os_user(), "add", user.username, detail)
     scope = f", district {user.district}" if user.district else ", whole city"
     desk = f", agent {agent_id}" if agent_id else ""
+    desk += f", department {department}" if department else ""
     return f"added {user.username} ({user.role}{scope}{desk}{', phone ' + phone if phone else ''})"
 
 
@@ -72,6 +89,7 @@ def listing(settings: Settings) -> list[str]:
     return [
         f"{u.username:<20} {u.role:<11} {u.district or 'city':<12} {u.phone or '-'}"
         + (f" agent {u.agent_id}" if u.agent_id else "")
+        + (f" department {u.department}" if u.department else "")
         for u in rows
     ]
 
@@ -99,6 +117,7 @@ def role(
     new_role: str,
     district: str | None,
     agent_id: str | None = None,
+    department: str | None = None,
 ) -> str:
     acc = accounts(settings)
     old_role, old_district = acc.set_role(
@@ -108,6 +127,8 @@ def role(
         set(settings.directory.offices),
         agent_id,
         frozenset(settings.directory.agents),
+        department,
+        frozenset(settings.matters.departments),
     )
     acc.record(
         os_user(),
@@ -124,7 +145,9 @@ def add_parser(sub: Subparsers) -> None:
         help="the dashboard's accounts: add, list, passwd",
         description="Accounts for the supervisors' dashboard and the agents' desk. Roles: "
         "supervisor (watch, listen / whisper / barge, score), qa (watch, score), admin "
-        "(everything), agent (their own desk at /desk only, linked with --agent ID). "
+        "(everything), agent (their own desk at /desk only, linked with --agent ID), "
+        "department (the matters handed over to it and their reply form at /dept only, linked "
+        "with --department ID of the departments file). "
         "--district limits a supervisor to one district's agents. Passwords are read from the "
         "terminal (twice) or, with --password-stdin, as one line of standard input; at least "
         "10 characters.",
@@ -134,6 +157,9 @@ def add_parser(sub: Subparsers) -> None:
     add_user.add_argument("username", help="2-40 letters, digits, '.', '_' or '-'")
     add_user.add_argument("--role", required=True, choices=list(ROLES))
     add_user.add_argument("--agent", help="role agent: their agent id in the seat directory (1001)")
+    add_user.add_argument(
+        "--department", help="role department: its id in the departments file (e.g. si-xihu)"
+    )
     add_user.add_argument(
         "--district", help="an office id of the seat directory (e.g. xihu); default: whole city"
     )
@@ -171,6 +197,7 @@ def add_parser(sub: Subparsers) -> None:
     change_role.add_argument("username")
     change_role.add_argument("--role", required=True, choices=list(ROLES))
     change_role.add_argument("--agent", help="role agent: their agent id in the seat directory")
+    change_role.add_argument("--department", help="role department: its departments file id")
     change_role.add_argument("--district", help="an office id of the seat directory (e.g. xihu)")
     parser.set_defaults(func=run)
 
@@ -187,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
                 args.phone,
                 args.password_stdin,
                 args.agent,
+                args.department,
             )
         )
     elif args.action == "list":
@@ -195,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.action in ("disable", "enable"):
         print(disable(settings, args.username, args.action == "disable"))
     elif args.action == "role":
-        print(role(settings, args.username, args.role, args.district, args.agent))
+        print(role(settings, args.username, args.role, args.district, args.agent, args.department))
     else:
         print(passwd(settings, args.username, args.password_stdin))
     return 0

@@ -26,6 +26,7 @@ from hotline.controller.assembly import (
     new_presence,
     notice_desk,
     open_database,
+    recording_catalogue,
     routing_desk,
 )
 from hotline.controller.callbacks import CallbackDispatcher
@@ -33,9 +34,13 @@ from hotline.controller.callrecords import calls_and_legs, close_stale_calls
 from hotline.controller.desk_matters import DeskMatters
 from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
-from hotline.controller.metrics import LiveState, Metrics
+from hotline.controller.matter_board import MatterBoardAdapter, board_alert
 from hotline.controller.recorder import Recorder
+from hotline.controller.wrapup_hold import owed_at_start
 from hotline.matters.alerts import OverdueAlerts
+from hotline.matters.lifecycle import Alert
+from hotline.matters.service import MatterView
+from hotline.metrics.server import LiveState, Metrics
 from hotline.pbx.agi import AgiSession, FastAgiServer
 from hotline.pbx.ami import AmiClient, AmiError, Event, plain_event
 from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapshot, event_time
@@ -134,7 +139,9 @@ class Controller:
             for site in boxes
         }
         self.recorder = Recorder(
-            settings.recordings, self.sessions, lambda: self.directory, self.store.flush
+            settings.recordings,
+            recording_catalogue(settings, self.sessions, lambda: self.directory),
+            self.store.flush,
         )
         # calls the hotline places show its number ([dialplan] number) as name and number
         caller_id = f'"{settings.dialplan.number}" <{settings.dialplan.number}>'
@@ -145,7 +152,7 @@ class Controller:
             caller_id,
             on_outcome=self.matters.callback_outcome,
         )
-        self.overdue = OverdueAlerts(self.matters)
+        self.overdue = OverdueAlerts(self.matters, notify=self._matter_alert)
         self.surveys = SurveyDispatcher(
             self.survey_store,
             self.ami,
@@ -186,6 +193,8 @@ class Controller:
                 number=settings.dialplan.number,
                 # the agents' desk reaches the matters through this adapter (layer siblings)
                 matters=DeskMatters(self.matters, self.notices),
+                # the supervisors' matters views and the departments' reply page
+                matter_board=MatterBoardAdapter(self.matters),
             )
         # Prometheus metrics and the health check, on their own address ([metrics])
         self.metrics: Metrics | None = None
@@ -237,6 +246,11 @@ class Controller:
         followed = hooks.followed_events()
         for client in self.amis.values():
             client.follow(followed)
+
+    def _matter_alert(self, alert: Alert, matter: MatterView) -> None:
+        """An overdue matter's or a late hand-over's alert, also on the supervisors' board."""
+        if self.web is not None:
+            self.web.matter_alert(board_alert(alert, matter))
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)
@@ -405,7 +419,22 @@ class Controller:
         for ami in self.amis.values():
             ami.close()
 
+    async def hold_owed_wrap_ups(self) -> None:
+        """With wrap-up codes required, agents who owed a code when the controller stopped owe
+        it still: presence holds them again before any call is offered (the hold lives in
+        memory; the legs and codes in the store say who owes one)."""
+        if not self.presence.hold_for_wrap_up:
+            return
+        now = datetime.now(UTC)
+        owed = await asyncio.to_thread(
+            owed_at_start, self.sessions, frozenset(self.directory.agents), now
+        )
+        for agent_id in owed:
+            self.presence.answered(agent_id, now)
+        log.info("event=wrap-up.held-again agents=%s", ",".join(owed) or "-")
+
     async def run(self, stop: asyncio.Event) -> None:
+        await self.hold_owed_wrap_ups()
         await self.connect_ami(self.ami, self.settings.ami.wait_for_asterisk)
         # a site box that is down must not keep the controller (and the main box's calls)
         # from starting: it is followed from whenever it answers

@@ -11,6 +11,7 @@ per-call process does not import the daemon's scheduler, metrics and dashboard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,11 +31,28 @@ from ivr.flow import Flow, load_flows
 from ivr.lookups import LookupSource, SqliteContributions
 from ivr.ports import RecordingPause
 from ivr.prompts import catalogue_ids
+from recordings.catalogue import Catalogue
+from routing.directory import Directory
 from routing.presence import Presence
 
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
     return session_factory(open_engine(settings.database_url))
+
+
+def recording_catalogue(
+    settings: Settings, sessions: sessionmaker[Session], directory: Callable[[], Directory]
+) -> Catalogue:
+    """The recordings' catalogue. A recording's district (for district scope) is its post's,
+    else its caller number's; `directory` is asked each time (the controller reloads it)."""
+
+    def district_of(post: str, number: str) -> str:
+        seats = directory()
+        found = seats.posts.get(post)
+        return found.district if found else seats.district_of_number(number) or ""
+
+    rec = settings.recordings
+    return Catalogue(sessions, rec.directory, rec.retention, district_of)
 
 
 def new_presence(settings: Settings) -> Presence:

@@ -12,6 +12,7 @@ from hotline.matters.service import MatterError, MatterService, MatterView, NewM
 from hotline.supervisor.desk_matters import MatterRefused
 
 REFUSALS = (MatterError, lifecycle.TransitionError)  # one line for the agent, each
+ANSWERS_SHOWN = 30  # a search that finds more asks for another word
 
 
 class DeskMatters:
@@ -36,6 +37,20 @@ class DeskMatters:
         except MatterError:
             return None
 
+    def owner_of(self, number: str) -> str | None:
+        try:
+            return self.service.get(number).matter.owner
+        except MatterError:
+            return None
+
+    def answers(self, words: str, business: str) -> list[dict[str, object]]:
+        found = self.notices.catalogue.search(words, business or None)
+        found.sort(key=lambda n: (n.kind != "answer", n.business, n.id))
+        return [
+            {"id": n.id, "business": n.business, "kind": n.kind, "title": n.title, "text": n.text}
+            for n in found[:ANSWERS_SHOWN]
+        ]
+
     def choices(self) -> dict[str, object]:
         return {
             "categories": list(lifecycle.CATEGORIES),
@@ -47,6 +62,7 @@ class DeskMatters:
                 {"id": n.id, "business": n.business, "title": n.title}
                 for n in self.notices.catalogue.notices.values()
             ],
+            "businesses": sorted({n.business for n in self.notices.catalogue.notices.values()}),
         }
 
     def create(
@@ -70,6 +86,24 @@ class DeskMatters:
     def note(self, number: str, actor: str, text: str) -> None:
         try:
             self.service.note(number, actor, text)
+        except REFUSALS as exc:
+            raise MatterRefused(str(exc)) from None
+
+    def take_over(self, number: str, actor: str, agent_id: str, reason: str) -> None:
+        try:
+            self.service.take_over(number, actor, agent_id, reason)
+        except REFUSALS as exc:
+            raise MatterRefused(str(exc)) from None
+
+    def update_summary(self, number: str, actor: str, summary: str) -> None:
+        try:
+            self.service.update_summary(number, actor, summary)
+        except REFUSALS as exc:
+            raise MatterRefused(str(exc)) from None
+
+    def close(self, number: str, actor: str, reason: str) -> None:
+        try:
+            self.service.close(number, actor, "reason", reason)
         except REFUSALS as exc:
             raise MatterRefused(str(exc)) from None
 

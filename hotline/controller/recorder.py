@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.pbx.calltracker import CallSnapshot, Change
 from recordings import naming
 from recordings.catalogue import Catalogue
 from recordings.processing import process
 from recordings.settings import RecordingSettings
-from routing.directory import Directory
 
 log = logging.getLogger("hotline.recordings")
 
@@ -48,27 +46,18 @@ class Recorder:
     def __init__(
         self,
         settings: RecordingSettings,
-        sessions: sessionmaker[Session],
-        directory: Callable[[], Directory],
+        catalogue: Catalogue,
         calls_stored: Callable[[], Awaitable[None]],
     ) -> None:
         self.settings = settings
-        self.directory = directory
         self.calls_stored = calls_stored  # waits until the call rows are written
-        self.catalogue = Catalogue(sessions, settings.directory, settings.retention, self._district)
+        self.catalogue = catalogue
         self.workers = asyncio.Semaphore(settings.archive.workers)
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_hand: set[str] = set()  # linkedids queued for a worker or being processed
         # set when the controller stops: a reconciliation running in its worker thread ends
         # (cancelling the task cannot stop the thread, and the process waits for it)
         self.stopping = threading.Event()
-
-    def _district(self, post: str, number: str) -> str:
-        directory = self.directory()
-        found = directory.posts.get(post)
-        if found is not None:
-            return found.district
-        return directory.district_of_number(number) or ""
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

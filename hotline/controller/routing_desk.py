@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.matters.ownership import Owner, OwnershipRule, matter_owner
+from hotline.matters.ownership import Owner, matter_owner
 from hotline.store.db import write
 from hotline.store.leases import AgentClaims
 from hotline.store.models import Callback, RouteDecision
@@ -25,6 +25,7 @@ from routing.directory import Directory
 from routing.presence import NO_ANSWER_PAUSE, Presence
 from routing.queueing import QueuePolicy
 from routing.router import DialStep, Overflow, Plan, plan_call, prepare
+from routing.settings import OwnershipRule
 from routing.waiting import Waiter, WaitingLine
 
 log = logging.getLogger("hotline.routing")

@@ -1,6 +1,7 @@
-"""Overdue matters, on the clock: each tick raises the alerts due now (the owner's at the due
-time, the district supervisor's past the second limit), each once, and hands them to whoever
-shows them (`notify`: the log line here; the dashboard can subscribe). Blocking work runs in a
+"""Overdue matters and late department replies, on the clock: each tick raises the alerts due
+now (the owner's at the due time, the district supervisor's past the second limit), each once,
+and hands them to whoever shows them (the log line here; `notify`: the supervisors' board, by
+the composition root). Blocking work runs in a
 worker thread; the controller's leader runs the tick."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class OverdueAlerts:
     async def tick(self) -> None:
         for alert, matter in await asyncio.to_thread(self.matters.raise_alerts):
             log.warning(
-                "event=matter.overdue number=%s to=%s owner=%s district=%s due=%s",
+                "event=matter.%s number=%s to=%s owner=%s district=%s due=%s",
+                "overdue" if alert.kind == "overdue" else "handover-late",
                 matter.number,
                 alert.to,
                 matter.owner or "pool",

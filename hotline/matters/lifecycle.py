@@ -33,6 +33,7 @@ TOLD = ("callback", "reason")
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "take": (frozenset({"open", "reopened"}), "in_progress"),
     "note": (frozenset(STATUSES), None),
+    "update_summary": (OPEN_STATUSES, None),  # what the citizen needs, restated in work
     "assign": (OPEN_STATUSES, None),
     "hand_over": (frozenset({"open", "in_progress", "reopened", "answered"}), "handed_over"),
     "reply": (frozenset({"handed_over"}), "answered"),
@@ -179,37 +180,46 @@ def due_at(
 
 # --- overdue alerts ---------------------------------------------------------------------
 
+# what is late: the matter itself (past its due time) or a department's reply to a hand-over
+# (past the hand-over's due time: the owner chases the department)
+ALERT_KINDS = ("overdue", "handover")
+
 
 @dataclass(frozen=True)
 class Overdue:
-    """What is known of an open matter for the alert rule."""
+    """What is known of something late for the alert rule: an open matter (`kind` overdue,
+    due at its due time) or an unanswered hand-over (`kind` handover, due at the hand-over's
+    due time)."""
 
     number: str
     due_at: datetime
     owner_alerted: bool
     supervisor_alerted: bool
+    kind: str = "overdue"
 
 
 @dataclass(frozen=True)
 class Alert:
     number: str
     to: str  # owner | supervisor
+    kind: str = "overdue"  # overdue | handover
 
 
 def alerts_due(
     matters: list[Overdue], now: datetime, calendar: Calendar, zone: ZoneInfo, policy: DuePolicy
 ) -> list[Alert]:
-    """The alerts to raise now, each once: the owner's when the matter is past its due time,
-    the district supervisor's when it is past it by `escalate_after_hours` working hours."""
+    """The alerts to raise now, each once: the owner's when it is past its due time, the
+    district supervisor's when it is past it by `escalate_after_hours` working hours. The same
+    rule for a matter and for a department's reply to a hand-over."""
     out: list[Alert] = []
     for m in matters:
         if now < m.due_at:
             continue
         if not m.owner_alerted:
-            out.append(Alert(m.number, "owner"))
+            out.append(Alert(m.number, "owner", m.kind))
         escalate = add_working_time(
             calendar, zone, m.due_at, timedelta(hours=policy.escalate_after_hours)
         )
         if not m.supervisor_alerted and now >= escalate:
-            out.append(Alert(m.number, "supervisor"))
+            out.append(Alert(m.number, "supervisor", m.kind))
     return out

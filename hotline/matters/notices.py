@@ -49,11 +49,14 @@ class Catalogue:
             if n.business == business and (kind is None or n.kind == kind)
         ]
 
-    def search(self, words: str) -> list[Notice]:
-        """Notices and answers whose id, title or text holds every word (any language)."""
+    def search(self, words: str, business: str | None = None) -> list[Notice]:
+        """Notices and answers whose id, title or text holds every word (any language, case
+        aside), of `business` when one is named. No words: all of them (of that business)."""
         terms = [w.lower() for w in words.split() if w]
         found = []
         for n in self.notices.values():
+            if business is not None and n.business != business:
+                continue
             hay = " ".join([n.id, n.business, *n.title.values(), *n.text.values()]).lower()
             if all(term in hay for term in terms):
                 found.append(n)

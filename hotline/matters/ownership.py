@@ -21,21 +21,11 @@ from sqlalchemy.orm import Session
 
 from hotline.matters.lifecycle import OPEN_STATUSES
 from hotline.store.models import Call, Leg, Matter, RouteDecision
-from hotline.tomltables import setting, settings_type
+from routing.settings import OwnershipRule
 
 # a caller number that names one line: ASCII digits, optionally a leading + (withheld and
 # anonymous callers arrive as "", "anonymous", "unknown", "restricted", ...)
 ATTRIBUTABLE = re.compile(r"^\+?[0-9]{3,20}\Z")
-RULES = ("first", "last", "off")  # the agent who first answered / last answered / no owner
-
-
-@settings_type
-class OwnershipRule:
-    """[routing] first_inquiry_rule, first_inquiry_days (首问责任制)."""
-
-    rule: str = setting(default="first", key="first_inquiry_rule", choices=RULES)
-    # a matter answered longer ago than this is settled: no owner
-    days: int = setting(default=7, key="first_inquiry_days", hi=365)
 
 
 @dataclass(frozen=True)

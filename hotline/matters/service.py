@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.matters import lifecycle
@@ -39,6 +40,7 @@ from ivr.masking import mask_number
 from routing.directory import Directory
 
 CALLER_DIGITS = 32  # the callback table's number column
+SUMMARY_LIMIT = 2000  # the matter table's summary column, and a history line's detail
 
 
 class MatterError(Exception):
@@ -284,6 +286,52 @@ class MatterService:
         """Someone starts work on it (open or reopened -> in_progress)."""
         return self._act(number, actor, "take", "taken", "")
 
+    def take_over(self, number: str, actor: str, agent_id: str, reason: str = "") -> MatterView:
+        """Agent `agent_id` takes the matter on: it becomes theirs and work starts (open or
+        reopened -> in_progress), in one step of the history. From the pool it is simply
+        theirs; from another owner it is the first-inquiry rule's explicit change of owner,
+        so it needs a reason."""
+        if agent_id not in self.directory.agents:
+            raise MatterError(f"agent {agent_id!r} is not in the seat directory")
+        with write(self.sessions) as session:
+            row = self._row(session, number)
+            self._allow(row, "assign")
+            startable = row.status in lifecycle.TRANSITIONS["take"][0]
+            if row.owner == agent_id and not startable:
+                raise MatterError(f"matter {number} is yours and {row.status} already")
+            if row.owner != agent_id:
+                if row.owner is not None and not reason.strip():
+                    raise MatterError(
+                        f"matter {number} is {row.owner}'s: taking it over needs a reason "
+                        "(first-inquiry responsibility)"
+                    )
+                why = reason.strip() or "taken from the pool"
+                before = row.owner or "the pool"
+                self._event(session, row, actor, "assigned", f"{before} -> {agent_id}: {why}")
+                row.owner = agent_id
+            if startable:
+                row.status = lifecycle.next_status(row.status, "take")
+                self._event(session, row, actor, "taken", "")
+            return MatterView.of(row)
+
+    def update_summary(self, number: str, actor: str, summary: str) -> MatterView:
+        """Restate what the citizen needs (the old wording stays in the history)."""
+        text = summary.strip()
+        if not text:
+            raise MatterError("a summary needs some text")
+        if len(text) > SUMMARY_LIMIT:
+            raise MatterError(f"a summary is at most {SUMMARY_LIMIT} characters")
+        with write(self.sessions) as session:
+            row = self._row(session, number)
+            self._allow(row, "update_summary")
+            if row.summary == text:
+                return MatterView.of(row)
+            before = row.summary
+            row.summary = text
+            detail = f"{text} (was: {before})" if before else text
+            self._event(session, row, actor, "summary", detail[:SUMMARY_LIMIT])
+            return MatterView.of(row)
+
     def assign(self, number: str, actor: str, owner: str, reason: str) -> MatterView:
         """The one way an owner changes: explicit, with a reason, in the history."""
         if owner not in self.directory.agents:
@@ -332,9 +380,12 @@ class MatterService:
             self._event(session, row, actor, "handed_over", f"to {department}: {question.strip()}")
             return HandoverView.of(handover)
 
-    def reply(self, number: str, actor: str, text: str) -> MatterView:
+    def reply(
+        self, number: str, actor: str, text: str, department: str | None = None
+    ) -> MatterView:
         """The department's reply to the open hand-over (entered by the department's account
-        or the owner): the owner is now to tell the citizen (status answered)."""
+        or the owner): the owner is now to tell the citizen (status answered). `department`:
+        a department's account answers only a hand-over made to it."""
         if not text.strip():
             raise MatterError("a reply needs its text")
         now = self.now()
@@ -348,6 +399,8 @@ class MatterService:
             ).first()
             if handover is None:
                 raise MatterError(f"matter {number} has no hand-over waiting for a reply")
+            if department is not None and handover.department != department:
+                raise MatterError(f"matter {number} is not waiting for a reply from {department}")
             handover.reply, handover.replied_at, handover.replied_by = text.strip(), now, actor
             row.status = lifecycle.next_status(row.status, "reply")
             self._event(
@@ -564,6 +617,47 @@ class MatterService:
             )
         return self._list(query, open_only=False, limit=limit)
 
+    def handed_to(self, matter_ids: list[int]) -> dict[int, list[str]]:
+        """The departments each of these matters was handed over to, in hand-over order."""
+        if not matter_ids:
+            return {}
+        found: dict[int, list[str]] = {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Handover.matter_id, Handover.department)
+                .where(Handover.matter_id.in_(matter_ids))
+                .order_by(Handover.id)
+            )
+            for matter_id, department in rows:
+                if department not in found.setdefault(matter_id, []):
+                    found[matter_id].append(department)
+        return found
+
+    def counts(self, scope: Scope = Scope()) -> dict[str, dict[str, int]]:
+        """The open matters in the scope by status and by district, the overdue ones by
+        district, and the hand-overs waiting for a reply by department (the supervisors'
+        overview: whole counts, not one page of a list)."""
+        open_ = Matter.status.in_(lifecycle.OPEN_STATUSES)
+        in_scope = Matter.district == scope.district if scope.district is not None else true()
+        with self.sessions() as session:
+
+            def grouped(column: Any, *where: Any) -> dict[str, int]:
+                query = select(column, func.count()).where(open_, in_scope, *where)
+                return {str(k or ""): n for k, n in session.execute(query.group_by(column))}
+
+            waiting = (
+                select(Handover.department, func.count())
+                .join(Matter, Matter.id == Handover.matter_id)
+                .where(open_, in_scope, Handover.replied_at.is_(None))
+                .group_by(Handover.department)
+            )
+            return {
+                "status": grouped(Matter.status),
+                "district": grouped(Matter.district),
+                "overdue": grouped(Matter.district, Matter.due_at <= self.now()),
+                "department": {k: n for k, n in session.execute(waiting)},
+            }
+
     def facts(self, since: datetime, until: datetime, scope: Scope = Scope()) -> list[MatterFacts]:
         """What the figures need of each matter opened or closed in [since, until)."""
         query = (
@@ -596,8 +690,9 @@ class MatterService:
     # --- overdue alerts ---------------------------------------------------------------
 
     def raise_alerts(self) -> list[tuple[lifecycle.Alert, MatterView]]:
-        """The overdue alerts due now, each raised once (stamped on the matter and written to
-        its history): the owner's first, the district supervisor's past the second limit."""
+        """The alerts due now, each raised once (stamped on its row and written to the matter's
+        history): an overdue matter's, and a hand-over's whose department has not replied by
+        its due time; the owner's first, the district supervisor's past the second limit."""
         now = self.now()
         raised: list[tuple[lifecycle.Alert, MatterView]] = []
         with write(self.sessions) as session:
@@ -608,7 +703,19 @@ class MatterService:
                     Matter.supervisor_alerted_at.is_(None),
                 )
             ).all()
+            late = session.execute(
+                select(Handover, Matter)
+                .join(Matter, Matter.id == Handover.matter_id)
+                .where(
+                    Handover.replied_at.is_(None),
+                    Handover.due_at <= now,
+                    Handover.supervisor_alerted_at.is_(None),
+                    Matter.status.in_(lifecycle.OPEN_STATUSES),
+                )
+            ).all()
             by_number = {row.number: row for row in rows}
+            handovers = {matter.number: handover for handover, matter in late}
+            matters_of = by_number | {matter.number: matter for _h, matter in late}
             facts = [
                 lifecycle.Overdue(
                     r.number,
@@ -617,18 +724,35 @@ class MatterService:
                     r.supervisor_alerted_at is not None,
                 )
                 for r in rows
+            ] + [
+                lifecycle.Overdue(
+                    number,
+                    utc(h.due_at),
+                    h.owner_alerted_at is not None,
+                    h.supervisor_alerted_at is not None,
+                    "handover",
+                )
+                for number, h in handovers.items()
             ]
             for alert in lifecycle.alerts_due(
                 facts, now, self.directory.calendar, self.zone, self.policy
             ):
-                row = by_number[alert.number]
+                row = matters_of[alert.number]
+                stamped: Matter | Handover = (
+                    handovers[alert.number] if alert.kind == "handover" else row
+                )
                 if alert.to == "owner":
-                    row.owner_alerted_at = now
+                    stamped.owner_alerted_at = now
                     who = f"owner {row.owner}" if row.owner else "the pool (no owner)"
                 else:
-                    row.supervisor_alerted_at = now
+                    stamped.supervisor_alerted_at = now
                     who = f"supervisor of {row.district or 'the city'}"
-                self._event(session, row, "system", f"alert_{alert.to}", f"overdue: {who}", now)
+                if alert.kind == "handover":
+                    what = f"{handovers[alert.number].department} has not replied"
+                    kind = f"alert_handover_{alert.to}"
+                else:
+                    what, kind = "overdue", f"alert_{alert.to}"
+                self._event(session, row, "system", kind, f"{what}: {who}", now)
                 raised.append((alert, MatterView.of(row)))
         return raised
 

@@ -1,6 +1,7 @@
 """The matters feature's settings: due times per category, the second alert limit, the
 departments and notices files, and how notices reach citizens by SMS. The defaults live here
-once; `load_matters` reads the `[matters]` table of hotline.toml over them.
+once, in the settings types; `load_matters` reads the `[matters]` table of hotline.toml into
+them and loads the two files it names.
 
     [matters]
     departments = "departments.toml"     # [[department]] id, name, contact, district
@@ -21,20 +22,22 @@ once; `load_matters` reads the `[matters]` table of hotline.toml over them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from hotline.matters.departments import Department, load_departments
 from hotline.matters.lifecycle import CATEGORIES, DuePolicy, DueRule
 from hotline.matters.notices import Catalogue, load_notices
-from hotline.tomltables import Table
+from hotline.tomltables import Table, read_table, setting, settings_type
 
 SENDERS = ("outbox", "http")
 _DUE = re.compile(r"^(\d{1,3}) (days?|hours?)$")
+_DUE_FORM = "'N days' or 'N hours', e.g. '5 days'"
 
 
 def default_due() -> DuePolicy:
+    """Each category's due time; the fallback rule and the escalation are DuePolicy's own."""
     return DuePolicy(
         rules={
             "consultation": DueRule(working_days=0),
@@ -43,30 +46,31 @@ def default_due() -> DuePolicy:
             "report": DueRule(working_days=5),
             "petition": DueRule(working_days=10),
         },
-        default=DueRule(working_days=5),
-        escalate_after_hours=8,
     )
 
 
-@dataclass(frozen=True)
+def read_sender(t: Table, key: str) -> str:
+    """[matters.sms] sender; "http" needs the gateway's address in `url`."""
+    sender = t.text(key)
+    if sender not in SENDERS:
+        raise t.error(key, f"one of {', '.join(SENDERS)}", sender)
+    url = t.data.get("url", "")
+    if sender == "http" and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise t.error("url", "the gateway's http(s):// address (sender = 'http')", url)
+    return sender
+
+
+@settings_type
 class SmsSettings:
-    sender: str = "outbox"  # one of SENDERS
-    outbox_file: Path | None = None  # the file sink (JSON lines); None: the table only
-    url: str = ""  # the HTTP gateway (sender "http")
-    attempts: int = 3
-    timeout: float = 5.0
+    """[matters.sms]: how notices reach citizens."""
 
-
-@dataclass(frozen=True)
-class MatterSettings:
-    due: DuePolicy = field(default_factory=default_due)
-    departments_file: Path | None = None
-    notices_file: Path | None = None
-    alert_every: int = 60
-    sms: SmsSettings = field(default_factory=SmsSettings)
-    # read from the two files (empty without them)
-    departments: dict[str, Department] = field(default_factory=dict)
-    notices: Catalogue = field(default_factory=Catalogue)
+    sender: str = setting(default="outbox", read=read_sender)  # one of SENDERS
+    # the file sink (JSON lines); None: the outbox table only
+    outbox_file: Path | None = setting(default=None)
+    # the HTTP gateway (sender "http"); the body is JSON {to, text, key}
+    url: str = setting(default="", dump=lambda s: {"url": s.url} if s.url else {})
+    attempts: int = setting(default=3, lo=1, hi=10)
+    timeout: float = setting(default=5.0, lo=0.1)
 
 
 def parse_due(text: str) -> DueRule:
@@ -82,52 +86,24 @@ def parse_due(text: str) -> DueRule:
     return DueRule(working_days=amount)
 
 
-def load_matters(root: Table) -> MatterSettings:
-    """[matters] of hotline.toml over the defaults (relative paths from the file's folder)."""
-    t = root.table("matters", required=False)
-    base = MatterSettings()
-    rules = dict(base.due.rules)
+def read_due(t: Table, _key: str) -> DuePolicy:
+    """[matters.due] (category -> 'N days' / 'N hours', over the defaults) and [matters]
+    escalate_after_hours."""
+    base = default_due()
+    rules = dict(base.rules)
     due_t = t.table("due", required=False)
     for category in due_t.data:
         if category not in CATEGORIES:
             raise due_t.error(category, f"a category among {', '.join(CATEGORIES)}")
-        text = due_t.text(category, expected="'N days' or 'N hours', e.g. '5 days'")
+        text = due_t.text(category, expected=_DUE_FORM)
         try:
             rules[category] = parse_due(text)
         except ValueError:
-            raise due_t.error(category, "'N days' or 'N hours', e.g. '5 days'", text) from None
-    due = DuePolicy(
-        rules=rules,
-        default=base.due.default,
-        escalate_after_hours=t.integer(
-            "escalate_after_hours", base.due.escalate_after_hours, 1, 24 * 30
-        ),
-    )
-    sms_t = t.table("sms", required=False)
-    sender = sms_t.text("sender", SmsSettings.sender)
-    if sender not in SENDERS:
-        raise sms_t.error("sender", f"one of {', '.join(SENDERS)}", sender)
-    url = sms_t.opt_text("url") or ""
-    if sender == "http" and not url.startswith(("http://", "https://")):
-        raise sms_t.error("url", "the gateway's http(s):// address (sender = 'http')", url)
-    sms = SmsSettings(
-        sender=sender,
-        outbox_file=sms_t.path("outbox_file") if "outbox_file" in sms_t.data else None,
-        url=url,
-        attempts=sms_t.integer("attempts", SmsSettings.attempts, 1, 10),
-        timeout=sms_t.number("timeout", SmsSettings.timeout, 0.1),
-    )
-    departments_file = t.path("departments") if "departments" in t.data else None
-    notices_file = t.path("notices") if "notices" in t.data else None
-    return MatterSettings(
-        due=due,
-        departments_file=departments_file,
-        notices_file=notices_file,
-        alert_every=t.integer("alert_every", base.alert_every, 5, 3600),
-        sms=sms,
-        departments=load_departments(departments_file) if departments_file else {},
-        notices=load_notices(notices_file) if notices_file else Catalogue(),
-    )
+            raise due_t.error(category, _DUE_FORM, text) from None
+    escalate = base.escalate_after_hours
+    if "escalate_after_hours" in t.data:
+        escalate = t.integer("escalate_after_hours", lo=1, hi=24 * 30)
+    return replace(base, rules=rules, escalate_after_hours=escalate)
 
 
 def due_text(rule: DueRule) -> str:
@@ -137,21 +113,39 @@ def due_text(rule: DueRule) -> str:
     return f"{rule.working_days} day" + ("s" if rule.working_days != 1 else "")
 
 
-def dump_matters(settings: MatterSettings) -> dict[str, Any]:
-    """`settings` as the `[matters]` table `load_matters` reads back into them."""
-    sms = settings.sms
-    table: dict[str, Any] = {
-        "escalate_after_hours": settings.due.escalate_after_hours,
-        "alert_every": settings.alert_every,
-        "due": {category: due_text(rule) for category, rule in settings.due.rules.items()},
-        "sms": {"sender": sms.sender, "attempts": sms.attempts, "timeout": sms.timeout},
+def dump_due(settings: MatterSettings) -> dict[str, Any]:
+    due = settings.due
+    return {
+        "escalate_after_hours": due.escalate_after_hours,
+        "due": {category: due_text(rule) for category, rule in due.rules.items()},
     }
-    if sms.url:
-        table["sms"]["url"] = sms.url
-    if sms.outbox_file is not None:
-        table["sms"]["outbox_file"] = str(sms.outbox_file)
-    if settings.departments_file is not None:
-        table["departments"] = str(settings.departments_file)
-    if settings.notices_file is not None:
-        table["notices"] = str(settings.notices_file)
-    return table
+
+
+@settings_type
+class MatterSettings:
+    """[matters]: due times, the overdue alerts, the departments and notices files, SMS."""
+
+    due: DuePolicy = setting(
+        factory=default_due, also=("escalate_after_hours",), read=read_due, dump=dump_due
+    )
+    departments_file: Path | None = setting(default=None, key="departments")
+    notices_file: Path | None = setting(default=None, key="notices")
+    # seconds between looks for overdue matters
+    alert_every: int = setting(default=60, lo=5, hi=3600)
+    sms: SmsSettings = setting(factory=SmsSettings)
+    # read from the two files (empty without them)
+    departments: dict[str, Department] = setting(factory=dict, toml=False)
+    notices: Catalogue = setting(factory=Catalogue, toml=False)
+
+
+def load_matters(t: Table) -> MatterSettings:
+    """[matters] of hotline.toml into its type (relative paths from the file's folder), with
+    the departments and notices its files hold."""
+    settings = read_table(MatterSettings, t)
+    return replace(
+        settings,
+        departments=load_departments(settings.departments_file)
+        if settings.departments_file
+        else {},
+        notices=load_notices(settings.notices_file) if settings.notices_file else Catalogue(),
+    )

@@ -7,11 +7,15 @@ controller over FastAGI, and if the controller did not finish the call (unreacha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from hotline.pbx.agi_channel import AGENT_LEG_CONTEXT
 from hotline.pbx.ami import one_action
-from hotline.settings import Settings
+from hotline.pbx.settings import AmiSettings, DialplanSettings
 from ivr.runtime import HANDLED_VARIABLE
 from recordings.naming import mixmonitor_application
+from routing.directory import Directory
 
 INBOUND_CONTEXT = "hotline-inbound"
 FALLBACK_QUEUE = "hotline-fallback"
@@ -39,27 +43,41 @@ TRANSFER_RING_SECONDS = 30
 TRANSFER_RECORDING_GAP = 0.1
 
 
-def render(settings: Settings, site: str = "main") -> str:
+@dataclass(frozen=True)
+class DialplanParts:
+    """What the contexts are rendered from: the parts of the configuration they need, given
+    by the caller above (hotline.settings.dialplan_parts), so the wire reads no whole
+    configuration."""
+
+    dialplan: DialplanSettings
+    directory: Directory
+    recordings: str  # the recordings folder as Asterisk sees it ([recordings] asterisk_directory)
+    entry_flow: str  # [flows] entry: the flow a call to the number starts in
+    survey_flow: str  # [surveys] flow
+    source: Path  # the configuration file, named in errors
+
+
+def render(parts: DialplanParts, site: str = "main") -> str:
     """Everything hotline puts in `site`'s Asterisk dialplan (extensions_hotline.conf): the
     main box's ([ami]), or a `[[site]]` box's, whose calls enter the same controllers."""
     return "\n".join(
         [
-            render_inbound(settings, site),
+            render_inbound(parts, site),
             render_seats(),
-            render_callback(settings),
+            render_callback(parts),
             render_agent_leg(),
-            render_transfer(settings, site),
-            render_survey(settings, site),
-            render_from_site(settings, site),
+            render_transfer(parts, site),
+            render_survey(parts, site),
+            render_from_site(parts, site),
         ]
     )
 
 
-def render_from_site(settings: Settings, site: str) -> str:
+def render_from_site(parts: DialplanParts, site: str) -> str:
     """Calls for a seat coming over a trunk from another box: a box's own seats, and on the
     main box every seat (relayed on to its box: `Directory.dial_target`). One extension per
     seat: the dialled name never reaches Dial() unchecked."""
-    directory = settings.directory
+    directory = parts.directory
     lines = [f"[{SITE_TRUNK_CONTEXT}]"]
     for endpoint, seat in directory.seats.items():
         if site == "main" or seat.site == site:
@@ -87,7 +105,7 @@ exten => s,1,Set(DYNAMIC_FEATURES={SURVEY_FEATURE})
 """
 
 
-def render_transfer(settings: Settings, site: str = "main") -> str:
+def render_transfer(parts: DialplanParts, site: str = "main") -> str:
     """An agent's blind transfer to a colleague's agent number (the phone's transfer key, a
     SIP REFER): Asterisk takes the caller's channel out of the bridge and runs it here, and
     rings the colleague's usual seat; unanswered, the fallback queue (a person, never
@@ -103,8 +121,8 @@ def render_transfer(settings: Settings, site: str = "main") -> str:
     talk, or minutes; the caller hears it all). Stopping the recording and letting a frame
     pass (Wait: the caller's audio, and the silence transmit_silence sends) removes the
     channel's last audiohook, and with it that converter; the new MixMonitor starts afresh."""
-    directory = settings.directory
-    record = mixmonitor_application(settings.recordings.asterisk_directory, append=True)
+    directory = parts.directory
+    record = mixmonitor_application(parts.recordings, append=True)
     lines = [f"[{TRANSFER_CONTEXT}]"]
     for agent in directory.agents.values():
         if not (agent.id.isascii() and agent.id.isdigit()):
@@ -121,27 +139,27 @@ def render_transfer(settings: Settings, site: str = "main") -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_survey(settings: Settings, site: str = "main") -> str:
+def render_survey(parts: DialplanParts, site: str = "main") -> str:
     """A survey call the controller originated to a caller: recorded like any call, then the
     survey flow (the job's id rides in HOTLINE_SURVEY, set by the controller)."""
-    record = mixmonitor_application(settings.recordings.asterisk_directory)
+    record = mixmonitor_application(parts.recordings)
     return f"""[{SURVEY_CONTEXT}]
 exten => s,1,{record}
-{_same(_agi_steps(settings, settings.surveys.flow, site))}
+{_same(_agi_steps(parts, parts.survey_flow, site))}
  same => n,Hangup()
 """
 
 
-def _agi_steps(settings: Settings, flow: str, site: str = "main") -> list[str]:
+def _agi_steps(parts: DialplanParts, flow: str, site: str = "main") -> list[str]:
     """The dialplan steps that enter the controller: one AGI() with one controller; with
     several ([dialplan] agi_addresses) each call starts at the next one in turn (a global
     counter: round-robin) and goes on to the others while AGISTATUS is FAILURE (that
     controller could not be reached, or died before handling the call). DNS SRV (`hagi://`)
     would need a DNS server; this needs nothing but the dialplan. A site box names itself in
     the AGI's first argument: the controller dials seats from where the call is."""
-    dp = settings.dialplan
+    dp = parts.dialplan
     if dp.agi == "classic" or not dp.agi_more:
-        return [f"AGI({_agi(settings, flow, site)})"]
+        return [f"AGI({_agi(parts, flow, site)})"]
     addresses = [(dp.agi_host, dp.agi_port), *dp.agi_more]
     urls = [f"agi://{host}:{port}/{flow}" for host, port in addresses]
     arg = "" if site == "main" else f",{site}"
@@ -175,24 +193,24 @@ def _same(steps: list[str]) -> str:
     )
 
 
-def _agi(settings: Settings, flow: str, site: str) -> str:
-    dp = settings.dialplan
+def _agi(parts: DialplanParts, flow: str, site: str) -> str:
+    dp = parts.dialplan
     if dp.agi == "classic":  # a process per call; its arguments are ours, never the caller's
         if site != "main":
             raise DialplanError(
-                f"{settings.file}: [dialplan] agi = 'classic' serves the main box only; "
+                f"{parts.source}: [dialplan] agi = 'classic' serves the main box only; "
                 f"site {site!r} needs agi = 'fastagi'"
             )
         return f"{dp.classic_command},{flow}"
     return f"agi://{dp.agi_host}:{dp.agi_port}/{flow}" + ("" if site == "main" else f",{site}")
 
 
-def render_callback(settings: Settings) -> str:
+def render_callback(parts: DialplanParts) -> str:
     """A booked callback: Asterisk rang the agent (AMI Originate); now dial the caller, who
     is recorded like any call, and report how it went. The number was checked (digits only)
     before it was stored; the dialled trunk is the callers' one."""
     # this channel is the agent's (originated first): its received audio is the agent's
-    record = mixmonitor_application(settings.recordings.asterisk_directory, caller_side=False)
+    record = mixmonitor_application(parts.recordings, caller_side=False)
     talk = "Talk: ${ANSWEREDTIME}"  # seconds the citizen talked (Dial sets it)
     return f"""[{CALLBACK_CONTEXT}]
 exten => s,1,{record}
@@ -230,10 +248,10 @@ def render_seats() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_inbound(settings: Settings, site: str = "main") -> str:
-    dp = settings.dialplan
-    record = mixmonitor_application(settings.recordings.asterisk_directory)
-    agi = _same(_agi_steps(settings, settings.flows.entry, site))
+def render_inbound(parts: DialplanParts, site: str = "main") -> str:
+    dp = parts.dialplan
+    record = mixmonitor_application(parts.recordings)
+    agi = _same(_agi_steps(parts, parts.entry_flow, site))
     return f"""[{INBOUND_CONTEXT}]
 exten => {dp.number},1,Answer()
  same => n,{record}
@@ -250,18 +268,18 @@ INCLUDE_FILE = "extensions_hotline.conf"
 INCLUDE_LINE = f"#include {INCLUDE_FILE}"
 
 
-def install(settings: Settings) -> list[str]:
+def install(parts: DialplanParts) -> list[str]:
     """Write our contexts to their own file and include it from extensions.conf.
 
     The admin's own files are never rewritten: extensions.conf only gains the include line
     (appended once). Returns what was done, for the user."""
-    folder = settings.dialplan.asterisk_config
+    folder = parts.dialplan.asterisk_config
     main = folder / "extensions.conf"
     if not main.is_file():
         raise DialplanError(f"{main}: no extensions.conf here: check [dialplan] asterisk_config")
     ours = folder / INCLUDE_FILE
     done = []
-    text = render(settings)
+    text = render(parts)
     if not ours.exists() or ours.read_text(encoding="utf-8") != text:
         ours.write_text(text, encoding="utf-8")
         done.append(f"wrote {ours}")
@@ -277,14 +295,14 @@ class DialplanError(Exception):
     """The dialplan cannot be installed or reloaded (one line)."""
 
 
-async def reload(settings: Settings) -> str:
-    """Ask Asterisk to reload its dialplan over AMI, as the admin user; its answer."""
-    if not settings.ami.admin_username or not settings.ami.admin_secret:
+async def reload(ami: AmiSettings, source: Path) -> str:
+    """Ask Asterisk to reload its dialplan over AMI, as the admin user; its answer (`source`:
+    the configuration file, named in the error)."""
+    if not ami.admin_username or not ami.admin_secret:
         raise DialplanError(
-            f"{settings.file}: [ami] admin_username and admin_secret are needed "
-            "to reload the dialplan"
+            f"{source}: [ami] admin_username and admin_secret are needed to reload the dialplan"
         )
-    reply = await one_action(settings.ami, "Reload", admin=True, timeout=15, Module="pbx_config.so")
+    reply = await one_action(ami, "Reload", admin=True, timeout=15, Module="pbx_config.so")
     answer = f"{reply.get('Response', '?')}: {reply.get('Message', '')}".strip()
     if reply.get("Response") != "Success":
         raise DialplanError(f"Asterisk refused the reload: {answer}")

@@ -26,10 +26,11 @@ from hotline.pbx.dialplan import (
     INCLUDE_LINE,
     SEATS_CONTEXT,
     SURVEY_FEATURE,
+    DialplanParts,
     render,
     render_features,
 )
-from hotline.settings import Settings
+from hotline.pbx.settings import AgiSettings, AmiSettings
 
 # The AMI user's classes (least privilege; the sandbox's manager.conf grants the same, and a
 # test holds the two together). read: FullyBooted (system); channels, dials, hang-ups, device
@@ -66,10 +67,21 @@ class Finding:
         return f"ok       {self.what}" if self.ok else f"MISSING  {self.what}: {self.fix}"
 
 
-def snippets(settings: Settings) -> dict[str, str]:
+@dataclass(frozen=True)
+class InstallParts:
+    """What the snippets and the check are made of, given by the caller above
+    (hotline.settings.install_parts)."""
+
+    dialplan: DialplanParts
+    ami: AmiSettings
+    agi: AgiSettings
+    recordings: Path  # the recordings folder as hotline sees it ([recordings] directory)
+
+
+def snippets(parts: InstallParts) -> dict[str, str]:
     """File name -> contents an admin adds to their Asterisk; each says where it goes."""
-    ami = settings.ami
-    seats = settings.directory.seats
+    ami = parts.ami
+    seats = parts.dialplan.directory.seats
     pjsip = [
         "; pjsip.conf (append, or adapt to your own endpoints): one endpoint per seat, in the",
         f"; [{SEATS_CONTEXT}] context so their feature codes (*11-*14, *5) reach hotline",
@@ -103,7 +115,7 @@ def snippets(settings: Settings) -> dict[str, str]:
         ),
         INCLUDE_FILE: (
             f"; {INCLUDE_FILE}: put next to extensions.conf (hotline dialplan load writes it)\n"
-            + render(settings)
+            + render(parts.dialplan)
         ),
         "extensions.conf": (
             "; extensions.conf (add once, anywhere at top level): hotline's contexts\n"
@@ -118,8 +130,8 @@ def snippets(settings: Settings) -> dict[str, str]:
         "README.txt": (
             "hotline on your Asterisk: add each file's content where its first lines say,\n"
             "reload Asterisk (core reload), then run `hotline asterisk check`.\n"
-            f"Recordings: Asterisk writes {settings.recordings.asterisk_directory} (as it sees\n"
-            f"it); hotline reads and archives {settings.recordings.directory}: the same folder,\n"
+            f"Recordings: Asterisk writes {parts.dialplan.recordings} (as it sees\n"
+            f"it); hotline reads and archives {parts.recordings}: the same folder,\n"
             "writable by the asterisk user and readable by hotline's (e.g. a shared group).\n"
         ),
     }
@@ -128,7 +140,7 @@ def snippets(settings: Settings) -> dict[str, str]:
 Action = Callable[..., Awaitable[Any]]
 
 
-async def check(settings: Settings, action: Action) -> list[Finding]:
+async def check(parts: InstallParts, action: Action) -> list[Finding]:
     """Every piece, present or missing, asked over AMI with `action` (hotline's user)."""
     found: list[Finding] = []
     loaded: set[str] = set()
@@ -148,20 +160,20 @@ async def check(settings: Settings, action: Action) -> list[Finding]:
         found.append(
             Finding(
                 name in allowed,
-                f"AMI user {settings.ami.username} may send {name} (write = {klass})",
+                f"AMI user {parts.ami.username} may send {name} (write = {klass})",
                 fix,
             )
         )
-    found += await _dialplan(settings, action)
-    found.append(_features(settings))
-    found.append(_recordings(settings))
-    found.append(_fastagi(settings))
+    found += await _dialplan(parts, action)
+    found.append(_features(parts))
+    found.append(_recordings(parts))
+    found.append(_fastagi(parts))
     return found
 
 
-async def _dialplan(settings: Settings, action: Action) -> list[Finding]:
+async def _dialplan(parts: InstallParts, action: Action) -> list[Finding]:
     findings = []
-    agi_target = f"agi://{settings.agi.host}:{settings.agi.port}/"
+    agi_target = f"agi://{parts.agi.host}:{parts.agi.port}/"
     for context in (INBOUND_CONTEXT, SEATS_CONTEXT, CALLBACK_CONTEXT):
         reply = await action("ShowDialPlan", Context=context)
         rows = [dict(_fields(m)) for m in (reply if isinstance(reply, list) else [reply])]
@@ -169,7 +181,7 @@ async def _dialplan(settings: Settings, action: Action) -> list[Finding]:
         fix = f"add '{INCLUDE_LINE}' to extensions.conf and reload the dialplan"
         findings.append(Finding(bool(steps), f"dialplan context [{context}]", fix))
         if context == INBOUND_CONTEXT and steps:
-            number = settings.dialplan.number
+            number = parts.dialplan.dialplan.number
             agi = [r.get("AppData", "") for r in steps if r.get("Application") == "AGI"]
             findings.append(
                 Finding(
@@ -189,8 +201,8 @@ async def _dialplan(settings: Settings, action: Action) -> list[Finding]:
     return findings
 
 
-def _features(settings: Settings) -> Finding:
-    path = settings.dialplan.asterisk_config / "features.conf"
+def _features(parts: InstallParts) -> Finding:
+    path = parts.dialplan.dialplan.asterisk_config / "features.conf"
     what = f"features.conf has {SURVEY_FEATURE} (an agent's *5 sends the caller to the survey)"
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -200,8 +212,8 @@ def _features(settings: Settings) -> Finding:
     return Finding(has, what, f"append the features.conf snippet to {path}")
 
 
-def _recordings(settings: Settings) -> Finding:
-    folder = settings.recordings.directory
+def _recordings(parts: InstallParts) -> Finding:
+    folder = parts.recordings
     ok = folder.is_dir() and os.access(folder, os.R_OK | os.W_OK | os.X_OK)
     return Finding(
         ok,
@@ -210,10 +222,10 @@ def _recordings(settings: Settings) -> Finding:
     )
 
 
-def _fastagi(settings: Settings) -> Finding:
-    where = f"{settings.agi.host}:{settings.agi.port}"
+def _fastagi(parts: InstallParts) -> Finding:
+    where = f"{parts.agi.host}:{parts.agi.port}"
     try:
-        with socket.create_connection((settings.agi.host, settings.agi.port), timeout=3):
+        with socket.create_connection((parts.agi.host, parts.agi.port), timeout=3):
             reachable = True
     except OSError:
         reachable = False
@@ -224,10 +236,10 @@ def _fastagi(settings: Settings) -> Finding:
     )
 
 
-def write_snippets(settings: Settings, out: Path) -> list[Path]:
+def write_snippets(parts: InstallParts, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in snippets(settings).items():
+    for name, text in snippets(parts).items():
         path = out / name
         path.write_text(text, encoding="utf-8")
         written.append(path)

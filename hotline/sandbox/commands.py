@@ -16,7 +16,7 @@ from hotline.sandbox.classic_install import install_classic
 from hotline.sandbox.instance import Instance
 from hotline.sandbox.rootfs import SandboxError, ensure_rootfs
 from hotline.sandbox.settings import load_sandbox_settings
-from hotline.settings import Settings
+from hotline.settings import Settings, dialplan_parts
 from routing.directory import Site
 
 
@@ -35,7 +35,7 @@ def sandbox_spec(settings: Settings) -> SandboxSpec:
         callers_contact=sandbox.callers_contact,
         seats=_phones(settings, "main"),
         fallback_seats=settings.dialplan.fallback_seats,
-        extensions=render(settings),
+        extensions=render(dialplan_parts(settings)),
         features=render_features(),
         recordings_dir=settings.recordings.asterisk_directory,
         max_channels=sandbox.max_channels,
@@ -78,7 +78,7 @@ def site_instances(settings: Settings) -> list[tuple[Site, Instance]]:
             callers_contact=None,
             seats=phones,
             fallback_seats=tuple(phone.endpoint for phone in phones),
-            extensions=render(settings, site.id),
+            extensions=render(dialplan_parts(settings), site.id),
             features=render_features(),
             recordings_dir=settings.recordings.asterisk_directory,
             bind_address=site.address,

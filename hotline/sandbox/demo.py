@@ -21,11 +21,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from hotline.controller.assembly import open_database
 from hotline.sandbox import commands as sandbox_cmd
 from hotline.sandbox import sipp
 from hotline.sandbox.settings import load_sandbox_settings
 from hotline.settings import Settings
-from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, IvrStep, Recording, Survey, Ticket
 from ivr.prompts import build, load_catalogue
 from recordings.wav import wav_info
@@ -216,7 +216,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def _report(settings: Settings, plan: list[DemoCall], started: datetime) -> None:
-    sessions = session_factory(open_engine(settings.database_url))
+    sessions = open_database(settings)
     with sessions() as session:
         calls = {
             c.caller_number: c

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from hotline.sandbox.asterisk_conf import INBAND_CALLER_ADDRESS as INBAND_CALLER_ADDRESS
 from hotline.sandbox.tones import write_dtmf, write_tone
@@ -68,21 +71,28 @@ def caller_scenario(
     first_key_ms: int = 3000,
     gap_ms: int = 1500,
     hangup_after_ms: int | None = None,
-    script: Sequence[tuple[int, str]] = (),
+    script: Sequence[tuple[int | str, str]] = (),
     inband: bool = False,
 ) -> str:
     """A caller who, after answer, presses keys and then either waits for the hotline to hang
-    up or hangs up `hangup_after_ms` after the last key. `script` gives (wait ms, keys) steps,
-    each string typed quickly (e.g. an ID number); without it, `keys` are pressed one at a
-    time: the first after `first_key_ms`, the others `gap_ms` apart. `inband`: keys are sent
-    as tones in the audio (call from INBAND_CALLER_ADDRESS, a `dtmf_mode = inband` endpoint)."""
+    up or hangs up `hangup_after_ms` after the last step. `script` gives (wait, keys) steps,
+    each string typed quickly (e.g. an ID number; an empty one only waits). A wait is
+    milliseconds, or a cue's name: then the caller holds until it is told to go on its cue
+    socket (`start_caller(cues=...)`, `CueSocket`), which a test does when it sees the named
+    prompt start. Without a script, `keys` are pressed one at a time: the first after
+    `first_key_ms`, the others `gap_ms` apart. `inband`: keys are sent as tones in the audio
+    (call from INBAND_CALLER_ADDRESS, a `dtmf_mode = inband` endpoint)."""
     steps = list(script) or [(first_key_ms if i == 0 else gap_ms, k) for i, k in enumerate(keys)]
     presses = "\n".join(
-        _press_inband(key, wait if n == 0 else KEY_GAP_MS, audio.parent, audio)
-        if inband
-        else _press(key, wait if n == 0 else KEY_GAP_MS)
+        (
+            _press_inband(key, wait if n == 0 else KEY_GAP_MS, audio.parent, audio)
+            if inband
+            else _press(key, wait if n == 0 else KEY_GAP_MS)
+        )
+        if key
+        else _wait(wait)  # no keys: only the wait (e.g. hold until a prompt, then hang up)
         for wait, string in steps
-        for n, key in enumerate(string)
+        for n, key in enumerate(string or [""])
     )
     if hangup_after_ms is None:
         ending = _template("caller_wait_bye.xml.part")
@@ -120,7 +130,15 @@ def answering_scenario(audio: Path, script: Sequence[tuple[int, str]], ring_ms: 
     )
 
 
-def _press_inband(key: str, wait_ms: int, workdir: Path, audio: Path) -> str:
+def _wait(wait: int | str) -> str:
+    """Hold for a number of milliseconds, or until the cue socket says go (a twin command:
+    SIPp's 3PCC listener; the command carries nothing but the call's id)."""
+    if isinstance(wait, str):
+        return f"<!-- cue: {escape(wait)} --><recvCmd/>"
+    return f'<pause milliseconds="{wait}"/>'
+
+
+def _press_inband(key: str, wait: int | str, workdir: Path, audio: Path) -> str:
     """A key sent as audio in the voice stream (the endpoint is `dtmf_mode = inband`): the
     stream switches to the key's tones for their length, then back to the party's tone."""
     name = {"*": "star", "#": "pound"}.get(key, key)
@@ -128,18 +146,18 @@ def _press_inband(key: str, wait_ms: int, workdir: Path, audio: Path) -> str:
     if not tones.exists():
         write_dtmf(tones, key)
     return (
-        f'<pause milliseconds="{wait_ms}"/>\n'
+        f"{_wait(wait)}\n"
         f'<nop><action><exec rtp_stream="{tones},1,0"/></action></nop>\n'
         f'<pause milliseconds="{INBAND_KEY_MS}"/>\n'
         f'<nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>'
     )
 
 
-def _press(key: str, wait_ms: int, last: bool = False) -> str:
+def _press(key: str, wait: int | str, last: bool = False) -> str:
     # The voice stream pauses while a key's RTP events play: interleaved with another SSRC,
     # Asterisk takes each event packet of the capture for a new key press (seen: 8 for one).
     press = (
-        f'<pause milliseconds="{wait_ms}"/>\n'
+        f"{_wait(wait)}\n"
         '<nop><action><exec rtp_stream="pause"/></action></nop>\n'
         f'<nop><action><exec play_pcap_audio="{dtmf_pcap(key)}"/></action></nop>'
     )
@@ -254,10 +272,12 @@ def start_caller(
     asterisk: str = "127.0.0.1",
     calls: int = 1,
     rate: int = 10,
+    cues: int | None = None,
 ) -> SippParty:
     """`calls` calls (one by default; several all at once, started `rate` a second) from
     `address` to the hotline on the Asterisk at `asterisk`:`sip_port`; the process exits 0
-    when every call succeeded."""
+    when every call succeeded. With `cues` (a free TCP port on loopback; one call only) the
+    caller's cue waits are released through `CueSocket(cues)`."""
     workdir.mkdir(parents=True, exist_ok=True)
     xml = workdir / f"{name}.xml"
     xml.write_text(scenario, encoding="utf-8")
@@ -292,4 +312,33 @@ def start_caller(
         str(workdir / f"{name}.errors.log"),
         f"{asterisk}:{sip_port}",
     ]
+    if cues is not None:
+        if calls != 1:
+            raise SippError("cues drive one call: start one caller per cued call")
+        command += ["-3pcc", f"127.0.0.1:{cues}", "-cid_str", f"cue{cues}-%u"]
     return SippParty(_spawn(command, workdir, log), log)
+
+
+class CueSocket:
+    """The go signal for a cued caller (`start_caller(cues=port)`): each `go()` releases its
+    next cue wait. SIPp's 3PCC listener takes a command as text ending in ESC, addressed by
+    the call's id, and ends the caller if this socket closes first: keep it open until the
+    caller's process has exited."""
+
+    def __init__(self, port: int, connect_within: float = 10.0) -> None:
+        self.call_id = f"cue{port}-1"
+        deadline = time.monotonic() + connect_within
+        while True:
+            try:
+                self._socket = socket.create_connection(("127.0.0.1", port), timeout=5)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SippError(f"the cued caller never listened on 127.0.0.1:{port}") from None
+                time.sleep(0.05)
+
+    def go(self) -> None:
+        self._socket.sendall(f"Call-ID: {self.call_id}\r\n\x1b".encode())
+
+    def close(self) -> None:
+        self._socket.close()

@@ -235,18 +235,20 @@ class WebUser(Base):
     """A supervisor, QA, admin or agent account. `password` is an scrypt hash with its salt and
     cost (see hotline/supervisor/auth.py); `district` limits a district supervisor to their
     district; `agent_id` links an agent's account to their agent in the seat directory (their
-    desk)."""
+    desk); `department` links a department's account to its department (its hand-overs)."""
 
     __tablename__ = "web_user"
 
     username: Mapped[str] = mapped_column(String(40), primary_key=True)
     password: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20))  # supervisor | qa | admin | agent
+    role: Mapped[str] = mapped_column(String(20))  # supervisor | qa | admin | agent | department
     district: Mapped[str | None] = mapped_column(String(40))  # None: the whole city
     phone: Mapped[str] = mapped_column(String(120), default="")  # e.g. PJSIP/sup9001
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(default=False)
     agent_id: Mapped[str | None] = mapped_column(String(40))  # role agent: whose desk
+    # role department: the departments.toml id whose hand-overs the account answers
+    department: Mapped[str | None] = mapped_column(String(40))
 
 
 class WrapUp(Base):
@@ -471,8 +473,8 @@ class MatterEvent(Base):
     matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(80))  # an agent id, a web user, "ivr", "system"
-    # created | note | taken | assigned | handed_over | replied | callback_booked | callback |
-    # notice | closed | reopened | alert_owner | alert_supervisor | call_linked
+    # created | note | taken | assigned | summary | handed_over | replied | callback_booked |
+    # callback | notice | closed | reopened | alert_owner | alert_supervisor | call_linked
     kind: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[str] = mapped_column(String(20))  # the matter's status after it
@@ -503,6 +505,9 @@ class Handover(Base):
     reply: Mapped[str] = mapped_column(String(4000), default="")
     replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     replied_by: Mapped[str] = mapped_column(String(80), default="")
+    # a reply past due alerts the owner, then the district supervisor, each once
+    owner_alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supervisor_alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class NoticeSent(Base):

@@ -24,6 +24,8 @@ from hotline.supervisor.desk_web import DeskWeb
 from hotline.supervisor.errors import WebError
 from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board, Thresholds
+from hotline.supervisor.matter_board import MatterBoard
+from hotline.supervisor.matters_web import MattersWeb
 from hotline.supervisor.monitor import MonitorDesk, SendAction
 from hotline.supervisor.scoring import load_sheet
 from hotline.supervisor.settings import WebSettings
@@ -55,12 +57,15 @@ class SupervisorSide:
         wrapped_up: Callable[[str, datetime], None],
         number: str,
         matters: MatterDesk | None = None,
+        matter_board: MatterBoard | None = None,
     ) -> None:
         """`send`: the main box's AMI actions; `presence`, `waiting` (the line: call, joined),
         `node_of` (a call's IVR node) and `plan_of` (its routing plan) read the live call
         handling for the board; `owes_wrap_up` and `wrapped_up` are presence's wrap-up hold,
         for the agents' desk; `matters`: the matters as the desk asks for them (the root's
-        adapter; without it the desk shows no matters and offers no matter actions); `number`:
+        adapter; without it the desk shows no matters and offers no matter actions);
+        `matter_board`: the matters as the supervisors' views and the departments' page ask for
+        them (the root's adapter; without it there are no matters pages); `number`:
         the hotline's, shown on a supervisor's phone when it rings to listen."""
         self.web_settings = web
         self.directory = directory
@@ -92,6 +97,9 @@ class SupervisorSide:
             matters,
         )
         desk_web = DeskWeb(self.desk, accounts, self._agent_change)
+        routes = desk_web.routes()
+        if matter_board is not None:
+            routes += MattersWeb(matter_board, lambda: self.directory).routes()
         self.supervision = Supervision(
             settings=web,
             accounts=accounts,
@@ -102,7 +110,7 @@ class SupervisorSide:
             monitor=self.monitor,
             sheet=load_sheet(web.score_sheet),
             recordings_root=recordings_root,
-            extra_routes=desk_web.routes(),
+            extra_routes=routes,
         )
         self.server = WebServer(self.supervision)
 
@@ -126,6 +134,12 @@ class SupervisorSide:
             log.warning("event=desk.agent-change-failed agent=%s reason=%r", agent_id, str(exc))
             if change != WRAPPED_CHANGE:
                 raise WebError(f"Asterisk did not take the change: {exc}") from None
+
+    def matter_alert(self, alert: Mapping[str, object]) -> None:
+        """A matter's alert (the matters' clock raised it) onto the board's alert list, pushed
+        to the browsers whose scope covers the matter's district."""
+        self.board.matter_alert(alert, datetime.now(UTC))
+        self.hub.notify()
 
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory

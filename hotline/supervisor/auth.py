@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.store.db import write
 from hotline.store.models import AccountAudit, WebSession, WebUser
 
-ROLES = ("supervisor", "qa", "admin", "agent")
+ROLES = ("supervisor", "qa", "admin", "agent", "department")
 AGENT_ROLE = "agent"  # an agent's own desk (supervisor/desk.py), nothing of the dashboard
+# a department's account: the matters handed over to it and their reply form (/dept), nothing else
+DEPARTMENT_ROLE = "department"
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 # a phone the controller may originate ChanSpy to: PJSIP/<endpoint> or PJSIP/<endpoint>/sip:...
 PHONE = re.compile(r"^(PJSIP|SIP|IAX2)/[A-Za-z0-9_.-]{1,64}(/sip:[A-Za-z0-9_.@:-]{1,120})?$")
@@ -67,6 +69,11 @@ class User:
     district: str | None
     phone: str
     agent_id: str | None = None  # role agent: the agent in the seat directory whose desk it is
+    department: str | None = None  # role department: the departments.toml id it answers for
+
+    @property
+    def is_department(self) -> bool:
+        return self.role == DEPARTMENT_ROLE
 
     @property
     def is_admin(self) -> bool:
@@ -135,11 +142,13 @@ def check_new_user(
     districts: set[str],
     agent_id: str | None = None,
     agents: frozenset[str] = frozenset(),
+    department: str | None = None,
+    departments: frozenset[str] = frozenset(),
 ) -> None:
     if not USERNAME.match(username):
         raise AuthError(f"user name {username!r}: use 2-40 letters, digits, '.', '_' or '-'")
     check_password(password)
-    check_role(role, district, districts, agent_id, agents)
+    check_role(role, district, districts, agent_id, agents, department, departments)
     if phone and not PHONE.match(phone):
         raise AuthError(
             f"phone {phone!r}: expected a dial string like PJSIP/sup9001 "
@@ -153,8 +162,12 @@ def check_role(
     districts: set[str],
     agent_id: str | None,
     agents: frozenset[str],
+    department: str | None = None,
+    departments: frozenset[str] = frozenset(),
 ) -> None:
-    """An agent account names its agent (and only it does): the desk shows that agent's calls."""
+    """An agent account names its agent (and only it does): the desk shows that agent's calls.
+    A department account names its department (and only it does): it sees that department's
+    hand-overs."""
     if role not in ROLES:
         raise AuthError(f"role {role!r}: expected one of {', '.join(ROLES)}")
     if district is not None and district not in districts:
@@ -165,6 +178,15 @@ def check_role(
         raise AuthError(f"agent {agent_id!r}: not an agent of the seat directory")
     if role != AGENT_ROLE and agent_id:
         raise AuthError(f"--agent is for role agent only, not {role}")
+    if role == DEPARTMENT_ROLE and not department:
+        raise AuthError(
+            "role department: name the department with --department ID (config/departments.toml)"
+        )
+    if role == DEPARTMENT_ROLE and department not in departments:
+        known = ", ".join(sorted(departments)) or "none configured"
+        raise AuthError(f"department {department!r}: not in the departments file (known: {known})")
+    if role != DEPARTMENT_ROLE and department:
+        raise AuthError(f"--department is for role department only, not {role}")
 
 
 def check_password(password: str) -> None:
@@ -199,8 +221,21 @@ class Accounts:
         districts: set[str],
         agent_id: str | None = None,
         agents: frozenset[str] = frozenset(),
+        department: str | None = None,
+        departments: frozenset[str] = frozenset(),
     ) -> User:
-        check_new_user(username, password, role, district, phone, districts, agent_id, agents)
+        check_new_user(
+            username,
+            password,
+            role,
+            district,
+            phone,
+            districts,
+            agent_id,
+            agents,
+            department,
+            departments,
+        )
         with write(self.sessions) as s:
             if s.get(WebUser, username) is not None:
                 raise AuthError(f"user {username!r} exists already")
@@ -213,9 +248,10 @@ class Accounts:
                     phone=phone,
                     created_at=datetime.now(UTC),
                     agent_id=agent_id or None,
+                    department=department or None,
                 )
             )
-        return User(username, role, district, phone, agent_id or None)
+        return User(username, role, district, phone, agent_id or None, department or None)
 
     def set_password(self, username: str, password: str) -> None:
         check_password(password)
@@ -243,17 +279,20 @@ class Accounts:
         districts: set[str],
         agent_id: str | None = None,
         agents: frozenset[str] = frozenset(),
+        department: str | None = None,
+        departments: frozenset[str] = frozenset(),
     ) -> tuple[str, str | None]:
-        """A new role and district (and agent, for role agent); the account's sessions are
-        closed (a browser opened under the old scope must not keep it). Returns the old
-        (role, district)."""
-        check_role(role, district, districts, agent_id, agents)
+        """A new role and district (and agent, for role agent; department, for role
+        department); the account's sessions are closed (a browser opened under the old scope
+        must not keep it). Returns the old (role, district)."""
+        check_role(role, district, districts, agent_id, agents, department, departments)
         with write(self.sessions) as s:
             row = s.get(WebUser, username)
             if row is None:
                 raise AuthError(f"no user {username!r}")
             old = (row.role, row.district)
             row.role, row.district, row.agent_id = role, district, agent_id or None
+            row.department = department or None
             s.execute(delete(WebSession).where(WebSession.username == username))
         return old
 
@@ -273,18 +312,14 @@ class Accounts:
     def users(self) -> list[User]:
         with self.sessions() as s:
             rows = s.scalars(select(WebUser).order_by(WebUser.username)).all()
-            return [
-                User(r.username, r.role, r.district, r.phone, r.agent_id)
-                for r in rows
-                if not r.disabled
-            ]
+            return [_user(r) for r in rows if not r.disabled]
 
     def user(self, username: str) -> User | None:
         with self.sessions() as s:
             row = s.get(WebUser, username)
             if row is None or row.disabled:
                 return None
-            return User(row.username, row.role, row.district, row.phone, row.agent_id)
+            return _user(row)
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user, or None. A hash of a lower cost than today's is upgraded on success."""
@@ -296,7 +331,7 @@ class Accounts:
             ok = verify_password(password, stored)
             if row is None or row.disabled or not ok:
                 return None
-            user = User(row.username, row.role, row.district, row.phone, row.agent_id)
+            user = _user(row)
             was = cost_of(stored)
             upgrade = (
                 was is not None and was.n * was.r * was.p < self.cost.n * self.cost.r * self.cost.p
@@ -340,9 +375,7 @@ class Accounts:
                 user = s.get(WebUser, row.username) if row is not None else None
                 if row is None or user is None or user.disabled or self._over(row, now):
                     return None
-                return User(
-                    user.username, user.role, user.district, user.phone, user.agent_id
-                ), row.csrf
+                return _user(user), row.csrf
         with write(self.sessions) as s:
             row = s.get(WebSession, _digest(token))
             if row is None:
@@ -356,9 +389,7 @@ class Accounts:
             end = _aware(row.created_at) + self.max_age
             if _aware(row.expires_at) < min(now + self.lifetime, end) - timedelta(minutes=1):
                 row.expires_at = min(now + self.lifetime, end)  # slid at most once a minute
-            return User(
-                user.username, user.role, user.district, user.phone, user.agent_id
-            ), row.csrf
+            return _user(user), row.csrf
 
     def _over(self, row: WebSession, now: datetime) -> bool:
         return _aware(row.expires_at) <= now or _aware(row.created_at) + self.max_age <= now
@@ -366,6 +397,10 @@ class Accounts:
     def close_session(self, token: str) -> None:
         with write(self.sessions) as s:
             s.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
+
+
+def _user(row: WebUser) -> User:
+    return User(row.username, row.role, row.district, row.phone, row.agent_id, row.department)
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:

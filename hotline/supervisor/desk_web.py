@@ -34,6 +34,7 @@ from hotline.supervisor.web import (
 log = logging.getLogger("hotline.supervisor.desk")
 
 STATE_CHANGES = ("available", "pause", "logout")
+MATTER_ACTIONS = ("create", "note", "take", "summary", "close", "handover", "callback", "notice")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class DeskWeb:
             web.post("/api/desk/state", self.state),
             web.post("/api/desk/matter", self.matter),
             web.get("/api/desk/tell", self.tell),
+            web.get("/api/desk/answers", self.answers),
         ]
 
     def _agent(self, request: web.Request) -> str:
@@ -139,34 +141,58 @@ class DeskWeb:
         rows = await asyncio.to_thread(matters.to_tell, agent_id) if matters else []
         return _json(rows)
 
+    async def answers(self, request: web.Request) -> web.Response:
+        """The catalogue's standard answers (统一答复口径) and notices, by keyword and business."""
+        self._agent(request)
+        matters = self.desk.matters
+        if matters is None:
+            return _error("matters are not kept here", 404)
+        words = request.query.get("q", "")[:200]
+        business = request.query.get("business", "")[:40]
+        return _json(await asyncio.to_thread(matters.answers, words, business))
+
     async def matter(self, request: web.Request) -> web.Response:
-        """create / note / handover / callback / notice, on a matter of the caller of a call the
-        agent answered (named by `linkedid`): the matters service decides the rest."""
+        """An action on a matter (MATTER_ACTIONS). `create` raises one for the caller of a call
+        the agent answered (named by `linkedid`); the others name a matter of that caller, or
+        one the agent owns (e.g. to close it after calling the citizen back): the matters
+        service decides the rest."""
         agent_id = self._agent(request)
         matters = self.desk.matters
         if matters is None:
             return _error("matters are not kept here", 404)
         body = await _body(request)
         action = str(body.get("action", ""))
+        if action not in MATTER_ACTIONS:
+            return _error(f"action: {', '.join(MATTER_ACTIONS)}", 400)
         linkedid = str(body.get("linkedid", ""))[:64]
         text = str(body.get("text", "")).strip()[:2000]
-        caller = await self._caller_of_call(agent_id, linkedid)
-        if not caller:
-            return _error("not a call you answered", 403)
+        caller = await self._caller_of_call(agent_id, linkedid) if linkedid else None
         actor = f"agent:{agent_id}"
         number = str(body.get("number", ""))[:40]
         try:
             if action == "create":
+                if not caller:
+                    return _error("not a call you answered", 403)
                 category = str(body.get("category", "consultation"))
                 number = await asyncio.to_thread(
                     matters.create, caller, category, text, linkedid, agent_id, actor
                 )
                 return _json({"number": number})
-            # every other action names a matter of this call's caller, and only of them
-            if await asyncio.to_thread(matters.caller_of, number) != caller:
-                return _error("not a matter of this caller", 403)
+            # a matter of this call's caller, or the agent's own, and no one else's
+            owner = await asyncio.to_thread(matters.owner_of, number)
+            ours = bool(caller) and await asyncio.to_thread(matters.caller_of, number) == caller
+            if not ours and owner != agent_id:
+                return _error("not a matter of this caller, nor yours", 403)
             if action == "note":
                 await asyncio.to_thread(matters.note, number, actor, text)
+            elif action == "take":
+                await asyncio.to_thread(matters.take_over, number, actor, agent_id, text)
+            elif action == "summary":
+                await asyncio.to_thread(matters.update_summary, number, actor, text)
+            elif action == "close":
+                if owner != agent_id:  # first inquiry: its owner answers for it to the end
+                    return _error("only its owner closes a matter: take it over first", 403)
+                await asyncio.to_thread(matters.close, number, actor, text)
             elif action == "handover":
                 department = str(body.get("department", ""))
                 await asyncio.to_thread(matters.hand_over, number, actor, department, text)
@@ -175,11 +201,9 @@ class DeskWeb:
                 if at is None:
                     return _error("at: a time with its zone, e.g. 2026-12-08T10:00+08:00", 400)
                 await asyncio.to_thread(matters.book_callback, number, actor, at)
-            elif action == "notice":
+            else:  # notice
                 notice, language = str(body.get("notice", "")), str(body.get("language", "zh-CN"))
                 await asyncio.to_thread(matters.send_notice, number, actor, notice, language)
-            else:
-                return _error("action: create, note, handover, callback or notice", 400)
         except MatterRefused as exc:
             return _error(str(exc), 409)
         log.info("event=desk.matter agent=%s action=%s matter=%s", agent_id, action, number)

@@ -21,6 +21,10 @@ from routing.presence import NO_ANSWER_PAUSE, AgentPresence
 from routing.router import Plan
 
 AWAY = {"logged-out", "unreachable", "paused"}
+# a matter's alert (overdue, or a department's reply late) stays on the board this long; at
+# most this many (the newest), so a backlog of old matters cannot crowd out the live alerts
+MATTER_ALERT_HOURS = 24
+MATTER_ALERTS_KEPT = 50
 
 
 @dataclass
@@ -61,6 +65,20 @@ class Board:
     calls: dict[str, LiveCall] = field(default_factory=dict)
     ended: list[tuple[datetime, bool]] = field(default_factory=list)  # (at, abandoned) last hour
     seq: int = 0  # bumped on every change: the browser shows the newest
+    # raised by the matters' clock (hotline/matters/alerts.py), by (kind, to, number)
+    matter_alerts: dict[tuple[str, str, str], dict[str, object]] = field(default_factory=dict)
+
+    def matter_alert(self, alert: Mapping[str, object], at: datetime) -> None:
+        """A matter's alert (kind matter-overdue | matter-handover, to owner | supervisor,
+        number, district, owner) for the board's alert list, shown in the matter's district's
+        scope; the same alert raised again replaces the older."""
+        row = dict(alert) | {"at": at.timestamp()}
+        key = (str(row.get("kind")), str(row.get("to")), str(row.get("number")))
+        self.matter_alerts.pop(key, None)
+        self.matter_alerts[key] = row
+        while len(self.matter_alerts) > MATTER_ALERTS_KEPT:
+            del self.matter_alerts[next(iter(self.matter_alerts))]
+        self.seq += 1
 
     def apply(self, changes: Iterable[Change]) -> bool:
         changed = False
@@ -263,4 +281,10 @@ class Board:
                 alerts.append(
                     {"kind": "abandon-spike", "percent": round(share, 1), "calls": len(recent)}
                 )
+        oldest = stamp - MATTER_ALERT_HOURS * 3600
+        for key, row in list(self.matter_alerts.items()):
+            at = row.get("at")
+            if isinstance(at, float) and at < oldest:
+                del self.matter_alerts[key]
+        alerts.extend(reversed(self.matter_alerts.values()))  # the newest first
         return alerts

@@ -59,6 +59,9 @@ LOGIN_COOKIE = "hl_login"
 PUBLIC = {"/login", "/static/login.css"}
 AGENT_PATHS = {"/desk", "/logout"}  # all an agent's account may open (with the prefixes)
 AGENT_PREFIXES = ("/api/desk/", "/static/desk.")
+# all a department's account may open: its hand-overs and their reply form
+DEPARTMENT_PATHS = {"/dept", "/logout"}
+DEPARTMENT_PREFIXES = ("/api/dept/", "/static/dept.")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -185,6 +188,16 @@ def _auth(sup: Supervision) -> Any:
                     text='{"error":"missing or wrong CSRF token"}',
                     content_type="application/json",
                 )
+        if user.is_department and not (
+            request.path in DEPARTMENT_PATHS or request.path.startswith(DEPARTMENT_PREFIXES)
+        ):
+            # a department's account answers its hand-overs, and sees nothing else
+            if request.path == "/":
+                raise web.HTTPSeeOther("/dept")
+            raise web.HTTPForbidden(
+                text='{"error":"department accounts use their page: /dept"}',
+                content_type="application/json",
+            )
         request[USER_KEY] = user
         request[CSRF_KEY] = csrf
         return await handler(request)
@@ -592,33 +605,7 @@ class _Handlers:
     # --- KPIs ------------------------------------------------------------------------------
 
     def _period(self, request: web.Request) -> tuple[datetime, datetime]:
-        """`from` and `to` (YYYY-MM-DD, inclusive), or `period` = day | week | month (the one
-        holding `date`, default today), in the calendar's time zone, as `hotline report kpi`
-        takes them; else the last `hours` hours (default 24, at most 31 days)."""
-        zone = ZoneInfo(self.sup.directory().timezone)
-        query = request.query
-        try:
-            if "from" in query or "to" in query:
-                first = periods.parse_day(query.get("from", ""), "from")
-                last = periods.parse_day(query.get("to", ""), "to")
-                return periods.between(first, last).span(zone)
-            if "period" in query:
-                on = (
-                    periods.parse_day(query["date"], "date")
-                    if "date" in query
-                    else datetime.now(zone).date()
-                )
-                return periods.named(query["period"], on).span(zone)
-        except periods.PeriodError as exc:
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": str(exc)}), content_type="application/json"
-            ) from None
-        try:
-            hours = min(24 * 31, max(1, int(query.get("hours", "24"))))
-        except ValueError:
-            hours = 24
-        until = datetime.now(UTC) + timedelta(seconds=1)
-        return until - timedelta(hours=hours), until
+        return request_period(request, ZoneInfo(self.sup.directory().timezone))
 
     async def kpi(self, request: web.Request) -> web.Response:
         since, until = self._period(request)
@@ -650,6 +637,35 @@ class _Handlers:
             content_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="hotline-kpi.csv"'},
         )
+
+
+def request_period(request: web.Request, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """`from` and `to` (YYYY-MM-DD, inclusive), or `period` = day | week | month (the one
+    holding `date`, default today), in `zone` (the calendar's), as `hotline report kpi`
+    takes them; else the last `hours` hours (default 24, at most 31 days)."""
+    query = request.query
+    try:
+        if "from" in query or "to" in query:
+            first = periods.parse_day(query.get("from", ""), "from")
+            last = periods.parse_day(query.get("to", ""), "to")
+            return periods.between(first, last).span(zone)
+        if "period" in query:
+            on = (
+                periods.parse_day(query["date"], "date")
+                if "date" in query
+                else datetime.now(zone).date()
+            )
+            return periods.named(query["period"], on).span(zone)
+    except periods.PeriodError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": str(exc)}), content_type="application/json"
+        ) from None
+    try:
+        hours = min(24 * 31, max(1, int(query.get("hours", "24"))))
+    except ValueError:
+        hours = 24
+    until = datetime.now(UTC) + timedelta(seconds=1)
+    return until - timedelta(hours=hours), until
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -102,19 +102,6 @@ def is_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> bool:
     return policy.opens <= local < policy.closes
 
 
-def next_allowed(at: datetime, policy: SurveyPolicy, zone: ZoneInfo) -> datetime:
-    """`at` if survey calls are allowed then, otherwise the next opening."""
-    if is_allowed(at, policy, zone):
-        return at
-    local = at.astimezone(zone)
-    opening = local.replace(
-        hour=policy.opens.hour, minute=policy.opens.minute, second=0, microsecond=0
-    )
-    if local.time() >= policy.closes or opening <= local:
-        opening += timedelta(days=1)
-    return opening.astimezone(at.tzinfo)
-
-
 def after_failure(now: datetime, attempts: int, policy: SurveyPolicy) -> datetime | None:
     """When the next survey call may go after `attempts` unanswered ones (the allowed hours
     still apply then); None: give up."""

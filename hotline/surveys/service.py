@@ -83,13 +83,9 @@ class SurveyStore:
 
     # --- ratings ---------------------------------------------------------------------------
 
-    def save(self, rating: Rating, now: datetime) -> bool:
-        """Store a rating; False when the call was rated already (one rating per call)."""
-        with write(self.sessions) as session:
-            return self.save_in(session, rating, now)
-
     def save_in(self, session: Session, rating: Rating, now: datetime) -> bool:
-        """`save` inside the caller's transaction (a savepoint keeps a duplicate harmless)."""
+        """Store a rating inside the caller's transaction; False when the call was rated
+        already (one rating per call: a savepoint keeps a duplicate harmless)."""
         if rating.rating not in RATINGS:
             raise ValueError(f"not a rating: {rating.rating!r}")
         try:

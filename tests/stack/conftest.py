@@ -4,12 +4,15 @@ SIPp callers and agents. If the stack cannot be set up the tests fail, loudly; t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,21 +139,109 @@ class Stack:
 
     def played(self, call: Call, since: int) -> list[str]:
         """Prompt ids (or stock sound names) Asterisk played to the caller, from its log."""
-        found = []
         folder = self.settings.prompts.asterisk_directory
-        for line in self.asterisk_log()[since:].splitlines():
-            if "Playing '" in line and f"<{call.channel}>" in line:
-                name = line.split("Playing '", 1)[1].split("'", 1)[0].rsplit(".", 1)[0]
-                found.append(
-                    name.removeprefix(folder + "/").split("/", 1)[-1]
-                    if name.startswith(folder)
-                    else name
-                )
-        return found
+        return [
+            prompt
+            for line in self.asterisk_log()[since:].splitlines()
+            if f"<{call.channel}>" in line and (prompt := played_prompt(line, folder))
+        ]
 
     def prompt_seconds(self, prompt: str, language: str = "zh-CN") -> float:
         """How long a built prompt plays: the tests time key presses with it."""
         return wav_info(self.settings.prompts.build_directory / language / f"{prompt}.wav").seconds
+
+
+def played_prompt(line: str, folder: str) -> str | None:
+    """The prompt id (or stock sound name) an Asterisk log line says is starting to play."""
+    if "Playing '" not in line:
+        return None
+    name = line.split("Playing '", 1)[1].split("'", 1)[0].rsplit(".", 1)[0]
+    return name.removeprefix(folder + "/").split("/", 1)[-1] if name.startswith(folder) else name
+
+
+# a caller's channel starting the dialplan (priority 1): calls already up are not new
+NEW_CALLER_CHANNEL = re.compile(r'Executing \[[^@\]]+@[^:\]]+:1\] \w+\("(PJSIP/callers[\w-]*)"')
+CUE_GAP_S = 0.6  # a press ends 250 ms after its go (the key's capture, then the voice resumes)
+
+
+class PromptCues:
+    """Releases a cued caller's keys as the prompts they wait for start, seen in Asterisk's
+    own log (the `Playing '<prompt>'` line of the caller's channel). Runs beside one SIPp
+    caller; the caller's channel is the first callers' channel to start the dialplan after
+    `start` in the log, so a cued call is placed while no other caller starts (calls already
+    up may go on)."""
+
+    def __init__(self, stack: Stack, cues: list[str], port: int, start: int) -> None:
+        self.log = stack.instance.home / "log" / "messages.log"
+        self.folder = stack.settings.prompts.asterisk_directory
+        self.cues = cues
+        self.port = port
+        self.offset = start
+        self.channel: str | None = None
+        self.seen: list[str] = []  # the caller's prompts so far, for the failure message
+        self.error: str | None = None
+        self.done = threading.Event()  # the caller has ended
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _lines(self) -> list[str]:
+        with self.log.open("rb") as log:
+            log.seek(self.offset)
+            chunk = log.read()
+        complete = chunk.rfind(b"\n") + 1
+        self.offset += complete
+        return chunk[:complete].decode(errors="replace").splitlines()
+
+    def _wait_for(self, prompt: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.done.is_set():
+            for line in self._lines():
+                if self.channel is None and (found := NEW_CALLER_CHANNEL.search(line)):
+                    self.channel = found.group(1)
+                if self.channel is None or f"<{self.channel}>" not in line:
+                    continue
+                name = played_prompt(line, self.folder)
+                if name is not None:
+                    self.seen.append(name)
+                    if name == prompt:
+                        return True
+            time.sleep(0.05)
+        return False
+
+    def _run(self, timeout: float = 45) -> None:
+        try:
+            cue_socket = sipp.CueSocket(self.port)
+        except sipp.SippError as exc:
+            self.error = str(exc)
+            return
+        try:
+            last_go = 0.0
+            for prompt in self.cues:
+                if not self._wait_for(prompt, timeout):
+                    when = "before the call ended" if self.done.is_set() else f"in {timeout:g} s"
+                    self.error = (
+                        f"the cue {prompt!r} never started on {self.channel or 'the call'} "
+                        f"{when}; the caller heard {self.seen}"
+                    )
+                    return  # closing the socket ends the caller: the call fails loudly
+                time.sleep(max(0.0, last_go + CUE_GAP_S - time.monotonic()))
+                cue_socket.go()
+                last_go = time.monotonic()
+            self.done.wait()
+        finally:
+            cue_socket.close()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(10)
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
@@ -164,8 +255,31 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with stack_lock():
+    with stack_lock(), cpu_hog(os.environ.get("HOTLINE_CPU_HOG", "")):
         yield from _stack(tmp_path_factory)
+
+
+@contextmanager
+def cpu_hog(workers: str) -> Iterator[None]:
+    """With HOTLINE_CPU_HOG=N, N stress-ng CPU workers run beside the whole stack session:
+    the tests must hold on a busy host (scripts/stack-under-load)."""
+    if not workers:
+        yield
+        return
+    if not workers.isdigit() or int(workers) < 1:
+        pytest.fail(f"HOTLINE_CPU_HOG={workers!r}: give a number of CPU workers, e.g. 2")
+    if shutil.which("stress-ng") is None:
+        pytest.fail("stress-ng is missing: scripts/setup installs Debian's stress-ng")
+    hog = subprocess.Popen(
+        ["stress-ng", "--cpu", workers, "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        hog.terminate()
+        hog.wait(15)
 
 
 def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -323,16 +437,21 @@ def place_call(
     stack: Stack,
     name: str,
     caller: str,
-    script: list[tuple[int, str]] | None = None,
+    script: Sequence[tuple[int | str, str]] | None = None,
     hangup_after_ms: int | None = None,
     timeout: float = 120,
     asterisk: str = "127.0.0.1",
     inband: bool = False,
 ) -> None:
     """One SIPp call to 12333 (on the Asterisk at `asterisk`, the stack's SIP port) pressing
-    keys per `script` ((wait ms, keys) steps); waits for it to end and asserts SIPp saw it
-    through."""
+    keys per `script` ((wait, keys) steps); waits for it to end and asserts SIPp saw it
+    through. A wait is milliseconds after the previous step, or a prompt id: the keys are
+    pressed as that prompt starts playing to this caller (the next time it does), so the
+    script holds on a slow or busy host."""
     work = stack.folder / name
+    cues = [wait for wait, _ in script or [] if isinstance(wait, str)]
+    port = free_tcp_port() if cues else None
+    watch = PromptCues(stack, cues, port, log_size(stack)) if port is not None else None
     scenario = sipp.caller_scenario(
         sipp.party_audio(work, sipp.CALLER_HZ),
         caller,
@@ -348,9 +467,19 @@ def place_call(
         timeout_s=int(timeout),
         asterisk=asterisk,
         address=sipp.INBAND_CALLER_ADDRESS if inband else "127.0.0.2",
+        cues=port,
     )
+    if watch is not None:
+        watch.start()
     try:
         code = party.process.wait(timeout + 10)
     finally:
         party.stop()
+        if watch is not None:
+            watch.stop()
+    assert watch is None or watch.error is None, watch.error
     assert code == 0, party.log.read_text(errors="replace")[-2000:]
+
+
+def log_size(stack: Stack) -> int:
+    return (stack.instance.home / "log" / "messages.log").stat().st_size

@@ -69,6 +69,15 @@ def test_the_desk_pops_the_caller_and_holds_the_next_call_until_the_wrap_up_code
         desk.wait_for_selector('#state[data-state="logged-out"]', timeout=10_000)
         desk.click("#go-available")  # the same UserEvent as the seat's *11
         desk.wait_for_selector('#state[data-state="available"]', timeout=10_000)
+        # the standard answers, by keyboard alone: the search box, Enter, the arrow keys
+        desk.focus("#answers-q")
+        desk.keyboard.type("转移")
+        desk.keyboard.press("Enter")
+        desk.wait_for_selector('#answers-list li[data-id="pension-transfer"]', timeout=10_000)
+        desk.keyboard.press("ArrowDown")
+        assert desk.evaluate("document.activeElement.dataset.id") == "pension-transfer-progress"
+        answer = desk.inner_text('#answers-list li[data-id="pension-transfer-progress"]')
+        assert "15个工作日" in answer and "15 working days" in answer  # config/notices.toml
 
         first = threading.Thread(
             target=place_call, args=(stack, "desk-call-1", CALLER), kwargs={"script": [(3000, "0")]}

@@ -32,7 +32,7 @@ from tests.stack.conftest import (
     running_controller,
     wait_for,
 )
-from tests.stack.test_ivr import ID, SKIP_GREETING, to_main_menu
+from tests.stack.test_ivr import ID, SKIP_GREETING
 from tests.stack.test_routing import AGENT_NOW, chain
 
 
@@ -167,10 +167,10 @@ def test_a_lookup_that_never_answers_ends_at_a_person_and_the_next_call_is_serve
                 caller,
                 script=[
                     SKIP_GREETING,
-                    (to_main_menu(stack), "1"),
-                    (1500, ID + "#"),
-                    (1500, "1"),  # 1 confirms during the read-back
-                    (1500, "123456"),
+                    ("main_menu", "1"),
+                    ("query_enter_id", ID + "#"),
+                    ("you_entered", "1"),  # 1 confirms during the read-back
+                    ("query_enter_pin", "123456"),
                 ],
             )
             call = stack.ended_call(caller)

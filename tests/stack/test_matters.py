@@ -3,19 +3,25 @@ a matter on the spot (owner by routing policy, a due time, the number they heard
 changes by an audited assignment; the caller calls again and presses 0, and the owner's phone
 rings first; the matter goes to a department and its reply is entered; a callback booked for
 a slot a few seconds ahead is placed once, not before the slot, rings the owner, reaches the
-citizen's phone and closes the matter."""
+citizen's phone and closes the matter. Out of hours, the IVR's keys do what the prompts promise:
+1 after the pension text sends the pension-transfer notice by SMS (the outbox file holds it for
+the caller's number), and 3 books a callback in the first hour the agents are next on duty."""
 
 from __future__ import annotations
 
+import json
+import tomllib
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from hotline.cli.matters import service_of
+from hotline.matters.service import NewMatter
 from hotline.settings import load_settings
-from hotline.store.models import Call, Callback
-from tests.conftest import run_hotline
+from hotline.store.models import Call, Callback, Matter, NoticeSent
+from tests.conftest import REPO, run_hotline
 from tests.stack.conftest import (
     Stack,
     agent_phone,
@@ -24,7 +30,9 @@ from tests.stack.conftest import (
     running_controller,
     wait_for,
 )
-from tests.stack.test_ivr import SKIP_GREETING, ms, to_main_menu
+from tests.stack.test_ivr import SKIP_GREETING, ms
+
+ZONE = ZoneInfo("Asia/Shanghai")  # config/seats.toml's calendar
 
 CALLER = "057187090001"  # a Xihu number (057187): post other-xihu, A agent 2001
 AGENT_NOW = [(3000, "0")]  # 0 during the greeting: a person at once (business "other")
@@ -42,8 +50,9 @@ def test_a_complaint_becomes_a_matter_its_owner_answers_the_caller_and_a_slot_ca
             CALLER,
             script=[
                 SKIP_GREETING,
-                (to_main_menu(stack), "4"),
-                (1500, "2"),
+                ("main_menu", "4"),
+                ("message_menu", "2"),
+                ("message_intro", ""),
                 (ms(stack.prompt_seconds("message_intro")) + 4000, "#"),
             ],
         )
@@ -117,3 +126,90 @@ def test_a_complaint_becomes_a_matter_its_owner_answers_the_caller_and_a_slot_ca
     started = placed[0].started_at.replace(tzinfo=placed[0].started_at.tzinfo or UTC)
     assert started >= slot  # not before its slot
     assert controller.text().count(f"event=callback.dialing id={callback_id} ") == 1
+
+
+def test_out_of_hours_1_sends_the_pension_notice_by_sms_and_3_books_a_callback_in_the_next_hours(
+    stack: Stack,
+) -> None:
+    # the agents are on duty for half an hour a day, starting 3 to 4 hours from now: closed
+    # now, and the slot's callback is not due while the suite runs
+    now = datetime.now(ZONE)
+    hour = (now.hour + 3) % 24
+    opens = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if opens <= now:
+        opens += timedelta(days=1)
+    outbox = stack.folder / "sms-after-hours.jsonl"
+    config = stack.config_with(
+        "matters-after-hours",
+        hours=f'"mon-sun {hour:02d}:00-{hour:02d}:30"',
+        extra=f'[matters.sms]\noutbox_file = "{outbox}"',
+    )
+    sms_caller, callback_caller = "057187090011", "057187090012"
+    matters = service_of(load_settings(config))
+    # the SMS caller has a pension matter open: the notice is stored with it, and the call
+    asked = NewMatter(sms_caller, business="pension", channel="manual", summary="pension transfer")
+    pending = matters.create(asked, "test")
+    with running_controller(stack, config):
+        place_call(
+            stack,
+            "m-sms",
+            sms_caller,
+            script=[
+                SKIP_GREETING,
+                ("after_hours_menu", "2"),  # policy information
+                ("policy_menu", "1"),  # pension
+                ("sms_offer", "1"),  # by SMS
+                ("sms_sent", ""),
+            ],
+            hangup_after_ms=ms(stack.prompt_seconds("sms_sent")) + 1000,
+        )
+        place_call(
+            stack, "m-slot", callback_caller, script=[SKIP_GREETING, ("after_hours_menu", "3")]
+        )
+        sms_call = stack.settled_call(sms_caller)
+        slot_call = stack.settled_call(callback_caller)
+
+    assert ("pension_sms", "sent") in stack.ivr_path(sms_call.linkedid)
+    notices = tomllib.loads((REPO / "config" / "notices.toml").read_text(encoding="utf-8"))
+    (pension,) = [n for n in notices["notice"] if n["id"] == "pension-transfer"]
+    (line,) = [json.loads(t) for t in outbox.read_text(encoding="utf-8").splitlines()]
+    assert (line["to"], line["text"]) == (sms_caller, pension["text"]["zh-CN"])
+    engine = create_engine(stack.settings.database_url)
+    try:
+        with Session(engine) as s:
+            (sent,) = s.scalars(select(NoticeSent).where(NoticeSent.number == sms_caller)).all()
+            assert (sent.notice, sent.status, sent.matter_id, sent.linkedid, sent.key) == (
+                "pension-transfer",
+                "sent",
+                pending.id,
+                sms_call.linkedid,  # asked in that call
+                line["key"],
+            )
+            (callback,) = s.scalars(
+                select(Callback).where(Callback.number == callback_caller)
+            ).all()
+            matter = s.get(Matter, callback.matter_id)
+            assert matter is not None
+            assert (matter.caller_number, matter.channel, matter.first_linkedid) == (
+                callback_caller,
+                "ivr_message",
+                slot_call.linkedid,
+            )
+            start, end = utc(callback.next_attempt_at), callback.slot_end
+            assert callback.status == "pending"
+    finally:
+        engine.dispose()
+    # the first hour from when the agents are next on duty
+    assert end is not None
+    assert (start, utc(end)) == (opens.astimezone(UTC), opens.astimezone(UTC) + timedelta(hours=1))
+    told = matters.get(pending.number).events[-1]
+    assert (told.kind, told.actor) == ("notice", "ivr")
+    assert "pension-transfer" in told.detail and sms_caller not in told.detail  # masked
+    path = stack.ivr_path(slot_call.linkedid)
+    assert ("after_hours_callback", "booked") in path
+    assert ("callback_slot_number", "done") in path
+
+
+def utc(at: datetime) -> datetime:
+    """SQLite gives the stored UTC times back without their zone."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

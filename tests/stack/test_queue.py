@@ -28,7 +28,7 @@ def occupy_a(stack: Stack, name: str, caller: str) -> threading.Thread:
     """A first caller presses 0 and is put through to A, who stays busy with them; returns
     once A's phone rings (join the thread to wait for that call's end)."""
     thread = threading.Thread(
-        target=place_call, args=(stack, name, caller), kwargs={"script": [(3000, "0")]}
+        target=place_call, args=(stack, name, caller), kwargs={"script": [("welcome_lang", "0")]}
     )
     thread.start()
     wait_for(
@@ -48,7 +48,7 @@ def test_with_every_agent_busy_the_caller_waits_announced_and_is_answered_when_o
         agent_phone(stack, "q-b", "agent1002", behaviour="busy"),
     ):
         first = occupy_a(stack, "q-first", "13900000250")
-        place_call(stack, "q-second", "13900000251", script=[(3000, "0")])
+        place_call(stack, "q-second", "13900000251", script=[("welcome_lang", "0")])
         first.join(60)
     second = stack.ended_call("13900000251")
     assert second.outcome == "answered"
@@ -71,7 +71,12 @@ def test_a_booked_callback_is_placed_once_when_an_agent_frees(stack: Stack) -> N
     ):
         first = occupy_a(stack, "cb-first", "13900000260")
         # 0 for a person; once in line, 1 during the announcement books the callback
-        place_call(stack, "cb-second", "13900000261", script=[(3000, "0"), (7000, "1")])
+        place_call(
+            stack,
+            "cb-second",
+            "13900000261",
+            script=[("welcome_lang", "0"), ("queue_callback_offer", "1")],
+        )
         first.join(60)
         wait_for(
             lambda: "event=callback.result" in controller.text(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.conftest import run_hotline
 from tests.stack.conftest import Stack, agent_phone, place_call, running_controller, wait_for
-from tests.stack.test_ivr import SKIP_GREETING, ms, to_main_menu
+from tests.stack.test_ivr import SKIP_GREETING, ms
 from tests.stack.test_routing import AGENT_NOW, chain, legs
 
 
@@ -20,7 +20,7 @@ def test_2_then_5_medical_then_0_rings_the_medical_post_not_the_pension_post(
         agent_phone(stack, "t-med-1001", "agent1001", talk_ms=2000),
         agent_phone(stack, "t-med-1002", "agent1002", max_calls=1, talk_ms=2000) as medical,
     ):
-        keys = [SKIP_GREETING, (to_main_menu(stack), "2"), (1500, "5"), (1500, "0")]
+        keys = [SKIP_GREETING, ("main_menu", "2"), ("policy_menu", "5"), ("policy_medical", "0")]
         place_call(stack, "t-medical", "13600000701", script=keys)
         assert medical.process.wait(10) == 0
     assert legs(stack, "13600000701") == [("1002", "ANSWER")]

@@ -61,12 +61,6 @@ def only_this_job_pending(stack: Stack, job_id: int) -> None:
         engine.dispose()
 
 
-def until_agent_leaves(stack: Stack, talk_s: float) -> int:
-    """Milliseconds from pressing 0 to a moment inside the survey's first prompt: the hold
-    prompt, a ring, the conversation, then a little of the survey question."""
-    return int((stack.prompt_seconds("transfer_hold") + 0.5 + talk_s + 2.5) * 1000)
-
-
 def test_when_the_agent_hangs_up_the_caller_rates_the_call_in_the_call(stack: Stack) -> None:
     config = stack.config_with("survey-in-call", surveys=OPEN)
     with running_controller(stack, config), agent_phone(stack, "sv-a", "agent1001", talk_ms=3000):
@@ -74,7 +68,7 @@ def test_when_the_agent_hangs_up_the_caller_rates_the_call_in_the_call(stack: St
             stack,
             "sv-in-call",
             "13900000301",
-            script=[(3000, "0"), (until_agent_leaves(stack, 3.0), "2")],
+            script=[("welcome_lang", "0"), ("survey_ask", "2")],
         )
     call = stack.ended_call("13900000301")
     path = stack.ivr_path(call.linkedid)
@@ -95,7 +89,12 @@ def test_a_dissatisfied_rating_opens_a_review_item_for_the_agents_supervisor(
     config = stack.config_with("survey-review", surveys=OPEN)
     with running_controller(stack, config), agent_phone(stack, "rv-a", "agent1001", talk_ms=3000):
         # 3 dissatisfied, 2 the attitude, then # at the comment prompt: no voice comment
-        script = [(3000, "0"), (until_agent_leaves(stack, 3.0), "3"), (3000, "2"), (2500, "#")]
+        script = [
+            ("welcome_lang", "0"),
+            ("survey_ask", "3"),
+            ("survey_reason", "2"),
+            ("survey_comment", "#"),
+        ]
         place_call(stack, "sv-review", "13900000302", script=script)
     call = stack.ended_call("13900000302")
     (rating,) = surveys(stack, call.linkedid)
@@ -116,9 +115,11 @@ def test_an_agent_sends_the_caller_to_the_survey_with_star_5(stack: Stack) -> No
     agent = sipp.start_agent(work, "agent1001", SEAT_PORTS["agent1001"], scenario, max_calls=1)
     try:
         with running_controller(stack, config):
-            after_star_5 = int((stack.prompt_seconds("transfer_hold") + 0.5 + 2.6 + 2.5) * 1000)
             place_call(
-                stack, "sv-feature", "13900000305", script=[(3000, "0"), (after_star_5, "1")]
+                stack,
+                "sv-feature",
+                "13900000305",
+                script=[("welcome_lang", "0"), ("survey_ask", "1")],
             )
         assert agent.process.wait(10) == 0, agent.log.read_text(errors="replace")[-1500:]
     finally:
@@ -132,7 +133,8 @@ def caller_leaves_first(stack: Stack, name: str, caller: str) -> None:
     """0 for a person; the caller hangs up 2 s into the conversation (the agent talks 8 s)."""
     with agent_phone(stack, f"{name}-a", "agent1001", talk_ms=8000):
         hold_ms = int((stack.prompt_seconds("transfer_hold") + 0.5 + 2.0) * 1000)
-        place_call(stack, name, caller, script=[(3000, "0")], hangup_after_ms=hold_ms)
+        script: list[tuple[int | str, str]] = [("welcome_lang", "0"), ("transfer_hold", "")]
+        place_call(stack, name, caller, script=script, hangup_after_ms=hold_ms)
 
 
 def test_caller_hangs_up_first_then_a_survey_call_is_placed_once_across_a_restart(

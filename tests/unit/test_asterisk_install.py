@@ -8,7 +8,7 @@ from pathlib import Path
 from hotline.pbx.dialplan import INCLUDE_LINE, render, render_features
 from hotline.sandbox.asterisk_conf import render_all
 from hotline.sandbox.commands import sandbox_spec
-from hotline.settings import load_settings
+from hotline.settings import dialplan_parts, load_settings
 from tests.conftest import REPO, run_hotline
 
 CONFIG = REPO / "config/hotline.toml"
@@ -36,7 +36,7 @@ def test_render_writes_each_piece_saying_where_it_goes(tmp_path: Path) -> None:
         "pjsip.conf",
     ]
     settings = load_settings(CONFIG)
-    assert render(settings) in (tmp_path / "extensions_hotline.conf").read_text()
+    assert render(dialplan_parts(settings)) in (tmp_path / "extensions_hotline.conf").read_text()
     assert INCLUDE_LINE in (tmp_path / "extensions.conf").read_text()
     assert render_features() in (tmp_path / "features.conf").read_text()
     pjsip = (tmp_path / "pjsip.conf").read_text()

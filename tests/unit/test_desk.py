@@ -34,7 +34,7 @@ from hotline.matters.service import MatterService, NewMatter
 from hotline.matters.sms import sender_of
 from hotline.pbx.calltracker import CallSnapshot, Change, LegSnapshot
 from hotline.pbx.presence_events import apply_event
-from hotline.settings import load_directory, read_wrap_up
+from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, Callback, IvrStep, Leg, Survey, Ticket, WrapUp
 from hotline.supervisor.auth import LEGACY_COST, Accounts, AuthError, check_role
@@ -48,6 +48,7 @@ from hotline.supervisor.settings import WebSettings
 from hotline.supervisor.web import Supervision, build_app
 from hotline.tomltables import ConfigError, Table
 from routing.presence import Presence, State
+from routing.settings import read_wrap_up
 from routing.wrapup import WrapUpPolicy
 from tests.conftest import REPO
 from tests.unit.test_supervisor_auth import PASSWORD, FakeAmi, log_in
@@ -511,5 +512,116 @@ def test_the_agent_raises_and_works_the_callers_matters_and_no_one_elses(tmp_pat
         assert detail.calls == ["L1"]
         assert [n.notice for n in detail.notices] == ["pension-transfer"]
         assert C in desks.outbox.read_text()  # the notice went to the caller's own number
+
+    run(tmp_path, body)
+
+
+def test_the_agent_takes_over_restates_and_closes_a_matter_once_the_citizen_was_told(
+    tmp_path: Path,
+) -> None:
+    async def body(desks: Desks, base: str) -> None:
+        desks.apply(answered_by_1001("L2", C))
+        new = desks.matters.create
+        theirs = new(NewMatter(caller_number=C, category="complaint", owner="1002"), "t").number
+        own_elsewhere = new(NewMatter(caller_number=D, category="consultation", owner="1001"), "t")
+        not_ours = new(NewMatter(caller_number=D, category="consultation", owner="1002"), "t")
+        async with session() as http:
+            csrf = await log_in(http, base, "desk1001")
+            headers = {"X-CSRF-Token": csrf}
+
+            async def act(sent: dict[str, str]) -> tuple[int, dict[str, Any]]:
+                async with http.post(base + "/api/desk/matter", json=sent, headers=headers) as r:
+                    return r.status, await r.json()
+
+            on_call = {"linkedid": "L2", "number": theirs}
+            for sent, expected in (
+                (on_call | {"action": "close", "text": "told"}, 403),  # 1002's, not 1001's
+                (on_call | {"action": "take"}, 409),  # another's matter: a reason is needed
+                (on_call | {"action": "take", "text": "1002 is on leave this week"}, 200),
+                (on_call | {"action": "take", "text": "again"}, 409),  # theirs, in work already
+                (on_call | {"action": "summary", "text": "wages unpaid since October"}, 200),
+                (on_call | {"action": "close"}, 409),  # no word of how the citizen was told
+                (
+                    on_call
+                    | {"action": "handover", "department": "si-city", "text": "paid or not?"},
+                    200,
+                ),
+                (on_call | {"action": "close", "text": "told in the call"}, 409),  # reply first
+            ):
+                status, reply = await act(sent)
+                assert status == expected, (sent, reply)
+            desks.matters.reply(theirs, "si-city", "the employer paid on 5 December")
+            status, reply = await act(
+                on_call | {"action": "close", "text": "called back, the citizen was told"}
+            )
+            assert status == 200, reply
+            # the agent's own matter, of another caller, without a call: closed from the desk
+            status, reply = await act(
+                {"action": "close", "number": own_elsewhere.number, "text": "told by phone"}
+            )
+            assert status == 200, reply
+            status, _ = await act({"action": "note", "number": not_ours.number, "text": "x"})
+            assert status == 403
+        detail = desks.matters.get(theirs)
+        assert (detail.matter.owner, detail.matter.status, detail.matter.told) == (
+            "1001",
+            "closed",
+            "reason",
+        )
+        assert detail.matter.summary == "wages unpaid since October"
+        assert detail.matter.close_reason == "called back, the citizen was told"
+        assert [(e.kind, e.actor) for e in detail.events] == [
+            ("created", "t"),
+            ("assigned", "agent:1001"),
+            ("taken", "agent:1001"),
+            ("summary", "agent:1001"),
+            ("handed_over", "agent:1001"),
+            ("replied", "si-city"),
+            ("closed", "agent:1001"),
+        ]
+        assert detail.events[1].detail == "1002 -> 1001: 1002 is on leave this week"
+        assert desks.matters.get(own_elsewhere.number).matter.status == "closed"
+        assert desks.matters.get(not_ours.number).events[-1].kind == "created"
+
+    run(tmp_path, body)
+
+
+def test_the_desk_searches_the_standard_answers_by_keyword_and_business(tmp_path: Path) -> None:
+    async def body(desks: Desks, base: str) -> None:
+        async with session() as http:
+            await log_in(http, base, "desk1001")
+
+            async def search(q: str, business: str = "") -> list[tuple[str, str]]:
+                query = {"q": q, "business": business}
+                async with http.get(base + "/api/desk/answers", params=query) as r:
+                    assert r.status == 200
+                    return [(a["id"], a["kind"]) for a in await r.json()]
+
+            # config/notices.toml, read by hand: 转移 is in the two pension texts only; the
+            # standard answer comes before the notice
+            assert await search("转移") == [
+                ("pension-transfer-progress", "answer"),
+                ("pension-transfer", "notice"),
+            ]
+            # English, any case: four texts name Zheliban; two of them are about pensions
+            assert len(await search("zheliban")) == 4
+            assert await search("Zheliban", "pension") == [
+                ("pension-transfer-progress", "answer"),
+                ("pension-transfer", "notice"),
+            ]
+            assert await search("progress 15", "pension") == [
+                ("pension-transfer-progress", "answer")
+            ]
+            assert await search("转移", "medical") == []
+            async with http.get(base + "/api/desk/answers", params={"q": "转移"}) as r:
+                (first, *_) = await r.json()
+            assert first["title"] == {
+                "zh-CN": "转移进度查询口径",
+                "en": "Transfer progress: standard answer",
+            }
+        async with session() as http:
+            await log_in(http, base, "city")  # a supervisor: not a desk
+            async with http.get(base + "/api/desk/answers", params={"q": "转移"}) as r:
+                assert r.status == 403
 
     run(tmp_path, body)

@@ -33,7 +33,7 @@ from hotline.controller.calls import CallHandler
 from hotline.controller.routing_desk import CALLBACK_NUMBER
 from hotline.pbx.agi import AgiSession, FastAgiServer, format_command, quote
 from hotline.pbx.dialplan import TRANSFER_CONTEXT, render, render_transfer
-from hotline.settings import load_settings
+from hotline.settings import dialplan_parts, load_settings
 from hotline.surveys.policy import refusal
 from recordings import naming
 from tests.conftest import REPO, write_config
@@ -295,7 +295,7 @@ SAFE_EXPANSIONS = {
 
 def test_the_rendered_dialplan_expands_nothing_a_caller_sets() -> None:
     settings = load_settings(REPO / "config" / "hotline.toml")
-    text = render(settings)
+    text = render(dialplan_parts(settings))
     expansions = set(re.findall(r"\$\{[^}]*\}", text))
     assert expansions <= SAFE_EXPANSIONS, expansions - SAFE_EXPANSIONS
     for risky in ("CALLERID", "SIP_HEADER", "PJSIP_HEADER", "System(", "Exec(", "$(", "`"):
@@ -307,7 +307,7 @@ def test_an_agents_transfer_reaches_only_the_directorys_agents_written_out() -> 
     """The REFER's target is looked up, never expanded: one extension per agent id."""
     settings = load_settings(REPO / "config" / "hotline.toml")
     directory = settings.directory
-    text = render_transfer(settings)
+    text = render_transfer(dialplan_parts(settings))
     # no pattern; no expansion but the recording's file names (the call's linkedid only)
     assert "_" not in text
     assert "$" not in text.replace(naming.LINKEDID_EXPRESSION, "")
@@ -322,7 +322,7 @@ def test_an_agents_transfer_reaches_only_the_directorys_agents_written_out() -> 
         )
     )
     assert targets == {a.id: directory.dial_target(a.seat) for a in directory.agents.values()}
-    assert f"Set(TRANSFER_CONTEXT={TRANSFER_CONTEXT})" in render(settings)
+    assert f"Set(TRANSFER_CONTEXT={TRANSFER_CONTEXT})" in render(dialplan_parts(settings))
 
 
 # --- file names --------------------------------------------------------------------------

@@ -118,3 +118,17 @@ def test_overdue_alerts_the_owner_at_the_due_time_then_the_supervisor_8_working_
     ]
     done = Overdue("A1", due, owner_alerted=True, supervisor_alerted=True)
     assert alerts_due([done], local("2026-12-20T10:00"), CAL, ZONE, POLICY) == []
+
+
+def test_a_late_department_reply_alerts_by_the_same_rule_and_says_it_is_a_hand_over() -> None:
+    due = local("2026-12-11T10:00")  # Friday
+    late = Overdue("A2", due, owner_alerted=False, supervisor_alerted=False, kind="handover")
+    assert alerts_due([late], local("2026-12-11T10:00"), CAL, ZONE, POLICY) == [
+        Alert("A2", "owner", "handover")
+    ]
+    # 8 working hours after Fri 10:00: Fri 2 h + 3.5 h, Sat 12-12 is worked: 08:30 + 2.5 h
+    chased = Overdue("A2", due, owner_alerted=True, supervisor_alerted=False, kind="handover")
+    assert alerts_due([chased], local("2026-12-12T10:59"), CAL, ZONE, POLICY) == []
+    assert alerts_due([chased], local("2026-12-12T11:00"), CAL, ZONE, POLICY) == [
+        Alert("A2", "supervisor", "handover")
+    ]

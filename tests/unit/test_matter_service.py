@@ -288,3 +288,75 @@ def test_an_ivr_message_becomes_a_matter_whose_number_is_the_tickets_and_closes_
     service.close(number, "2001", "reason", "phoned back")
     with sessions() as session:
         assert session.scalars(select(Ticket.status)).one() == "closed"
+
+
+def test_a_department_reply_past_the_hand_overs_due_time_alerts_the_owner_then_the_supervisor(
+    service: MatterService, clock: Clock, sessions: sessionmaker[Session]
+) -> None:
+    number = complaint(service)  # the complaint itself is due Tue 2026-12-15 17:00
+    service.hand_over(number, "2001", "social-insurance-xihu", "进度？", local("2026-12-08T12:00"))
+    clock.at = local("2026-12-08T11:59")
+    assert service.raise_alerts() == []
+    clock.at = local("2026-12-08T12:00")
+    assert [(a.kind, a.to, m.owner) for a, m in service.raise_alerts()] == [
+        ("handover", "owner", "2001")
+    ]
+    assert service.raise_alerts() == []  # once
+    # 8 working hours after Tue 12:00: Tue 13:30-17:00 (3.5 h), Wed a holiday, Thu 08:30-12:00
+    # (3.5 h, 7 in all), then 1 h from 13:30 -> Thu 14:30
+    clock.at = local("2026-12-10T14:29")
+    assert service.raise_alerts() == []
+    clock.at = local("2026-12-10T14:30")
+    assert [(a.kind, a.to, m.district) for a, m in service.raise_alerts()] == [
+        ("handover", "supervisor", "xihu")
+    ]
+    assert service.raise_alerts() == []
+    with sessions() as session:
+        rows = session.execute(
+            select(MatterEvent.kind, MatterEvent.detail).order_by(MatterEvent.id)
+        ).all()
+    assert [tuple(r) for r in rows][2:] == [
+        ("alert_handover_owner", "social-insurance-xihu has not replied: owner 2001"),
+        ("alert_handover_supervisor", "social-insurance-xihu has not replied: supervisor of xihu"),
+    ]
+
+
+def test_a_reply_in_time_raises_no_hand_over_alert(service: MatterService, clock: Clock) -> None:
+    number = complaint(service)
+    service.hand_over(number, "2001", "social-insurance-xihu", "进度？", local("2026-12-08T12:00"))
+    clock.at = local("2026-12-08T11:00")
+    service.reply(number, "dept-xihu", "已办结")
+    clock.at = local("2026-12-14T09:00")  # long after the hand-over's due, before the matter's
+    assert service.raise_alerts() == []
+
+
+def test_a_pool_matter_is_taken_without_a_reason_and_a_closed_ones_summary_stays(
+    service: MatterService,
+) -> None:
+    pool = service.create(NewMatter(OTHER, category="consultation", summary="how to"), "t")
+    assert pool.owner is None  # no business, no post: the pool's
+    with pytest.raises(MatterError, match="not in the seat directory"):
+        service.take_over(pool.number, "agent:9999", "9999")
+    taken = service.take_over(pool.number, "agent:1001", "1001")
+    assert (taken.owner, taken.status) == ("1001", "in_progress")
+    with pytest.raises(MatterError, match="yours and in_progress already"):
+        service.take_over(pool.number, "agent:1001", "1001")
+    # another owner's matter needs the reason; an in-progress one only changes hands
+    with pytest.raises(MatterError, match="needs a reason"):
+        service.take_over(pool.number, "agent:2001", "2001", " ")
+    moved = service.take_over(pool.number, "agent:2001", "2001", "1001 is on leave")
+    assert (moved.owner, moved.status) == ("2001", "in_progress")
+    service.update_summary(pool.number, "agent:2001", "how to transfer a pension")
+    service.update_summary(pool.number, "agent:2001", "how to transfer a pension")  # the same
+    service.close(pool.number, "agent:2001", "reason", "told in the call")
+    with pytest.raises(MatterError, match="cannot update_summary a matter that is closed"):
+        service.update_summary(pool.number, "agent:2001", "anything")
+    events = [(e.kind, e.detail) for e in service.get(pool.number).events]
+    assert events == [
+        ("created", "phone, owner: the pool"),
+        ("assigned", "the pool -> 1001: taken from the pool"),
+        ("taken", ""),
+        ("assigned", "1001 -> 2001: 1001 is on leave"),
+        ("summary", "how to transfer a pension (was: how to)"),
+        ("closed", "told by reason: told in the call"),
+    ]

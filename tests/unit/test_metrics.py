@@ -1,4 +1,4 @@
-"""/metrics and /healthz (hotline/controller/metrics.py) on a real aiohttp server and a SQLite
+"""/metrics and /healthz (hotline/metrics/server.py) on a real aiohttp server and a SQLite
 file: every
 series read back through Prometheus' own parser, against counts made by hand from the rows
 and the live state the test sets up."""
@@ -15,8 +15,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.controller.metrics import LiveState, Metrics
-from hotline.settings import MetricsSettings
+from hotline.metrics.server import LiveState, Metrics
+from hotline.metrics.settings import MetricsSettings
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call, Recording, RouteDecision, SurveyJob
 from tests.conftest import REPO

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.controller.routing_desk import RoutingDesk
-from hotline.matters.ownership import Owner, OwnershipRule, matter_owner
+from hotline.matters.ownership import Owner, matter_owner
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call, Leg, Matter, RouteDecision
 from routing.directory import Agent, Directory, Office, Seat
 from routing.presence import Presence
+from routing.settings import OwnershipRule
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)  # 12:00 in Hangzhou
 CALLER = "13900001111"

@@ -4,10 +4,12 @@ audio, the catalogue against a folder (crash leftovers included), archive copies
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import shutil
 import struct
+import subprocess
 import time
 import wave
 from datetime import UTC, datetime, timedelta
@@ -21,7 +23,7 @@ from hotline.controller.recorder import Recorder
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call, Leg, Recording, RouteDecision, Ticket
 from recordings.catalogue import Catalogue, Filters
-from recordings.processing import ArchiveSettings, frame_levels, probe_seconds, process
+from recordings.processing import ArchiveSettings, frame_levels, process
 from recordings.qa import measure, playback_gain
 from recordings.retention import (
     DiskState,
@@ -32,9 +34,19 @@ from recordings.retention import (
     disk_verdict,
 )
 from recordings.settings import RecordingSettings
-from routing.directory import Directory
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def probe_seconds(path: Path) -> float:
+    """The duration ffprobe reads from the file itself (not the code under test's reading)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(json.loads(out)["format"]["duration"])
 
 
 def tone_spans(path: Path, seconds: float, spans: list[tuple[float, float]], hz: int = 440) -> None:
@@ -400,8 +412,7 @@ def test_a_recording_is_processed_once_however_often_it_is_asked_for(
         return None
 
     async def scenario() -> None:
-        recorder = Recorder(settings, store, Directory, no_wait)
-        recorder.catalogue = Catalogue(store, root)
+        recorder = Recorder(settings, Catalogue(store, root), no_wait)
         assert recorder.catalogue.catalogue("4.1") is not None
         await asyncio.gather(recorder.process("4.1"), recorder.process("4.1"))  # at once
         await recorder.process("4.1")  # later, from a list read before it was processed

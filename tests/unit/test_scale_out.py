@@ -23,7 +23,7 @@ from hotline.controller.leader import SchedulerLeader
 from hotline.controller.routing_desk import RoutingDesk
 from hotline.pbx.dialplan import render, render_inbound
 from hotline.pbx.presence_events import apply_event, site_lost
-from hotline.settings import Settings, load_directory, load_settings
+from hotline.settings import Settings, dialplan_parts, load_directory, load_settings
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.leases import AgentClaim, AgentClaims, LeaderLease
 from hotline.store.models import Call, Leg, SurveyJob
@@ -386,7 +386,7 @@ def test_postgresql_turns_shared_claims_on_and_sqlite_keeps_them_in_memory(
 
 def test_the_dialplan_takes_controllers_in_turn_and_the_next_on_failure(tmp_path: Path) -> None:
     settings = two_controller_settings(tmp_path, "sqlite:///x.db")
-    inbound = render_inbound(settings)
+    inbound = render_inbound(dialplan_parts(settings))
     a, b = "agi://127.0.0.1:4573/12333", "agi://10.0.0.2:4574/12333"
     lines = [line.split(",", 1)[1] if "," in line else line for line in inbound.splitlines()]
     assert "Set(GLOBAL(HOTLINE_AGI_TURN)=$[(0${GLOBAL(HOTLINE_AGI_TURN)} + 1) % 2])" in lines
@@ -396,7 +396,7 @@ def test_the_dialplan_takes_controllers_in_turn_and_the_next_on_failure(tmp_path
     # then, as with one controller, the fallback queue for a call nobody handled
     assert inbound.index("n(agi_done)") < inbound.index("Queue(hotline-fallback")
     one = load_settings(write_config(tmp_path / "one"))
-    assert "HOTLINE_AGI_TURN" not in render_inbound(one)
+    assert "HOTLINE_AGI_TURN" not in render_inbound(dialplan_parts(one))
 
 
 # --- two Asterisk sites sharing the controllers --------------------------------------------
@@ -433,11 +433,11 @@ def test_a_seat_is_dialled_from_the_box_the_call_is_on(tmp_path: Path) -> None:
 
 def test_a_site_box_enters_the_same_controllers_naming_itself(tmp_path: Path) -> None:
     settings = two_site_settings(tmp_path)
-    box = render(settings, "xihu-box")
+    box = render(dialplan_parts(settings), "xihu-box")
     assert "n(agi_turn_0),AGI(agi://127.0.0.1:4573/12333,xihu-box)" in box
     assert "AGI(agi://10.0.0.2:4574/12333,xihu-box)" in box
     assert "Queue(hotline-fallback" in box  # its own safety net
-    main = render(settings)
+    main = render(dialplan_parts(settings))
     assert ",xihu-box)" not in main.split("[hotline-from-site]")[0]
     # over the trunks: the box rings its own seat; the main box its own and relays the box's
     assert box.split("[hotline-from-site]")[1].strip().splitlines() == [

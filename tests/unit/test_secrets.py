@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.pbx.dialplan import render
 from hotline.sandbox.asterisk_conf import render_all
-from hotline.settings import ADMIN_SECRET_ENV, SECRET_ENV, load_settings
+from hotline.settings import ADMIN_SECRET_ENV, SECRET_ENV, dialplan_parts, load_settings
 from hotline.tomltables import ConfigError
 from tests.conftest import REPO, write_config
 from tests.protocol.test_ami import FakeAmi
@@ -250,9 +251,7 @@ def test_the_ami_users_hold_only_the_permissions_hotline_needs(tmp_path: Path) -
 def test_secrets_from_the_environment_are_not_written_to_the_rendered_dialplan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotline.pbx.dialplan import render
-
     monkeypatch.setenv(SECRET_ENV, AMI_SECRET)
     monkeypatch.setenv(ADMIN_SECRET_ENV, ADMIN_SECRET)
     settings = load_settings(write_config(tmp_path, secret="file-secret"))
-    assert_no_secret(render(settings))
+    assert_no_secret(render(dialplan_parts(settings)))

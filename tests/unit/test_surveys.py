@@ -87,6 +87,12 @@ def store(tmp_path: Path, **policy: object) -> SurveyStore:
     return SurveyStore(sessions, lambda: d, SurveyPolicy(**policy))  # type: ignore[arg-type]
 
 
+def save(s: SurveyStore, rating: Rating, now: datetime) -> bool:
+    """A rating stored in its own transaction (the controller stores it inside the call's)."""
+    with write(s.sessions) as session:
+        return s.save_in(session, rating, now)
+
+
 def answered_call(
     s: SurveyStore, linkedid: str, caller: str, ended: datetime, agent: str = "2001"
 ) -> None:
@@ -138,9 +144,9 @@ def test_a_rating_is_stored_once_with_agent_post_and_district(tmp_path: Path) ->
     s = store(tmp_path)
     answered_call(s, "c1", "13900000001", local(27, 10))
     rating = Rating("c1", "13900000001", "satisfied", "", "", "in-call")
-    assert s.save(rating, local(27, 10, 1)) is True
+    assert save(s, rating, local(27, 10, 1)) is True
     assert (
-        s.save(Rating("c1", "13900000001", "dissatisfied", "", "", "in-call"), local(27, 11))
+        save(s, Rating("c1", "13900000001", "dissatisfied", "", "", "in-call"), local(27, 11))
         is False
     )
     with s.sessions() as session:
@@ -157,7 +163,8 @@ def test_a_dissatisfied_rating_opens_a_review_item_linked_to_call_and_recording(
 ) -> None:
     s = store(tmp_path)
     answered_call(s, "c2", "13900000002", local(27, 10))
-    s.save(
+    save(
+        s,
         Rating("c2", "13900000002", "dissatisfied", "attitude", "msg-c2-1", "in-call"),
         local(27, 10, 1),
     )
@@ -178,7 +185,7 @@ def test_jobs_are_queued_once_per_call_and_only_when_allowed(tmp_path: Path) -> 
     answered_call(s, "rated", "13900000011", local(27, 10))
     answered_call(s, "dnc", "13900000012", local(27, 10))
     answered_call(s, "again", "13900000010", local(27, 10, 30))  # same caller as "a"
-    s.save(Rating("rated", "13900000011", "satisfied", "", "", "in-call"), local(27, 10, 1))
+    save(s, Rating("rated", "13900000011", "satisfied", "", "", "in-call"), local(27, 10, 1))
     with write(s.sessions) as session:
         session.add(DoNotCall(number="13900000012", added_at=local(1, 9)))
     now = local(27, 11)
@@ -201,7 +208,7 @@ def test_the_limits_are_checked_again_when_a_job_falls_due(tmp_path: Path) -> No
     s.enqueue(local(27, 10, 1))
     with write(s.sessions) as session:  # the caller asked not to be called, meanwhile
         session.add(DoNotCall(number="13900000040", added_at=local(27, 10, 2)))
-    s.save(Rating("c", "13900000041", "satisfied", "", "", "in-call"), local(27, 10, 3))
+    save(s, Rating("c", "13900000041", "satisfied", "", "", "in-call"), local(27, 10, 3))
     assert s.take_due(local(27, 10, 10), budget=5) == []
     assert jobs(s) == [
         ("b", "skipped", 0, "do-not-call list"),

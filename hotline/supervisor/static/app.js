@@ -29,6 +29,17 @@ const T = {
     purpose: "调听用途（必填，将记入审计）", open_rec: "调取录音", monthly: "月度评分汇总",
     m_calls: "评分通话", m_scores: "评分次数", m_avg: "平均分", m_vetoes: "一票否决",
     m_lowest: "最弱项", no_scores: "本月无评分",
+    matters: "工单", m_status: "状态", m_any: "全部", m_overdue_only: "仅超期", m_department: "转办部门",
+    m_number: "编号", m_business: "业务", m_owner: "承办人", m_due: "办理时限", m_overdue: "超期",
+    m_pool: "待分配", m_history: "办理记录", m_handovers: "转办", m_question: "转办事项", m_reply: "部门答复",
+    m_summary: "摘要", m_channel: "来源", m_created: "登记时间", m_close: "办结", m_none: "暂无工单",
+    c_status: "在办（按状态）", c_district: "在办（按区域）", c_overdue: "超期（按区域）", c_department: "待部门答复",
+    st_open: "待办", st_in_progress: "办理中", st_handed_over: "已转办", st_answered: "部门已答复",
+    st_closed: "已办结", st_reopened: "重新办理",
+    matter_kpi: "工单指标", m_from: "从", m_to: "至", mk_opened: "新建工单", mk_closed: "办结工单",
+    mk_on_time: "按时办结", mk_on_time_rate: "按时办结率", mk_fcr: "一次办结率", mk_avg: "平均办结时长(小时)",
+    mk_overdue: "超期未办结", business: "业务", total_row: "合计",
+    "matter-overdue": "工单超期", "matter-handover": "转办答复超期", to_owner: "提醒承办人", to_supervisor: "上报班长",
   },
   en: {
     title: "12333 hotline · supervisors", connecting: "Connecting…", live: "Live",
@@ -59,6 +70,19 @@ const T = {
     purpose: "Purpose of access (required, audited)", open_rec: "Open recording",
     monthly: "Scores by month", m_calls: "Calls scored", m_scores: "Scores", m_avg: "Average",
     m_vetoes: "Vetoes", m_lowest: "Lowest item", no_scores: "No scores this month",
+    matters: "Matters", m_status: "Status", m_any: "All", m_overdue_only: "Overdue only",
+    m_department: "Handed over to", m_number: "Number", m_business: "Business", m_owner: "Owner",
+    m_due: "Due", m_overdue: "overdue", m_pool: "pool", m_history: "History", m_handovers: "Hand-overs",
+    m_question: "Question", m_reply: "Reply", m_summary: "Summary", m_channel: "Channel",
+    m_created: "Opened", m_close: "Closed", m_none: "No matters",
+    c_status: "Open, by status", c_district: "Open, by district", c_overdue: "Overdue, by district",
+    c_department: "Waiting for a department", st_open: "Open", st_in_progress: "In progress",
+    st_handed_over: "Handed over", st_answered: "Answered", st_closed: "Closed", st_reopened: "Reopened",
+    matter_kpi: "Matter KPIs", m_from: "From", m_to: "To", mk_opened: "Opened", mk_closed: "Closed",
+    mk_on_time: "Closed on time", mk_on_time_rate: "On-time rate", mk_fcr: "First-contact resolution",
+    mk_avg: "Avg time to close (h)", mk_overdue: "Overdue", business: "Business", total_row: "Total",
+    "matter-overdue": "Matter overdue", "matter-handover": "Department reply late",
+    to_owner: "owner alerted", to_supervisor: "escalated to supervisor",
   },
 };
 T.zh.available_state = "空闲";
@@ -114,7 +138,7 @@ function translate() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   document.title = t("title");
   showConn();
-  render(); renderKpi(); renderSheet();
+  render(); renderKpi(); renderSheet(); renderMatters(); renderMatterKpi();
 }
 
 // --- the live board ------------------------------------------------------------------------
@@ -202,7 +226,8 @@ function render() {
     lastAlerts = alertKey;
     $("#alerts").querySelectorAll(".alert:not(.flash)").forEach((n) => n.remove());
     $("#alerts").append(...alerts.map((a) => el("div", { class: `alert ${a.kind}`, "data-kind": a.kind }, t(a.kind) + " · " +
-      [a.district ? officeName(a.district) : "", a.agent_id || "", a.seconds ? secs(a.seconds) : "",
+      [a.district ? officeName(a.district) : "", a.number || "", a.to ? t("to_" + a.to) : "",
+        a.agent_id || "", a.seconds ? secs(a.seconds) : "",
         a.percent !== undefined ? `${a.percent}%` : ""].filter(Boolean).join(" · "))));
   }
 
@@ -437,6 +462,105 @@ function barChart(rows, max, target) {
   return svg;
 }
 
+// --- matters (工单): the account's scope only; figures as `hotline report matters` ---------------
+
+let matterData = null, matterShown = null, matterKpi = null;
+const deptName = (id) => {
+  const d = matterData && matterData.departments.find((x) => x.id === id);
+  return d ? (lang === "zh" ? d.name : d.name_en || d.name) : id;
+};
+const localTime = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "-");
+
+async function loadMatters() {
+  const q = new URLSearchParams();
+  if ($("#matter-status").value) q.set("status", $("#matter-status").value);
+  if ($("#matter-overdue").checked) q.set("overdue", "1");
+  if ($("#matter-district").value) q.set("district", $("#matter-district").value);
+  if ($("#matter-department").value) q.set("department", $("#matter-department").value);
+  matterData = await api(`/api/matters?${q}`);
+  const dsel = $("#matter-department");
+  if (dsel.options.length === 1) {
+    matterData.departments.forEach((d) => dsel.append(el("option", { value: d.id, "data-department": d.id }, d.name)));
+  }
+  const ssel = $("#matter-status");
+  if (ssel.options.length === 1) matterData.statuses.forEach((st) => ssel.append(el("option", { value: st, "data-status": st }, t("st_" + st))));
+  renderMatters();
+}
+function renderMatters() {
+  if (!matterData) return;
+  document.querySelectorAll("#matter-department option[data-department]").forEach((o) => { o.textContent = deptName(o.value); });
+  document.querySelectorAll("#matter-status option[data-status]").forEach((o) => { o.textContent = t("st_" + o.value); });
+  const rows = matterData.rows;
+  $("#matter-count").textContent = rows.length;
+  const c = matterData.counts;
+  const pills = (label, obj, name) => [el("b", {}, t(label) + ": "),
+    ...Object.entries(obj).map(([k, n]) => el("span", { class: "pill", "data-count": `${label}:${k}` }, `${name(k)} ${n}`))];
+  $("#matter-counts").replaceChildren(
+    el("div", {}, ...pills("c_status", c.status, (k) => t("st_" + k))),
+    el("div", {}, ...pills("c_district", c.district, (k) => (k ? officeName(k) : t("city")))),
+    el("div", {}, ...pills("c_overdue", c.overdue, (k) => (k ? officeName(k) : t("city")))),
+    el("div", {}, ...pills("c_department", c.department, deptName)));
+  const body = $("#matters tbody");
+  body.replaceChildren(...(rows.length ? rows.map((m) => {
+    const open = el("button", { type: "button", class: "link" }, m.number);
+    open.onclick = () => openMatter(m.number);
+    return el("tr", { "data-number": m.number, class: m.overdue ? "overdue" : "" },
+      el("td", {}, open), el("td", { "data-status": m.status }, t("st_" + m.status)),
+      el("td", {}, m.district ? officeName(m.district) : t("city")), el("td", {}, m.business || "-"),
+      el("td", {}, m.owner || t("m_pool")), el("td", {}, m.caller),
+      el("td", {}, localTime(m.due_at) + (m.overdue ? ` · ${t("m_overdue")}` : "")),
+      el("td", {}, m.departments.map(deptName).join(", ")));
+  }) : [el("tr", {}, el("td", { colSpan: 8 }, t("m_none")))]));
+  if (matterShown) renderMatterDetail();
+}
+async function openMatter(number) {
+  try { matterShown = await api(`/api/matters/${encodeURIComponent(number)}`); } catch (e) { flash(e.message); return; }
+  renderMatterDetail();
+  $("#matter-detail").focus();
+}
+function renderMatterDetail() {
+  const m = matterShown, box = $("#matter-detail");
+  box.hidden = false;
+  const close = el("button", { type: "button" }, t("end"));
+  close.onclick = () => { matterShown = null; box.hidden = true; };
+  box.replaceChildren(
+    el("h3", {}, `${t("matters")} ${m.number} · ${t("st_" + m.status)}`, " ", close),
+    el("p", {}, `${t("caller")}: ${m.caller} · ${t("districtcol")}: ${m.district ? officeName(m.district) : t("city")} · ` +
+      `${t("m_business")}: ${m.business || "-"} · ${t("m_owner")}: ${m.owner || t("m_pool")} · ` +
+      `${t("m_created")}: ${localTime(m.created_at)} · ${t("m_due")}: ${localTime(m.due_at)}`),
+    el("p", {}, `${t("m_summary")}: ${m.summary || "-"}`),
+    el("h4", {}, t("m_handovers")),
+    el("ul", {}, ...m.handovers.map((h) => el("li", { "data-department": h.department },
+      `${deptName(h.department)} · ${t("m_question")}: ${h.question} · ${t("m_due")}: ${localTime(h.due_at)} · ` +
+      `${t("m_reply")}: ${h.reply || "-"}${h.replied_at ? " (" + localTime(h.replied_at) + ")" : ""}`))),
+    el("h4", {}, t("m_history")),
+    el("table", { class: "history" }, el("tbody", {}, ...m.history.map((e) => el("tr", { "data-kind": e.kind },
+      el("td", {}, localTime(e.at)), el("td", {}, e.actor), el("td", {}, e.kind),
+      el("td", {}, t("st_" + e.status)), el("td", {}, e.detail))))));
+}
+
+const MATTER_KPI = [["mk_opened", "opened", ""], ["mk_closed", "closed", ""], ["mk_on_time", "closed_on_time", ""],
+  ["mk_on_time_rate", "on_time_rate", "%"], ["mk_fcr", "first_contact_rate", "%"],
+  ["mk_avg", "average_close_hours", ""], ["mk_overdue", "overdue", ""]];
+async function loadMatterKpi() {
+  const q = new URLSearchParams({ from: $("#matter-kpi-from").value, to: $("#matter-kpi-to").value });
+  if ($("#matter-district").value) q.set("district", $("#matter-district").value);
+  try { matterKpi = await api(`/api/matters/kpi?${q}`); } catch (e) { flash(e.message); return; }
+  renderMatterKpi();
+}
+function renderMatterKpi() {
+  if (!matterKpi) return;
+  $("#matter-kpi-total").replaceChildren(...MATTER_KPI.flatMap(([label, key, unit]) => [
+    el("dt", {}, t(label)), el("dd", { "data-matter-kpi": key }, fmt(matterKpi.total[key], unit))]));
+  const line = (scope, id, name, f) => el("tr", { "data-scope": scope, "data-id": id }, el("td", {}, t(scope)),
+    el("td", {}, name), ...MATTER_KPI.map(([, key, unit]) => el("td", { "data-matter-kpi": key }, fmt(f[key], unit))));
+  $("#matter-kpi-table thead").replaceChildren(el("tr", {}, el("th", {}, t("scope")), el("th", {}, t("id")),
+    ...MATTER_KPI.map(([label]) => el("th", {}, t(label)))));
+  $("#matter-kpi-table tbody").replaceChildren(
+    ...Object.entries(matterKpi.businesses).map(([id, f]) => line("business", id, id, f)),
+    ...Object.entries(matterKpi.districts).map(([id, f]) => line("districtcol", id, id === "city" ? t("city") : officeName(id), f)));
+}
+
 // --- start -----------------------------------------------------------------------------------
 
 async function start() {
@@ -449,6 +573,16 @@ async function start() {
   sel.onchange = render;
   $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("hl-lang", lang); translate(); };
   $("#kpi-refresh").onclick = loadKpi;
+  const msel = $("#matter-district");
+  me.offices.forEach((o) => msel.append(el("option", { value: o.id, "data-office": o.id }, o.name)));
+  if (me.district) { msel.value = me.district; msel.disabled = true; }
+  msel.onchange = () => { loadMatters(); loadMatterKpi(); };
+  ["#matter-status", "#matter-overdue", "#matter-department"].forEach((id) => { $(id).onchange = loadMatters; });
+  $("#matter-refresh").onclick = loadMatters;
+  const today = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  $("#matter-kpi-from").value = today.slice(0, 8) + "01";
+  $("#matter-kpi-to").value = today;
+  $("#matter-kpi-refresh").onclick = loadMatterKpi;
   $("#kpi-hours").onchange = loadKpi;
   $("#recent-refresh").onclick = loadRecent;
   $("#score-form").onsubmit = saveScore;
@@ -466,6 +600,8 @@ async function start() {
   setInterval(tick, 1000);
   setInterval(refreshMonitor, 3000);
   await loadKpi();
+  await loadMatters();
+  await loadMatterKpi();
   await loadRecent();
   await loadMonthly();
   // agents for the history picker come with the first board

@@ -1,6 +1,7 @@
 "use strict";
 // The agent's desk: the caller pops when the agent's leg is answered (server-sent events from
-// /api/desk/events), the agent's own state, and the wrap-up code. Text is set with textContent
+// /api/desk/events), the agent's own state, the wrap-up code, actions on matters (the caller's,
+// or the agent's own without a call) and the standard answers' search. Text is set with textContent
 // only: nothing from the server is parsed as HTML.
 
 const T = {
@@ -14,7 +15,16 @@ const T = {
     totell: "待告知市民（部门已答复）", matteractions: "工单操作", action: "操作", matter: "工单", department: "部门", at: "回拨时间",
     notice: "告知", text: "内容", submit: "提交", done: "已提交",
     "a:create": "新建工单", "a:note": "添加备注", "a:handover": "转办部门", "a:callback": "预约回拨",
-    "a:notice": "发送一次性告知",
+    "a:notice": "发送一次性告知", "a:take": "接手工单", "a:summary": "更新摘要",
+    "a:close": "办结工单（已告知市民）",
+    "h:create": "内容：工单摘要", "h:note": "内容：备注", "h:take": "内容：接手他人工单时必填原因",
+    "h:summary": "内容：新的摘要", "h:close": "内容：必填，如何告知市民（或无需告知的原因）",
+    "h:handover": "内容：请部门答复的问题", "h:callback": "选择回拨时间（工作时间内）",
+    "h:notice": "选择告知内容，以短信发送给市民",
+    answers: "统一答复口径", keywords: "关键词", business: "业务", search: "查找", all: "全部",
+    "k:answer": "答复口径", "k:notice": "一次性告知", found: "条结果",
+    "b:pension": "养老保险", "b:employment": "就业", "b:labour": "劳动关系", "b:personnel": "人事人才",
+    "b:medical": "医疗保险", "b:other": "综合",
     "m:consultation": "咨询", "m:message": "留言", "m:complaint": "投诉", "m:report": "举报",
     "m:petition": "信访", "s:open": "待办", "s:in_progress": "办理中", "s:handed_over": "已转办",
     "s:answered": "已答复", "s:closed": "已办结", "s:reopened": "重新办理", overdue: "已超时",
@@ -43,6 +53,18 @@ const T = {
     at: "Callback at", notice: "Notice", text: "Text", submit: "Submit", done: "Done",
     "a:create": "New matter", "a:note": "Add a note", "a:handover": "Hand over",
     "a:callback": "Book a callback", "a:notice": "Send a one-time notice",
+    "a:take": "Take over", "a:summary": "Update the summary", "a:close": "Close (citizen told)",
+    "h:create": "Text: the matter's summary", "h:note": "Text: the note",
+    "h:take": "Text: the reason, when it is another agent's matter",
+    "h:summary": "Text: the new summary",
+    "h:close": "Text (required): how the citizen was told, or why they need not be",
+    "h:handover": "Text: the question for the department",
+    "h:callback": "Pick the callback time (inside office hours)",
+    "h:notice": "Pick the notice, sent to the citizen by SMS",
+    answers: "Standard answers", keywords: "Keywords", business: "Business", search: "Search",
+    all: "All", "k:answer": "standard answer", "k:notice": "one-time notice", found: "found",
+    "b:pension": "pension", "b:employment": "employment", "b:labour": "labour relations",
+    "b:personnel": "personnel", "b:medical": "medical insurance", "b:other": "general",
     "s:in_progress": "in progress", "s:handed_over": "handed over", overdue: "overdue",
     callbacks: "Callbacks due", idle: "Waiting for a call…", none: "none",
     connecting: "Connecting…", live: "Live", lost: "Connection lost, retrying…", saved: "Wrap-up saved",
@@ -58,7 +80,7 @@ let lang = localStorage.getItem("hl-lang") || "zh";
 const t = (key) => (T[lang][key] !== undefined ? T[lang][key] : key.includes(":") ? key.split(":").slice(1).join(":") : key);
 const $ = (sel) => document.querySelector(sel);
 const csrf = () => $('meta[name="csrf-token"]').content;
-let me = null, state = null, card = null, wrapFor = null, wrapCodes = [];
+let me = null, state = null, card = null, wrapFor = null, wrapCodes = [], tellRows = [], found = null;  // found: the last search's answers (null: none yet)
 
 function translate() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
@@ -68,6 +90,8 @@ function translate() {
   drawState();
   drawCard();
   fillCodes();
+  hint();
+  drawAnswers();
 }
 
 function row(cells) {
@@ -142,9 +166,7 @@ function drawCard() {
     tr.dataset.status = m.status;
     return tr;
   }));
-  const pick = $("#matter-number"), picked = pick.value;
-  pick.replaceChildren(...(card.matters || []).map((m) => { const o = document.createElement("option"); o.value = m.number; o.textContent = m.number; return o; }));
-  if (picked) pick.value = picked;
+  fillNumbers();
   $("#tickets tbody").replaceChildren(...card.tickets.map((m) => {
     const tr = row([m.number, m.category, m.status, when(m.created_at)]);
     tr.dataset.number = m.number;
@@ -154,11 +176,25 @@ function drawCard() {
   $("#callbacks").textContent = card.callbacks.length ? card.callbacks.map((c) => when(c.due_at)).join(", ") : t("none");
 }
 
+const opts = (sel, items) => { const was = sel.value; sel.replaceChildren(...items.map(([v, text]) => { const o = document.createElement("option"); o.value = v; o.textContent = text; return o; })); if (was) sel.value = was; };
+
+// the matters an action may name: the caller's on the pop, and the agent's own to tell
+function fillNumbers() {
+  const seen = new Set(), items = [];
+  for (const m of [...((card && card.matters) || []), ...tellRows]) {
+    if (!seen.has(m.number)) { seen.add(m.number); items.push([m.number, m.number + " " + (m.summary || "").slice(0, 20)]); }
+  }
+  opts($("#matter-number"), items);
+}
+
+function hint() { $("#matter-hint").textContent = t("h:" + $("#matter-action").value); }
+
 function fillChoices() {
   const m = me.matters;
   $("#matter-actions").hidden = !m;
+  $("#answers").hidden = !m;
   if (!m) return;
-  const opts = (sel, items) => { const was = sel.value; sel.replaceChildren(...items.map(([v, text]) => { const o = document.createElement("option"); o.value = v; o.textContent = text; return o; })); if (was) sel.value = was; };
+  opts($("#answers-business"), [["", t("all")], ...m.businesses.map((b) => [b, t("b:" + b)])]);
   opts($("#matter-category"), m.categories.map((c) => [c, t("m:" + c)]));
   opts($("#matter-department"), m.departments.map((d) => [d.id, lang === "zh" ? d.name : d.name_en || d.name]));
   opts($("#matter-notice"), m.notices.map((n) => [n.id, (lang === "zh" ? n.title["zh-CN"] : n.title.en) || n.id]));
@@ -166,10 +202,9 @@ function fillChoices() {
 
 async function matterAction(e) {
   e.preventDefault();
-  if (!card) return;
   const at = $("#matter-at").value;
   const body = {
-    action: $("#matter-action").value, linkedid: card.linkedid, number: $("#matter-number").value,
+    action: $("#matter-action").value, linkedid: card ? card.linkedid : "", number: $("#matter-number").value,
     category: $("#matter-category").value, department: $("#matter-department").value,
     notice: $("#matter-notice").value, language: lang === "zh" ? "zh-CN" : "en",
     text: $("#matter-text").value, at: at ? new Date(at).toISOString() : "",
@@ -178,19 +213,74 @@ async function matterAction(e) {
   $("#matter-message").textContent = ok ? t("done") + " " + (data.number || "") : data.error || "";
   if (!ok) return;
   $("#matter-text").value = "";
-  const r = await fetch("/api/desk/call/" + encodeURIComponent(card.linkedid));
-  if (r.ok) { const fresh = await r.json(); fresh.sent_at = card.sent_at; card = fresh; drawCard(); }
+  if (card) {
+    const r = await fetch("/api/desk/call/" + encodeURIComponent(card.linkedid));
+    if (r.ok) { const fresh = await r.json(); fresh.sent_at = card.sent_at; card = fresh; drawCard(); }
+  }
   loadTell();
+}
+
+async function searchAnswers(e) {
+  e.preventDefault();
+  const q = new URLSearchParams({ q: $("#answers-q").value, business: $("#answers-business").value });
+  const r = await fetch("/api/desk/answers?" + q);
+  found = r.ok ? await r.json() : [];
+  drawAnswers();
+}
+
+// each answer: its title and kind, then its text in the desk's language and in the other one
+function drawAnswers() {
+  const mine = lang === "zh" ? "zh-CN" : "en", other = lang === "zh" ? "en" : "zh-CN";
+  $("#answers-list").replaceChildren(...(found || []).map((a) => {
+    const li = document.createElement("li");
+    li.dataset.id = a.id;
+    li.dataset.kind = a.kind;
+    li.tabIndex = 0;
+    const head = document.createElement("strong");
+    head.textContent = (a.title[mine] || a.title[other] || a.id) + " · " + t("k:" + a.kind) + " · " + t("b:" + a.business);
+    li.append(head);
+    for (const l of [mine, other]) {
+      if (!a.text[l]) continue;
+      const p = document.createElement("p");
+      p.lang = l;
+      p.textContent = a.text[l];
+      li.append(p);
+    }
+    return li;
+  }));
+  $("#answers-count").textContent = found ? found.length + " " + t("found") : "";
+}
+
+// keyboard: arrows walk the answers from the search box, Escape goes back to it
+function answerKeys(e) {
+  const items = [...document.querySelectorAll("#answers-list li")];
+  const at = items.indexOf(document.activeElement);
+  if (e.key === "ArrowDown" && (e.target.id === "answers-q" || at >= 0)) {
+    const next = items[Math.min(at + 1, items.length - 1)];
+    if (next) { e.preventDefault(); next.focus(); }
+  } else if (e.key === "ArrowUp" && at >= 0) {
+    e.preventDefault();
+    (at === 0 ? $("#answers-q") : items[at - 1]).focus();
+  } else if (e.key === "Escape" && at >= 0) {
+    $("#answers-q").focus();
+  }
 }
 
 async function loadTell() {
   const r = await fetch("/api/desk/tell");
   if (!r.ok) return;
   const rows = await r.json();
+  tellRows = rows;
+  fillNumbers();
   $("#tell").hidden = rows.length === 0;
   $("#tell-list tbody").replaceChildren(...rows.map((m) => {
     const tr = row([m.number, m.caller, m.summary, when(m.due_at)]);
     tr.dataset.number = m.number;
+    // a row picks its matter for the actions (click, or Enter on the focused row)
+    tr.tabIndex = 0;
+    const pick = () => { $("#matter-number").value = m.number; $("#matter-action").focus(); };
+    tr.onclick = pick;
+    tr.onkeydown = (e) => { if (e.key === "Enter") pick(); };
     return tr;
   }));
 }
@@ -225,6 +315,9 @@ async function main() {
   $("#go-pause").onclick = () => changeState("pause");
   $("#go-logout").onclick = () => changeState("logout");
   $("#matter-form").onsubmit = matterAction;
+  $("#matter-action").onchange = hint;
+  $("#answers-form").onsubmit = searchAnswers;
+  $("#answers").addEventListener("keydown", answerKeys);
   $("#wrap-form").onsubmit = async (e) => {
     e.preventDefault();
     const linkedid = $("#wrap-up").dataset.linkedid;

@@ -41,7 +41,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.settings import MetricsSettings
+from hotline.metrics.settings import MetricsSettings
 from hotline.store.db import write
 from hotline.store.models import Call, Recording, RouteDecision, SurveyJob
 

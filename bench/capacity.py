@@ -722,6 +722,10 @@ def run(args: argparse.Namespace) -> int:
     settings, classic = load_settings(config), load_settings(classic_config)
     for stale in work.glob("step*"):
         subprocess.run(["rm", "-rf", str(stale)], check=False)
+    # the bench's own SQLite database is a run's scratch: one left by an older checkout has an
+    # older schema, and the controller refuses to start on it
+    for stale in work.glob("hotline.db*"):
+        stale.unlink()
     _build_prompts(settings)
     sandbox_cmd.instance_for(settings).stop()  # a leftover from an interrupted run
     instance = sandbox_cmd.up(settings, say=lambda line: print("  " + line))

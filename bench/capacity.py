@@ -2,6 +2,7 @@
 
     python bench/capacity.py [--quick] [--rates 1,2,3] [--seconds 30]
                              [--variants twin,fastagi,classic] [--out FILE]
+                             [--controllers 1,2 --database postgresql] [--drain SECONDS]
 
 Starts the sandbox Asterisk (its own instance and ports), the controller and a SIPp agent
 phone on every seat, then for each variant ramps the call rate in steps: SIPp callers (real
@@ -26,6 +27,19 @@ box is shared: absolute figures move with its load, ratios within a run are what
 Takes the sandbox lock, as the real-stack tests do. Needs root (the chrooted Asterisk, the
 packet watch). Results: bench/results/capacity-<UTC time>.json (`--out` elsewhere);
 bench/capacity_plot.py draws them. `--quick`: one short step per variant (about 3 minutes).
+
+Scale-out (issue 20, item 6): `--controllers 1,2` runs the FastAGI ramp once per count, with
+that many controllers behind the one Asterisk (`[dialplan] agi_addresses`: the dialplan takes
+them in turn), all sharing one database; `--database postgresql` starts a throw-away
+PostgreSQL (hotline.sandbox.postgres.Cluster) and gives each count a fresh database of its
+own. Per step: the calls each controller ran (its `event=ivr.start` lines) and the CPU per call
+summed over the controllers; the headline's `controller_cpu_per_call_ratio` is N controllers'
+summed CPU per call against one controller's at the same rate, in the same run.
+
+Recordings backlog (item 5): during every step, every 5 s, the calls ended since the count
+began whose recording is not processed yet (archive + QA; from the database); `--drain S`
+keeps sampling up to S seconds after a count's last step, until the backlog is gone. Each
+count starts from an empty recordings folder.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ import array
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +63,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sqlalchemy import create_engine, func, or_, select  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+
 from bench.twin import TWIN_NUMBER, render_twin  # noqa: E402
 from hotline.pbx.dialplan import INBOUND_CONTEXT, render_inbound  # noqa: E402
 from hotline.sandbox import commands as sandbox_cmd  # noqa: E402
@@ -55,12 +74,16 @@ from hotline.sandbox import sipp  # noqa: E402
 from hotline.sandbox.demo import _build_prompts, _start_controller  # noqa: E402
 from hotline.sandbox.instance import Instance  # noqa: E402
 from hotline.sandbox.lock import stack_lock  # noqa: E402
+from hotline.sandbox.postgres import Cluster  # noqa: E402
 from hotline.sandbox.rootfs import DEFAULT_ROOTFS  # noqa: E402
 from hotline.settings import Settings, dialplan_parts, load_settings  # noqa: E402
+from hotline.store.models import Call, Recording  # noqa: E402
 from ivr.flow import load_flow  # noqa: E402
 from recordings.naming import mixmonitor_application  # noqa: E402
 
 AMI_PORT, AGI_PORT, SIP_PORT, AGENT_PORT = 16038, 16573, 16060, 16071
+POSTGRES_PORT = 16432
+BACKLOG_EVERY = 5.0  # seconds between two samples of the recordings backlog
 CALLER_ADDRESS = "127.0.0.2"
 CLASSIC_NUMBER = "12335"
 EXTRA_SEATS = 24  # beyond the four of config/seats.toml: the walk's agent leg never queues
@@ -141,6 +164,25 @@ enabled = false
     # seats and agents go before the posts (TOML arrays of tables may interleave: fine)
     (folder / "seats.toml").write_text(seats + extra, encoding="utf-8")
     return folder / "hotline.toml", folder / "classic.toml"
+
+
+def controller_configs(base: Path, count: int, database_url: str) -> list[Path]:
+    """`count` controllers from the bench's configuration: each its own FastAGI port and log,
+    all on `database_url`; the dialplan (loaded from the first) takes them in turn."""
+    text = base.read_text(encoding="utf-8")
+    ports = [AGI_PORT + i for i in range(count)]
+    addresses = ", ".join(f'"127.0.0.1:{port}"' for port in ports)
+    text = re.sub(r'(?m)^url = ".*"$', f'url = "{database_url}"', text)
+    if count > 1:
+        text = text.replace("[dialplan]\n", f"[dialplan]\nagi_addresses = [{addresses}]\n")
+    configs = []
+    for i, port in enumerate(ports):
+        own = text.replace(f'bind = "127.0.0.1:{AGI_PORT}"', f'bind = "127.0.0.1:{port}"')
+        own = own.replace('hotline.log"', f'hotline-c{count}-{i}.log"')
+        path = base.parent / f"hotline-c{count}-{i}.toml"
+        path.write_text(own, encoding="utf-8")
+        configs.append(path)
+    return configs
 
 
 def install_variants(settings: Settings, classic: Settings, instance: Instance) -> None:
@@ -230,6 +272,29 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def recordings_backlog(engine: Engine, since: datetime) -> int | None:
+    """Calls ended since `since` whose recording is not processed yet (no catalogue row, or a
+    row still waiting for its archive and QA: the catalogue's own `pending_processing`); None
+    when the database is busy (SQLite) this time."""
+    query = (
+        select(func.count())
+        .select_from(Call)
+        .outerjoin(Recording, Recording.linkedid == Call.linkedid)
+        .where(Call.ended_at.is_not(None), Call.started_at >= since)
+        .where(or_(Recording.linkedid.is_(None), Recording.processed_at.is_(None)))
+    )
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+    except OperationalError:
+        return None
+
+
+def handled_calls(log: Path) -> int:
+    """Calls a controller ran the flow for, from its log."""
+    return log.read_text(errors="replace").count("event=ivr.start")
+
+
 @dataclass
 class CallTrace:
     answered: float
@@ -287,6 +352,9 @@ class Step:
     controller_rss_mb: float
     started: float  # epoch s: the events file's calls of this step are answered from here
     seconds: float
+    controllers: int
+    calls_per_controller: list[int]  # the calls each controller ran the flow for
+    backlog: list[tuple[float, int]]  # (s since the step started, recordings not processed)
     held: bool
 
 
@@ -345,10 +413,45 @@ def sipp_counts(log: Path) -> tuple[int, int]:
 
 
 @dataclass
+class Controllers:
+    """The controller processes of one scale-out count, their logs and their database."""
+
+    processes: list[subprocess.Popen[bytes]]
+    logs: list[Path]
+    engine: Engine
+    since: datetime  # the backlog counts calls from here
+
+    def cpu(self) -> tuple[float, float]:
+        """(own, reaped children's) CPU seconds summed over the controllers."""
+        pairs = [cpu_seconds(p.pid) for p in self.processes]
+        return sum(a for a, _ in pairs), sum(b for _, b in pairs)
+
+    def rss_mb(self) -> float:
+        return sum(rss_mb(p.pid) for p in self.processes)
+
+    def handled(self) -> list[int]:
+        return [handled_calls(log) for log in self.logs]
+
+    def backlog(self) -> int | None:
+        return recordings_backlog(self.engine, self.since)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.engine.dispose()
+
+
+@dataclass
 class Bench:
     settings: Settings
     instance: Instance
-    controller: subprocess.Popen[bytes]
+    controllers: Controllers
     events: Path
     work: Path
     script: list[tuple[int, str]]
@@ -404,24 +507,30 @@ class Bench:
             "-error_file", str(work / "callers.errors.log"),
             f"127.0.0.1:{SIP_PORT}",
         ]  # fmt: skip
-        ast_pid, ctl_pid = self.instance.pid() or 0, self.controller.pid
-        ast0, ctl0 = cpu_seconds(ast_pid), cpu_seconds(ctl_pid)
+        ctl = self.controllers
+        ast_pid = self.instance.pid() or 0
+        ast0, ctl0, handled0 = cpu_seconds(ast_pid), ctl.cpu(), ctl.handled()
         ast_rss = ctl_rss = 0.0
-        start = time.time()
+        backlog: list[tuple[float, int]] = []
+        start = next_sample = time.time()
         with log.open("wb") as out:
             process = subprocess.Popen(
                 command, cwd=work, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
             )
         try:
             while process.poll() is None:
-                ast_rss, ctl_rss = max(ast_rss, rss_mb(ast_pid)), max(ctl_rss, rss_mb(ctl_pid))
+                ast_rss, ctl_rss = max(ast_rss, rss_mb(ast_pid)), max(ctl_rss, ctl.rss_mb())
+                if time.time() >= next_sample:
+                    next_sample += BACKLOG_EVERY
+                    if (waiting := ctl.backlog()) is not None:
+                        backlog.append((round(time.time() - start, 1), waiting))
                 time.sleep(1)
         finally:
             if process.poll() is None:
                 process.terminate()
                 process.wait(10)
         took = time.time() - start
-        ast1, ctl1 = cpu_seconds(ast_pid), cpu_seconds(ctl_pid)
+        ast1, ctl1, handled1 = cpu_seconds(ast_pid), ctl.cpu(), ctl.handled()
         time.sleep(0.5)  # the watch's last lines reach its file
         traces = read_traces(self.events, start, start + took)
         summary = summarise(variant, rate, calls, sipp_counts(log), traces)
@@ -436,6 +545,9 @@ class Bench:
             controller_rss_mb=ctl_rss,
             started=start,
             seconds=took,
+            controllers=len(ctl.processes),
+            calls_per_controller=[b - a for a, b in zip(handled0, handled1, strict=True)],
+            backlog=backlog,
         )
 
 
@@ -443,25 +555,33 @@ def _fmt(value: float | None) -> str:
     return "   -" if value is None else f"{value:6.0f}"
 
 
+def label(step: Step) -> str:
+    """The variant, and how many controllers served it when more than one."""
+    return step.variant if step.controllers == 1 else f"{step.variant}x{step.controllers}"
+
+
 def print_step(step: Step) -> None:
+    each = "+".join(str(n) for n in step.calls_per_controller)
+    waiting = max((n for _, n in step.backlog), default=0)
     print(
-        f"  {step.variant:8s} {step.rate:5.2f}/s  calls {step.completed:4d}/{step.calls:<4d} "
+        f"  {label(step):10s} {step.rate:5.2f}/s  calls {step.completed:4d}/{step.calls:<4d} "
         f"failed {step.failed:3d}  greeting p50 {_fmt(step.greeting_ms_p50)} "
         f"p99 {_fmt(step.greeting_ms_p99)} ms  keys p50 {_fmt(step.reaction_ms_p50)} "
         f"p99 {_fmt(step.reaction_ms_p99)} ms  CPU/call asterisk "
         f"{step.asterisk_cpu_ms_per_call + step.asterisk_children_cpu_ms_per_call:5.0f} "
-        f"controller {step.controller_cpu_ms_per_call:5.0f} ms  "
-        f"{'held' if step.held else 'NOT held'}",
+        f"controller {step.controller_cpu_ms_per_call:5.0f} ms (ran {each})  "
+        f"backlog max {waiting}  {'held' if step.held else 'NOT held'}",
         flush=True,
     )
 
 
 def headline(steps: list[Step], variants: list[str]) -> dict[str, object]:
+    labels = list(dict.fromkeys([*variants, *(label(s) for s in steps)]))
     held = {
-        v: max((s.rate for s in steps if s.variant == v and s.held), default=0.0) for v in variants
+        v: max((s.rate for s in steps if label(s) == v and s.held), default=0.0) for v in labels
     }
     ratios: dict[str, float | None] = {}
-    for v in variants:
+    for v in labels:
         if v != "twin" and "twin" in held:
             ratios[f"{v}/twin"] = held[v] / held["twin"] if held["twin"] else None
     # Asterisk's CPU per call (its children included: the classic entry's processes), each
@@ -471,8 +591,35 @@ def headline(steps: list[Step], variants: list[str]) -> dict[str, object]:
     for s in steps:
         if s.variant != "twin" and s.rate in twin and twin[s.rate].asterisk_cpu_ms_per_call:
             own = s.asterisk_cpu_ms_per_call / twin[s.rate].asterisk_cpu_ms_per_call
-            cpu.setdefault(f"{s.variant}/twin", {})[f"{s.rate:g}"] = round(own, 2)
-    return {"held_rate": held, "held_rate_ratio": ratios, "asterisk_cpu_per_call_ratio": cpu}
+            cpu.setdefault(f"{label(s)}/twin", {})[f"{s.rate:g}"] = round(own, 2)
+    return {
+        "held_rate": held,
+        "held_rate_ratio": ratios,
+        "asterisk_cpu_per_call_ratio": cpu,
+        "controller_cpu_per_call_ratio": scale_out_ratios(steps),
+    }
+
+
+def scale_out_ratios(steps: list[Step]) -> dict[str, dict[str, dict[str, float]]]:
+    """N controllers against one at the same rate: the controllers' CPU per call summed, own
+    and with their children (the leader's ffmpeg). 1.0: calls/s per controller CPU unchanged."""
+    one = {s.rate: s for s in steps if s.variant == "fastagi" and s.controllers == 1}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for s in steps:
+        base = one.get(s.rate)
+        if s.variant != "fastagi" or s.controllers == 1 or base is None:
+            continue
+        if not base.controller_cpu_ms_per_call:
+            continue
+        own = s.controller_cpu_ms_per_call / base.controller_cpu_ms_per_call
+        with_children = (s.controller_cpu_ms_per_call + s.controller_children_cpu_ms_per_call) / (
+            base.controller_cpu_ms_per_call + base.controller_children_cpu_ms_per_call
+        )
+        out.setdefault(f"{s.controllers}/1", {})[f"{s.rate:g}"] = {
+            "own": round(own, 2),
+            "with_children": round(with_children, 2),
+        }
+    return out
 
 
 def tree_commit() -> str:
@@ -484,12 +631,101 @@ def tree_commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain") else "")
 
 
+def load_dialplan(config: Path) -> None:
+    """hotline's dialplan from `config` (its controllers' addresses), reloaded over AMI."""
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.cli.main", "-c", str(config), "dialplan", "load"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"capacity: error: dialplan load failed: {done.stderr.strip()[-300:]}")
+
+
+def clear_recordings(settings: Settings) -> None:
+    """The bench's recordings folder emptied: a fresh database would otherwise catalogue and
+    process every earlier run's files, work that is not the step's calls."""
+    folder = settings.recordings.directory
+    if "capacity" not in folder.parts:  # never anything but the bench's own sandbox folder
+        raise SystemExit(f"capacity: error: {folder} is not the bench's recordings folder")
+    for path in folder.glob("*"):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def start_controllers(configs: list[Path], work: Path) -> Controllers:
+    """One `hotline serve` per configuration, each ready; the first leads (it starts first)."""
+    processes: list[subprocess.Popen[bytes]] = []
+    logs: list[Path] = []
+    since = datetime.now(UTC)
+    try:
+        for config in configs:
+            folder = work / config.stem
+            folder.mkdir(exist_ok=True)
+            processes.append(_start_controller(load_settings(config), folder))
+            logs.append(folder / "controller.out")
+    except BaseException:
+        for process in processes:
+            process.kill()
+            process.wait()
+        raise
+    engine = create_engine(load_settings(configs[0]).database_url)
+    return Controllers(processes, logs, engine, since)
+
+
+def drain(controllers: Controllers, seconds: float) -> dict[str, object]:
+    """The backlog after the calls stopped, every 5 s until it is gone or `seconds` passed,
+    and the controllers' CPU meanwhile (their children's: the archive catching up)."""
+    samples: list[tuple[float, int]] = []
+    start = time.time()
+    own0, children0 = controllers.cpu()
+    while time.time() - start <= seconds:
+        waiting = controllers.backlog()
+        if waiting is not None:
+            samples.append((round(time.time() - start, 1), waiting))
+            if waiting == 0:
+                break
+        time.sleep(BACKLOG_EVERY)
+    own1, children1 = controllers.cpu()
+    return {
+        "samples": samples,
+        "controller_cpu_s": round(own1 - own0, 2),
+        "controller_children_cpu_s": round(children1 - children0, 2),
+    }
+
+
+def whole_count(steps: list[Step], drained: dict[str, object]) -> dict[str, object] | None:
+    """CPU per call over a count's steps and its drain: every recording of the count processed
+    within it (the drain reached 0), so the archive's CPU is all there; None otherwise."""
+    samples = drained["samples"]
+    if not steps or not isinstance(samples, list) or not samples or samples[-1][1] != 0:
+        return None
+    calls = sum(s.calls for s in steps)
+    own = sum(s.controller_cpu_ms_per_call * s.calls for s in steps)
+    children = sum(s.controller_children_cpu_ms_per_call * s.calls for s in steps)
+    own += float(drained["controller_cpu_s"]) * 1000  # type: ignore[arg-type]
+    children += float(drained["controller_children_cpu_s"]) * 1000  # type: ignore[arg-type]
+    return {
+        "calls": calls,
+        "controller_cpu_ms_per_call": round(own / calls, 1),
+        "controller_children_cpu_ms_per_call": round(children / calls, 1),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     work = REPO / "var" / "capacity"
     config, classic_config = write_configs(work)
     settings, classic = load_settings(config), load_settings(classic_config)
     for stale in work.glob("step*"):
         subprocess.run(["rm", "-rf", str(stale)], check=False)
+    # the bench's own SQLite database is a run's scratch: one left by an older checkout has an
+    # older schema, and the controller refuses to start on it
+    for stale in work.glob("hotline.db*"):
+        stale.unlink()
     _build_prompts(settings)
     sandbox_cmd.instance_for(settings).stop()  # a leftover from an interrupted run
     instance = sandbox_cmd.up(settings, say=lambda line: print("  " + line))
@@ -507,36 +743,65 @@ def run(args: argparse.Namespace) -> int:
             "--out", str(events),
         ]
     )  # fmt: skip
-    controller = _start_controller(settings, work)
+    cluster = Cluster(work / "postgres", POSTGRES_PORT) if args.database == "postgresql" else None
     agent = sipp.start_agent(
         work,
         "agents",
         AGENT_PORT,
         sipp.agent_scenario(sipp.party_audio(work, sipp.AGENT_HZ), talk_ms=AGENT_TALK_MS),
     )
-    bench = Bench(settings, instance, controller, events, work, key_script(settings))
+    bench: Bench | None = None
     steps: list[Step] = []
     counts: dict[str, dict[str, int]] = {}
+    drains: dict[str, dict[str, object]] = {}
     try:
+        if cluster is not None:
+            cluster.stop(remove=True)  # a leftover from an interrupted run
+            cluster.start()
         time.sleep(1)
         if watch.poll() is not None:
             raise SystemExit("capacity: error: the packet watch (bench/rtpwatch.py) exited")
-        for variant in args.variants:
-            for rate in args.rates:
-                step = bench.step(variant, rate, args.seconds)
-                steps.append(step)
-                print_step(step)
-                if not step.held:
-                    break
-        if not args.quick:  # three more walks: --quick stays within its few minutes
-            counts = {v: bench.count_work(v) for v in args.variants}
+        for count in args.controllers:
+            # each count on a fresh database of its own (PostgreSQL); SQLite's one file is
+            # told apart by time (the backlog counts calls from the count's start)
+            url = cluster.database(f"capacity_c{count}") if cluster else settings.database_url
+            configs = controller_configs(config, count, url)
+            load_dialplan(configs[0])
+            clear_recordings(settings)
+            install_variants(settings, classic, instance)
+            controllers = start_controllers(configs, work)
+            try:
+                if bench is None:
+                    bench = Bench(
+                        settings, instance, controllers, events, work, key_script(settings)
+                    )
+                bench.controllers = controllers
+                for variant in args.variants:
+                    for rate in args.rates:
+                        step = bench.step(variant, rate, args.seconds)
+                        steps.append(step)
+                        print_step(step)
+                        if not step.held:
+                            break
+                if args.drain:
+                    drained = drain(controllers, args.drain)
+                    drained["whole_count"] = whole_count(
+                        [s for s in steps if s.controllers == count], drained
+                    )
+                    drains[str(count)] = drained
+                    print(f"  after the calls: {drained}")
+                # three more walks, once: --quick stays within its few minutes
+                if not args.quick and not counts:
+                    counts = {v: bench.count_work(v) for v in args.variants}
+            finally:
+                controllers.stop()
     finally:
         agent.stop()
-        controller.send_signal(signal.SIGTERM)
-        controller.wait(30)
         watch.send_signal(signal.SIGTERM)
         watch.wait(10)
         instance.stop()
+        if cluster is not None:
+            cluster.stop(remove=True)
     # the watch's last line: packets it lost (a lost 200 OK is a call without figures)
     drops = events.read_text(encoding="ascii").rsplit("drops ", 1)[-1].split("\n")[0]
     head = headline(steps, args.variants)
@@ -550,8 +815,11 @@ def run(args: argparse.Namespace) -> int:
         "command": " ".join(sys.argv),
         "tree_commit": tree_commit(),
         "machine": {"host": socket.gethostname(), "cpus": os.cpu_count()},
-        "walk": {"keys": bench.script, "prompts": [*WALK, "transfer_hold"]},
+        "walk": {"keys": key_script(settings), "prompts": [*WALK, "transfer_hold"]},
         "seconds_per_step": args.seconds,
+        "controllers": args.controllers,
+        "database": args.database,
+        "backlog_drain": drains,
         "work_per_walk": counts,
         "watch_drops": drops,
         "void_variants": void,
@@ -567,6 +835,8 @@ def run(args: argparse.Namespace) -> int:
     print("highest rate held (calls/s): " + ", ".join(f"{v} {r:g}" for v, r in held.items()))  # type: ignore[attr-defined]
     for name, ratio in head["held_rate_ratio"].items():  # type: ignore[attr-defined]
         print(f"  {name}: {'-' if ratio is None else f'{ratio:.2f}'}")
+    for name, by_rate in head["controller_cpu_per_call_ratio"].items():  # type: ignore[attr-defined]
+        print(f"  controller CPU per call, {name} controllers: {by_rate}")
     print(f"results: {out}")
     return 0
 
@@ -578,6 +848,23 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long each step calls")
     parser.add_argument("--variants", default="twin,fastagi,classic")
     parser.add_argument("--out", type=Path, default=None, help="the results file")
+    parser.add_argument(
+        "--controllers",
+        default="1",
+        help="controller counts to run the FastAGI ramp with, e.g. 1,2 (scale-out)",
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the controllers' database: postgresql starts a throw-away server",
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=0.0,
+        help="seconds to keep sampling the recordings backlog after the last step",
+    )
     parser.add_argument(
         "--no-lock",
         action="store_true",
@@ -591,6 +878,16 @@ def main() -> int:
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}: choose from {', '.join(VARIANTS)}")
+    try:
+        args.controllers = [int(n) for n in args.controllers.split(",")]
+    except ValueError:
+        parser.error(f"--controllers {args.controllers!r}: counts like 1,2")
+    if any(not 1 <= n <= 8 for n in args.controllers):
+        parser.error("--controllers: each count from 1 to 8")
+    if args.controllers != [1] and args.variants != ["fastagi"]:
+        parser.error("--controllers other than 1 scales the FastAGI path: add --variants fastagi")
+    if max(args.controllers) > 1 and args.database != "postgresql":
+        parser.error("controllers share a database server: add --database postgresql")
     if os.geteuid() != 0:
         parser.error("needs root: the sandbox Asterisk runs chrooted and the watch reads packets")
     if args.no_lock:

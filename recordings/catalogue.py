@@ -119,6 +119,14 @@ class Filters:
     include_purged: bool = False
 
 
+# a recording waiting for its archive and QA
+_AWAITING_PROCESSING = (
+    Recording.processed_at.is_(None),
+    Recording.state.in_(("ok", "repaired")),
+    Recording.purged_at.is_(None),
+)
+
+
 class Catalogue:
     def __init__(
         self,
@@ -284,15 +292,20 @@ class Catalogue:
             return list(
                 session.scalars(
                     select(Recording.linkedid)
-                    .where(
-                        Recording.processed_at.is_(None),
-                        Recording.state.in_(("ok", "repaired")),
-                        Recording.purged_at.is_(None),
-                    )
+                    .where(*_AWAITING_PROCESSING)
                     .order_by(Recording.id)
                     .limit(limit)
                 ).all()
             )
+
+    def awaits_processing(self, linkedid: str) -> bool:
+        """Still one of `pending_processing`'s: a list read minutes ago may name recordings
+        that were processed since."""
+        with self.sessions() as session:
+            found = session.scalar(
+                select(Recording.id).where(Recording.linkedid == linkedid, *_AWAITING_PROCESSING)
+            )
+            return found is not None
 
     # --- reconciliation --------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ class Recorder:
         self.catalogue = catalogue
         self.workers = asyncio.Semaphore(settings.archive.workers)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.in_hand: set[str] = set()  # linkedids queued for a worker or being processed
         # set when the controller stops: a reconciliation running in its worker thread ends
         # (cancelling the task cannot stop the thread, and the process waits for it)
         self.stopping = threading.Event()
@@ -109,11 +110,24 @@ class Recorder:
             log.exception("event=recording.catalogue-failed linkedid=%s", linkedid)
 
     async def process(self, linkedid: str) -> None:
-        async with self.workers:
-            result = await asyncio.to_thread(
-                process, self.settings.directory, linkedid, self.settings.archive
-            )
-            await _stored(self.catalogue.apply_processed, result)
+        # A maintenance pass walks a list of what awaits processing while fresh calls' tasks
+        # queue for the same workers: under a backlog, by the pass's turn those tasks had
+        # done most of its list, and it ran ffmpeg on them again (seen in the capacity
+        # bench's 10-minute run). So a recording queued here once, and looked at again once
+        # a worker is free.
+        if linkedid in self.in_hand:
+            return
+        self.in_hand.add(linkedid)
+        try:
+            async with self.workers:
+                if not await _stored(self.catalogue.awaits_processing, linkedid):
+                    return
+                result = await asyncio.to_thread(
+                    process, self.settings.directory, linkedid, self.settings.archive
+                )
+                await _stored(self.catalogue.apply_processed, result)
+        finally:
+            self.in_hand.discard(linkedid)
         if result.problems:
             log.warning(
                 "event=recording.process-problem linkedid=%s problems=%r",

@@ -7,9 +7,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.capacity import lin2ulaw, percentile, read_traces, summarise
+from bench.capacity import (
+    Step,
+    controller_configs,
+    headline,
+    lin2ulaw,
+    percentile,
+    read_traces,
+    scale_out_ratios,
+    summarise,
+    whole_count,
+    write_configs,
+)
 from bench.rtpwatch import index_fingerprints, matching_prompt
 from bench.twin import TWIN_NUMBER, render_twin
+from hotline.settings import load_settings
 from ivr.flow import load_flow
 from tests.conftest import REPO
 
@@ -145,3 +157,66 @@ def test_percentile_is_nearest_rank_up() -> None:
     assert percentile(values, 0.5) == 51.0
     assert percentile(values, 0.99) == 100.0
     assert percentile([], 0.5) is None
+
+
+def test_two_controllers_get_a_port_and_a_log_each_and_share_the_database(
+    tmp_path: Path,
+) -> None:
+    base, _classic = write_configs(tmp_path)
+    url = "postgresql+psycopg://hotline:secret@127.0.0.1:16432/capacity_c2"
+    first, second = (load_settings(p) for p in controller_configs(base, 2, url))
+    assert (first.agi.port, second.agi.port) == (16573, 16574)
+    assert first.database_url == second.database_url == url
+    assert first.log_file != second.log_file
+    # the dialplan (loaded from the first) takes both in turn, the first first
+    assert (first.dialplan.agi_host, first.dialplan.agi_port) == ("127.0.0.1", 16573)
+    assert first.dialplan.agi_more == (("127.0.0.1", 16574),)
+    (alone,) = (load_settings(p) for p in controller_configs(base, 1, url))
+    assert alone.dialplan.agi_more == () and alone.agi.port == 16573
+
+
+def _step(controllers: int, rate: float, own_ms: float, children_ms: float) -> Step:
+    return Step(
+        variant="fastagi", rate=rate, calls=10, completed=10, failed=0, greetings_heard=10,
+        greeting_ms_p50=40.0, greeting_ms_p99=90.0, reactions=30, reaction_ms_p50=2.0,
+        reaction_ms_p99=20.0, wrong_prompts=0, asterisk_cpu_ms_per_call=350.0,
+        asterisk_children_cpu_ms_per_call=0.0, controller_cpu_ms_per_call=own_ms,
+        controller_children_cpu_ms_per_call=children_ms, asterisk_rss_mb=120.0,
+        controller_rss_mb=90.0, started=0.0, seconds=40.0, controllers=controllers,
+        calls_per_controller=[10] if controllers == 1 else [5, 5], backlog=[], held=True,
+    )  # fmt: skip
+
+
+def test_the_scale_out_ratio_is_two_controllers_cpu_per_call_over_one_at_the_same_rate() -> None:
+    steps = [
+        _step(1, 1.0, own_ms=60.0, children_ms=300.0),
+        _step(1, 2.0, own_ms=50.0, children_ms=250.0),
+        _step(2, 1.0, own_ms=66.0, children_ms=294.0),
+        _step(2, 2.0, own_ms=75.0, children_ms=225.0),
+        _step(2, 3.0, own_ms=80.0, children_ms=200.0),  # no one-controller step at 3: left out
+    ]
+    # by hand: 66/60 = 1.1 and (66+294)/(60+300) = 360/360 = 1.0;
+    # 75/50 = 1.5 and (75+225)/(50+250) = 300/300 = 1.0
+    assert scale_out_ratios(steps) == {
+        "2/1": {"1": {"own": 1.1, "with_children": 1.0}, "2": {"own": 1.5, "with_children": 1.0}}
+    }
+    assert headline(steps, ["fastagi"])["held_rate"] == {"fastagi": 2.0, "fastagix2": 3.0}
+
+
+def test_a_counts_cpu_per_call_takes_in_its_drain_only_once_the_backlog_is_gone() -> None:
+    steps = [_step(1, 1.0, own_ms=100.0, children_ms=600.0), _step(1, 2.0, 100.0, 300.0)]
+    steps[0].calls, steps[1].calls = 25, 50
+    drained: dict[str, object] = {
+        "samples": [(0.0, 31), (5.0, 12), (10.0, 0)],
+        "controller_cpu_s": 1.5,
+        "controller_children_cpu_s": 9.0,
+    }
+    # by hand: own (25 x 100 + 50 x 100 + 1500) / 75 = 9000 / 75 = 120;
+    # children (25 x 600 + 50 x 300 + 9000) / 75 = 39000 / 75 = 520
+    assert whole_count(steps, drained) == {
+        "calls": 75,
+        "controller_cpu_ms_per_call": 120.0,
+        "controller_children_cpu_ms_per_call": 520.0,
+    }
+    # recordings still waiting when the drain ended: their archive CPU is not all in
+    assert whole_count(steps, {**drained, "samples": [(0.0, 31), (5.0, 12)]}) is None

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.controller.recorder import Recorder
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call, Leg, Recording, RouteDecision, Ticket
 from recordings.catalogue import Catalogue, Filters
@@ -32,6 +33,7 @@ from recordings.retention import (
     decide_purge,
     disk_verdict,
 )
+from recordings.settings import RecordingSettings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -396,3 +398,27 @@ def test_a_stopping_controller_ends_the_reconciliation_between_two_calls(
     assert report.summary().startswith("stopped-early catalogued=2 ")
     assert cat.get("6.5").state != "missing"  # type: ignore[union-attr]
     assert cat.reconcile(settle_seconds=0.0).catalogued == ["6.3", "6.4"]  # the next pass
+
+
+def test_a_recording_is_processed_once_however_often_it_is_asked_for(
+    store: sessionmaker[Session], root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fresh call's task and a maintenance pass's (stale) list both ask for the same
+    recording: ffmpeg runs for it once."""
+    call_files(root, "4.1", seconds=2.0)
+    settings = RecordingSettings(directory=root, asterisk_directory=str(root))
+
+    async def no_wait() -> None:
+        return None
+
+    async def scenario() -> None:
+        recorder = Recorder(settings, Catalogue(store, root), no_wait)
+        assert recorder.catalogue.catalogue("4.1") is not None
+        await asyncio.gather(recorder.process("4.1"), recorder.process("4.1"))  # at once
+        await recorder.process("4.1")  # later, from a list read before it was processed
+
+    caplog.set_level("INFO", logger="hotline.recordings")
+    asyncio.run(scenario())
+    assert caplog.text.count("event=recording.processed linkedid=4.1 ") == 1
+    row = Catalogue(store, root).get("4.1")
+    assert row is not None and row.processed_at is not None

@@ -10,7 +10,7 @@ import os
 import sys
 
 from hotline.cli.common import Subparsers, settings_of
-from hotline.controller.assembly import open_database
+from hotline.controller.assembly import open_database, web_accounts
 from hotline.settings import Settings
 from hotline.supervisor.auth import ROLES, Accounts, AuthError, check_role
 
@@ -36,11 +36,7 @@ def os_user() -> str:
 
 
 def accounts(settings: Settings) -> Accounts:
-    return Accounts(
-        open_database(settings),
-        settings.web.session_minutes,
-        settings.web.session_max_hours,
-    )
+    return web_accounts(settings, open_database(settings))
 
 
 def add(

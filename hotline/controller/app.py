@@ -28,6 +28,7 @@ from hotline.controller.assembly import (
     open_database,
     recording_catalogue,
     routing_desk,
+    web_accounts,
 )
 from hotline.controller.callbacks import CallbackDispatcher
 from hotline.controller.callrecords import calls_and_legs, close_stale_calls
@@ -182,6 +183,7 @@ class Controller:
                 self.directory,
                 settings.recordings.directory,
                 self.sessions,
+                web_accounts(settings, self.sessions),
                 self.ami.action,
                 presence=self.presence.snapshot,
                 waiting=lambda: [(w.call_id, w.joined_at) for w in self.routing.waiters()],

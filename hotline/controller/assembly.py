@@ -26,6 +26,7 @@ from hotline.matters.tickets import TicketDesk
 from hotline.settings import Settings
 from hotline.store.db import open_engine, session_factory
 from hotline.store.writebehind import WriteBehind
+from hotline.supervisor.auth import Accounts
 from hotline.surveys.service import SurveyStore
 from ivr.flow import Flow, load_flows
 from ivr.lookups import LookupSource, SqliteContributions
@@ -38,6 +39,11 @@ from routing.presence import Presence
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
     return session_factory(open_engine(settings.database_url))
+
+
+def web_accounts(settings: Settings, sessions: sessionmaker[Session]) -> Accounts:
+    """The dashboard's, desk's and departments' accounts and sessions ([web] limits)."""
+    return Accounts(sessions, settings.web.session_minutes, settings.web.session_max_hours)
 
 
 def recording_catalogue(

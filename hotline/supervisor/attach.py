@@ -47,6 +47,7 @@ class SupervisorSide:
         directory: Directory,
         recordings_root: Path,
         sessions: sessionmaker[Session],
+        accounts: Accounts,
         send: SendAction,
         presence: Callable[[], Mapping[str, AgentPresence]],
         waiting: Callable[[], Iterable[tuple[str, datetime]]],
@@ -85,7 +86,6 @@ class SupervisorSide:
         )
         self.send = send
         self.wrapped_up = wrapped_up
-        accounts = Accounts(sessions, web.session_minutes, web.session_max_hours)
         # the agents' desk: pops from the same changes as the board, its own stream per agent
         self.desk = Desk(
             sessions,

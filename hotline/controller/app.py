@@ -37,7 +37,6 @@ from hotline.controller.hooks import Hooks
 from hotline.controller.leader import SchedulerLeader
 from hotline.controller.matter_board import MatterBoardAdapter, board_alert
 from hotline.controller.recorder import Recorder
-from hotline.controller.wrapup_hold import owed_at_start
 from hotline.matters.alerts import OverdueAlerts
 from hotline.matters.lifecycle import Alert
 from hotline.matters.service import MatterView
@@ -421,22 +420,7 @@ class Controller:
         for ami in self.amis.values():
             ami.close()
 
-    async def hold_owed_wrap_ups(self) -> None:
-        """With wrap-up codes required, agents who owed a code when the controller stopped owe
-        it still: presence holds them again before any call is offered (the hold lives in
-        memory; the legs and codes in the store say who owes one)."""
-        if not self.presence.hold_for_wrap_up:
-            return
-        now = datetime.now(UTC)
-        owed = await asyncio.to_thread(
-            owed_at_start, self.sessions, frozenset(self.directory.agents), now
-        )
-        for agent_id in owed:
-            self.presence.answered(agent_id, now)
-        log.info("event=wrap-up.held-again agents=%s", ",".join(owed) or "-")
-
     async def run(self, stop: asyncio.Event) -> None:
-        await self.hold_owed_wrap_ups()
         await self.connect_ami(self.ami, self.settings.ami.wait_for_asterisk)
         # a site box that is down must not keep the controller (and the main box's calls)
         # from starting: it is followed from whenever it answers

@@ -193,15 +193,15 @@ class RoutingDesk:
 
     def callbacks_pending(self, places: Iterable[datetime]) -> None:
         """At start: the pending callbacks' places in line, as stored."""
-        self.callbacks_waiting = sorted(places)
+        self.callbacks_waiting = sorted(_utc(t) for t in places)
 
     def callback_placed(self, queued_at: datetime) -> None:
         """A callback is being dialled: it leaves its place in line."""
-        self.callbacks_waiting = [t for t in self.callbacks_waiting if t != queued_at]
+        self.callbacks_waiting = [t for t in self.callbacks_waiting if t != _utc(queued_at)]
 
     def callback_requeued(self, queued_at: datetime) -> None:
         """A callback to try again keeps the place it queued at."""
-        self.callbacks_waiting = sorted([*self.callbacks_waiting, queued_at])
+        self.callbacks_waiting = sorted([*self.callbacks_waiting, _utc(queued_at)])
 
     def oldest_waiting(self) -> datetime | None:
         """When the caller longest in line joined it, None if nobody waits."""
@@ -317,3 +317,9 @@ class RoutingDesk:
         assert self.sessions is not None
         with write(self.sessions) as session:
             session.add(row)
+
+
+def _utc(at: datetime) -> datetime:
+    """Stored places come back from SQLite without their zone (they are UTC); the line's
+    places are zone-aware, and the two must compare."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -38,3 +38,19 @@ def test_auto_pause_zero_never_pauses() -> None:
     desk = RoutingDesk(d, presence, None, now=lambda: NOW, auto_pause_after=0)
     assert not any(desk.rang("1001", "NOANSWER") for _ in range(5))
     assert presence.snapshot()["1001"].state is State.AVAILABLE
+
+
+def test_pending_callbacks_read_back_from_sqlite_keep_their_places_in_the_line() -> None:
+    """SQLite gives stored times back without their zone: a controller that starts with
+    callbacks pending must still compare their places with the line's (zone-aware) ones."""
+    offices = {"city": Office("city", "市中心", "city")}
+    d = Directory(offices, {"s1001": Seat("s1001", "city")}, {})
+    desk = RoutingDesk(d, Presence(d, started=NOW), None, now=lambda: NOW)
+    stored = datetime(2026, 12, 7, 9, 0)  # 09:00 UTC, as a naive row
+    desk.callbacks_pending([stored])
+    assert desk.callback_ahead_of(datetime(2026, 12, 7, 9, 1, tzinfo=UTC))
+    assert not desk.callback_ahead_of(datetime(2026, 12, 7, 8, 59, tzinfo=UTC))
+    desk.callback_placed(stored)  # dialled: it leaves the line
+    assert not desk.callback_ahead_of(datetime(2026, 12, 7, 9, 1, tzinfo=UTC))
+    desk.callback_requeued(stored)  # to try again, at the same place
+    assert desk.callback_ahead_of(datetime(2026, 12, 7, 9, 1, tzinfo=UTC))

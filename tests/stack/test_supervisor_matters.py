@@ -8,9 +8,6 @@ controlled clock (the phone is not the point here: tests/stack/test_matters.py c
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from playwright.sync_api import Browser, Page
 
 from hotline.matters.service import MatterService, NewMatter
@@ -19,29 +16,17 @@ from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call
 from tests.stack.conftest import Stack, running_controller, wait_for
 from tests.stack.test_dashboard import PASSWORD, add_user, browser, log_in
+from tests.unit.test_matter_service import Clock, local
 
 __all__ = ["browser"]  # the module's Chromium, shared with the dashboard's tests
 
 WEB_PORT = 18335
 BASE = f"http://127.0.0.1:{WEB_PORT}"
-ZONE = ZoneInfo("Asia/Shanghai")
 CONFIG = f"""
 [web]
 enabled = true
 bind = "127.0.0.1:{WEB_PORT}"
 """
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 def seed(service: MatterService, clock: Clock, database_url: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -39,22 +38,10 @@ from routing.calendar import Calendar, parse_span
 from routing.directory import Agent, Directory, Office, Post, Seat
 from routing.presence import Presence
 from tests.conftest import REPO, write_config
+from tests.unit.test_matter_service import Clock, local
 
-ZONE = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct horse battery"
 CALLER = "13900002222"
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 DIRECTORY = Directory(

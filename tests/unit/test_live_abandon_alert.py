@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from hotline.pbx.calltracker import CallSnapshot
 from hotline.settings import load_directory
-from hotline.supervisor.live import Board
+from hotline.supervisor.live import Board, Thresholds
 from routing.presence import Presence
 from tests.conftest import REPO
 
@@ -48,3 +48,44 @@ def test_callers_who_only_used_the_menus_or_booked_a_callback_are_no_abandonment
     for n, outcome in enumerate(["answered"] * 4 + ["callback_booked", "ivr_abandoned"]):
         ended(board, f"M{n}", outcome, T0 + timedelta(seconds=n))
     assert spike(board, T0 + timedelta(minutes=1)) == []
+
+
+def test_four_callers_who_all_gave_up_are_too_few_and_the_fifth_raises_the_alert() -> None:
+    # the rule needs at least 5 callers who asked within the hour: 4 abandoned of 4 (100 %)
+    # is no spike yet; a fifth caller, answered, makes 4 / 5 = 80.0 % > 10 %
+    board = Board(DIRECTORY, Presence(DIRECTORY).snapshot)
+    for n in range(4):
+        ended(board, f"F{n}", "abandoned", T0 + timedelta(seconds=n))
+    assert spike(board, T0 + timedelta(minutes=1)) == []
+    ended(board, "F4", "answered", T0 + timedelta(seconds=4))
+    assert spike(board, T0 + timedelta(minutes=1)) == [
+        {"kind": "abandon-spike", "percent": 80.0, "calls": 5}
+    ]
+
+
+def test_a_share_exactly_at_the_threshold_is_no_spike_and_just_above_it_is() -> None:
+    # 1 abandoned of 5 asked = 20.0 %: the alert is for a share above the setting
+    for threshold, expected in ((20.0, []), (19.9, [20.0])):
+        board = Board(
+            DIRECTORY,
+            Presence(DIRECTORY).snapshot,
+            thresholds=Thresholds(abandon_alert_percent=threshold),
+        )
+        for n, outcome in enumerate(["abandoned"] + ["answered"] * 4):
+            ended(board, f"E{n}", outcome, T0 + timedelta(seconds=n))
+        found = spike(board, T0 + timedelta(minutes=1))
+        assert [a["percent"] for a in found] == expected, threshold
+
+
+def test_calls_that_ended_an_hour_ago_leave_the_count() -> None:
+    # 3 abandoned at T0, then 2 answered 30 min later: 3 / 5 = 60.0 % while all are within
+    # the hour; at T0 + 60 min the first three are an hour old and only 2 calls remain
+    board = Board(DIRECTORY, Presence(DIRECTORY).snapshot)
+    for n in range(3):
+        ended(board, f"H{n}", "abandoned", T0)
+    for n in range(2):
+        ended(board, f"H{3 + n}", "answered", T0 + timedelta(minutes=30))
+    assert spike(board, T0 + timedelta(minutes=59)) == [
+        {"kind": "abandon-spike", "percent": 60.0, "calls": 5}
+    ]
+    assert spike(board, T0 + timedelta(minutes=60)) == []

@@ -81,7 +81,7 @@ class Stack:
         )
         return list(self._query(lambda s: list(s.scalars(query))))
 
-    def ended_call(self, caller: str, timeout: float = 15) -> Call:
+    def ended_call(self, caller: str, timeout: float = 45) -> Call:
         wait_for(
             lambda: [c for c in self.calls_from(caller) if c.ended_at],
             timeout,
@@ -90,7 +90,7 @@ class Stack:
         (call,) = self.calls_from(caller)
         return call
 
-    def settled_call(self, caller: str, timeout: float = 15) -> Call:
+    def settled_call(self, caller: str, timeout: float = 45) -> Call:
         """The call once both sides reported: Asterisk's hang-up and the IVR's summary, so
         its outcome is the settled one (ivr/outcome.py)."""
         wait_for(
@@ -101,7 +101,7 @@ class Stack:
         (call,) = self.calls_from(caller)
         return call
 
-    def ivr_path(self, linkedid: str, timeout: float = 10) -> list[tuple[str, str]]:
+    def ivr_path(self, linkedid: str, timeout: float = 30) -> list[tuple[str, str]]:
         query = select(IvrStep).where(IvrStep.linkedid == linkedid).order_by(IvrStep.seq)
 
         def steps() -> list[tuple[str, str]]:

@@ -47,6 +47,7 @@ from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapsh
 from hotline.pbx.dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from hotline.pbx.presence_events import PresenceFeed
 from hotline.settings import Settings, load_directory
+from hotline.store import wrapup_owed
 from hotline.store.leases import AgentClaims, LeaderLease, holder_name
 from hotline.store.writebehind import WriteBehind
 from hotline.supervisor.attach import SupervisorSide
@@ -55,6 +56,7 @@ from hotline.tomltables import ConfigError
 from ivr.masking import mask_number
 from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from routing.directory import Directory
+from routing.wrapup import held_at_start
 
 log = logging.getLogger("hotline.controller")
 
@@ -274,6 +276,10 @@ class Controller:
             if kind == "leg.answered" and isinstance(snap, LegSnapshot) and snap.agent_id:
                 # with wrap-up codes required, the agent now owes this call's code
                 self.presence.answered(snap.agent_id, at)
+                if self.presence.hold_for_wrap_up:  # and a restarted controller knows it
+                    self.store.submit(
+                        "wrap_up_owed", wrapup_owed.owe(snap.linkedid, snap.agent_id, at)
+                    )
         if changes:
             self.store.submit("calls", calls_and_legs(changes))
         self.hooks.event_seen(site, event, changes, changed is not None, self.leader.is_leader)
@@ -420,7 +426,24 @@ class Controller:
         for ami in self.amis.values():
             ami.close()
 
+    async def hold_owed_wrap_ups(self) -> None:
+        """Before any call is offered: agents who owed a wrap-up code when the controller
+        stopped owe it still (presence keeps the hold in memory; the store keeps what is owed,
+        written only while codes were required). With codes not required nothing is owed."""
+        if not self.presence.hold_for_wrap_up:
+            forgiven = await asyncio.to_thread(wrapup_owed.forgive, self.sessions)
+            if forgiven:
+                log.info("event=wrap-up.forgiven codes=%d (wrap_up_required is off)", forgiven)
+            return
+        owed = await asyncio.to_thread(wrapup_owed.owed, self.sessions)
+        held = held_at_start(owed, frozenset(self.directory.agents), required=True)
+        now = datetime.now(UTC)
+        for agent_id in held:
+            self.presence.answered(agent_id, now)
+        log.info("event=wrap-up.held-again agents=%s", ",".join(held) or "-")
+
     async def run(self, stop: asyncio.Event) -> None:
+        await self.hold_owed_wrap_ups()
         await self.connect_ami(self.ami, self.settings.ami.wait_for_asterisk)
         # a site box that is down must not keep the controller (and the main box's calls)
         # from starting: it is followed from whenever it answers

@@ -99,7 +99,7 @@ class SupervisorSide:
         desk_web = DeskWeb(self.desk, accounts, self._agent_change)
         routes = desk_web.routes()
         if matter_board is not None:
-            routes += MattersWeb(matter_board, lambda: self.directory).routes()
+            routes += MattersWeb(matter_board, lambda: self.directory, self.desk.remind).routes()
         self.supervision = Supervision(
             settings=web,
             accounts=accounts,

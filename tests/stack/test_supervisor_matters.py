@@ -170,6 +170,7 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         assert owner.inner_text("#tell-reminder") == (
             f"A department answered matter {n['M3']}: call the citizen back"
         )
+        owner.click("#lang")  # back to Mandarin: the choice is kept in the browser
         board.click(f'#matters tbody tr[data-number="{n["M3"]}"] button')
         board.wait_for_selector('#matter-detail tr[data-kind="replied"]', timeout=10_000)
         assert "Traceback" not in controller.text()

@@ -51,6 +51,7 @@ from hotline.store import wrapup_owed
 from hotline.store.leases import AgentClaims, LeaderLease, holder_name
 from hotline.store.writebehind import WriteBehind
 from hotline.supervisor.attach import SupervisorSide
+from hotline.supervisor.live import MATTER_ALERT_HOURS
 from hotline.surveys.service import SurveyDispatcher, SurveyStore
 from hotline.tomltables import ConfigError
 from ivr.masking import mask_number
@@ -240,6 +241,9 @@ class Controller:
         # APScheduler is the clock only: what is due lives in the callback table
         hooks.every(2, self.callbacks.tick, "callbacks")
         hooks.every(self.settings.matters.alert_every, self.overdue.tick, "matters")
+        if self.web is not None:  # the alerts the leader raised, on every controller's board
+            every = self.settings.matters.alert_every
+            hooks.every(every, self._stored_matter_alerts, "matter-alerts", leader_only=False)
         # recordings: reconcile the folder with the catalogue (at election) and on the clock
         hooks.every(self.settings.recordings.reconcile_every, self.recorder.maintain, "recordings")
         if self.settings.surveys.enabled:
@@ -254,6 +258,16 @@ class Controller:
         """An overdue matter's or a late hand-over's alert, also on the supervisors' board."""
         if self.web is not None:
             self.web.matter_alert(board_alert(alert, matter))
+
+    async def _stored_matter_alerts(self) -> None:
+        """Only the leader's clock raises matters' alerts (stamped in the store); every
+        controller's board reads those of the board's window back, so a supervisor on any
+        controller's web sees them (and a restarted controller's board too)."""
+        if self.web is None:
+            return
+        since = datetime.now(UTC) - timedelta(hours=MATTER_ALERT_HOURS)
+        raised = await asyncio.to_thread(self.matters.alerts_since, since)
+        self.web.stored_matter_alerts((board_alert(a, m), at) for a, m, at in raised)
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)

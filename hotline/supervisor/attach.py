@@ -141,6 +141,13 @@ class SupervisorSide:
         self.board.matter_alert(alert, datetime.now(UTC))
         self.hub.notify()
 
+    def stored_matter_alerts(self, alerts: Iterable[tuple[Mapping[str, object], datetime]]) -> None:
+        """Matters' alerts as the store has them (any controller's clock raised them): those
+        this board does not show yet are added and pushed, in scope as above."""
+        added = [self.board.stored_matter_alert(alert, at) for alert, at in alerts]
+        if any(added):
+            self.hub.notify()
+
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory
         self.board.directory = directory

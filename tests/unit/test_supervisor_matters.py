@@ -337,9 +337,9 @@ def test_every_controllers_board_shows_the_alerts_the_leaders_clock_raised(
         "supervisor"
     ]
     stored = [(board_alert(a, m), at) for a, m, at in raised]
-    assert [other.stored_matter_alert(alert, at) for alert, at in stored] == [True, True]
-    assert [other.stored_matter_alert(alert, at) for alert, at in stored] == [False, False]
-    assert [leader.stored_matter_alert(alert, at) for alert, at in stored] == [False, False]
+    assert [other.stored_matter_alert(row, at) for row, at in stored] == [True, True]
+    assert [other.stored_matter_alert(row, at) for row, at in stored] == [False, False]
+    assert [leader.stored_matter_alert(row, at) for row, at in stored] == [False, False]
     snapshot = other.snapshot(clock.at)
     # on Wed 09:30 the owner's alert, 24.5 h old, has left the board (24 h are shown)
     assert [(a["to"], a["number"]) for a in alerts_of(snapshot)] == [("supervisor", n["C"])]
@@ -348,8 +348,8 @@ def test_every_controllers_board_shows_the_alerts_the_leaders_clock_raised(
     assert len(alerts_of(board_view(snapshot, Scope("binjiang")))) == 1
     # a controller started after the alert was raised shows it too
     restarted = Board(DIRECTORY, Presence(DIRECTORY).snapshot)
-    for alert, at in stored:
-        restarted.stored_matter_alert(alert, at)
+    for row, at in stored:
+        restarted.stored_matter_alert(row, at)
     assert alerts_of(restarted.snapshot(clock.at)) == alerts_of(snapshot)
 
 

@@ -333,3 +333,39 @@ def test_a_menu_hands_over_after_exactly_three_silences() -> None:
     assert run.node_id == "main_menu"
     run.advance("timeout")
     assert run.node_id == "agent_hours"
+
+
+def test_a_menu_forgets_earlier_silences_when_the_caller_comes_back_to_it() -> None:
+    """Two silences, a visit to the policy menu and # back: the main menu counts silences
+    from nothing again, so it takes three fresh ones (its limit) to reach a person."""
+    run = start()
+    run.advance("timeout")
+    run.advance("timeout")
+    run.advance("digit:2")
+    assert run.node_id == "policy_menu"
+    run.advance("digit:#")
+    assert run.node_id == "main_menu"
+    run.advance("timeout")
+    run.advance("timeout")
+    assert run.node_id == "main_menu"  # 2 silences since coming back: not yet
+    run.advance("timeout")
+    assert run.node_id == "agent_hours"
+
+
+def test_wrong_keys_at_the_id_read_back_give_up_after_exactly_the_nodes_limit() -> None:
+    """A key that is neither 1 (confirm) nor 2 (re-enter) after the read-back is a failure of
+    the ID node (limit 3): twice the caller is asked for the number again, the third time a
+    person takes over."""
+    run = start()
+    run.advance("digit:1")
+    for attempt in (1, 2):
+        run.advance(f"input:{VALID_ID}")
+        assert isinstance(run.instruction(), Ask), attempt
+        run.advance("digit:5")
+        assert run.node_id == "query_id", attempt
+        collect = run.instruction()
+        assert isinstance(collect, Collect), attempt
+        assert collect.prompts == ("query_bad_id", "query_enter_id"), attempt
+    run.advance(f"input:{VALID_ID}")
+    run.advance("digit:5")
+    assert run.node_id == "agent_hours"

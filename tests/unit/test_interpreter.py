@@ -217,7 +217,15 @@ def test_after_hours_3_books_a_call_back_and_says_the_slot_and_the_number() -> N
 
 def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
     run = start(open_=False, service_hours="mon-fri 09:00-12:00")
-    hours: tuple[str, ...] = ("day/mon", "word/to", "day/fri", "time/am", "num/9", "unit/oclock", "word/to")
+    hours: tuple[str, ...] = (
+        "day/mon",
+        "word/to",
+        "day/fri",
+        "time/am",
+        "num/9",
+        "unit/oclock",
+        "word/to",
+    )
     hours += ("time/noon", "num/10", "num/2", "unit/oclock")  # 中午十二点
     assert run.instruction() == Play(("after_hours", *hours))
     run.advance("done")

@@ -48,6 +48,7 @@ CORES: dict[str, tuple[str, ...]] = {
     ),
     "hotline/supervisor/scoring.py": (
         "tests/unit/test_supervisor_scoring_kpi.py",
+        "tests/unit/test_scoring_sheet.py",
         "tests/unit/test_supervisor_scores.py",
     ),
     "hotline/surveys/policy.py": (

@@ -157,10 +157,10 @@ HOURS = DuePolicy(rules={"message": DueRule(working_hours=2), "report": DueRule(
 
 
 @pytest.fixture
-def server_in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The server's own zone an hour east of the calendar's: its date turns at 23:00 in
-    Hangzhou, so a rule that took the server's date would start a day late."""
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
+def server_far_east(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's own zone (UTC+14) six hours east of the calendar's: its date turns at
+    18:00 in Hangzhou, so a rule that took the server's date would start a day late."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
     time_module.tzset()
     yield
     monkeypatch.undo()
@@ -193,15 +193,17 @@ def test_due_times_at_the_edges_of_the_working_day(
     assert due_at(policy, calendar, ZONE, category, local(opened)) == local(due)
 
 
-@pytest.mark.usefixtures("server_in_tokyo")
+@pytest.mark.usefixtures("server_far_east")
 def test_due_times_follow_the_calendars_zone_not_the_servers() -> None:
-    """Mon 23:30 in Hangzhou is already Tue 00:30 on the server. Hours: 0.5 h to midnight,
-    then Tue 20:00 + 1.5 h. Days: Monday's own close, Mon 24:00."""
+    """Mon 23:30 in Hangzhou is already Tue 05:30 on the server. Hours: 0.5 h to midnight,
+    then Tue 20:00 + 1.5 h. Days: Monday's own close, Mon 24:00. Mon 19:00 (Tue 01:00 on
+    the server): the night desk next opens at Mon 20:00."""
     opened = local("2026-12-07T23:30")
     policy = DuePolicy(rules={**POLICY.rules, "message": DueRule(working_hours=2)})
     assert due_at(policy, NIGHTS, ZONE, "message", opened) == local("2026-12-08T21:30")
     assert due_at(policy, NIGHTS, ZONE, "consultation", opened) == local("2026-12-08T00:00")
     assert next_opening(NIGHTS, ZONE, opened) == local("2026-12-08T20:00")
+    assert next_opening(NIGHTS, ZONE, local("2026-12-07T19:00")) == local("2026-12-07T20:00")
 
 
 @pytest.mark.parametrize(

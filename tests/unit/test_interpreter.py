@@ -25,6 +25,15 @@ FLOW = load_flows(REPO / "dialplans" / "flows", POSTS)["12333"]
 VALID_ID = "330106198005126726"
 
 
+@pytest.fixture(autouse=True)
+def instructions_made_afresh() -> None:
+    """Each test makes its instructions itself. The flow keeps those that depend on the node
+    alone, and scripts/mutation (mutmut) runs each mutant in a process forked after the
+    unmutated tests ran: instructions kept from then hid every mutant of the code that makes
+    them (a Record without its prompt survived the test that asserts the whole Record)."""
+    FLOW.instructions.clear()
+
+
 def start(mode: str = "menu", open_: bool = True, **variables: str) -> FlowRun:
     """A run past the greeting (silence: Mandarin) and the recording notice."""
     run = FlowRun(FLOW, variables={"mode": mode, "district": "", **variables})

@@ -386,3 +386,17 @@ def test_wrong_keys_at_the_id_read_back_give_up_after_exactly_the_nodes_limit() 
     run.advance(f"input:{VALID_ID}")
     run.advance("digit:5")
     assert run.node_id == "agent_hours"
+
+
+def test_the_id_and_pin_nodes_instructions_are_the_flows_settings_in_full() -> None:
+    """query_id in 12333.yaml: 18 keys ended by #, 10 s for the first, 5 s between keys,
+    masked as an ID number; its read-back waits 6 s for 1 or 2 and is masked the same way.
+    query_pin: 6 keys, # by default, masked as a PIN."""
+    run = start()
+    run.advance("digit:1")
+    assert run.instruction() == Collect(("query_enter_id",), 18, "#", 10.0, 5.0, "id")
+    run.advance(f"input:{VALID_ID}")
+    readback = run.instruction()
+    assert isinstance(readback, Ask) and (readback.timeout, readback.readback) == (6, "id")
+    run.advance("digit:1")
+    assert run.instruction() == Collect(("query_enter_pin",), 6, "#", 10.0, 5.0, "pin")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import subprocess
 import time
 import wave
@@ -33,7 +34,6 @@ from tests.stack.conftest import (
     ControllerProcess,
     Stack,
     agent_phone,
-    free_tcp_port,
     place_call,
     running_controller,
     wait_for,
@@ -62,6 +62,7 @@ def dial_code(stack: Stack, name: str, agent: str, code: str) -> list[str]:
     (work / "code.xml").write_text(scenario, encoding="utf-8")
     mark = stack.log_mark()
     log = work / "code.log"
+    port = free_udp_port()
     with log.open("wb") as out:
         done = subprocess.run(
             [
@@ -71,11 +72,11 @@ def dial_code(stack: Stack, name: str, agent: str, code: str) -> list[str]:
                 "-i",
                 "127.0.0.1",  # the seats' side of loopback (callers come from 127.0.0.2)
                 "-p",
-                str(free_udp_port()),
+                str(port),
                 "-mi",
                 "127.0.0.1",
-                "-mp",
-                str(free_udp_port(even=True)),
+                "-mp",  # RTP and RTCP: 4 ports in a range no other SIPp party of the tests uses
+                str(40_000 + (port % 1000) * 4),
                 "-m",
                 "1",
                 "-s",
@@ -103,12 +104,10 @@ def dial_code(stack: Stack, name: str, agent: str, code: str) -> list[str]:
     ]
 
 
-def free_udp_port(even: bool = False) -> int:
-    """A free port on loopback (even for RTP, whose RTCP takes the next one)."""
-    while True:
-        port = free_tcp_port()
-        if not even or port % 2 == 0:
-            return port
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def call_for_a_person(stack: Stack, name: str, caller: str) -> tuple[Call, list[str]]:

@@ -65,6 +65,8 @@ SKIP_GREETING = ("welcome_lang", "5")  # any key but 8 and 0 in the greeting: Ma
 ID = "330106198005126726"  # in config/example-contributions.csv, PIN 123456, 186 months
 # the record was said to the end once the menu after it starts: the caller hangs up in it
 HEARD_THE_RECORD = ("query_done", "")
+# 0 as the greeting starts: a person at once (for a caller placed while no other starts)
+ZERO_IN_GREETING = [("welcome_lang", "0")]
 
 
 def ms(seconds: float) -> int:

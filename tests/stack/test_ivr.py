@@ -258,8 +258,13 @@ def test_a_bad_check_digit_is_refused_with_a_clear_prompt(
         stack,
         "walk-bad-id",
         "13800000104",
-        script=[SKIP_GREETING, ("main_menu", "1"), ("query_enter_id", ID[:-1] + "7#")],
-        hangup_after_ms=4000,
+        script=[
+            SKIP_GREETING,
+            ("main_menu", "1"),
+            ("query_enter_id", ID[:-1] + "7#"),
+            ("query_bad_id", ""),  # gone as the refusal starts: nothing else was said
+        ],
+        hangup_after_ms=500,
     )
     call = stack.ended_call("13800000104")
     assert ("query_id", "input:330106********6727") in stack.ivr_path(call.linkedid)
@@ -337,8 +342,8 @@ def test_straight_to_agent_mode_rings_an_agent_at_once_and_keeps_9_for_self_serv
             stack,
             "walk-straight-9",
             "13800000108",
-            script=[SKIP_GREETING, ("straight_hold", "9")],
-            hangup_after_ms=3000,
+            script=[SKIP_GREETING, ("straight_hold", "9"), ("main_menu", "")],  # gone in the menu
+            hangup_after_ms=500,
         )
         selfservice = stack.settled_call("13800000108")
     assert selfservice.outcome == "ivr_abandoned"  # 9 withdrew the ask; nothing finished

@@ -32,7 +32,7 @@ from tests.stack.conftest import (
     running_controller,
     wait_for,
 )
-from tests.stack.test_ivr import ID, SKIP_GREETING
+from tests.stack.test_ivr import ID, SKIP_GREETING, ZERO_IN_GREETING
 from tests.stack.test_routing import AGENT_NOW, chain
 
 
@@ -81,7 +81,7 @@ def test_with_the_database_locked_calls_are_routed_and_their_rows_stored_afterwa
         lock = sqlite3.connect(database_file(stack), isolation_level=None, timeout=10)
         lock.execute("BEGIN IMMEDIATE")
         try:
-            place_call(stack, "db-away", caller, script=[(3000, "0")])
+            place_call(stack, "db-away", caller, script=ZERO_IN_GREETING)
             wait_for(
                 lambda: "event=store.unavailable" in controller.text(), 30, "writes to be held"
             )
@@ -180,7 +180,7 @@ def test_a_lookup_that_never_answers_ends_at_a_person_and_the_next_call_is_serve
                 stack,
                 "after-the-hang",
                 next_caller,
-                script=AGENT_NOW,
+                script=ZERO_IN_GREETING,
             )
             following = stack.ended_call(next_caller)
         # ...and the controller still stopped cleanly (running_controller: exit 0 on SIGTERM)
@@ -292,7 +292,7 @@ def test_asterisk_crashing_with_calls_up_leaves_no_live_row_and_no_busy_agent_af
             agent_phone(stack, "crash-a2", "agent1001", behaviour="busy"),
             agent_phone(stack, "crash-b2", "agent1002", max_calls=1, talk_ms=1500) as b,
         ):
-            place_call(stack, "after-the-crash", "13900000408", script=AGENT_NOW)
+            place_call(stack, "after-the-crash", "13900000408", script=ZERO_IN_GREETING)
             assert b.process.wait(10) == 0
     assert chain(stack, "13900000408").endswith("| rang: 1001 BUSY, 1002 ANSWER")
 
@@ -360,7 +360,7 @@ def test_the_recordings_disk_filling_up_alarms_early_and_no_recording_stops_sile
                 )
                 # while the alarm stands, calls are recorded whole
                 with agent_phone(stack, "disk-a", talk_ms=3000):
-                    place_call(stack, "disk-early", "13900000409", script=AGENT_NOW)
+                    place_call(stack, "disk-early", "13900000409", script=ZERO_IN_GREETING)
                 early = own.ended_call("13900000409")
                 wait_for(lambda: recording_of(own, early.linkedid), 20, "the recording")
                 first = recording_of(own, early.linkedid)
@@ -438,6 +438,6 @@ def test_an_agi_command_that_hangs_moves_the_call_on_to_a_person_after_its_timeo
         assert stack.ivr_path(call.linkedid)[-1][1] == "no-reply"
         # the controller is healthy: the next caller is served through the IVR
         with agent_phone(stack, "agi-hangs-next", "agent1001", talk_ms=1500):
-            place_call(stack, "agi-hangs-next", "13900000410", script=[(3000, "0")])
+            place_call(stack, "agi-hangs-next", "13900000410", script=ZERO_IN_GREETING)
         assert chain(stack, "13900000410").startswith("post other-city A: 1001")
     assert "controller did not handle the call" in stack.asterisk_log()[mark:]

@@ -63,6 +63,10 @@ def silent_runs(path: Path, at_least: float) -> list[tuple[float, float]]:
 # place_call): the scripts hold on a slow or busy host.
 SKIP_GREETING = ("welcome_lang", "5")  # any key but 8 and 0 in the greeting: Mandarin, go on
 ID = "330106198005126726"  # in config/example-contributions.csv, PIN 123456, 186 months
+# the record was said to the end once the menu after it starts: the caller hangs up in it
+HEARD_THE_RECORD = ("query_done", "")
+# 0 as the greeting starts: a person at once (for a caller placed while no other starts)
+ZERO_IN_GREETING = [("welcome_lang", "0")]
 
 
 def ms(seconds: float) -> int:
@@ -135,8 +139,9 @@ def test_id_query_reads_back_the_number_and_says_the_example_record(
             ("query_enter_id", ID + "#"),  # typed over the "enter your ID number" prompt
             ("confirm_reenter", "1"),  # "1 to confirm", once the number was read back
             ("query_enter_pin", "123456"),  # the PIN: six digits end the input
+            HEARD_THE_RECORD,
         ],
-        hangup_after_ms=25_000,
+        hangup_after_ms=500,
     )
     call = stack.settled_call("13800000103")
     assert call.outcome == "self_service"  # heard the record to the end: not abandoned
@@ -195,8 +200,9 @@ def test_an_in_band_callers_pin_tones_are_not_left_in_the_recording(
             ("query_enter_id", ID + "#"),
             ("confirm_reenter", "1"),
             ("query_enter_pin", "123456"),
+            HEARD_THE_RECORD,
         ],
-        hangup_after_ms=25_000,
+        hangup_after_ms=500,
         inband=True,
     )
     call = stack.ended_call("13800000115")
@@ -331,8 +337,8 @@ def test_straight_to_agent_mode_rings_an_agent_at_once_and_keeps_9_for_self_serv
             stack,
             "walk-straight-9",
             "13800000108",
-            script=[SKIP_GREETING, ("straight_hold", "9")],
-            hangup_after_ms=3000,
+            script=[SKIP_GREETING, ("straight_hold", "9"), ("main_menu", "")],  # gone in the menu
+            hangup_after_ms=500,
         )
         selfservice = stack.settled_call("13800000108")
     assert selfservice.outcome == "ivr_abandoned"  # 9 withdrew the ask; nothing finished

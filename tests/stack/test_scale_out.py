@@ -41,6 +41,7 @@ from tests.stack.conftest import (
     place_call,
     wait_for,
 )
+from tests.stack.test_ivr import ZERO_IN_GREETING
 from tests.stack.test_surveys import OPEN, caller_leaves_first
 from tests.unit.test_migrations import assert_rows_kept, make_baseline_with_rows
 from tests.unit.test_scale_out import SCENARIOS
@@ -307,7 +308,7 @@ def test_two_controllers_share_one_asterisk_and_one_postgresql(
             agent_phone(stack, "so-d", "agent1002", talk_ms=2000),
         ):
             for n, caller in enumerate(later):
-                place_call(stack, f"so-after-{n}", caller, script=AGENT_NOW, timeout=60)
+                place_call(stack, f"so-after-{n}", caller, script=ZERO_IN_GREETING, timeout=60)
         wait_for(ended(url, later), 20, "the calls after the kill stored as ended")
         wait_for(
             lambda: all(handled(url, c)[1] != "no decision" for c in later),

@@ -107,7 +107,10 @@ def test_metrics_follow_real_calls_and_health_follows_asterisk(stack: Stack) -> 
         assert (status, report["ami"], report["database"]) == (200, {"main": True}, "writable")
         before = scrape()
         for n, caller in enumerate(("13700000201", "13700000202")):
-            place_call(stack, f"metrics-{n}", caller, hangup_after_ms=4000)
+            # gone half a second into the greeting (on its cue), as before 4 s into it
+            place_call(
+                stack, f"metrics-{n}", caller, script=[("welcome_lang", "")], hangup_after_ms=500
+            )
         for caller in ("13700000201", "13700000202"):
             stack.ended_call(caller)
         after = scrape()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from hotline.sandbox import commands as sandbox_cmd
 from hotline.settings import load_settings
 from tests.stack.conftest import Stack, agent_phone, place_call, running_controller, wait_for
+from tests.stack.test_ivr import ZERO_IN_GREETING
 
 SITE = """
 [[site]]
@@ -47,7 +48,7 @@ def test_a_remote_district_seat_answers_across_the_trunk(stack: Stack) -> None:
                 15,
                 "the controller to read the box's seats",
             )
-            place_call(stack, "site-call", "057187000280", script=[(3000, "0")])
+            place_call(stack, "site-call", "057187000280", script=ZERO_IN_GREETING)
             assert remote.process.wait(10) == 0
             # the box goes down: its seat is skipped at once, not rung through a dead trunk
             box.stop()
@@ -57,7 +58,7 @@ def test_a_remote_district_seat_answers_across_the_trunk(stack: Stack) -> None:
                 "the controller to see the box gone",
             )
             mark = stack.log_mark()
-            place_call(stack, "site-call-2", "057187000281", script=[(3000, "0")])
+            place_call(stack, "site-call-2", "057187000281", script=ZERO_IN_GREETING)
             assert city.process.wait(10) == 0
         call = stack.ended_call("057187000280")
         assert [(leg.agent_id, leg.endpoint, leg.dial_status) for leg in call.legs] == [

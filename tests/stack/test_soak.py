@@ -49,7 +49,7 @@ def test_a_reduced_soak_accounts_for_every_call(stack: Stack) -> None:
             tally = account(sessions, placed, welcome_ms)
             if tally.ended == tally.recorded == tally.calls or time.monotonic() > deadline:
                 break
-            time.sleep(3)
+            time.sleep(0.5)  # a poll: the test goes on as soon as the last one lands
         engine.dispose()
         log = controller.text()
     assert tally.missing == [], log[-3000:]

@@ -4,8 +4,9 @@ whose wall clock is the real one plus an offset the test writes to a file; movin
 is rewriting the file. Only the wall clock moves (`FAKETIME_DONT_FAKE_MONOTONIC=1`): the
 event loop, its timeouts and APScheduler's waits keep real time, so the controller's calendar,
 due times and callback slots see the moved clock while AMI, AGI and Asterisk (real clock) do
-not notice. Move it forward only: APScheduler waits for its next run time by the wall clock,
-and a clock moved back would hold every timed job until the wall clock catches up.
+not notice. Move it forward only, and never behind the real clock: APScheduler waits for its
+next run time by the wall clock (a clock moved back holds every timed job until it catches
+up), and the controller compares Asterisk's event times (real) with its own.
 
 Run as `python -m tests.stack.clock <hotline arguments>` it is `hotline` itself under that
 clock, with one repair: libfaketime 0.9.10 (Debian 12) breaks `clock_nanosleep` on the
@@ -64,8 +65,11 @@ class ControlledClock:
         if at.tzinfo is None:
             raise ValueError("a clock time needs its time zone")
         offset = at - datetime.now(UTC)
-        if offset < self.offset:
-            raise ValueError("the controlled clock only moves forward")
+        if offset < max(self.offset, timedelta(0)):
+            # behind the real clock, Asterisk's event times (real) would lie in the
+            # controller's future: an agent's last call would end after "now", forever in
+            # wrap-up
+            raise ValueError("the controlled clock only moves forward, from the real time on")
         self.offset = offset
         # libfaketime's relative form: "+<seconds>" (fractions allowed); written whole, then
         # renamed, so a reader never sees half a line

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
@@ -45,9 +46,10 @@ def engines_disposed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def run_hotline(
-    config: Path | str, *args: str, timeout: float = 120
+    config: Path | str, *args: str, timeout: float = 120, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The `hotline` command as a user runs it (a process), its output captured."""
+    """The `hotline` command as a user runs it (a process), its output captured; `env` adds
+    to the environment (a stack test's controlled clock)."""
     return subprocess.run(
         [sys.executable, "-m", "hotline.cli.main", "-c", str(config), *args],
         capture_output=True,
@@ -55,6 +57,7 @@ def run_hotline(
         cwd=REPO,
         timeout=timeout,
         check=False,
+        env=os.environ | dict(env) if env is not None else None,
     )
 
 

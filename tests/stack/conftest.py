@@ -32,6 +32,7 @@ from hotline.settings import Settings, load_settings
 from hotline.store.models import Call, IvrStep, RouteDecision, Ticket
 from recordings.wav import wav_info
 from tests.conftest import REPO, write_config
+from tests.stack.clock import ControlledClock
 
 AMI_PORT, AGI_PORT, SIP_PORT = 15038, 14573, 15060
 AGENT_PORTS = (15071, 15072, 15073, 15074)
@@ -343,17 +344,24 @@ STOPPED_WITHIN = 30
 
 @contextmanager
 def running_controller(
-    stack: Stack, config: Path | None = None, killed: bool = False
+    stack: Stack,
+    config: Path | None = None,
+    killed: bool = False,
+    clock: ControlledClock | None = None,
 ) -> Iterator[ControllerProcess]:
     """`hotline serve` as a process; on exit it must stop cleanly on SIGTERM (exit 0), unless
-    the test `killed` it on purpose."""
+    the test `killed` it on purpose. Given a `clock`, its wall clock is that controlled clock
+    (tests/stack/clock.py)."""
     log = stack.folder / f"controller-{time.monotonic_ns()}.log"
+    entry = ["tests.stack.clock"] if clock is not None else ["hotline.cli.main"]
+    env = os.environ | clock.env() if clock is not None else None
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli.main", "-c", str(config or stack.config), "serve"],
+            [sys.executable, "-m", *entry, "-c", str(config or stack.config), "serve"],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=env,
         )
     proc = ControllerProcess(process, log)
     try:

@@ -5,9 +5,14 @@ Chun'an district supervisor sees only Chun'an's matters, the matter KPIs of a sc
 answers the hand-over made to it through its reply form and the owner's open desk at once
 reminds them to call the citizen back and lists the matter among the citizens to tell. The
 matters are seeded through the matters service with a controlled clock (the phone is not the
-point here: tests/stack/test_matters.py calls)."""
+point here: tests/stack/test_matters.py calls). The controller runs on a controlled clock too
+(tests/stack/clock.py), moved across one matter's due time and then past the second limit: its
+owner is alerted, then Chun'an's supervisor."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page
 
@@ -15,6 +20,7 @@ from hotline.matters.service import MatterService, NewMatter
 from hotline.settings import load_settings
 from hotline.store.db import open_engine, session_factory, write
 from hotline.store.models import Call
+from tests.stack.clock import ControlledClock
 from tests.stack.conftest import Stack, running_controller, wait_for
 from tests.stack.test_dashboard import PASSWORD, add_user, browser, log_in
 from tests.unit.test_matter_service import Clock, local
@@ -92,10 +98,24 @@ def kpi(page: Page, key: str) -> str:
     return page.inner_text(f'#matter-kpi-total dd[data-matter-kpi="{key}"]')
 
 
+ZONE = ZoneInfo("Asia/Shanghai")  # config/seats.toml's calendar
+TO_OWNER, TO_SUPERVISOR = "提醒承办人", "上报班长"  # the board's words for an alert's "to"
+
+
+def days_ahead(holidays: frozenset[date]) -> date:
+    """Tomorrow or later (Shanghai), such that it and the day after are not holidays."""
+    day = datetime.now(ZONE).date() + timedelta(days=1)
+    while day in holidays or day + timedelta(days=1) in holidays:
+        day += timedelta(days=1)
+    return day
+
+
 def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_department_replies(
     stack: Stack, browser: Browser
 ) -> None:
-    config = stack.config_with("sup-matters", matters="alert_every = 5", extra=CONFIG).resolve()
+    config = stack.config_with(
+        "sup-matters", matters="alert_every = 5\nescalate_after_hours = 2", extra=CONFIG
+    ).resolve()
     settings = load_settings(config)
     clock = Clock(local("2026-11-02T09:00"))
     sessions = session_factory(open_engine(settings.database_url))
@@ -103,16 +123,28 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         sessions, settings.directory, settings.matters.departments, settings.matters.due, clock
     )
     n = seed(service, clock, settings.database_url)
+    # M5, for the overdue chain: a Chun'an consultation raised on day X at 10:00 (the stack's
+    # calendar is open around the clock): due at the end of that working day, X+1 00:00; its
+    # owner is alerted from then, Chun'an's supervisor 2 working hours later, X+1 02:00
+    day_x = days_ahead(settings.directory.calendar.holidays)
+    due = datetime.combine(day_x + timedelta(days=1), time(0), ZONE)
+    escalate = due + timedelta(hours=2)
+    clock.at = datetime.combine(day_x, time(10), ZONE)
+    m5 = NewMatter("13600000618", "pension", "chunan", "consultation", "phone", owner="1001")
+    n["M5"] = service.create(m5, "agent:1001").number
+    assert service.get(n["M5"]).matter.due_at == due
+    # the controller's clock: ten minutes before M5 is due (after the seeded week's dues)
+    wall = ControlledClock(stack.folder / "sup-matters-clock", due - timedelta(minutes=10))
     add_user(config, "sup18-chunan", "--role", "supervisor", "--district", "chunan")
     add_user(config, "sup18-dept", "--role", "department", "--department", "employment-city")
     add_user(config, "sup18-owner", "--role", "agent", "--agent", "1001")
-    with running_controller(stack, config) as controller:
+    with running_controller(stack, config, clock=wall) as controller:
         board = log_in(browser, "sup18-chunan", BASE)
         board.wait_for_selector(f'#matters tbody tr[data-number="{n["M3"]}"]', timeout=10_000)
         shown = board.eval_on_selector_all(
             "#matters tbody tr[data-number]", "rows => rows.map(r => r.dataset.number)"
         )
-        assert sorted(shown) == sorted([n["M1"], n["M2"], n["M3"]])  # not Jiande's M4
+        assert sorted(shown) == sorted([n["M1"], n["M2"], n["M3"], n["M5"]])  # not Jiande's M4
         # the KPIs of the scripted week, in the supervisor's scope
         board.fill("#matter-kpi-from", "2026-11-02")
         board.fill("#matter-kpi-to", "2026-11-06")
@@ -137,6 +169,15 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         )
         alerts = " ".join(board.locator("#alerts .alert").all_inner_texts())
         assert n["M4"] not in alerts
+        assert n["M5"] not in alerts  # not due yet on the controller's clock
+        # the overdue chain: at M5's due time its owner is alerted, and only its owner
+        wall.move_to(due)
+        m5_alert = f'#alerts .alert[data-kind="matter-overdue"]:has-text("{n["M5"]}")'
+        board.wait_for_selector(f'{m5_alert}:has-text("{TO_OWNER}")', timeout=30_000)
+        assert board.locator(f'{m5_alert}:has-text("{TO_SUPERVISOR}")').count() == 0
+        # past the second limit, the district supervisor too
+        wall.move_to(escalate)
+        board.wait_for_selector(f'{m5_alert}:has-text("{TO_SUPERVISOR}")', timeout=30_000)
         # a matter's detail: its history, the caller masked
         board.click(f'#matters tbody tr[data-number="{n["M3"]}"] button')
         board.wait_for_selector('#matter-detail tr[data-kind="handed_over"]')
@@ -174,6 +215,9 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         board.click(f'#matters tbody tr[data-number="{n["M3"]}"] button')
         board.wait_for_selector('#matter-detail tr[data-kind="replied"]', timeout=10_000)
         assert "Traceback" not in controller.text()
+    raised = [(e.kind, e.at) for e in service.get(n["M5"]).events if e.kind.startswith("alert")]
+    assert [kind for kind, _at in raised] == ["alert_owner", "alert_supervisor"]
+    assert due <= raised[0][1] < escalate <= raised[1][1]
     detail = service.get(n["M3"])
     assert detail.matter.status == "answered"
     assert (detail.handovers[0].reply, detail.handovers[0].replied_by) == (

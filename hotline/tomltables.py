@@ -92,7 +92,8 @@ class Table:
         # the wrong form: a number, a list)
         secret = any(word in key.lower() for word in ("secret", "password", "token"))
         tail = "" if got is _MISSING or secret else f", got {got!r}"
-        return ConfigError(f"{self.file}: {self.where} {key}: expected {expected}{tail}")
+        where = f"{self.where} {key}" if self.where else key  # the file's top level: no table
+        return ConfigError(f"{self.file}: {where}: expected {expected}{tail}")
 
     def _get(self, key: str, default: Any, expected: str) -> Any:
         self.read.add(key)

@@ -48,6 +48,7 @@ CORES: dict[str, tuple[str, ...]] = {
     ),
     "hotline/supervisor/scoring.py": (
         "tests/unit/test_supervisor_scoring_kpi.py",
+        "tests/unit/test_scoring_sheet.py",
         "tests/unit/test_supervisor_scores.py",
     ),
     "hotline/surveys/policy.py": (
@@ -58,6 +59,8 @@ CORES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_recordings_pipeline.py",
         "tests/unit/test_retention_edges.py",
     ),
+    # the matters' status rule, due times in working hours and overdue alerts
+    "hotline/matters/lifecycle.py": ("tests/unit/test_matter_lifecycle.py",),
     # the web's scope tests log in with hashed passwords: minutes per mutant on this machine
     "hotline/supervisor/scope.py": ("tests/unit/test_scope_edges.py",),
 }

@@ -47,14 +47,17 @@ from hotline.pbx.calltracker import CallSnapshot, CallTracker, Change, LegSnapsh
 from hotline.pbx.dialplan import CALLERS_TRUNK, INBOUND_CONTEXT
 from hotline.pbx.presence_events import PresenceFeed
 from hotline.settings import Settings, load_directory
+from hotline.store import wrapup_owed
 from hotline.store.leases import AgentClaims, LeaderLease, holder_name
 from hotline.store.writebehind import WriteBehind
 from hotline.supervisor.attach import SupervisorSide
+from hotline.supervisor.live import MATTER_ALERT_HOURS
 from hotline.surveys.service import SurveyDispatcher, SurveyStore
 from hotline.tomltables import ConfigError
 from ivr.masking import mask_number
 from recordings.secure_pause import AmiRecordingPause, PausePolicy
 from routing.directory import Directory
+from routing.wrapup import held_at_start
 
 log = logging.getLogger("hotline.controller")
 
@@ -238,6 +241,9 @@ class Controller:
         # APScheduler is the clock only: what is due lives in the callback table
         hooks.every(2, self.callbacks.tick, "callbacks")
         hooks.every(self.settings.matters.alert_every, self.overdue.tick, "matters")
+        if self.web is not None:  # the alerts the leader raised, on every controller's board
+            every = self.settings.matters.alert_every
+            hooks.every(every, self._stored_matter_alerts, "matter-alerts", leader_only=False)
         # recordings: reconcile the folder with the catalogue (at election) and on the clock
         hooks.every(self.settings.recordings.reconcile_every, self.recorder.maintain, "recordings")
         if self.settings.surveys.enabled:
@@ -252,6 +258,16 @@ class Controller:
         """An overdue matter's or a late hand-over's alert, also on the supervisors' board."""
         if self.web is not None:
             self.web.matter_alert(board_alert(alert, matter))
+
+    async def _stored_matter_alerts(self) -> None:
+        """Only the leader's clock raises matters' alerts (stamped in the store); every
+        controller's board reads those of the board's window back, so a supervisor on any
+        controller's web sees them (and a restarted controller's board too)."""
+        if self.web is None:
+            return
+        since = datetime.now(UTC) - timedelta(hours=MATTER_ALERT_HOURS)
+        raised = await asyncio.to_thread(self.matters.alerts_since, since)
+        self.web.stored_matter_alerts((board_alert(a, m), at) for a, m, at in raised)
 
     def _agent_for_endpoint(self, endpoint: str) -> str | None:
         agent = self.directory.agent_at_seat(endpoint)
@@ -274,6 +290,10 @@ class Controller:
             if kind == "leg.answered" and isinstance(snap, LegSnapshot) and snap.agent_id:
                 # with wrap-up codes required, the agent now owes this call's code
                 self.presence.answered(snap.agent_id, at)
+                if self.presence.hold_for_wrap_up:  # and a restarted controller knows it
+                    self.store.submit(
+                        "wrap_up_owed", wrapup_owed.owe(snap.linkedid, snap.agent_id, at)
+                    )
         if changes:
             self.store.submit("calls", calls_and_legs(changes))
         self.hooks.event_seen(site, event, changes, changed is not None, self.leader.is_leader)
@@ -420,7 +440,24 @@ class Controller:
         for ami in self.amis.values():
             ami.close()
 
+    async def hold_owed_wrap_ups(self) -> None:
+        """Before any call is offered: agents who owed a wrap-up code when the controller
+        stopped owe it still (presence keeps the hold in memory; the store keeps what is owed,
+        written only while codes were required). With codes not required nothing is owed."""
+        if not self.presence.hold_for_wrap_up:
+            forgiven = await asyncio.to_thread(wrapup_owed.forgive, self.sessions)
+            if forgiven:
+                log.info("event=wrap-up.forgiven codes=%d (wrap_up_required is off)", forgiven)
+            return
+        owed = await asyncio.to_thread(wrapup_owed.owed, self.sessions)
+        held = held_at_start(owed, frozenset(self.directory.agents), required=True)
+        now = datetime.now(UTC)
+        for agent_id in held:
+            self.presence.answered(agent_id, now)
+        log.info("event=wrap-up.held-again agents=%s", ",".join(held) or "-")
+
     async def run(self, stop: asyncio.Event) -> None:
+        await self.hold_owed_wrap_ups()
         await self.connect_ami(self.ami, self.settings.ami.wait_for_asterisk)
         # a site box that is down must not keep the controller (and the main box's calls)
         # from starting: it is followed from whenever it answers

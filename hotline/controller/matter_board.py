@@ -89,9 +89,9 @@ class MatterBoardAdapter:
             for d in self.service.departments.values()
         ]
 
-    def reply(self, number: str, actor: str, text: str, department: str) -> None:
+    def reply(self, number: str, actor: str, text: str, department: str) -> str | None:
         try:
-            self.service.reply(number, actor, text, department)
+            return self.service.reply(number, actor, text, department).owner
         except REFUSALS as exc:
             raise MatterRefused(str(exc)) from None
 

@@ -756,6 +756,31 @@ class MatterService:
                 raised.append((alert, MatterView.of(row)))
         return raised
 
+    def alerts_since(self, since: datetime) -> list[tuple[lifecycle.Alert, MatterView, datetime]]:
+        """The alerts raised at `since` or later, as their stamps in the store say (whichever
+        controller's clock raised them), each with when it was raised, oldest first: every
+        controller's board shows them, not only the leader's."""
+        stamps = (
+            ("owner", Matter.owner_alerted_at, Handover.owner_alerted_at),
+            ("supervisor", Matter.supervisor_alerted_at, Handover.supervisor_alerted_at),
+        )
+        found: list[tuple[lifecycle.Alert, MatterView, datetime]] = []
+        with self.sessions() as session:
+            for to, on_matter, on_handover in stamps:
+                for row in session.scalars(select(Matter).where(on_matter >= since)):
+                    at = utc(getattr(row, on_matter.key))
+                    found.append((lifecycle.Alert(row.number, to), MatterView.of(row), at))
+                late = session.execute(
+                    select(Handover, Matter)
+                    .join(Matter, Matter.id == Handover.matter_id)
+                    .where(on_handover >= since)
+                )
+                for handover, row in late:
+                    at = utc(getattr(handover, on_handover.key))
+                    alert = lifecycle.Alert(row.number, to, "handover")
+                    found.append((alert, MatterView.of(row), at))
+        return sorted(found, key=lambda raised: raised[2])
+
     # --- rows -------------------------------------------------------------------------
 
     def _list(self, query: Select[Matter], open_only: bool, limit: int = 200) -> list[MatterView]:

@@ -267,6 +267,19 @@ class WrapUp(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class WrapUpOwed(Base):
+    """A wrap-up code owed: the agent answered the call while `[routing] wrap_up_required` was
+    on and has entered no code since. Written when the leg is answered, deleted when the agent
+    enters a code; a restarted controller holds exactly the agents who have one (an answered
+    leg alone cannot say whether codes were required when it was answered)."""
+
+    __tablename__ = "wrap_up_owed"
+
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    owed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class WebSession(Base):
     """A logged-in browser. Only the token's sha256 is stored; the CSRF token is per session."""
 

@@ -99,7 +99,7 @@ class SupervisorSide:
         desk_web = DeskWeb(self.desk, accounts, self._agent_change)
         routes = desk_web.routes()
         if matter_board is not None:
-            routes += MattersWeb(matter_board, lambda: self.directory).routes()
+            routes += MattersWeb(matter_board, lambda: self.directory, self.desk.remind).routes()
         self.supervision = Supervision(
             settings=web,
             accounts=accounts,
@@ -140,6 +140,13 @@ class SupervisorSide:
         to the browsers whose scope covers the matter's district."""
         self.board.matter_alert(alert, datetime.now(UTC))
         self.hub.notify()
+
+    def stored_matter_alerts(self, alerts: Iterable[tuple[Mapping[str, object], datetime]]) -> None:
+        """Matters' alerts as the store has them (any controller's clock raised them): those
+        this board does not show yet are added and pushed, in scope as above."""
+        added = [self.board.stored_matter_alert(alert, at) for alert, at in alerts]
+        if any(added):
+            self.hub.notify()
 
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory

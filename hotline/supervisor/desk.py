@@ -7,6 +7,8 @@ calls `on_changes` and `on_presence`), pushed to the agent's browsers as server-
   benchmark measure answer -> pop.
 - `ended`: the call the agent was on ended (the page asks for its wrap-up code).
 - `state`: the agent's presence, whether they owe a wrap-up code and for which call.
+- `tell`: a department replied to a matter the agent owns: they are to call the citizen back
+  (the page reloads its list of citizens to tell and says so).
 
 An agent's stream carries only their own calls: a pop is addressed to the agent on the leg."""
 
@@ -89,6 +91,11 @@ class Desk:
             if self.sent_state.get(agent) != message:
                 self.sent_state[agent] = message
                 self._send(agent, message)
+
+    def remind(self, agent_id: str, number: str, department: str) -> None:
+        """A department replied to the agent's matter `number`: their open desks say so at
+        once (a desk opened later lists it among the citizens to tell)."""
+        self._send(agent_id, frame("tell", {"number": number, "department": department}))
 
     def wrapped(self, agent_id: str, linkedid: str) -> None:
         if self.pending.get(agent_id) == linkedid:

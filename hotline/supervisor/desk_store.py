@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from hotline.store import wrapup_owed
 from hotline.store.db import write
 from hotline.store.models import Call, Callback, IvrStep, Leg, RouteDecision, Survey, Ticket, WrapUp
 from hotline.supervisor.desk_card import (
@@ -151,6 +152,7 @@ def save_wrap_up(
         with write(sessions) as s:
             s.add(row)
             s.flush()
+            wrapup_owed.settle(s, agent_id, row.at)  # the hold ends with the code, in the store too
             s.expunge(row)
     except IntegrityError:
         raise WrapUpRefused(f"call {linkedid[:64]!r} has its wrap-up code already") from None

@@ -80,6 +80,18 @@ class Board:
             del self.matter_alerts[next(iter(self.matter_alerts))]
         self.seq += 1
 
+    def stored_matter_alert(self, alert: Mapping[str, object], at: datetime) -> bool:
+        """A matter's alert read back from the store (raised at `at`, maybe by another
+        controller's clock): added unless the board holds it already from that raising or a
+        later one (the leader's own, pushed when raised). True when added."""
+        key = (str(alert.get("kind")), str(alert.get("to")), str(alert.get("number")))
+        held = self.matter_alerts.get(key)
+        shown_at = held.get("at") if held is not None else None
+        if isinstance(shown_at, float) and shown_at >= at.timestamp():
+            return False
+        self.matter_alert(alert, at)
+        return True
+
     def apply(self, changes: Iterable[Change]) -> bool:
         changed = False
         for kind, snap in changes:

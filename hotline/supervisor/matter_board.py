@@ -51,9 +51,10 @@ class MatterBoard(Protocol):
         """The departments file: id, name, name_en, district."""
         ...
 
-    def reply(self, number: str, actor: str, text: str, department: str) -> None:
+    def reply(self, number: str, actor: str, text: str, department: str) -> str | None:
         """A department's reply to the hand-over made to it (MatterRefused with one line when
-        the matter is not waiting for this department)."""
+        the matter is not waiting for this department). Returns the matter's owner, who is now
+        to call the citizen back (None: the matter is in the pool)."""
         ...
 
 

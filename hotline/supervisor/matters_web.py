@@ -34,10 +34,15 @@ STATUSES = ("open", "in_progress", "handed_over", "answered", "closed", "reopene
 MAX_REPLY = 4000  # the hand-over's reply column
 
 
+# (owner, matter number, department): a department replied, the owner is to call back
+Replied = Callable[[str, str, str], None]
+
+
 @dataclass
 class MattersWeb:
     board: MatterBoard
     directory: Callable[[], Directory]
+    replied: Replied | None = None  # the owner's desk reminds them (attach.py: Desk.remind)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -167,10 +172,12 @@ class MattersWeb:
             return _error(f"the reply is longer than {MAX_REPLY} characters", 400)
         actor = request[USER_KEY].username
         try:
-            await asyncio.to_thread(self.board.reply, number, actor, text, department)
+            owner = await asyncio.to_thread(self.board.reply, number, actor, text, department)
         except MatterRefused as exc:
             return _error(str(exc), 409)
         log.info("event=dept.reply department=%s matter=%s user=%s", department, number, actor)
+        if owner and self.replied is not None:
+            self.replied(owner, number, department)
         return _json({"number": number, "status": "answered"})
 
 

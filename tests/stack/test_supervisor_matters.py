@@ -2,9 +2,10 @@
 dashboard, its clock of overdue alerts) on the sandbox stack (issue 18 items 2 and 7): a
 Chun'an district supervisor sees only Chun'an's matters, the matter KPIs of a scripted week
 (worked out by hand below) and the overdue alerts of Chun'an only; a department account
-answers the hand-over made to it through its reply form and the owner's desk then lists the
-matter among the citizens to tell. The matters are seeded through the matters service with a
-controlled clock (the phone is not the point here: tests/stack/test_matters.py calls)."""
+answers the hand-over made to it through its reply form and the owner's open desk at once
+reminds them to call the citizen back and lists the matter among the citizens to tell. The
+matters are seeded through the matters service with a controlled clock (the phone is not the
+point here: tests/stack/test_matters.py calls)."""
 
 from __future__ import annotations
 
@@ -142,6 +143,12 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         assert "136****0618" in board.inner_text("#matter-detail")
         assert "13600000618" not in board.content()
 
+        # the owner's desk is open (its live stream connected) before the department replies
+        owner = log_in(browser, "sup18-owner", BASE)
+        assert owner.url == BASE + "/desk"
+        owner.wait_for_selector("#conn.ok", timeout=10_000)
+        assert owner.locator(f'#tell-list tbody tr[data-number="{n["M3"]}"]').count() == 0
+
         dept = log_in_to(browser, "sup18-dept", "/dept")
         dept.wait_for_selector("#matters tbody tr[data-number]", timeout=10_000)
         waiting = dept.eval_on_selector_all(
@@ -153,10 +160,17 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         dept.click("#reply-send")
         dept.wait_for_selector('#message:has-text("已提交答复")', timeout=10_000)
 
-        owner = log_in(browser, "sup18-owner", BASE)
-        assert owner.url == BASE + "/desk"
-        # the owner's desk lists it among the citizens to tell (a department answered)
+        # without a reload, the owner's desk reminds them to call the citizen back and lists
+        # the matter among the citizens to tell
+        reminder = f'#tell-reminder[data-number="{n["M3"]}"]:not([hidden])'
+        owner.wait_for_selector(reminder, timeout=10_000)
+        assert owner.inner_text("#tell-reminder") == f"部门已答复工单 {n['M3']}，请回电告知市民"
         owner.wait_for_selector(f'#tell-list tbody tr[data-number="{n["M3"]}"]', timeout=10_000)
+        owner.click("#lang")
+        assert owner.inner_text("#tell-reminder") == (
+            f"A department answered matter {n['M3']}: call the citizen back"
+        )
+        owner.click("#lang")  # back to Mandarin: the choice is kept in the browser
         board.click(f'#matters tbody tr[data-number="{n["M3"]}"] button')
         board.wait_for_selector('#matter-detail tr[data-kind="replied"]', timeout=10_000)
         assert "Traceback" not in controller.text()

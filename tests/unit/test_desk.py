@@ -26,6 +26,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from hotline.controller.desk_matters import DeskMatters
+from hotline.controller.matter_board import MatterBoardAdapter
 from hotline.matters.departments import load_departments
 from hotline.matters.lifecycle import DuePolicy
 from hotline.matters.notices import load_notices
@@ -42,6 +43,7 @@ from hotline.supervisor.desk import Desk
 from hotline.supervisor.desk_web import DeskWeb
 from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board
+from hotline.supervisor.matters_web import MattersWeb
 from hotline.supervisor.monitor import MonitorDesk
 from hotline.supervisor.scoring import load_sheet
 from hotline.supervisor.settings import WebSettings
@@ -169,6 +171,9 @@ class Desks:
         add("desk1001", PASSWORD, "agent", None, "", OFFICES, "1001", AGENTS)
         add("desk1002", PASSWORD, "agent", None, "", OFFICES, "1002", AGENTS)
         add("city", PASSWORD, "supervisor", None, "", OFFICES)
+        departments = frozenset(self.matters.departments)
+        add("dept-city", PASSWORD, "department", None, "", OFFICES, None, frozenset(),
+            "si-city", departments)  # fmt: skip
         self.presence = Presence(DIRECTORY, hold_for_wrap_up=True)
         self.board = Board(DIRECTORY, self.presence.snapshot)
         self.sent: list[tuple[str, str, str]] = []
@@ -195,7 +200,11 @@ class Desks:
                 self.sessions, FakeAmi().action, settings.monitor_roles, number="12333"
             ),
             sheet=load_sheet(settings.score_sheet),
-            extra_routes=DeskWeb(self.desk, self.accounts, self.agent_change).routes(),
+            # the departments' reply page reminds the owner on their desk, as attach.py wires it
+            extra_routes=DeskWeb(self.desk, self.accounts, self.agent_change).routes()
+            + MattersWeb(
+                MatterBoardAdapter(self.matters), lambda: DIRECTORY, self.desk.remind
+            ).routes(),
         )
 
     async def agent_change(self, agent_id: str, change: str, reason: str) -> None:
@@ -305,6 +314,39 @@ def test_the_answering_agent_gets_the_callers_card_and_no_one_else_does(tmp_path
         assert len(pop["callbacks"]) == 1 and pop["callbacks"][0]["status"] == "pending"
         assert pop["codes"] == ["answered", "nuisance"]  # no routing decision: any business
         assert isinstance(pop["sent_at"], float)
+
+    run(tmp_path, body)
+
+
+def test_a_departments_reply_reminds_the_owner_on_their_open_desk_and_no_one_else(
+    tmp_path: Path,
+) -> None:
+    async def body(desks: Desks, base: str) -> None:
+        mine = desks.matters.create(NewMatter(C, "pension", owner="1001"), "agent:1001")
+        desks.matters.hand_over(mine.number, "agent:1001", "si-city", "paid late?")
+        async with session() as a1001, session() as a1002, session() as dept:
+            await log_in(a1001, base, "desk1001")
+            await log_in(a1002, base, "desk1002")
+            csrf = await log_in(dept, base, "dept-city")
+            async with (
+                a1001.get(base + "/api/desk/events") as s1001,
+                a1002.get(base + "/api/desk/events") as s1002,
+            ):
+                await next_event(s1001, "state")
+                await next_event(s1002, "state")
+                reply = {"number": mine.number, "text": "paid on 3 December"}
+                async with dept.post(
+                    base + "/api/dept/reply", json=reply, headers={"X-CSRF-Token": csrf}
+                ) as r:
+                    assert r.status == 200, await r.text()
+                tell = await asyncio.wait_for(next_event(s1001, "tell"), 10)
+                # 1002's stream: up to their own next change, no reminder (not their matter)
+                await desks.agent_change("1002", "pause", "lunch")
+                desks.desk.on_presence()
+                seen = await asyncio.wait_for(events_until(s1002, "state"), 10)
+        assert tell == {"number": mine.number, "department": "si-city"}
+        assert C not in json.dumps(tell)
+        assert [kind for kind, _ in seen] == ["state"]
 
     run(tmp_path, body)
 

@@ -25,6 +25,15 @@ FLOW = load_flows(REPO / "dialplans" / "flows", POSTS)["12333"]
 VALID_ID = "330106198005126726"
 
 
+@pytest.fixture(autouse=True)
+def instructions_made_afresh() -> None:
+    """Each test makes its instructions itself. The flow keeps those that depend on the node
+    alone, and scripts/mutation (mutmut) runs each mutant in a process forked after the
+    unmutated tests ran: instructions kept from then hid every mutant of the code that makes
+    them (a Record without its prompt survived the test that asserts the whole Record)."""
+    FLOW.instructions.clear()
+
+
 def start(mode: str = "menu", open_: bool = True, **variables: str) -> FlowRun:
     """A run past the greeting (silence: Mandarin) and the recording notice."""
     run = FlowRun(FLOW, variables={"mode": mode, "district": "", **variables})
@@ -217,7 +226,15 @@ def test_after_hours_3_books_a_call_back_and_says_the_slot_and_the_number() -> N
 
 def test_after_hours_announces_the_hours_and_offers_no_agent() -> None:
     run = start(open_=False, service_hours="mon-fri 09:00-12:00")
-    hours = ("day/mon", "word/to", "day/fri", "time/am", "num/9", "unit/oclock", "word/to")
+    hours: tuple[str, ...] = (
+        "day/mon",
+        "word/to",
+        "day/fri",
+        "time/am",
+        "num/9",
+        "unit/oclock",
+        "word/to",
+    )
     hours += ("time/noon", "num/10", "num/2", "unit/oclock")  # 中午十二点
     assert run.instruction() == Play(("after_hours", *hours))
     run.advance("done")
@@ -333,3 +350,53 @@ def test_a_menu_hands_over_after_exactly_three_silences() -> None:
     assert run.node_id == "main_menu"
     run.advance("timeout")
     assert run.node_id == "agent_hours"
+
+
+def test_a_menu_forgets_earlier_silences_when_the_caller_comes_back_to_it() -> None:
+    """Two silences, a visit to the policy menu and # back: the main menu counts silences
+    from nothing again, so it takes three fresh ones (its limit) to reach a person."""
+    run = start()
+    run.advance("timeout")
+    run.advance("timeout")
+    run.advance("digit:2")
+    assert run.node_id == "policy_menu"
+    run.advance("digit:#")
+    assert run.node_id == "main_menu"
+    run.advance("timeout")
+    run.advance("timeout")
+    assert run.node_id == "main_menu"  # 2 silences since coming back: not yet
+    run.advance("timeout")
+    assert run.node_id == "agent_hours"
+
+
+def test_wrong_keys_at_the_id_read_back_give_up_after_exactly_the_nodes_limit() -> None:
+    """A key that is neither 1 (confirm) nor 2 (re-enter) after the read-back is a failure of
+    the ID node (limit 3): twice the caller is asked for the number again, the third time a
+    person takes over."""
+    run = start()
+    run.advance("digit:1")
+    for attempt in (1, 2):
+        run.advance(f"input:{VALID_ID}")
+        assert isinstance(run.instruction(), Ask), attempt
+        run.advance("digit:5")
+        assert run.node_id == "query_id", attempt
+        collect = run.instruction()
+        assert isinstance(collect, Collect), attempt
+        assert collect.prompts == ("query_bad_id", "query_enter_id"), attempt
+    run.advance(f"input:{VALID_ID}")
+    run.advance("digit:5")
+    assert run.node_id == "agent_hours"
+
+
+def test_the_id_and_pin_nodes_instructions_are_the_flows_settings_in_full() -> None:
+    """query_id in 12333.yaml: 18 keys ended by #, 10 s for the first, 5 s between keys,
+    masked as an ID number; its read-back waits 6 s for 1 or 2 and is masked the same way.
+    query_pin: 6 keys, # by default, masked as a PIN."""
+    run = start()
+    run.advance("digit:1")
+    assert run.instruction() == Collect(("query_enter_id",), 18, "#", 10.0, 5.0, "id")
+    run.advance(f"input:{VALID_ID}")
+    readback = run.instruction()
+    assert isinstance(readback, Ask) and (readback.timeout, readback.readback) == (6, "id")
+    run.advance("digit:1")
+    assert run.instruction() == Collect(("query_enter_pin",), 6, "#", 10.0, 5.0, "pin")

@@ -4,6 +4,8 @@ Mon-Fri 08:30-12:00 and 13:30-17:00, 2026-12-09 a holiday, Sat 2026-12-12 worked
 
 from __future__ import annotations
 
+import time as time_module
+from collections.abc import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from hotline.matters.lifecycle import (
     alerts_due,
     check_close,
     due_at,
+    next_opening,
     next_status,
 )
 from routing.calendar import Calendar, parse_span
@@ -132,3 +135,129 @@ def test_a_late_department_reply_alerts_by_the_same_rule_and_says_it_is_a_hand_o
     assert alerts_due([chased], local("2026-12-12T11:00"), CAL, ZONE, POLICY) == [
         Alert("A2", "supervisor", "handover")
     ]
+
+
+# --- the rest of the rule, each figure worked out by hand from the calendars here ----------
+
+NIGHTS = Calendar((parse_span("mon-fri 20:00-24:00"),))  # a night desk, up to midnight
+EVENINGS = Calendar(  # three spans a day: the day ends at the last one's close
+    (
+        parse_span("mon-fri 08:30-12:00"),
+        parse_span("mon-fri 13:30-17:00"),
+        parse_span("mon-fri 18:00-20:00"),
+    )
+)
+# Monday is short; an adjusted working Saturday (12-12) is worked like a Monday
+SHORT_MONDAYS = Calendar(
+    (parse_span("mon 09:00-12:00"), parse_span("tue-fri 09:00-17:00")),
+    workdays=frozenset({date(2026, 12, 12)}),
+)
+CLOSED = Calendar(())  # no working hours at all: a configuration error
+HOURS = DuePolicy(rules={"message": DueRule(working_hours=2), "report": DueRule(working_hours=1)})
+
+
+@pytest.fixture
+def server_far_east(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's own zone (UTC+14) six hours east of the calendar's: its date turns at
+    18:00 in Hangzhou, so a rule that took the server's date would start a day late."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time_module.tzset()
+    yield
+    monkeypatch.undo()
+    time_module.tzset()
+
+
+@pytest.mark.parametrize(
+    ("calendar", "category", "opened", "due"),
+    [
+        # 1 working hour from Mon 10:00: Mon 11:00 (an hours rule even at 1 hour)
+        (CAL, "report", "2026-12-07T10:00", "2026-12-07T11:00"),
+        # 2 working hours from Mon 15:00 fill the afternoon exactly: Mon 17:00, not Tue 08:30
+        (CAL, "message", "2026-12-07T15:00", "2026-12-07T17:00"),
+        # 2 working hours from Mon 23:00 at the night desk: 1 h to midnight, Tue 20:00 + 1 h
+        (NIGHTS, "message", "2026-12-07T23:00", "2026-12-08T21:00"),
+        # 0 working days from Mon 21:00 at the night desk: Mon 24:00, i.e. Tue 00:00
+        (NIGHTS, "consultation", "2026-12-07T21:00", "2026-12-08T00:00"),
+        # 0 working days from Mon 10:00 with an evening span: Mon 20:00, its last close
+        (EVENINGS, "consultation", "2026-12-07T10:00", "2026-12-07T20:00"),
+        # opened at the very instant the office closes (Mon 17:00): the next working day
+        (CAL, "consultation", "2026-12-07T17:00", "2026-12-08T17:00"),
+        # 0 working days from the worked Saturday 10:00: Monday's hours, so Sat 12:00
+        (SHORT_MONDAYS, "consultation", "2026-12-12T10:00", "2026-12-12T12:00"),
+    ],
+)
+def test_due_times_at_the_edges_of_the_working_day(
+    calendar: Calendar, category: str, opened: str, due: str
+) -> None:
+    policy = DuePolicy(rules={**POLICY.rules, **HOURS.rules})
+    assert due_at(policy, calendar, ZONE, category, local(opened)) == local(due)
+
+
+@pytest.mark.usefixtures("server_far_east")
+def test_due_times_follow_the_calendars_zone_not_the_servers() -> None:
+    """Mon 23:30 in Hangzhou is already Tue 05:30 on the server. Hours: 0.5 h to midnight,
+    then Tue 20:00 + 1.5 h. Days: Monday's own close, Mon 24:00. Mon 19:00 (Tue 01:00 on
+    the server): the night desk next opens at Mon 20:00."""
+    opened = local("2026-12-07T23:30")
+    policy = DuePolicy(rules={**POLICY.rules, "message": DueRule(working_hours=2)})
+    assert due_at(policy, NIGHTS, ZONE, "message", opened) == local("2026-12-08T21:30")
+    assert due_at(policy, NIGHTS, ZONE, "consultation", opened) == local("2026-12-08T00:00")
+    assert next_opening(NIGHTS, ZONE, opened) == local("2026-12-08T20:00")
+    assert next_opening(NIGHTS, ZONE, local("2026-12-07T19:00")) == local("2026-12-07T20:00")
+
+
+@pytest.mark.parametrize(
+    ("after", "opens"),
+    [
+        ("2026-12-07T10:00", "2026-12-07T13:30"),  # in the morning: the afternoon's start
+        ("2026-12-07T13:30", "2026-12-08T08:30"),  # at 13:30 exactly: later than that
+        ("2026-12-07T18:00", "2026-12-08T08:30"),  # Monday evening: Tuesday morning
+        ("2026-12-08T17:30", "2026-12-10T08:30"),  # Wednesday is a holiday: Thursday
+        ("2026-12-11T18:00", "2026-12-12T08:30"),  # Friday evening: the worked Saturday
+    ],
+)
+def test_an_after_hours_callback_opens_at_the_next_working_interval(after: str, opens: str) -> None:
+    assert next_opening(CAL, ZONE, local(after)) == local(opens)
+
+
+def test_a_calendar_with_no_working_hours_is_one_clear_error() -> None:
+    message = "^the calendar has no working hours within a year$"
+    opened = local("2026-12-07T10:00")
+    with pytest.raises(ValueError, match=message):
+        due_at(HOURS, CLOSED, ZONE, "message", opened)
+    with pytest.raises(ValueError, match=message):
+        due_at(POLICY, CLOSED, ZONE, "complaint", opened)
+    with pytest.raises(ValueError, match=message):
+        next_opening(CLOSED, ZONE, opened)
+
+
+def test_a_matter_not_yet_due_does_not_hide_the_next_ones_alert() -> None:
+    later = Overdue("A3", local("2026-12-08T10:00"), False, False)
+    due = Overdue("A4", local("2026-12-07T10:00"), False, False)
+    assert alerts_due([later, due], local("2026-12-07T11:00"), CAL, ZONE, POLICY) == [
+        Alert("A4", "owner")
+    ]
+
+
+def test_the_transition_errors_as_the_user_reads_them() -> None:
+    with pytest.raises(TransitionError) as caught:
+        next_status("open", "fly")
+    assert str(caught.value) == (
+        "unknown action 'fly'; known: take, note, update_summary, assign, hand_over, reply, "
+        "book_callback, callback_outcome, notice, close, reopen"
+    )
+    with pytest.raises(TransitionError) as caught:
+        next_status("handed_over", "close")
+    assert str(caught.value) == (
+        "cannot close a matter that is handed_over (only when open, in_progress, answered, "
+        "reopened)"
+    )
+    with pytest.raises(TransitionError) as caught:
+        check_close("answered", "nobody", "x")
+    assert str(caught.value) == "told must be one of callback, reason, not 'nobody'"
+    with pytest.raises(TransitionError) as caught:
+        check_close("answered", "reason", "  ")
+    assert str(caught.value) == (
+        "a matter closes only after the citizen was told: give the reason (how they were "
+        "told, or why they need not be), or close it by a callback that reached them"
+    )

@@ -310,6 +310,49 @@ def test_matter_alerts_reach_the_board_in_their_districts_scope_only() -> None:
     assert [a["number"] for a in xihu] == ["2"]
 
 
+def test_every_controllers_board_shows_the_alerts_the_leaders_clock_raised(
+    tmp_path: Path,
+) -> None:
+    """Two controllers: the leader's clock raises the alerts and pushes them to its own board;
+    the other's board reads them back from their stamps in the store. The scenario's C
+    (binjiang, due Mon 17:00, still open) is past due at Tue 09:00: its owner is alerted; its
+    supervisor once 8 working hours have passed since (Tue 08:30-12:00 and 13:30-17:00 make 7,
+    Wed 08:30-09:30 the 8th): Wed 09:30."""
+    sessions, service, clock, _acc = make(tmp_path)
+    n = scenario(sessions, service, clock)  # the clock is at Tue 09:00
+    leader = Board(DIRECTORY, Presence(DIRECTORY).snapshot)
+    other = Board(DIRECTORY, Presence(DIRECTORY).snapshot)
+    for alert, matter in service.raise_alerts():
+        leader.matter_alert(board_alert(alert, matter), clock.at)
+    clock.at = local("2026-12-09T09:30")
+    for alert, matter in service.raise_alerts():
+        leader.matter_alert(board_alert(alert, matter), clock.at)
+
+    raised = service.alerts_since(local("2026-12-08T00:00"))
+    assert [(a.kind, a.to, a.number, at) for a, _m, at in raised] == [
+        ("overdue", "owner", n["C"], local("2026-12-08T09:00")),
+        ("overdue", "supervisor", n["C"], local("2026-12-09T09:30")),
+    ]
+    assert [a.to for a, _m, _at in service.alerts_since(local("2026-12-09T00:00"))] == [
+        "supervisor"
+    ]
+    stored = [(board_alert(a, m), at) for a, m, at in raised]
+    assert [other.stored_matter_alert(row, at) for row, at in stored] == [True, True]
+    assert [other.stored_matter_alert(row, at) for row, at in stored] == [False, False]
+    assert [leader.stored_matter_alert(row, at) for row, at in stored] == [False, False]
+    snapshot = other.snapshot(clock.at)
+    # on Wed 09:30 the owner's alert, 24.5 h old, has left the board (24 h are shown)
+    assert [(a["to"], a["number"]) for a in alerts_of(snapshot)] == [("supervisor", n["C"])]
+    assert alerts_of(snapshot) == alerts_of(leader.snapshot(clock.at))
+    assert alerts_of(board_view(snapshot, Scope("xihu"))) == []  # C is Binjiang's
+    assert len(alerts_of(board_view(snapshot, Scope("binjiang")))) == 1
+    # a controller started after the alert was raised shows it too
+    restarted = Board(DIRECTORY, Presence(DIRECTORY).snapshot)
+    for row, at in stored:
+        restarted.stored_matter_alert(row, at)
+    assert alerts_of(restarted.snapshot(clock.at)) == alerts_of(snapshot)
+
+
 def alerts_of(data: dict[str, object]) -> list[dict[str, object]]:
     alerts = data["alerts"]
     assert isinstance(alerts, list)

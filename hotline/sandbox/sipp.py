@@ -109,6 +109,27 @@ def caller_scenario(
     )
 
 
+def busy_after_cues_ms(script: Sequence[tuple[int | str, str]], inband: bool = False) -> list[int]:
+    """For each cued step of a `caller_scenario` script, how long the caller is busy after its
+    go before it waits for the next one: its keys, then any timed steps up to the next cue. A
+    go that arrives while SIPp is still pressing aborts the call, so the cue's sender waits
+    this long (`PromptCues`)."""
+
+    def keys_ms(keys: str) -> int:
+        if not keys:
+            return 0
+        press = INBAND_KEY_MS if inband else 250
+        return len(keys) * press + (len(keys) - 1) * KEY_GAP_MS
+
+    busy: list[int] = []
+    for wait, keys in script:
+        if isinstance(wait, str):
+            busy.append(keys_ms(keys))
+        elif busy:
+            busy[-1] += wait + keys_ms(keys)
+    return busy
+
+
 def answering_scenario(audio: Path, script: Sequence[tuple[int, str]], ring_ms: int = 500) -> str:
     """A phone that answers, presses keys per `script` ((wait ms, keys) steps, counted from
     the answer) and waits for the hotline to hang up."""

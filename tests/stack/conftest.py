@@ -162,7 +162,9 @@ def played_prompt(line: str, folder: str) -> str | None:
 
 # a caller's channel starting the dialplan (priority 1): calls already up are not new
 NEW_CALLER_CHANNEL = re.compile(r'Executing \[[^@\]]+@[^:\]]+:1\] \w+\("(PJSIP/callers[\w-]*)"')
-CUE_GAP_S = 0.6  # a press ends 250 ms after its go (the key's capture, then the voice resumes)
+# after a go, SIPp presses the step's keys (sipp.busy_after_cues_ms) and resumes its voice;
+# the next go waits for that and this margin
+CUE_GAP_S = 0.35
 
 
 class PromptCues:
@@ -173,11 +175,18 @@ class PromptCues:
     up may go on)."""
 
     def __init__(
-        self, stack: Stack, cues: list[str], port: int, start: int, timeout: float
+        self,
+        stack: Stack,
+        cues: list[str],
+        port: int,
+        start: int,
+        timeout: float,
+        busy_ms: list[int] | None = None,
     ) -> None:
         self.log = stack.instance.home / "log" / "messages.log"
         self.folder = stack.settings.prompts.asterisk_directory
         self.cues = cues
+        self.busy_s = [ms / 1000 for ms in busy_ms or [250] * len(cues)]
         self.port = port
         self.offset = start
         self.timeout = timeout  # per cue: as long as the whole call may take
@@ -218,8 +227,8 @@ class PromptCues:
             self.error = str(exc)
             return
         try:
-            last_go = 0.0
-            for prompt in self.cues:
+            ready_at = 0.0  # when the caller waits for its next go
+            for prompt, busy in zip(self.cues, self.busy_s, strict=True):
                 if not self._wait_for(prompt, self.timeout):
                     when = (
                         "before the call ended" if self.done.is_set() else f"in {self.timeout:g} s"
@@ -229,9 +238,9 @@ class PromptCues:
                         f"{when}; the caller heard {self.seen}"
                     )
                     return  # closing the socket ends the caller: the call fails loudly
-                time.sleep(max(0.0, last_go + CUE_GAP_S - time.monotonic()))
+                time.sleep(max(0.0, ready_at - time.monotonic()))
                 cue_socket.go()
-                last_go = time.monotonic()
+                ready_at = time.monotonic() + busy + CUE_GAP_S
             self.done.wait()
         finally:
             cue_socket.close()
@@ -471,7 +480,18 @@ def place_call(
     work = stack.folder / name
     cues = [wait for wait, _ in script or [] if isinstance(wait, str)]
     port = free_tcp_port() if cues else None
-    watch = PromptCues(stack, cues, port, log_size(stack), timeout) if port is not None else None
+    watch = (
+        PromptCues(
+            stack,
+            cues,
+            port,
+            log_size(stack),
+            timeout,
+            sipp.busy_after_cues_ms(script or [], inband),
+        )
+        if port is not None
+        else None
+    )
     scenario = sipp.caller_scenario(
         sipp.party_audio(work, sipp.CALLER_HZ),
         caller,

@@ -214,11 +214,9 @@ def test_hash_goes_back_up_then_9_and_a_district_code_reach_that_districts_agent
             ("policy_menu", "#"),
             ("main_menu", "9"),  # the main menu again, in full: # went one level up
             ("district_menu", "03"),
-            # not on the main menu's cue: the collect ends on the "3" and the menu starts
-            # before SIPp's two-key press is over, and a go that reaches SIPp mid-press aborts
-            # the caller (PromptCues spaces gos for one-key presses). 5 s in: inside the 16-s
-            # menu whether it started at once or a few seconds late
-            (5000, "0"),
+            # the menu starts as the collect ends on the "3", before SIPp's second key is
+            # over: the cue's go waits for the press (sipp.busy_after_cues_ms)
+            ("main_menu", "0"),
         ],
     )  # the agent talks 1.5 s and hangs up
     call = stack.ended_call(caller)

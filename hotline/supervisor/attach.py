@@ -18,7 +18,7 @@ from hotline.pbx.ami import AmiError
 from hotline.pbx.calltracker import Change
 from hotline.pbx.dialplan import AGENT_EVENT, WRAPPED_CHANGE
 from hotline.supervisor.auth import Accounts
-from hotline.supervisor.desk import Desk
+from hotline.supervisor.desk import Desk, owner_alert
 from hotline.supervisor.desk_matters import MatterDesk
 from hotline.supervisor.desk_web import DeskWeb
 from hotline.supervisor.errors import WebError
@@ -140,13 +140,22 @@ class SupervisorSide:
         to the browsers whose scope covers the matter's district."""
         self.board.matter_alert(alert, datetime.now(UTC))
         self.hub.notify()
+        self._tell_owner(alert)
 
     def stored_matter_alerts(self, alerts: Iterable[tuple[Mapping[str, object], datetime]]) -> None:
         """Matters' alerts as the store has them (any controller's clock raised them): those
         this board does not show yet are added and pushed, in scope as above."""
-        added = [self.board.stored_matter_alert(alert, at) for alert, at in alerts]
-        if any(added):
+        added = [alert for alert, at in alerts if self.board.stored_matter_alert(alert, at)]
+        if added:
             self.hub.notify()
+        for alert in added:
+            self._tell_owner(alert)
+
+    def _tell_owner(self, alert: Mapping[str, object]) -> None:
+        """An alert for the owner reaches the owner's own desk too, on the controller whose
+        board takes it first (the leader's raise, else the store's read-back)."""
+        if (told := owner_alert(alert)) is not None:
+            self.desk.alert_owner(*told)
 
     def use_directory(self, directory: Directory) -> None:
         self.directory = directory

@@ -46,6 +46,16 @@ def frame(kind: str, data: object) -> bytes:
     )
 
 
+def owner_alert(alert: Mapping[str, object]) -> tuple[str, str, str] | None:
+    """(owner, matter number, "overdue" | "handover") when a matters' alert as the board lists
+    it (controller/matter_board.board_alert) is for the matter's owner; None when it is for
+    the district supervisor or the matter has no owner (the pool)."""
+    owner, number = alert.get("owner"), alert.get("number")
+    if alert.get("to") != "owner" or not isinstance(owner, str) or not owner or not number:
+        return None
+    return owner, str(number), "handover" if alert.get("kind") == "matter-handover" else "overdue"
+
+
 @dataclass
 class Desk:
     sessions: sessionmaker[Session]
@@ -96,6 +106,12 @@ class Desk:
         """A department replied to the agent's matter `number`: their open desks say so at
         once (a desk opened later lists it among the citizens to tell)."""
         self._send(agent_id, frame("tell", {"number": number, "department": department}))
+
+    def alert_owner(self, agent_id: str, number: str, kind: str) -> None:
+        """The matters' clock raised an alert for the agent as `number`'s owner ("overdue":
+        past its due time; "handover": its department's reply is late): their open desks say
+        so at once."""
+        self._send(agent_id, frame("alert", {"number": number, "kind": kind}))
 
     def wrapped(self, agent_id: str, linkedid: str) -> None:
         if self.pending.get(agent_id) == linkedid:

@@ -170,10 +170,20 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         alerts = " ".join(board.locator("#alerts .alert").all_inner_texts())
         assert n["M4"] not in alerts
         assert n["M5"] not in alerts  # not due yet on the controller's clock
+        # the owner's desk is open (its live stream connected) before M5 is due and before
+        # the department replies
+        owner = log_in(browser, "sup18-owner", BASE)
+        assert owner.url == BASE + "/desk"
+        owner.wait_for_selector("#conn.ok", timeout=10_000)
+        assert owner.locator(f'#tell-list tbody tr[data-number="{n["M3"]}"]').count() == 0
+        assert owner.locator("#owner-alert").is_hidden()
         # the overdue chain: at M5's due time its owner is alerted, and only its owner
         wall.move_to(due)
         m5_alert = f'#alerts .alert[data-kind="matter-overdue"]:has-text("{n["M5"]}")'
         board.wait_for_selector(f'{m5_alert}:has-text("{TO_OWNER}")', timeout=30_000)
+        # on the owner's own desk too, without a reload
+        owner.wait_for_selector(f'#owner-alert[data-number="{n["M5"]}"]', timeout=10_000)
+        assert owner.inner_text("#owner-alert") == f"工单 {n['M5']} 已超过办结时限，请尽快办理"
         assert board.locator(f'{m5_alert}:has-text("{TO_SUPERVISOR}")').count() == 0
         # past the second limit, the district supervisor too
         wall.move_to(escalate)
@@ -183,12 +193,6 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         board.wait_for_selector('#matter-detail tr[data-kind="handed_over"]')
         assert "136****0618" in board.inner_text("#matter-detail")
         assert "13600000618" not in board.content()
-
-        # the owner's desk is open (its live stream connected) before the department replies
-        owner = log_in(browser, "sup18-owner", BASE)
-        assert owner.url == BASE + "/desk"
-        owner.wait_for_selector("#conn.ok", timeout=10_000)
-        assert owner.locator(f'#tell-list tbody tr[data-number="{n["M3"]}"]').count() == 0
 
         dept = log_in_to(browser, "sup18-dept", "/dept")
         dept.wait_for_selector("#matters tbody tr[data-number]", timeout=10_000)
@@ -210,6 +214,9 @@ def test_a_district_supervisor_sees_their_matters_kpis_and_alerts_and_a_departme
         owner.click("#lang")
         assert owner.inner_text("#tell-reminder") == (
             f"A department answered matter {n['M3']}: call the citizen back"
+        )
+        assert owner.inner_text("#owner-alert") == (
+            f"Matter {n['M5']} is past its due time: settle it now"
         )
         owner.click("#lang")  # back to Mandarin: the choice is kept in the browser
         board.click(f'#matters tbody tr[data-number="{n["M3"]}"] button')

@@ -39,7 +39,7 @@ from hotline.settings import load_directory
 from hotline.store.db import open_engine, session_factory
 from hotline.store.models import Call, Callback, IvrStep, Leg, Survey, Ticket, WrapUp
 from hotline.supervisor.auth import LEGACY_COST, Accounts, AuthError, check_role
-from hotline.supervisor.desk import Desk
+from hotline.supervisor.desk import Desk, owner_alert
 from hotline.supervisor.desk_web import DeskWeb
 from hotline.supervisor.hub import Hub
 from hotline.supervisor.live import Board
@@ -346,6 +346,39 @@ def test_a_departments_reply_reminds_the_owner_on_their_open_desk_and_no_one_els
                 seen = await asyncio.wait_for(events_until(s1002, "state"), 10)
         assert tell == {"number": mine.number, "department": "si-city"}
         assert C not in json.dumps(tell)
+        assert [kind for kind, _ in seen] == ["state"]
+
+    run(tmp_path, body)
+
+
+def test_an_alert_for_the_owner_names_the_owner_and_the_alerts_kind() -> None:
+    # the board's alerts as controller/matter_board.board_alert lists them
+    overdue = {"kind": "matter-overdue", "to": "owner", "number": "M7", "owner": "1001"}
+    late = {"kind": "matter-handover", "to": "owner", "number": "M8", "owner": "2001"}
+    assert owner_alert(overdue) == ("1001", "M7", "overdue")
+    assert owner_alert(late) == ("2001", "M8", "handover")
+    assert owner_alert(overdue | {"to": "supervisor"}) is None  # the district supervisor's
+    assert owner_alert(overdue | {"owner": ""}) is None  # a pool matter: no one's desk
+
+
+def test_an_overdue_alert_reaches_the_owners_open_desk_and_no_one_else(tmp_path: Path) -> None:
+    async def body(desks: Desks, base: str) -> None:
+        async with session() as a1001, session() as a1002:
+            await log_in(a1001, base, "desk1001")
+            await log_in(a1002, base, "desk1002")
+            async with (
+                a1001.get(base + "/api/desk/events") as s1001,
+                a1002.get(base + "/api/desk/events") as s1002,
+            ):
+                await next_event(s1001, "state")
+                await next_event(s1002, "state")
+                desks.desk.alert_owner("1001", "M7", "overdue")
+                alert = await asyncio.wait_for(next_event(s1001, "alert"), 10)
+                # 1002's stream: up to their own next change, no alert (not their matter)
+                await desks.agent_change("1002", "pause", "lunch")
+                desks.desk.on_presence()
+                seen = await asyncio.wait_for(events_until(s1002, "state"), 10)
+        assert alert == {"number": "M7", "kind": "overdue"}
         assert [kind for kind, _ in seen] == ["state"]
 
     run(tmp_path, body)

@@ -12,7 +12,7 @@ const T = {
     caller: "来电", recent: "近期来电", when: "时间", outcome: "结果", answeredby: "接听坐席",
     path: "IVR路径", matters: "未办结工单", number: "编号", category: "类别", status: "状态",
     created: "创建", owner: "责任人", due: "办结时限", summary: "摘要", ticket: "留言单",
-    totell: "待告知市民（部门已答复）", remind: "部门已答复工单 {n}，请回电告知市民", matteractions: "工单操作", action: "操作", matter: "工单", department: "部门", at: "回拨时间",
+    totell: "待告知市民（部门已答复）", remind: "部门已答复工单 {n}，请回电告知市民", "alert:overdue": "工单 {n} 已超过办结时限，请尽快办理", "alert:handover": "工单 {n} 的部门答复已逾期，请跟进", matteractions: "工单操作", action: "操作", matter: "工单", department: "部门", at: "回拨时间",
     notice: "告知", text: "内容", submit: "提交", done: "已提交",
     "a:create": "新建工单", "a:note": "添加备注", "a:handover": "转办部门", "a:callback": "预约回拨",
     "a:notice": "发送一次性告知", "a:take": "接手工单", "a:summary": "更新摘要",
@@ -49,7 +49,7 @@ const T = {
     answeredby: "Answered by", path: "IVR path", matters: "Open matters", number: "Number",
     category: "Category", status: "Status", created: "Created", rating: "Last rating",
     owner: "Owner", due: "Due", summary: "Summary", ticket: "Message ticket",
-    totell: "To tell the citizen (a department answered)", remind: "A department answered matter {n}: call the citizen back", matteractions: "Matter actions", action: "Action", matter: "Matter", department: "Department",
+    totell: "To tell the citizen (a department answered)", remind: "A department answered matter {n}: call the citizen back", "alert:overdue": "Matter {n} is past its due time: settle it now", "alert:handover": "Matter {n}: the department's reply is late: follow it up", matteractions: "Matter actions", action: "Action", matter: "Matter", department: "Department",
     at: "Callback at", notice: "Notice", text: "Text", submit: "Submit", done: "Done",
     "a:create": "New matter", "a:note": "Add a note", "a:handover": "Hand over",
     "a:callback": "Book a callback", "a:notice": "Send a one-time notice",
@@ -81,6 +81,7 @@ const t = (key) => (T[lang][key] !== undefined ? T[lang][key] : key.includes(":"
 const $ = (sel) => document.querySelector(sel);
 const csrf = () => $('meta[name="csrf-token"]').content;
 let me = null, state = null, card = null, wrapFor = null, wrapCodes = [], tellRows = [], found = null;  // found: the last search's answers (null: none yet)
+let ownerAlert = null;  // the last alert the matters' clock raised for this agent as owner
 let reminded = null;  // the matter a department just answered (the live reminder), or null
 
 function translate() {
@@ -94,6 +95,14 @@ function translate() {
   hint();
   drawAnswers();
   drawReminder();
+  drawOwnerAlert();
+}
+
+function drawOwnerAlert() {
+  const p = $("#owner-alert");
+  p.hidden = ownerAlert === null;
+  p.dataset.number = ownerAlert ? ownerAlert.number : "";
+  p.textContent = ownerAlert ? t("alert:" + ownerAlert.kind).replace("{n}", ownerAlert.number) : "";
 }
 
 // a department replied to one of the agent's matters: said at once, in the agent's language
@@ -309,6 +318,7 @@ function connect() {
     loadTell();
   });
   es.addEventListener("ended", () => { $("#pop").dataset.ended = "yes"; });
+  es.addEventListener("alert", (e) => { ownerAlert = JSON.parse(e.data); drawOwnerAlert(); });
   es.addEventListener("tell", (e) => { reminded = JSON.parse(e.data); drawReminder(); loadTell(); });
 }
 

@@ -140,7 +140,7 @@ def seat_run(stack: Stack) -> Iterator[SeatRun]:
     for a person. One controller, two answering phones, four code calls, three citizen calls."""
     config = stack.config_with("seat-codes", extra=SEATS)
     run = SeatRun({}, {}, {}, {}, "")
-    callers = {"*12": "13900002101", "*132": "13900002102", "*14": "13900002103"}
+    callers = {"*12": "13900003101", "*132": "13900003102", "*14": "13900003103"}
     with (
         running_controller(stack, config) as controller,
         agent_phone(stack, "sc-a", seat_of(A), talk_ms=TALK_MS),
@@ -221,7 +221,7 @@ def recording_of(stack: Stack, linkedid: str) -> Recording:
 def test_an_admin_lists_and_shows_the_recording_of_a_call_with_the_number_masked(
     stack: Stack, seat_run: SeatRun
 ) -> None:
-    """The citizen's call after *12 (13900002101, answered by B on the other-city post, no
+    """The citizen's call after *12 (13900003101, answered by B on the other-city post, no
     ticket): what `hotline recordings list` and `show` print for it."""
     call = seat_run.calls["*12"]
     row = recording_of(stack, call.linkedid)
@@ -236,7 +236,7 @@ def test_an_admin_lists_and_shows_the_recording_of_a_call_with_the_number_masked
     fields = lines[0].split()
     # id, linkedid, started (date and time), length, caller, agents, post, district, category
     assert fields[0] == str(row.id) and fields[1] == call.linkedid
-    assert fields[5:10] == ["139****2101", B, "other-city", "city", "general"], lines[0]
+    assert fields[5:10] == ["139****3101", B, "other-city", "city", "general"], lines[0]
     # the length is the file's own, read here with the standard library's wave module
     wav = Path(stack.settings.recordings.directory) / row.path
     assert fields[4] == f"{wav_seconds(wav):.1f}s"
@@ -246,10 +246,10 @@ def test_an_admin_lists_and_shows_the_recording_of_a_call_with_the_number_masked
     said = {name: value.strip() for name, value in said.items()}
     assert said["linkedid"] == call.linkedid and said["file"] == row.path
     assert said["sha256"] == hashlib.sha256(wav.read_bytes()).hexdigest()
-    assert (said["caller"], said["agents"], said["post"]) == ("139****2101", B, "other-city")
+    assert (said["caller"], said["agents"], said["post"]) == ("139****3101", B, "other-city")
     assert said["category"] == "general" and said["legal hold"] == "no"
     # an admin reads no caller's number in full, in either command
-    assert "13900002101" not in listed.stdout + shown.stdout
+    assert "13900003101" not in listed.stdout + shown.stdout
 
 
 def wav_seconds(path: Path) -> float:

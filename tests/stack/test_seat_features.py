@@ -225,7 +225,7 @@ def test_an_admin_lists_and_shows_the_recording_of_a_call_with_the_number_masked
     ticket): what `hotline recordings list` and `show` print for it."""
     call = seat_run.calls["*12"]
     row = recording_of(stack, call.linkedid)
-    listed = run_hotline(stack.config, "recordings", "list", "--caller", "2101")
+    listed = run_hotline(stack.config, "recordings", "list", "--caller", "3101")
     assert listed.returncode == 0, listed.stderr
     header, *lines, total = listed.stdout.splitlines()
     assert header.split() == [

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -277,25 +278,44 @@ async def events_until(stream: aiohttp.ClientResponse, kind: str) -> list[tuple[
     raise AssertionError(f"the stream ended before a {kind!r} event")
 
 
+@asynccontextmanager
+async def desks_of_1001_and_1002(
+    base: str,
+) -> AsyncIterator[tuple[aiohttp.ClientResponse, aiohttp.ClientResponse, dict[str, Any]]]:
+    """Agents 1001 and 1002 logged in, each desk's stream open past its first state: yields
+    both streams and 1001's first state."""
+    async with session() as a1001, session() as a1002:
+        await log_in(a1001, base, "desk1001")
+        await log_in(a1002, base, "desk1002")
+        async with (
+            a1001.get(base + "/api/desk/events") as s1001,
+            a1002.get(base + "/api/desk/events") as s1002,
+        ):
+            first = await next_event(s1001, "state")
+            await next_event(s1002, "state")
+            yield s1001, s1002, first
+
+
+async def heard_by_1002_up_to_their_own_change(
+    desks: Desks, s1002: aiohttp.ClientResponse
+) -> list[tuple[str, Any]]:
+    """What 1002's stream carried up to their own next change (a pause): only that state when
+    nothing else was theirs."""
+    await desks.agent_change("1002", "pause", "lunch")
+    desks.desk.on_presence()
+    return await asyncio.wait_for(events_until(s1002, "state"), 10)
+
+
 def test_the_answering_agent_gets_the_callers_card_and_no_one_else_does(tmp_path: Path) -> None:
     async def body(desks: Desks, base: str) -> None:
-        async with session() as a1001, session() as a1002:
-            await log_in(a1001, base, "desk1001")
-            await log_in(a1002, base, "desk1002")
-            async with (
-                a1001.get(base + "/api/desk/events") as s1001,
-                a1002.get(base + "/api/desk/events") as s1002,
-            ):
-                assert (await next_event(s1001, "state"))["state"] == "available"
-                await next_event(s1002, "state")
-                desks.apply(answered_by_1001("L1", C))
-                pop = await asyncio.wait_for(next_event(s1001, "pop"), 10)
-                # 1002's stream: up to their own next change, no pop (1001's call is not theirs)
-                await desks.agent_change("1002", "pause", "lunch")
-                desks.desk.on_presence()
-                seen = await asyncio.wait_for(events_until(s1002, "state"), 10)
-                assert [kind for kind, _ in seen] == ["state"]
-                assert (seen[0][1]["agent_id"], seen[0][1]["state"]) == ("1002", "paused")
+        async with desks_of_1001_and_1002(base) as (s1001, s1002, first):
+            assert first["state"] == "available"
+            desks.apply(answered_by_1001("L1", C))
+            pop = await asyncio.wait_for(next_event(s1001, "pop"), 10)
+            # no pop for 1002 (1001's call is not theirs)
+            seen = await heard_by_1002_up_to_their_own_change(desks, s1002)
+            assert [kind for kind, _ in seen] == ["state"]
+            assert (seen[0][1]["agent_id"], seen[0][1]["state"]) == ("1002", "paused")
         assert pop["linkedid"] == "L1"
         assert pop["caller"] == "139****5678"
         assert C not in json.dumps(pop)
@@ -324,26 +344,16 @@ def test_a_departments_reply_reminds_the_owner_on_their_open_desk_and_no_one_els
     async def body(desks: Desks, base: str) -> None:
         mine = desks.matters.create(NewMatter(C, "pension", owner="1001"), "agent:1001")
         desks.matters.hand_over(mine.number, "agent:1001", "si-city", "paid late?")
-        async with session() as a1001, session() as a1002, session() as dept:
-            await log_in(a1001, base, "desk1001")
-            await log_in(a1002, base, "desk1002")
+        async with session() as dept, desks_of_1001_and_1002(base) as (s1001, s1002, _):
             csrf = await log_in(dept, base, "dept-city")
-            async with (
-                a1001.get(base + "/api/desk/events") as s1001,
-                a1002.get(base + "/api/desk/events") as s1002,
-            ):
-                await next_event(s1001, "state")
-                await next_event(s1002, "state")
-                reply = {"number": mine.number, "text": "paid on 3 December"}
-                async with dept.post(
-                    base + "/api/dept/reply", json=reply, headers={"X-CSRF-Token": csrf}
-                ) as r:
-                    assert r.status == 200, await r.text()
-                tell = await asyncio.wait_for(next_event(s1001, "tell"), 10)
-                # 1002's stream: up to their own next change, no reminder (not their matter)
-                await desks.agent_change("1002", "pause", "lunch")
-                desks.desk.on_presence()
-                seen = await asyncio.wait_for(events_until(s1002, "state"), 10)
+            reply = {"number": mine.number, "text": "paid on 3 December"}
+            async with dept.post(
+                base + "/api/dept/reply", json=reply, headers={"X-CSRF-Token": csrf}
+            ) as r:
+                assert r.status == 200, await r.text()
+            tell = await asyncio.wait_for(next_event(s1001, "tell"), 10)
+            # no reminder for 1002 (not their matter)
+            seen = await heard_by_1002_up_to_their_own_change(desks, s1002)
         assert tell == {"number": mine.number, "department": "si-city"}
         assert C not in json.dumps(tell)
         assert [kind for kind, _ in seen] == ["state"]
@@ -363,21 +373,11 @@ def test_an_alert_for_the_owner_names_the_owner_and_the_alerts_kind() -> None:
 
 def test_an_overdue_alert_reaches_the_owners_open_desk_and_no_one_else(tmp_path: Path) -> None:
     async def body(desks: Desks, base: str) -> None:
-        async with session() as a1001, session() as a1002:
-            await log_in(a1001, base, "desk1001")
-            await log_in(a1002, base, "desk1002")
-            async with (
-                a1001.get(base + "/api/desk/events") as s1001,
-                a1002.get(base + "/api/desk/events") as s1002,
-            ):
-                await next_event(s1001, "state")
-                await next_event(s1002, "state")
-                desks.desk.alert_owner("1001", "M7", "overdue")
-                alert = await asyncio.wait_for(next_event(s1001, "alert"), 10)
-                # 1002's stream: up to their own next change, no alert (not their matter)
-                await desks.agent_change("1002", "pause", "lunch")
-                desks.desk.on_presence()
-                seen = await asyncio.wait_for(events_until(s1002, "state"), 10)
+        async with desks_of_1001_and_1002(base) as (s1001, s1002, _):
+            desks.desk.alert_owner("1001", "M7", "overdue")
+            alert = await asyncio.wait_for(next_event(s1001, "alert"), 10)
+            # no alert for 1002 (not their matter)
+            seen = await heard_by_1002_up_to_their_own_change(desks, s1002)
         assert alert == {"number": "M7", "kind": "overdue"}
         assert [kind for kind, _ in seen] == ["state"]
 
